@@ -1,0 +1,1 @@
+//! The pure access rules (being written).

@@ -1,0 +1,1 @@
+//! Placeholder: the Kisi simulator (issue 4).
