@@ -1,1 +1,33 @@
-fn main() {}
+//! `access-sync`: the operator's admin CLI.
+//!
+//! - `preview`: the real engine on a virtual clock over an event file (no AWS, no Kisi).
+//!
+//! Exit codes: 0 ok (warnings on stderr), 2 bad input or usage (nothing on stdout), 1 failure.
+
+mod preview_cmd;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "access-sync",
+    version,
+    about = "Keep Kisi door access in step with your coworking or gym platform."
+)]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand, Debug)]
+enum Cmd {
+    /// Print the access timeline a mapping file and an event file produce.
+    Preview(preview_cmd::PreviewArgs),
+}
+
+fn main() -> ExitCode {
+    match Cli::parse().cmd {
+        Cmd::Preview(args) => preview_cmd::run(args),
+    }
+}

@@ -1,0 +1,212 @@
+//! The live question for one (e-mail, group) pair at `now`: is it open, until when, and when
+//! does the answer next change (the edge to schedule)?
+//!
+//! The answer is computed from the latest facts (see [`crate::facts`]): every entitlement that
+//! reaches the address — held by a member with that address, by a team such a member is in, or
+//! naming it as a guest — contributes its windows through every mapping of the group, each
+//! clipped so it starts no earlier than the facts it depends on (rule 3). Windows are united and
+//! touching ones merged (rule 8), so Kisi sees one open and one close, never a flicker.
+
+use crate::event::Holder;
+use crate::facts::{Facts, groups_of_version};
+use crate::ids::{EntitlementId, Pair};
+use crate::mapping::Mappings;
+use crate::time::Instant;
+use crate::windows::{Timing, Window, windows};
+use chrono::Duration;
+use std::collections::BTreeSet;
+
+/// How far ahead weekly blocks are expanded. A pair whose answer depends on blocks beyond this
+/// is re-checked [`RECHECK_BEFORE`] before the end of it.
+pub const LOOKAHEAD: Duration = Duration::days(62);
+/// See [`LOOKAHEAD`].
+pub const RECHECK_BEFORE: Duration = Duration::days(2);
+
+/// The access of one pair at one instant.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Access {
+    /// Whether the person may open the group's doors now.
+    pub open: bool,
+    /// When open: the end of the current open interval (`None`: open-ended). This is the
+    /// `valid_until` given to Kisi, so Kisi closes the door even if everything else fails.
+    pub until: Option<Instant>,
+    /// The next instant at which the answer may change: when to converge again.
+    pub next_change: Option<Instant>,
+    /// Start of the next open interval after now, if one is known: a reason to make sure the
+    /// Kisi user exists (and is invited) before the door matters.
+    pub next_open: Option<Instant>,
+    /// Entitlements that make up the current open interval (empty when closed).
+    pub reasons: BTreeSet<EntitlementId>,
+}
+
+/// A merged interval with the entitlements behind it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Merged {
+    /// The interval.
+    pub window: Window,
+    /// Every entitlement that contributed any part of it, including parts that only touch it.
+    pub reasons: BTreeSet<EntitlementId>,
+}
+
+/// Unites windows: overlapping or touching ones merge (rule 8). Input in any order.
+pub fn merge(mut parts: Vec<(Window, EntitlementId)>) -> Vec<Merged> {
+    parts.sort_by(|a, b| a.0.from.cmp(&b.0.from));
+    let mut out: Vec<Merged> = Vec::new();
+    for (w, id) in parts {
+        if w.is_empty() {
+            continue;
+        }
+        if let Some(last) = out.last_mut()
+            && last.window.until.is_none_or(|u| w.from <= u)
+        {
+            last.window.until = match (last.window.until, w.until) {
+                (Some(a), Some(b)) => Some(a.max(b)),
+                _ => None,
+            };
+            last.reasons.insert(id);
+            continue;
+        }
+        out.push(Merged {
+            window: w,
+            reasons: BTreeSet::from([id]),
+        });
+    }
+    out
+}
+
+impl Facts {
+    /// Every window that reaches `pair`, clipped by what it depends on, that may intersect
+    /// `[lo, hi)`; and whether any was cut off at `hi` (weekly blocks that go on).
+    pub fn contributions(
+        &self,
+        mappings: &Mappings,
+        pair: &Pair,
+        lo: Instant,
+        hi: Instant,
+    ) -> (Vec<(Window, EntitlementId)>, bool) {
+        // (entitlement, the latest `at` of the facts that connect it to this address)
+        let mut sources: Vec<(&EntitlementId, Option<Instant>)> = Vec::new();
+        for mid in self.members_with_email(&pair.email) {
+            let Some(m) = self.member(mid) else { continue };
+            for id in self.held_by(&Holder::Member(mid.clone())) {
+                sources.push((id, Some(m.email_since)));
+            }
+            for tid in self.teams_of(mid) {
+                let team_at = self.team(tid).map(|t| t.at);
+                let dep = team_at.map_or(m.email_since, |t| t.max(m.email_since));
+                for id in self.held_by(&Holder::Team(tid.clone())) {
+                    sources.push((id, Some(dep)));
+                }
+            }
+        }
+        for id in self.guest_of(&pair.email) {
+            sources.push((id, None));
+        }
+
+        let mut parts = Vec::new();
+        let mut cut = false;
+        for (id, dep) in sources {
+            let Some(rec) = self.entitlement(id) else {
+                continue;
+            };
+            let (Some(e), Some(start)) = (&rec.current, rec.start()) else {
+                continue;
+            };
+            if !Facts::grants(e.status, mappings) {
+                continue;
+            }
+            let not_before = dep.map_or(rec.at, |d| d.max(rec.at));
+            if !e.blocks.is_empty() && e.end.is_none_or(|end| end > hi) {
+                cut = true;
+            }
+            for r in &e.refs {
+                let Some(m) = mappings.get(r.source, &r.id) else {
+                    continue;
+                };
+                if !m.groups.contains(&pair.group) {
+                    continue;
+                }
+                let timing = Timing {
+                    lead: m.lead(),
+                    lag: m.lag(),
+                    default_tz: mappings.defaults.timezone,
+                };
+                for w in windows(e, start, timing, lo, hi) {
+                    let w = w.not_before(not_before);
+                    if !w.is_empty() {
+                        parts.push((w, id.clone()));
+                    }
+                }
+            }
+        }
+        (parts, cut)
+    }
+
+    /// Open or closed at `now`, until when, and the next edge.
+    pub fn access(&self, mappings: &Mappings, pair: &Pair, now: Instant) -> Access {
+        let hi = now + LOOKAHEAD;
+        let (parts, cut) = self.contributions(mappings, pair, now, hi);
+        let relevant = parts
+            .into_iter()
+            .filter(|(w, _)| w.until.is_none_or(|u| u >= now))
+            .collect();
+        let merged = merge(relevant);
+        let recheck = cut.then_some(hi - RECHECK_BEFORE);
+        let current = merged
+            .iter()
+            .find(|m| m.window.from <= now && m.window.until.is_none_or(|u| now < u));
+        let next_open = merged.iter().map(|m| m.window.from).find(|&f| f > now);
+        let earliest = |a: Option<Instant>, b: Option<Instant>| match (a, b) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        match current {
+            Some(m) => Access {
+                open: true,
+                until: m.window.until,
+                next_change: earliest(m.window.until, recheck),
+                next_open,
+                reasons: m.reasons.clone(),
+            },
+            None => Access {
+                open: false,
+                until: None,
+                next_change: earliest(next_open, recheck),
+                next_open,
+                reasons: BTreeSet::new(),
+            },
+        }
+    }
+
+    /// Every pair any current entitlement can reach: what a full reconcile or a mapping change
+    /// must look at.
+    pub fn all_pairs(&self, mappings: &Mappings) -> BTreeSet<Pair> {
+        let mut out = BTreeSet::new();
+        for rec in self.entitlements_iter() {
+            let Some(e) = &rec.current else { continue };
+            let groups = groups_of_version(e, mappings);
+            if groups.is_empty() {
+                continue;
+            }
+            let mut emails: Vec<_> = e.guests.clone();
+            let members: Vec<_> = match &e.holder {
+                Holder::Member(m) => vec![m.clone()],
+                Holder::Team(t) => self.team(t).map(|t| t.members.clone()).unwrap_or_default(),
+            };
+            emails.extend(
+                members
+                    .iter()
+                    .filter_map(|m| self.member(m).and_then(|r| r.active_email().cloned())),
+            );
+            for email in emails {
+                for &group in &groups {
+                    out.insert(Pair {
+                        email: email.clone(),
+                        group,
+                    });
+                }
+            }
+        }
+        out
+    }
+}

@@ -1,0 +1,816 @@
+//! Canonical events (ACCESS-MODEL §2): what every platform adapter produces and what the core
+//! consumes. Parsing validates fully; an [`Event`] that exists is well-formed. The serde form of
+//! an [`Event`] is exactly the canonical JSON, so events can be stored and republished as-is.
+
+use crate::ids::{Email, EntitlementId, MemberId, TeamId};
+use crate::time::{Instant, format_instant, parse_instant, parse_tz};
+use crate::{LineError, Source};
+use chrono::Weekday;
+use chrono_tz::Tz;
+use serde::{Deserialize, Serialize};
+
+/// One canonical event: a delivery with a unique `id`, the instant it happened, and its body.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "RawEvent", into = "RawEvent")]
+pub struct Event {
+    /// Unique delivery id: a second delivery with the same id has no effect.
+    pub id: String,
+    /// When it happened.
+    pub at: Instant,
+    /// What happened.
+    pub body: Body,
+}
+
+/// The four kinds of canonical event.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Body {
+    /// A member's full state.
+    Member(MemberEvent),
+    /// A team's full member list.
+    Team(TeamEvent),
+    /// A new version of an entitlement.
+    Entitlement(Entitlement),
+    /// The end of an entitlement.
+    Cancel(EntitlementId),
+}
+
+/// A member's full state: an event without `email` leaves the member without an address.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MemberEvent {
+    /// Platform id.
+    pub id: MemberId,
+    /// Normalised address, if any.
+    pub email: Option<Email>,
+    /// Display name.
+    pub name: Option<String>,
+    /// The member is gone: all their access ends.
+    pub removed: bool,
+}
+
+/// A team's full list of member ids.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TeamEvent {
+    /// Platform id.
+    pub id: TeamId,
+    /// Every current member.
+    pub members: Vec<MemberId>,
+}
+
+/// What kind of entitlement; decides how windows are computed (ACCESS-MODEL §3.2).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    /// A membership plan.
+    Plan,
+    /// An allowance (credits, hours).
+    Allowance,
+    /// A day pass or pass pack.
+    Pass,
+    /// A resource booking.
+    Booking,
+    /// A resource assignment, optionally in weekly blocks.
+    Assignment,
+    /// A desk or office occupancy.
+    Occupancy,
+    /// A check-in (until checkout or local midnight).
+    Checkin,
+    /// A class, appointment or course registration.
+    Registration,
+}
+
+impl Kind {
+    const NAMES: [&'static str; 8] = [
+        "plan",
+        "allowance",
+        "pass",
+        "booking",
+        "assignment",
+        "occupancy",
+        "checkin",
+        "registration",
+    ];
+
+    fn parse(s: &str) -> Option<Kind> {
+        Some(match s {
+            "plan" => Kind::Plan,
+            "allowance" => Kind::Allowance,
+            "pass" => Kind::Pass,
+            "booking" => Kind::Booking,
+            "assignment" => Kind::Assignment,
+            "occupancy" => Kind::Occupancy,
+            "checkin" => Kind::Checkin,
+            "registration" => Kind::Registration,
+            _ => return None,
+        })
+    }
+
+    /// The canonical name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Plan => "plan",
+            Kind::Allowance => "allowance",
+            Kind::Pass => "pass",
+            Kind::Booking => "booking",
+            Kind::Assignment => "assignment",
+            Kind::Occupancy => "occupancy",
+            Kind::Checkin => "checkin",
+            Kind::Registration => "registration",
+        }
+    }
+
+    /// Whether lead and lag apply (booking, registration, assignment).
+    pub fn uses_lead_lag(self) -> bool {
+        match self {
+            Kind::Booking | Kind::Registration | Kind::Assignment => true,
+            Kind::Plan | Kind::Allowance | Kind::Pass | Kind::Occupancy | Kind::Checkin => false,
+        }
+    }
+}
+
+/// An entitlement's status (ACCESS-MODEL §3.4).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Grants.
+    Active,
+    /// Not accepted yet: grants nothing.
+    Pending,
+    /// Unpaid: grants only when `defaults.blocked = "allow"`.
+    Blocked,
+    /// Passes or pack used up: grants nothing.
+    Exhausted,
+}
+
+impl Status {
+    fn parse(s: &str) -> Option<Status> {
+        Some(match s {
+            "active" => Status::Active,
+            "pending" => Status::Pending,
+            "blocked" => Status::Blocked,
+            "exhausted" => Status::Exhausted,
+            _ => return None,
+        })
+    }
+
+    /// The canonical name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Active => "active",
+            Status::Pending => "pending",
+            Status::Blocked => "blocked",
+            Status::Exhausted => "exhausted",
+        }
+    }
+}
+
+/// A mapping key `"<source>:<id>"`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Ref {
+    /// What kind of platform thing.
+    pub source: Source,
+    /// The platform's id of it.
+    pub id: String,
+}
+
+impl Ref {
+    /// Parses `"<source>:<id>"`.
+    pub fn parse(s: &str) -> Result<Ref, String> {
+        let (src, id) = s
+            .split_once(':')
+            .ok_or_else(|| format!("ref {s:?} has no ':' (want \"<source>:<id>\")"))?;
+        let source = Source::parse(src).ok_or_else(|| {
+            format!(
+                "ref {s:?} has unknown source {src:?} (want one of {})",
+                Source::NAMES.join(", ")
+            )
+        })?;
+        if id.is_empty() {
+            return Err(format!("ref {s:?} has an empty id"));
+        }
+        Ok(Ref {
+            source,
+            id: id.to_string(),
+        })
+    }
+}
+
+impl std::fmt::Display for Ref {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}", self.source.as_str(), self.id)
+    }
+}
+
+/// Who holds an entitlement.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Holder {
+    /// One member.
+    Member(MemberId),
+    /// Every current member of a team.
+    Team(TeamId),
+}
+
+/// A weekly block of an assignment, in local time.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Block {
+    /// Days of the week it recurs on.
+    pub days: Vec<Weekday>,
+    /// Local start, minutes after midnight (0..1440).
+    pub from: u32,
+    /// Local end, minutes after midnight (from < to ≤ 1440; 1440 is "24:00").
+    pub to: u32,
+}
+
+/// One version of an entitlement record.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Entitlement {
+    /// Stable id of the source record.
+    pub id: EntitlementId,
+    /// Kind.
+    pub kind: Kind,
+    /// Mapping keys.
+    pub refs: Vec<Ref>,
+    /// Holder.
+    pub holder: Holder,
+    /// Guests who get the same windows.
+    pub guests: Vec<Email>,
+    /// Start; `None` means the `at` of the first event that made the record known.
+    pub start: Option<Instant>,
+    /// End; `None` is open-ended (checkin: until local midnight).
+    pub end: Option<Instant>,
+    /// Weekly blocks (assignment only).
+    pub blocks: Vec<Block>,
+    /// Zone for blocks and check-in day end; `None` uses the mapping default.
+    pub tz: Option<Tz>,
+    /// Status.
+    pub status: Status,
+}
+
+impl Event {
+    /// Parses one JSON line. The error says which field is wrong and why.
+    pub fn parse(line: &str) -> Result<Event, String> {
+        let de = &mut serde_json::Deserializer::from_str(line);
+        let raw: RawEvent = serde_path_to_error::deserialize(de).map_err(|e| {
+            let path = e.path().to_string();
+            let inner = e.into_inner();
+            let msg = strip_position(&inner.to_string());
+            if path.is_empty() || path == "." {
+                msg
+            } else {
+                format!("{path}: {msg}")
+            }
+        })?;
+        Event::try_from(raw)
+    }
+
+    /// The canonical JSON line.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+}
+
+/// Parses a JSON Lines file of canonical events, skipping blank lines. Each event comes with
+/// its 1-based line number; the first bad line stops parsing.
+pub fn parse_jsonl(text: &str) -> Result<Vec<(usize, Event)>, LineError> {
+    let mut out = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let ev = Event::parse(line).map_err(|m| LineError::new(i + 1, m))?;
+        out.push((i + 1, ev));
+    }
+    Ok(out)
+}
+
+fn strip_position(msg: &str) -> String {
+    match msg.rfind(" at line ") {
+        Some(i) => msg[..i].to_string(),
+        None => msg.to_string(),
+    }
+}
+
+// ---- wire format ------------------------------------------------------------------------------
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawEvent {
+    id: String,
+    at: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    member: Option<RawMember>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    team: Option<RawTeam>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    entitlement: Option<RawEntitlement>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    cancel: Option<RawCancel>,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMember {
+    id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    email: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    removed: Option<bool>,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTeam {
+    id: String,
+    members: Vec<String>,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCancel {
+    entitlement: String,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawHolder {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    member: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    team: Option<String>,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawBlock {
+    days: Vec<String>,
+    from: String,
+    to: String,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawEntitlement {
+    id: String,
+    kind: String,
+    refs: Vec<String>,
+    holder: RawHolder,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    guests: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    start: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    end: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    blocks: Option<Vec<RawBlock>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    tz: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    status: Option<String>,
+}
+
+impl TryFrom<RawEvent> for Event {
+    type Error = String;
+
+    fn try_from(r: RawEvent) -> Result<Event, String> {
+        if r.id.is_empty() {
+            return Err("id: empty delivery id".into());
+        }
+        let at = parse_instant(&r.at).map_err(|m| format!("at: {m}"))?;
+        let count = [
+            r.member.is_some(),
+            r.team.is_some(),
+            r.entitlement.is_some(),
+            r.cancel.is_some(),
+        ]
+        .iter()
+        .filter(|&&b| b)
+        .count();
+        if count != 1 {
+            return Err(format!(
+                "an event needs exactly one of \"member\", \"team\", \"entitlement\", \"cancel\" (found {count})"
+            ));
+        }
+        let body = if let Some(m) = r.member {
+            if m.id.is_empty() {
+                return Err("member.id: empty id".into());
+            }
+            Body::Member(MemberEvent {
+                id: MemberId(m.id),
+                email: m.email.as_deref().and_then(Email::parse),
+                name: m.name,
+                removed: m.removed.unwrap_or(false),
+            })
+        } else if let Some(t) = r.team {
+            if t.id.is_empty() {
+                return Err("team.id: empty id".into());
+            }
+            Body::Team(TeamEvent {
+                id: TeamId(t.id),
+                members: t.members.into_iter().map(MemberId).collect(),
+            })
+        } else if let Some(c) = r.cancel {
+            if c.entitlement.is_empty() {
+                return Err("cancel.entitlement: empty id".into());
+            }
+            Body::Cancel(EntitlementId(c.entitlement))
+        } else if let Some(e) = r.entitlement {
+            Body::Entitlement(Entitlement::try_from(e).map_err(|m| format!("entitlement.{m}"))?)
+        } else {
+            unreachable!("count == 1")
+        };
+        Ok(Event { id: r.id, at, body })
+    }
+}
+
+impl From<Event> for RawEvent {
+    fn from(e: Event) -> RawEvent {
+        let mut r = RawEvent {
+            id: e.id,
+            at: crate::time::format_instant_exact(e.at),
+            member: None,
+            team: None,
+            entitlement: None,
+            cancel: None,
+        };
+        match e.body {
+            Body::Member(m) => {
+                r.member = Some(RawMember {
+                    id: m.id.0,
+                    email: m.email.map(String::from),
+                    name: m.name,
+                    removed: m.removed.then_some(true),
+                })
+            }
+            Body::Team(t) => {
+                r.team = Some(RawTeam {
+                    id: t.id.0,
+                    members: t.members.into_iter().map(|m| m.0).collect(),
+                })
+            }
+            Body::Cancel(id) => r.cancel = Some(RawCancel { entitlement: id.0 }),
+            Body::Entitlement(e) => r.entitlement = Some(e.into()),
+        }
+        r
+    }
+}
+
+const DAYS: [(&str, Weekday); 7] = [
+    ("mon", Weekday::Mon),
+    ("tue", Weekday::Tue),
+    ("wed", Weekday::Wed),
+    ("thu", Weekday::Thu),
+    ("fri", Weekday::Fri),
+    ("sat", Weekday::Sat),
+    ("sun", Weekday::Sun),
+];
+
+fn parse_hhmm(s: &str) -> Option<u32> {
+    let (h, m) = s.split_once(':')?;
+    if h.len() != 2 || m.len() != 2 {
+        return None;
+    }
+    let h: u32 = h.parse().ok()?;
+    let m: u32 = m.parse().ok()?;
+    match (h, m) {
+        (24, 0) => Some(1440),
+        (0..=23, 0..=59) => Some(h * 60 + m),
+        _ => None,
+    }
+}
+
+fn format_hhmm(m: u32) -> String {
+    format!("{:02}:{:02}", m / 60, m % 60)
+}
+
+impl TryFrom<RawEntitlement> for Entitlement {
+    type Error = String;
+
+    fn try_from(r: RawEntitlement) -> Result<Entitlement, String> {
+        if r.id.is_empty() {
+            return Err("id: empty id".into());
+        }
+        let kind = Kind::parse(&r.kind).ok_or_else(|| {
+            format!(
+                "kind: unknown kind {:?} (want one of {})",
+                r.kind,
+                Kind::NAMES.join(", ")
+            )
+        })?;
+        let refs = r
+            .refs
+            .iter()
+            .map(|s| Ref::parse(s))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|m| format!("refs: {m}"))?;
+        let holder = match (r.holder.member, r.holder.team) {
+            (Some(m), None) if !m.is_empty() => Holder::Member(MemberId(m)),
+            (None, Some(t)) if !t.is_empty() => Holder::Team(TeamId(t)),
+            _ => {
+                return Err(
+                    "holder: needs exactly one of {\"member\": id} or {\"team\": id}".into(),
+                );
+            }
+        };
+        let mut guests = Vec::new();
+        for g in r.guests.unwrap_or_default() {
+            let e = Email::parse(&g).ok_or("guests: empty e-mail address")?;
+            if !guests.contains(&e) {
+                guests.push(e);
+            }
+        }
+        let start = r
+            .start
+            .as_deref()
+            .map(parse_instant)
+            .transpose()
+            .map_err(|m| format!("start: {m}"))?;
+        let end = r
+            .end
+            .as_deref()
+            .map(parse_instant)
+            .transpose()
+            .map_err(|m| format!("end: {m}"))?;
+        if let (Some(s), Some(e)) = (start, end)
+            && e < s
+        {
+            return Err(format!(
+                "end: {} is before start {}",
+                format_instant(e),
+                format_instant(s)
+            ));
+        }
+        let tz =
+            r.tz.as_deref()
+                .map(parse_tz)
+                .transpose()
+                .map_err(|m| format!("tz: {m}"))?;
+        let status = match r.status.as_deref() {
+            None => Status::Active,
+            Some(s) => Status::parse(s).ok_or_else(|| {
+                format!("status: unknown status {s:?} (want active, pending, blocked or exhausted)")
+            })?,
+        };
+        let mut blocks = Vec::new();
+        if let Some(raw_blocks) = r.blocks {
+            if kind != Kind::Assignment {
+                return Err(format!(
+                    "blocks: only an assignment has weekly blocks, not a {}",
+                    kind.as_str()
+                ));
+            }
+            for (i, b) in raw_blocks.into_iter().enumerate() {
+                if b.days.is_empty() {
+                    return Err(format!("blocks[{i}].days: empty list"));
+                }
+                let mut days = Vec::new();
+                for d in &b.days {
+                    let lower = d.to_ascii_lowercase();
+                    let day = DAYS
+                        .iter()
+                        .find(|(n, _)| lower == *n)
+                        .map(|(_, w)| *w)
+                        .ok_or_else(|| {
+                            format!("blocks[{i}].days: unknown day {d:?} (want mon … sun)")
+                        })?;
+                    if !days.contains(&day) {
+                        days.push(day);
+                    }
+                }
+                let from = parse_hhmm(&b.from).filter(|&m| m < 1440).ok_or_else(|| {
+                    format!("blocks[{i}].from: bad time {:?} (want HH:MM)", b.from)
+                })?;
+                let to = parse_hhmm(&b.to).ok_or_else(|| {
+                    format!("blocks[{i}].to: bad time {:?} (want HH:MM or 24:00)", b.to)
+                })?;
+                if to <= from {
+                    return Err(format!(
+                        "blocks[{i}].to: {} is not after from {}",
+                        b.to, b.from
+                    ));
+                }
+                blocks.push(Block { days, from, to });
+            }
+        }
+        Ok(Entitlement {
+            id: EntitlementId(r.id),
+            kind,
+            refs,
+            holder,
+            guests,
+            start,
+            end,
+            blocks,
+            tz,
+            status,
+        })
+    }
+}
+
+impl From<Entitlement> for RawEntitlement {
+    fn from(e: Entitlement) -> RawEntitlement {
+        let (member, team) = match e.holder {
+            Holder::Member(m) => (Some(m.0), None),
+            Holder::Team(t) => (None, Some(t.0)),
+        };
+        RawEntitlement {
+            id: e.id.0,
+            kind: e.kind.as_str().to_string(),
+            refs: e.refs.iter().map(Ref::to_string).collect(),
+            holder: RawHolder { member, team },
+            guests: (!e.guests.is_empty())
+                .then(|| e.guests.into_iter().map(String::from).collect()),
+            start: e.start.map(crate::time::format_instant_exact),
+            end: e.end.map(crate::time::format_instant_exact),
+            blocks: (!e.blocks.is_empty()).then(|| {
+                e.blocks
+                    .iter()
+                    .map(|b| RawBlock {
+                        days: b
+                            .days
+                            .iter()
+                            .filter_map(|w| {
+                                DAYS.iter()
+                                    .find(|(_, d)| d == w)
+                                    .map(|(n, _)| n.to_string())
+                            })
+                            .collect(),
+                        from: format_hhmm(b.from),
+                        to: format_hhmm(b.to),
+                    })
+                    .collect()
+            }),
+            tz: e.tz.map(|t| t.name().to_string()),
+            status: (e.status != Status::Active).then(|| e.status.as_str().to_string()),
+        }
+    }
+}
+
+impl Serialize for Entitlement {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        RawEntitlement::from(self.clone()).serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for Entitlement {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let raw = RawEntitlement::deserialize(d)?;
+        Entitlement::try_from(raw).map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bad(line: &str) -> String {
+        Event::parse(line).expect_err("should be rejected")
+    }
+
+    #[test]
+    fn the_documented_examples_parse() {
+        for l in [
+            r#"{"id":"e1","at":"2026-12-07T08:00:00Z","member":{"id":"m1","email":"Joe@Example.com","name":"Joe"}}"#,
+            r#"{"id":"e2","at":"2026-12-07T08:00:00Z","member":{"id":"m9","removed":true}}"#,
+            r#"{"id":"e3","at":"2026-12-07T08:00:00Z","team":{"id":"t1","members":["m1","m2"]}}"#,
+            r#"{"id":"e4","at":"2026-12-07T08:00:00Z","entitlement":{"id":"booking:b1","kind":"booking","refs":["resource:elephant-room"],"holder":{"member":"m1"},"guests":["guest@example.com"],"start":"2026-12-07T10:00:00Z","end":"2026-12-07T11:00:00Z","status":"active"}}"#,
+            r#"{"id":"e5","at":"2026-12-07T10:20:00Z","cancel":{"entitlement":"booking:b1"}}"#,
+        ] {
+            let e = Event::parse(l).unwrap();
+            // And the canonical form round-trips.
+            assert_eq!(Event::parse(&e.to_json()).unwrap(), e);
+        }
+    }
+
+    #[test]
+    fn member_email_is_normalised() {
+        let e = Event::parse(r#"{"id":"e","at":"2026-12-07T08:00:00Z","member":{"id":"m","email":" Joe@Example.com "}}"#).unwrap();
+        let Body::Member(m) = e.body else { panic!() };
+        assert_eq!(m.email.unwrap().as_str(), "joe@example.com");
+    }
+
+    #[test]
+    fn missing_required_fields_are_named() {
+        assert!(bad(r#"{"at":"2026-12-07T08:00:00Z","member":{"id":"m"}}"#).contains("`id`"));
+        assert!(bad(r#"{"id":"e","member":{"id":"m"}}"#).contains("`at`"));
+        let m = bad(
+            r#"{"id":"e","at":"2026-12-07T08:00:00Z","entitlement":{"id":"x","refs":[],"holder":{"member":"m"}}}"#,
+        );
+        assert!(m.contains("entitlement") && m.contains("`kind`"), "{m}");
+        assert!(
+            bad(r#"{"id":"e","at":"2026-12-07T08:00:00Z","team":{"id":"t"}}"#)
+                .contains("`members`")
+        );
+        assert!(
+            bad(r#"{"id":"e","at":"2026-12-07T08:00:00Z","cancel":{}}"#).contains("`entitlement`")
+        );
+    }
+
+    #[test]
+    fn unknown_fields_and_wrong_types_are_rejected() {
+        assert!(
+            bad(r#"{"id":"e","at":"2026-12-07T08:00:00Z","member":{"id":"m","colour":"red"}}"#)
+                .contains("colour")
+        );
+        assert!(
+            bad(r#"{"id":"e","at":"2026-12-07T08:00:00Z","member":{"id":5}}"#)
+                .contains("member.id")
+        );
+        assert!(
+            bad(r#"{"id":"e","at":"2026-12-07T08:00:00Z","member":{"id":"m","removed":"yes"}}"#)
+                .contains("removed")
+        );
+    }
+
+    #[test]
+    fn exactly_one_body_is_required() {
+        assert!(bad(r#"{"id":"e","at":"2026-12-07T08:00:00Z"}"#).contains("exactly one"));
+        assert!(bad(r#"{"id":"e","at":"2026-12-07T08:00:00Z","member":{"id":"m"},"team":{"id":"t","members":[]}}"#).contains("exactly one"));
+    }
+
+    #[test]
+    fn bad_values_are_rejected_with_their_field() {
+        let base =
+            |ent: &str| format!(r#"{{"id":"e","at":"2026-12-07T08:00:00Z","entitlement":{ent}}}"#);
+        for (ent, want) in [
+            (
+                r#"{"id":"x","kind":"lease","refs":[],"holder":{"member":"m"}}"#,
+                "kind",
+            ),
+            (
+                r#"{"id":"x","kind":"plan","refs":["plan"],"holder":{"member":"m"}}"#,
+                "refs",
+            ),
+            (
+                r#"{"id":"x","kind":"plan","refs":["room:1"],"holder":{"member":"m"}}"#,
+                "refs",
+            ),
+            (
+                r#"{"id":"x","kind":"plan","refs":[],"holder":{"member":"m"},"status":"gone"}"#,
+                "status",
+            ),
+            (
+                r#"{"id":"x","kind":"plan","refs":[],"holder":{"member":"m"},"tz":"Nowhere/Land"}"#,
+                "tz",
+            ),
+            (
+                r#"{"id":"x","kind":"plan","refs":[],"holder":{"member":"m"},"start":"yesterday"}"#,
+                "start",
+            ),
+            (
+                r#"{"id":"x","kind":"plan","refs":[],"holder":{"member":"m"},"start":"2026-12-07T10:00:00Z","end":"2026-12-07T09:00:00Z"}"#,
+                "end",
+            ),
+            (
+                r#"{"id":"x","kind":"plan","refs":[],"holder":{"member":"m"},"blocks":[{"days":["mon"],"from":"09:00","to":"10:00"}]}"#,
+                "blocks",
+            ),
+            (
+                r#"{"id":"x","kind":"assignment","refs":[],"holder":{"member":"m"},"blocks":[{"days":["mon"],"from":"10:00","to":"09:00"}]}"#,
+                "blocks[0].to",
+            ),
+            (
+                r#"{"id":"x","kind":"assignment","refs":[],"holder":{"member":"m"},"blocks":[{"days":["someday"],"from":"09:00","to":"10:00"}]}"#,
+                "blocks[0].days",
+            ),
+            (
+                r#"{"id":"x","kind":"assignment","refs":[],"holder":{"member":"m"},"blocks":[{"days":["mon"],"from":"9am","to":"10:00"}]}"#,
+                "blocks[0].from",
+            ),
+            (
+                r#"{"id":"x","kind":"plan","refs":[],"holder":{}}"#,
+                "holder",
+            ),
+            (
+                r#"{"id":"x","kind":"plan","refs":[],"holder":{"member":"m","team":"t"}}"#,
+                "holder",
+            ),
+        ] {
+            let m = bad(&base(ent));
+            assert!(m.contains(want), "{ent}: {m}");
+        }
+    }
+
+    #[test]
+    fn a_block_may_end_at_24_00() {
+        let e = Event::parse(r#"{"id":"e","at":"2026-12-07T08:00:00Z","entitlement":{"id":"x","kind":"assignment","refs":[],"holder":{"member":"m"},"blocks":[{"days":["Sat","sun"],"from":"18:00","to":"24:00"}]}}"#).unwrap();
+        let Body::Entitlement(x) = e.body else {
+            panic!()
+        };
+        assert_eq!(x.blocks[0].to, 1440);
+        assert_eq!(x.blocks[0].days, vec![Weekday::Sat, Weekday::Sun]);
+    }
+
+    #[test]
+    fn blank_lines_are_skipped_and_errors_name_the_line() {
+        let text = "\n{\"id\":\"e\",\"at\":\"2026-12-07T08:00:00Z\",\"member\":{\"id\":\"m\"}}\n\n{bad json\n";
+        let e = parse_jsonl(text).unwrap_err();
+        assert_eq!(e.line, 4);
+        let ok = parse_jsonl(
+            "\n{\"id\":\"e\",\"at\":\"2026-12-07T08:00:00Z\",\"member\":{\"id\":\"m\"}}\n",
+        )
+        .unwrap();
+        assert_eq!(ok[0].0, 2);
+    }
+}

@@ -1,0 +1,521 @@
+//! The operator's mapping file (ACCESS-MODEL §1): which platform plans, resources, locations…
+//! open which Kisi groups, with lead/lag and policy defaults.
+//!
+//! Parsing validates everything and names the line of the first problem. A group that appears in
+//! no mapping is never touched by access-sync: staff and manual groups stay as they are.
+
+use crate::ids::GroupId;
+use crate::time::parse_tz;
+use crate::{LineError, Source};
+use chrono::Duration;
+use chrono_tz::Tz;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeSet, HashMap};
+use toml::Spanned;
+
+/// What Kisi may do while a membership is blocked (unpaid).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BlockedPolicy {
+    /// Blocked memberships grant nothing.
+    Deny,
+    /// Blocked memberships grant as if active.
+    Allow,
+}
+
+/// Whether Kisi sends its own invitation e-mails.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NotifyPolicy {
+    /// Kisi's default behaviour: invite new users, notify on new access.
+    KisiDefault,
+    /// Always ask Kisi to notify.
+    Always,
+    /// Never: managed users, no Kisi e-mails.
+    Never,
+}
+
+/// The `[defaults]` table.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Defaults {
+    /// Zone for entitlements without `tz`.
+    pub timezone: Tz,
+    /// Minutes a booking, assignment or registration opens early.
+    pub lead_minutes: i64,
+    /// Minutes a booking, assignment or registration closes late.
+    pub lag_minutes: i64,
+    /// Access while blocked.
+    pub blocked: BlockedPolicy,
+    /// Kisi invitation e-mails.
+    pub notify: NotifyPolicy,
+}
+
+impl Default for Defaults {
+    fn default() -> Self {
+        Defaults {
+            timezone: Tz::UTC,
+            lead_minutes: 5,
+            lag_minutes: 5,
+            blocked: BlockedPolicy::Deny,
+            notify: NotifyPolicy::KisiDefault,
+        }
+    }
+}
+
+/// One `[[mapping]]` entry, with lead and lag already resolved against the defaults.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MappingEntry {
+    /// What kind of platform thing this maps.
+    pub source: Source,
+    /// The platform's id of it.
+    pub id: String,
+    /// Kisi groups it opens.
+    pub groups: Vec<GroupId>,
+    /// Lead in minutes (override or default).
+    pub lead_minutes: i64,
+    /// Lag in minutes (override or default).
+    pub lag_minutes: i64,
+    /// The line of the `[[mapping]]` entry in the file it came from (0 if unknown).
+    pub line: usize,
+}
+
+impl MappingEntry {
+    /// Lead as a duration.
+    pub fn lead(&self) -> Duration {
+        Duration::minutes(self.lead_minutes)
+    }
+    /// Lag as a duration.
+    pub fn lag(&self) -> Duration {
+        Duration::minutes(self.lag_minutes)
+    }
+}
+
+/// A `[[place]]` entry: the Kisi place for members of a location.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PlaceEntry {
+    /// Platform location id.
+    pub location: String,
+    /// Kisi place id.
+    pub place: u64,
+}
+
+/// A validated mapping file.
+#[derive(Clone, Debug, PartialEq, Default, Serialize, Deserialize)]
+pub struct Mappings {
+    /// `[defaults]`, filled in.
+    pub defaults: Defaults,
+    /// Entries in file order.
+    pub entries: Vec<MappingEntry>,
+    /// `[[place]]` entries in file order.
+    pub places: Vec<PlaceEntry>,
+    #[serde(skip)]
+    index: HashMap<(Source, String), usize>,
+}
+
+impl Mappings {
+    /// Parses and validates a mapping file. The error names the line and the field.
+    pub fn parse(text: &str) -> Result<Mappings, LineError> {
+        let raw: RawFile = toml::from_str(text).map_err(|e| {
+            let line = e.span().map(|s| line_of(text, s.start)).unwrap_or(1);
+            LineError::new(line, e.message().trim().to_string())
+        })?;
+        Self::from_raw(text, raw)
+    }
+
+    /// Builds from already validated parts (e.g. loaded from the store).
+    pub fn new(defaults: Defaults, entries: Vec<MappingEntry>, places: Vec<PlaceEntry>) -> Self {
+        let mut m = Mappings {
+            defaults,
+            entries,
+            places,
+            index: HashMap::new(),
+        };
+        m.reindex();
+        m
+    }
+
+    /// Rebuilds the lookup index (after deserialising).
+    pub fn reindex(&mut self) {
+        self.index = self
+            .entries
+            .iter()
+            .enumerate()
+            .map(|(i, e)| ((e.source, e.id.clone()), i))
+            .collect();
+    }
+
+    /// The mapping for a ref, if an operator mapped it.
+    pub fn get(&self, source: Source, id: &str) -> Option<&MappingEntry> {
+        // Avoid allocating on the hot path when the index is small enough to scan.
+        if self.index.is_empty() && !self.entries.is_empty() {
+            return self
+                .entries
+                .iter()
+                .find(|e| e.source == source && e.id == id);
+        }
+        self.index
+            .get(&(source, id.to_string()))
+            .map(|&i| &self.entries[i])
+    }
+
+    /// Every group some mapping names: the only groups access-sync ever touches.
+    pub fn managed_groups(&self) -> BTreeSet<GroupId> {
+        self.entries
+            .iter()
+            .flat_map(|e| e.groups.iter().copied())
+            .collect()
+    }
+
+    fn from_raw(text: &str, raw: RawFile) -> Result<Mappings, LineError> {
+        let mut defaults = Defaults::default();
+        if let Some(d) = raw.defaults {
+            let d = d.into_inner();
+            if let Some(tz) = d.timezone {
+                defaults.timezone = parse_tz(tz.get_ref())
+                    .map_err(|m| LineError::at(text, tz.span().start, format!("timezone: {m}")))?;
+            }
+            if let Some(v) = d.lead_minutes {
+                defaults.lead_minutes = minutes(text, &v, "lead_minutes")?;
+            }
+            if let Some(v) = d.lag_minutes {
+                defaults.lag_minutes = minutes(text, &v, "lag_minutes")?;
+            }
+            if let Some(b) = d.blocked {
+                defaults.blocked = match b.get_ref().as_str() {
+                    "deny" => BlockedPolicy::Deny,
+                    "allow" => BlockedPolicy::Allow,
+                    other => {
+                        return Err(LineError::at(
+                            text,
+                            b.span().start,
+                            format!("blocked: {other:?} is not \"deny\" or \"allow\""),
+                        ));
+                    }
+                };
+            }
+            if let Some(n) = d.notify {
+                defaults.notify = match n.get_ref().as_str() {
+                    "kisi_default" => NotifyPolicy::KisiDefault,
+                    "always" => NotifyPolicy::Always,
+                    "never" => NotifyPolicy::Never,
+                    other => {
+                        return Err(LineError::at(
+                            text,
+                            n.span().start,
+                            format!(
+                                "notify: {other:?} is not \"kisi_default\", \"always\" or \"never\""
+                            ),
+                        ));
+                    }
+                };
+            }
+        }
+
+        let mut entries = Vec::with_capacity(raw.mapping.len());
+        let mut seen: HashMap<(Source, String), usize> = HashMap::new();
+        for m in raw.mapping {
+            let entry_line = header_line(text, m.span().start, "[[mapping]]");
+            let m = m.into_inner();
+            let Some(source) = m.source else {
+                return Err(LineError::new(
+                    entry_line,
+                    "mapping: missing field `source`",
+                ));
+            };
+            let Some(id) = m.id else {
+                return Err(LineError::new(entry_line, "mapping: missing field `id`"));
+            };
+            let Some(groups) = m.groups else {
+                return Err(LineError::new(
+                    entry_line,
+                    "mapping: missing field `groups`",
+                ));
+            };
+            let src = Source::parse(source.get_ref()).ok_or_else(|| {
+                LineError::at(
+                    text,
+                    source.span().start,
+                    format!(
+                        "mapping.source: unknown source {:?} (want one of {})",
+                        source.get_ref(),
+                        Source::NAMES.join(", ")
+                    ),
+                )
+            })?;
+            if id.get_ref().trim().is_empty() {
+                return Err(LineError::at(text, id.span().start, "mapping.id: empty id"));
+            }
+            if groups.get_ref().is_empty() {
+                return Err(LineError::at(
+                    text,
+                    groups.span().start,
+                    "mapping.groups: empty list (name at least one Kisi group id)",
+                ));
+            }
+            let mut gs = Vec::with_capacity(groups.get_ref().len());
+            for g in groups.get_ref() {
+                let gid = match g.get_ref() {
+                    toml::Value::Integer(i) => GroupId::new(*i),
+                    _ => None,
+                }
+                .ok_or_else(|| {
+                    LineError::at(
+                        text,
+                        g.span().start,
+                        format!(
+                            "mapping.groups: {} is not a positive integer Kisi group id",
+                            g.get_ref()
+                        ),
+                    )
+                })?;
+                if !gs.contains(&gid) {
+                    gs.push(gid);
+                }
+            }
+            let lead_minutes = match &m.lead_minutes {
+                Some(v) => minutes(text, v, "mapping.lead_minutes")?,
+                None => defaults.lead_minutes,
+            };
+            let lag_minutes = match &m.lag_minutes {
+                Some(v) => minutes(text, v, "mapping.lag_minutes")?,
+                None => defaults.lag_minutes,
+            };
+            let key = (src, id.get_ref().clone());
+            if let Some(first) = seen.get(&key) {
+                return Err(LineError::new(
+                    entry_line,
+                    format!(
+                        "mapping: duplicate source {:?} id {:?}: already mapped at line {first}",
+                        src.as_str(),
+                        id.get_ref()
+                    ),
+                ));
+            }
+            seen.insert(key, entry_line);
+            entries.push(MappingEntry {
+                source: src,
+                id: id.into_inner(),
+                groups: gs,
+                lead_minutes,
+                lag_minutes,
+                line: entry_line,
+            });
+        }
+
+        let mut places = Vec::with_capacity(raw.place.len());
+        for p in raw.place {
+            let line = header_line(text, p.span().start, "[[place]]");
+            let p = p.into_inner();
+            let (Some(location), Some(place)) = (p.location, p.place) else {
+                return Err(LineError::new(
+                    line,
+                    "place: needs both `location` and `place`",
+                ));
+            };
+            let place_id = u64::try_from(*place.get_ref())
+                .ok()
+                .filter(|&v| v > 0)
+                .ok_or_else(|| {
+                    LineError::at(
+                        text,
+                        place.span().start,
+                        "place.place: not a positive integer Kisi place id",
+                    )
+                })?;
+            places.push(PlaceEntry {
+                location,
+                place: place_id,
+            });
+        }
+        Ok(Mappings::new(defaults, entries, places))
+    }
+}
+
+fn minutes(text: &str, v: &Spanned<toml::Value>, field: &str) -> Result<i64, LineError> {
+    match v.get_ref() {
+        toml::Value::Integer(i) if *i >= 0 => Ok(*i),
+        other => Err(LineError::at(
+            text,
+            v.span().start,
+            format!("{field}: {other} is not a whole number of minutes ≥ 0"),
+        )),
+    }
+}
+
+/// 1-based line number of a byte offset.
+pub(crate) fn line_of(text: &str, offset: usize) -> usize {
+    text.as_bytes()[..offset.min(text.len())]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1
+}
+
+/// The line of the table header (e.g. `[[mapping]]`) that a table's body at `offset` belongs to.
+fn header_line(text: &str, offset: usize, header: &str) -> usize {
+    let line = line_of(text, offset);
+    let lines: Vec<&str> = text.lines().collect();
+    (1..=line.min(lines.len()))
+        .rev()
+        .find(|&l| lines[l - 1].trim_start().starts_with(header))
+        .unwrap_or(line)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFile {
+    defaults: Option<Spanned<RawDefaults>>,
+    #[serde(default)]
+    mapping: Vec<Spanned<RawMapping>>,
+    #[serde(default)]
+    place: Vec<Spanned<RawPlace>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDefaults {
+    timezone: Option<Spanned<String>>,
+    lead_minutes: Option<Spanned<toml::Value>>,
+    lag_minutes: Option<Spanned<toml::Value>>,
+    blocked: Option<Spanned<String>>,
+    notify: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMapping {
+    source: Option<Spanned<String>>,
+    id: Option<Spanned<String>>,
+    groups: Option<Spanned<Vec<Spanned<toml::Value>>>>,
+    lead_minutes: Option<Spanned<toml::Value>>,
+    lag_minutes: Option<Spanned<toml::Value>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPlace {
+    location: Option<String>,
+    place: Option<Spanned<i64>>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn err(text: &str) -> LineError {
+        Mappings::parse(text).expect_err("should be rejected")
+    }
+
+    #[test]
+    fn an_empty_file_has_the_documented_defaults() {
+        let m = Mappings::parse("").unwrap();
+        assert_eq!(m.defaults, Defaults::default());
+        assert!(m.entries.is_empty());
+    }
+
+    #[test]
+    fn per_mapping_lead_and_lag_override_the_defaults() {
+        let m = Mappings::parse(
+            "[defaults]\nlead_minutes = 10\n\n[[mapping]]\nsource = \"resource\"\nid = \"r\"\ngroups = [1, 2]\nlag_minutes = 15\n",
+        )
+        .unwrap();
+        let e = m.get(Source::Resource, "r").unwrap();
+        assert_eq!((e.lead_minutes, e.lag_minutes), (10, 15));
+        assert_eq!(
+            e.groups,
+            vec![GroupId::new(1).unwrap(), GroupId::new(2).unwrap()]
+        );
+        assert_eq!(e.line, 4);
+    }
+
+    #[test]
+    fn an_unknown_key_names_its_line() {
+        let e = err("[[mapping]]\nsource = \"plan\"\nid = \"p\"\ngroups = [1]\ncolour = \"red\"\n");
+        assert_eq!(e.line, 5, "{e}");
+        assert!(e.message.contains("colour"), "{e}");
+    }
+
+    #[test]
+    fn an_unknown_source_names_its_line() {
+        let e = err("[[mapping]]\nsource = \"room\"\nid = \"p\"\ngroups = [1]\n");
+        assert_eq!(e.line, 2, "{e}");
+        assert!(e.message.contains("room"));
+    }
+
+    #[test]
+    fn empty_groups_are_rejected() {
+        assert_eq!(
+            err("[[mapping]]\nsource = \"plan\"\nid = \"p\"\ngroups = []\n").line,
+            4
+        );
+    }
+
+    #[test]
+    fn a_group_that_is_not_a_positive_integer_is_rejected() {
+        assert_eq!(
+            err("[[mapping]]\nsource = \"plan\"\nid = \"p\"\ngroups = [1, \"2\"]\n").line,
+            4
+        );
+        assert_eq!(
+            err("[[mapping]]\nsource = \"plan\"\nid = \"p\"\ngroups = [-1]\n").line,
+            4
+        );
+        assert_eq!(
+            err("[[mapping]]\nsource = \"plan\"\nid = \"p\"\ngroups = [1.5]\n").line,
+            4
+        );
+    }
+
+    #[test]
+    fn an_unknown_time_zone_is_rejected() {
+        let e = err("[defaults]\ntimezone = \"Mars/Olympus\"\n");
+        assert_eq!(e.line, 2);
+        assert!(e.message.contains("Mars/Olympus"));
+    }
+
+    #[test]
+    fn negative_or_fractional_lead_is_rejected() {
+        assert_eq!(err("[defaults]\nlead_minutes = -5\n").line, 2);
+        assert_eq!(err("\n[defaults]\nlag_minutes = 2.5\n").line, 3);
+    }
+
+    #[test]
+    fn bad_policies_are_rejected() {
+        assert_eq!(err("[defaults]\nblocked = \"maybe\"\n").line, 2);
+        assert_eq!(err("[defaults]\nnotify = \"loud\"\n").line, 2);
+    }
+
+    #[test]
+    fn a_duplicate_mapping_names_both_lines() {
+        let e = err(
+            "[[mapping]]\nsource = \"plan\"\nid = \"p\"\ngroups = [1]\n\n[[mapping]]\nsource = \"plan\"\nid = \"p\"\ngroups = [2]\n",
+        );
+        assert_eq!(e.line, 6, "{e}");
+        assert!(e.message.contains("line 1"), "{e}");
+    }
+
+    #[test]
+    fn a_missing_field_names_the_entry() {
+        let e = err("[[mapping]]\nsource = \"plan\"\ngroups = [1]\n");
+        assert_eq!(e.line, 1);
+        assert!(e.message.contains("`id`"));
+    }
+
+    #[test]
+    fn toml_syntax_errors_name_the_line() {
+        assert_eq!(err("[defaults]\nlead_minutes = = 3\n").line, 2);
+    }
+
+    #[test]
+    fn an_unknown_table_is_rejected() {
+        assert_eq!(err("[[mappings]]\nsource = \"plan\"\n").line, 1);
+    }
+
+    #[test]
+    fn unmapped_groups_are_not_managed() {
+        let m = Mappings::parse("[[mapping]]\nsource = \"plan\"\nid = \"p\"\ngroups = [3, 1]\n")
+            .unwrap();
+        let managed: Vec<u64> = m.managed_groups().into_iter().map(GroupId::get).collect();
+        assert_eq!(managed, vec![1, 3]);
+    }
+}

@@ -1,0 +1,142 @@
+//! Instants, RFC 3339 in and out, and local wall-clock time in an IANA zone.
+//!
+//! The core never reads a clock: every instant comes in as data. Local times that a DST change
+//! skips or repeats resolve with the UTC offset in force *before* the change (ACCESS-MODEL §3.2).
+
+use chrono::{DateTime, Duration, LocalResult, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc};
+use chrono_tz::Tz;
+
+/// An instant in UTC.
+pub type Instant = DateTime<Utc>;
+
+/// Parses an RFC 3339 instant with an explicit offset (`Z` or `±hh:mm`).
+pub fn parse_instant(s: &str) -> Result<Instant, String> {
+    DateTime::parse_from_rfc3339(s)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| format!("bad instant {s:?}: {e} (want RFC 3339, e.g. 2026-12-07T10:00:00Z)"))
+}
+
+/// Formats an instant as RFC 3339 in UTC with whole seconds (fractions truncated) and `Z`.
+pub fn format_instant(t: Instant) -> String {
+    t.format("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
+/// Formats an instant as RFC 3339 in UTC keeping any fraction (for storage round trips).
+pub fn format_instant_exact(t: Instant) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
+}
+
+/// Parses an IANA time-zone name such as `Europe/London`.
+pub fn parse_tz(s: &str) -> Result<Tz, String> {
+    s.parse::<Tz>()
+        .map_err(|_| format!("unknown time zone {s:?} (want an IANA name such as Europe/London)"))
+}
+
+/// The instant of a local wall-clock time in `tz`. A time skipped by a DST change (spring) or
+/// repeated by one (autumn) uses the UTC offset in force before the change.
+pub fn local_to_utc(tz: Tz, local: NaiveDateTime) -> Instant {
+    match tz.from_local_datetime(&local) {
+        LocalResult::Single(t) => t.with_timezone(&Utc),
+        // Repeated: the first occurrence is the one under the offset before the change.
+        LocalResult::Ambiguous(first, _) => first.with_timezone(&Utc),
+        LocalResult::None => {
+            // Skipped: find the offset in force just before the gap and apply it.
+            let mut probe = local;
+            for _ in 0..48 {
+                probe -= Duration::hours(1);
+                if let LocalResult::Single(t) = tz.from_local_datetime(&probe) {
+                    let offset = t.naive_local() - t.naive_utc();
+                    return (local - offset).and_utc();
+                }
+            }
+            // No zone has a gap longer than two days; treat the wall time as UTC as a last resort.
+            local.and_utc()
+        }
+    }
+}
+
+/// The local date of an instant in `tz`.
+pub fn local_date(tz: Tz, t: Instant) -> NaiveDate {
+    t.with_timezone(&tz).date_naive()
+}
+
+/// The first local midnight in `tz` strictly after `t`.
+pub fn next_local_midnight(tz: Tz, t: Instant) -> Instant {
+    let mut day = local_date(tz, t);
+    loop {
+        day = day.succ_opt().unwrap_or(day);
+        let m = local_to_utc(tz, day.and_time(NaiveTime::MIN));
+        if m > t {
+            return m;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(s: &str) -> Instant {
+        parse_instant(s).unwrap()
+    }
+
+    fn local(s: &str) -> NaiveDateTime {
+        NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M").unwrap()
+    }
+
+    #[test]
+    fn instants_print_in_utc_with_whole_seconds() {
+        assert_eq!(
+            format_instant(at("2026-12-07T10:00:00.987+01:00")),
+            "2026-12-07T09:00:00Z"
+        );
+    }
+
+    #[test]
+    fn an_instant_without_offset_is_rejected() {
+        assert!(parse_instant("2026-12-07T10:00:00").is_err());
+    }
+
+    #[test]
+    fn a_local_time_skipped_in_spring_uses_the_winter_offset() {
+        // London skips 01:00–02:00 on 2027-03-28; 01:30 is read with +00:00.
+        let tz = parse_tz("Europe/London").unwrap();
+        assert_eq!(
+            local_to_utc(tz, local("2027-03-28T01:30")),
+            at("2027-03-28T01:30:00Z")
+        );
+    }
+
+    #[test]
+    fn a_local_time_repeated_in_autumn_uses_the_summer_offset() {
+        // London repeats 01:00–02:00 on 2026-10-25; 01:30 is read with +01:00.
+        let tz = parse_tz("Europe/London").unwrap();
+        assert_eq!(
+            local_to_utc(tz, local("2026-10-25T01:30")),
+            at("2026-10-25T00:30:00Z")
+        );
+    }
+
+    #[test]
+    fn local_midnight_in_new_york_is_five_hours_after_utc_midnight_in_winter() {
+        let tz = parse_tz("America/New_York").unwrap();
+        assert_eq!(
+            next_local_midnight(tz, at("2026-12-07T23:30:00Z")),
+            at("2026-12-08T05:00:00Z")
+        );
+        // 03:00Z on the 8th is still the 7th in New York.
+        assert_eq!(
+            next_local_midnight(tz, at("2026-12-08T03:00:00Z")),
+            at("2026-12-08T05:00:00Z")
+        );
+    }
+
+    #[test]
+    fn a_check_in_at_local_midnight_lasts_until_the_next_one() {
+        let tz = parse_tz("Europe/Berlin").unwrap();
+        assert_eq!(
+            next_local_midnight(tz, at("2026-12-07T23:00:00Z")),
+            at("2026-12-08T23:00:00Z")
+        );
+    }
+}
