@@ -50,7 +50,7 @@ pub struct Merged {
 
 /// Unites windows: overlapping or touching ones merge (rule 8). Input in any order.
 pub fn merge(mut parts: Vec<(Window, EntitlementId)>) -> Vec<Merged> {
-    parts.sort_by(|a, b| a.0.from.cmp(&b.0.from));
+    parts.sort_by_key(|a| a.0.from);
     let mut out: Vec<Merged> = Vec::new();
     for (w, id) in parts {
         if w.is_empty() {
