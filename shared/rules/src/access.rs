@@ -37,6 +37,9 @@ pub struct Access {
     pub next_open: Option<Instant>,
     /// Entitlements that make up the current open interval (empty when closed).
     pub reasons: BTreeSet<EntitlementId>,
+    /// The windows that make up the current open interval, with their entitlements, as the
+    /// facts stand now (a later version may still change the parts that lie ahead).
+    pub parts: Vec<(Window, EntitlementId)>,
 }
 
 /// A merged interval with the entitlements behind it.
@@ -150,7 +153,8 @@ impl Facts {
             .into_iter()
             .filter(|(w, _)| w.until.is_none_or(|u| u >= now))
             .collect();
-        let merged = merge(relevant);
+        let relevant: Vec<(Window, EntitlementId)> = relevant;
+        let merged = merge(relevant.clone());
         let recheck = cut.then_some(hi - RECHECK_BEFORE);
         let current = merged
             .iter()
@@ -167,6 +171,12 @@ impl Facts {
                 next_change: earliest(m.window.until, recheck),
                 next_open,
                 reasons: m.reasons.clone(),
+                parts: relevant
+                    .into_iter()
+                    .filter(|(w, _)| {
+                        m.window.from <= w.from && m.window.until.is_none_or(|u| w.from <= u)
+                    })
+                    .collect(),
             },
             None => Access {
                 open: false,
@@ -174,6 +184,7 @@ impl Facts {
                 next_change: earliest(next_open, recheck),
                 next_open,
                 reasons: BTreeSet::new(),
+                parts: Vec::new(),
             },
         }
     }

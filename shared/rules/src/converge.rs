@@ -79,6 +79,7 @@ mod tests {
             next_change: u.map(at),
             next_open: None,
             reasons: BTreeSet::new(),
+            parts: vec![],
         }
     }
 
@@ -89,6 +90,7 @@ mod tests {
             next_change: None,
             next_open: None,
             reasons: BTreeSet::new(),
+            parts: vec![],
         }
     }
 

@@ -12,6 +12,7 @@ use crate::facts::{Facts, Warning};
 use crate::ids::{Email, EntitlementId, GroupId, Pair};
 use crate::mapping::Mappings;
 use crate::time::{Instant, format_instant};
+use crate::windows::Window;
 use chrono::Duration;
 use serde::Serialize;
 use std::cmp::Reverse;
@@ -75,6 +76,9 @@ pub struct Simulation {
     edges: BinaryHeap<Reverse<(Instant, Pair)>>,
     scheduled: HashSet<(Instant, Pair)>,
     log: HashMap<Pair, Vec<Interval>>,
+    /// Per open pair: when it was last converged and the windows that kept it open then. Those
+    /// facts hold until the pair's next converge, so that is when their reasons are settled.
+    pending: HashMap<Pair, (Instant, Vec<(Window, EntitlementId)>)>,
     warnings: BTreeSet<Warning>,
     now: Option<Instant>,
     steps: Option<Vec<Step>>,
@@ -90,6 +94,7 @@ impl Simulation {
             edges: BinaryHeap::new(),
             scheduled: HashSet::new(),
             log: HashMap::new(),
+            pending: HashMap::new(),
             warnings: BTreeSet::new(),
             now: None,
             steps: None,
@@ -147,6 +152,7 @@ impl Simulation {
         let access = self.facts.access(&self.mappings, pair, now);
         let decision = decide(&access, self.kisi.get(pair), now);
         let log = self.log.entry(pair.clone()).or_default();
+        settle_reasons(log, self.pending.remove(pair), Some(now));
         match decision {
             Decision::Keep => {}
             Decision::Grant { valid_until } | Decision::Replace { valid_until } => {
@@ -177,11 +183,8 @@ impl Simulation {
                 }
             }
         }
-        if access.open
-            && let Some(last) = log.last_mut()
-            && last.until.is_none()
-        {
-            last.reasons.extend(access.reasons.iter().cloned());
+        if access.open {
+            self.pending.insert(pair.clone(), (now, access.parts));
         }
         if let Some(steps) = &mut self.steps
             && decision != Decision::Keep
@@ -197,6 +200,15 @@ impl Simulation {
             && self.scheduled.insert((t, pair.clone()))
         {
             self.edges.push(Reverse((t, pair.clone())));
+        }
+    }
+
+    /// Settles the reasons of every pair still open: their last facts hold from then on.
+    fn settle_all(&mut self) {
+        for (pair, pending) in self.pending.drain() {
+            if let Some(log) = self.log.get_mut(&pair) {
+                settle_reasons(log, Some(pending), None);
+            }
         }
     }
 
@@ -222,6 +234,27 @@ impl Simulation {
             .collect();
         out.sort_by(|a, b| (&a.email, a.group, a.from).cmp(&(&b.email, b.group, b.from)));
         out
+    }
+}
+
+/// Credits the open interval with every entitlement whose window was part of it between the
+/// pair's last converge and `until` (the next converge; `None`: from then on).
+fn settle_reasons(
+    log: &mut [Interval],
+    pending: Option<(Instant, Vec<(Window, EntitlementId)>)>,
+    until: Option<Instant>,
+) {
+    let (Some((since, parts)), Some(last)) = (pending, log.last_mut()) else {
+        return;
+    };
+    if last.until.is_some() {
+        return;
+    }
+    for (w, id) in parts {
+        let w = w.not_before(since).not_after(until);
+        if !w.is_empty() {
+            last.reasons.insert(id);
+        }
     }
 }
 
@@ -253,10 +286,13 @@ pub fn preview(mappings: &Mappings, events: Vec<Event>, until: Option<Instant>) 
             .unwrap_or_default()
     });
     let mut sim = Simulation::new(mappings.clone());
-    for ev in events.iter().take_while(|e| e.at <= horizon) {
+    // Events after the horizon still run: intervals are merged first and cut afterwards, so a
+    // later part can add reasons to an interval that is open at the horizon.
+    for ev in &events {
         sim.deliver(ev);
     }
     sim.advance_to(horizon);
+    sim.settle_all();
     Preview {
         intervals: sim.timeline(horizon),
         warnings: sim.warnings(),
