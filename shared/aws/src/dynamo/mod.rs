@@ -1,0 +1,230 @@
+//! One DynamoDB table for everything access-sync remembers (single-table design).
+//!
+//! # Keys
+//! Every item has string keys `pk` (partition) and `sk` (sort). One global secondary index,
+//! `gsi1` (`gsi1pk`, `gsi1sk`, all attributes projected), serves the reconcile walk. The
+//! attribute `ttl` (epoch seconds) is the table's TTL attribute: clean-up only, never relied
+//! on for correctness (DynamoDB deletes expired items up to days late).
+//!
+//! | item | `pk` | `sk` | notes |
+//! |---|---|---|---|
+//! | ownership of a Kisi assignment | `OWN#<email>` | `GROUP#<group>` | `gsi1pk = OWNED#<shard 0..15>`, `gsi1sk = <email>#<group>`; `version` |
+//! | idempotency record | `IDEM#<function>#<sha256 hex>` | `IDEM` | `status`, `expiration` (s), `in_progress_expiration` (ms), `outcome`, `ttl` |
+//! | audit entry | `AUDIT#<email>` (`AUDIT#*` for system-wide) | `<at, RFC 3339 ms>#<16 hex of entry hash>` | `doc`, `ttl` |
+//! | member / team / entitlement (canonical) | `MEMBER#<id>` / `TEAM#<id>` / `ENT#<id>` | `RECORD` | `doc`, `version`, `views`, derived keys — see [`facts`] |
+//! | per-person copy of a fact | `EMAIL#<email>` | `MEMBER#<id>` / `TEAM#<id>` / `ENT#<id>` | `doc`, `version` (copy of the canonical) |
+//! | entitlements by holder | `HOLDER#member:<id>` / `HOLDER#team:<id>` | `ENT#<id>` | index item |
+//! | teams by member | `MEMBEROF#<member id>` | `TEAM#<id>` | index item |
+//! | mapping document | `MAPPING` | `CURRENT` | `doc`, `version` |
+//!
+//! # Access patterns (round trips)
+//! - converge, one e-mail: `Query pk = EMAIL#<e>` (every fact it needs, 1) +
+//!   `Query pk = OWN#<e>` (ownership of all groups, 1) + one `TransactWriteItems`
+//!   (ownership changes and their audit entries, 1) = **3**;
+//! - booking event: idempotency `PutItem` (1) + `BatchGetItem` of the entitlement and its
+//!   holder (1) + `TransactWriteItems` of the new version, its copies and index items (1) +
+//!   idempotency `UpdateItem` (1) = **4**;
+//! - reconcile: `Query gsi1 (gsi1pk = OWNED#<shard>)`, paged with a cursor, shard by shard;
+//! - audit history of a person: `Query pk = AUDIT#<e>`, newest first.
+//!
+//! # Concurrency
+//! Every read-modify-write carries the `version` it read and writes with a condition on it;
+//! items that must change together go in one `TransactWriteItems`. A failed condition
+//! becomes `StoreError::VersionMismatch`.
+
+mod audit;
+pub mod facts;
+mod idempotency;
+mod ownership;
+
+use access_sync_ports::StoreError;
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, AttributeValue, BillingMode, GlobalSecondaryIndex, KeySchemaElement,
+    KeyType, Projection, ProjectionType, ScalarAttributeType, TimeToLiveSpecification,
+};
+use chrono::Duration;
+use std::collections::HashMap;
+
+/// The name of the reconcile index.
+pub const GSI1: &str = "gsi1";
+
+/// A DynamoDB item.
+pub(crate) type Item = HashMap<String, AttributeValue>;
+
+/// The DynamoDB adapter of the fact, ownership, idempotency and audit ports.
+#[derive(Clone, Debug)]
+pub struct DynamoStore {
+    pub(crate) client: Client,
+    pub(crate) table: String,
+    pub(crate) idempotency_expires_after: Duration,
+    pub(crate) audit_retention: Duration,
+}
+
+impl DynamoStore {
+    /// A store on `table`; completed idempotency records answer for one hour (Powertools'
+    /// default) and audit entries are kept 400 days.
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+            idempotency_expires_after: Duration::hours(1),
+            audit_retention: Duration::days(400),
+        }
+    }
+
+    /// Sets how long a completed idempotency record answers.
+    pub fn with_idempotency_expiry(mut self, expires_after: Duration) -> Self {
+        self.idempotency_expires_after = expires_after;
+        self
+    }
+
+    /// Sets how long audit entries are kept before TTL clean-up.
+    pub fn with_audit_retention(mut self, retention: Duration) -> Self {
+        self.audit_retention = retention;
+        self
+    }
+
+    /// The table name.
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+}
+
+/// Creates the table with its keys, the reconcile index and TTL, on-demand billing. Used by
+/// tests and the local stack; production tables come from the CDK app with the same shape.
+///
+/// # Errors
+/// `Invalid` when the request is malformed or the table exists; `Unavailable` otherwise.
+pub async fn create_table(client: &Client, name: &str) -> Result<(), StoreError> {
+    let key = |n: &str, t: KeyType| {
+        KeySchemaElement::builder()
+            .attribute_name(n)
+            .key_type(t)
+            .build()
+            .map_err(|e| StoreError::Invalid(e.to_string()))
+    };
+    let attr = |n: &str| {
+        AttributeDefinition::builder()
+            .attribute_name(n)
+            .attribute_type(ScalarAttributeType::S)
+            .build()
+            .map_err(|e| StoreError::Invalid(e.to_string()))
+    };
+    let gsi = GlobalSecondaryIndex::builder()
+        .index_name(GSI1)
+        .key_schema(key("gsi1pk", KeyType::Hash)?)
+        .key_schema(key("gsi1sk", KeyType::Range)?)
+        .projection(
+            Projection::builder()
+                .projection_type(ProjectionType::All)
+                .build(),
+        )
+        .build()
+        .map_err(|e| StoreError::Invalid(e.to_string()))?;
+    client
+        .create_table()
+        .table_name(name)
+        .billing_mode(BillingMode::PayPerRequest)
+        .key_schema(key("pk", KeyType::Hash)?)
+        .key_schema(key("sk", KeyType::Range)?)
+        .attribute_definitions(attr("pk")?)
+        .attribute_definitions(attr("sk")?)
+        .attribute_definitions(attr("gsi1pk")?)
+        .attribute_definitions(attr("gsi1sk")?)
+        .global_secondary_indexes(gsi)
+        .send()
+        .await
+        .map_err(sdk_error)?;
+    client
+        .update_time_to_live()
+        .table_name(name)
+        .time_to_live_specification(
+            TimeToLiveSpecification::builder()
+                .enabled(true)
+                .attribute_name("ttl")
+                .build()
+                .map_err(|e| StoreError::Invalid(e.to_string()))?,
+        )
+        .send()
+        .await
+        .map_err(sdk_error)?;
+    Ok(())
+}
+
+/// Maps an SDK error that is not a condition failure: validation problems are `Invalid`
+/// (retrying cannot help), everything else (throttling, timeouts, 5xx) `Unavailable`.
+pub(crate) fn sdk_error<E, R>(err: SdkError<E, R>) -> StoreError
+where
+    E: std::error::Error + ProvideErrorMetadata + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    let text = DisplayErrorContext(&err).to_string();
+    match err.code() {
+        Some("ValidationException" | "ResourceInUseException" | "ResourceNotFoundException") => {
+            StoreError::Invalid(text)
+        }
+        _ => StoreError::Unavailable(text),
+    }
+}
+
+pub(crate) fn s(v: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(v.into())
+}
+
+pub(crate) fn n(v: impl ToString) -> AttributeValue {
+    AttributeValue::N(v.to_string())
+}
+
+pub(crate) fn get_s<'a>(item: &'a Item, name: &str) -> Option<&'a str> {
+    item.get(name)
+        .and_then(|v| v.as_s().ok())
+        .map(String::as_str)
+}
+
+pub(crate) fn get_n<T: std::str::FromStr>(item: &Item, name: &str) -> Option<T> {
+    item.get(name)
+        .and_then(|v| v.as_n().ok())
+        .and_then(|v| v.parse().ok())
+}
+
+/// The `pk#sk` of an item, to name it in errors.
+pub(crate) fn key_of(item: &Item) -> String {
+    format!(
+        "{}/{}",
+        get_s(item, "pk").unwrap_or("?"),
+        get_s(item, "sk").unwrap_or("?")
+    )
+}
+
+/// The primary key of an item.
+pub(crate) fn key(pk: impl Into<String>, sk: impl Into<String>) -> Item {
+    HashMap::from([("pk".to_string(), s(pk)), ("sk".to_string(), s(sk))])
+}
+
+/// Maps a failed `TransactWriteItems`: the first item whose condition failed (or that another
+/// transaction was touching) becomes `VersionMismatch` naming it; `keys` names the items in
+/// request order.
+pub(crate) fn transact_error<R>(
+    err: SdkError<aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError, R>,
+    keys: &[String],
+) -> StoreError
+where
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError as E;
+    if let Some(E::TransactionCanceledException(e)) = err.as_service_error() {
+        for (i, reason) in e.cancellation_reasons().iter().enumerate() {
+            if matches!(
+                reason.code(),
+                Some("ConditionalCheckFailed" | "TransactionConflict")
+            ) {
+                return StoreError::VersionMismatch {
+                    key: keys.get(i).cloned().unwrap_or_else(|| format!("item {i}")),
+                };
+            }
+        }
+    }
+    sdk_error(err)
+}

@@ -1,0 +1,249 @@
+//! [`OwnershipStore`] on DynamoDB: one item per (e-mail, group) under `OWN#<email>`, and the
+//! sharded `gsi1` entry (`OWNED#<shard>`, `<email>#<group>`) the reconcile walk pages over.
+
+use super::{DynamoStore, GSI1, Item, get_n, get_s, key, key_of, n, s, sdk_error, transact_error};
+use crate::dynamo::audit::audit_item;
+use access_sync_ports::ownership::shard_of;
+use access_sync_ports::{
+    AuditEntry, Email, GroupId, OWNERSHIP_SHARDS, Ownership, OwnershipChange, OwnershipPage,
+    OwnershipStore, Pair, StoreError, Versioned, pair_key, parse_pair_key,
+};
+use aws_sdk_dynamodb::types::{Delete, Put, TransactWriteItem};
+use chrono::{DateTime, Utc};
+
+pub(crate) fn own_pk(email: &str) -> String {
+    format!("OWN#{email}")
+}
+
+fn own_sk(group: u64) -> String {
+    format!("GROUP#{group}")
+}
+
+fn shard_pk(shard: u16) -> String {
+    format!("OWNED#{shard}")
+}
+
+fn ownership_item(o: &Ownership, version: u64) -> Item {
+    let mut item = key(own_pk(o.pair.email.as_str()), own_sk(o.pair.group.get()));
+    item.insert("gsi1pk".into(), s(shard_pk(shard_of(&o.pair))));
+    item.insert("gsi1sk".into(), s(pair_key(&o.pair)));
+    item.insert("email".into(), s(o.pair.email.as_str()));
+    item.insert("group".into(), n(o.pair.group.get()));
+    item.insert("assignment_id".into(), n(o.assignment_id));
+    item.insert("user_id".into(), n(o.user_id));
+    if let Some(until) = o.valid_until {
+        item.insert(
+            "valid_until".into(),
+            s(until.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)),
+        );
+    }
+    item.insert("version".into(), n(version));
+    item
+}
+
+fn parse_ownership(item: &Item) -> Result<Versioned<Ownership>, StoreError> {
+    let corrupt = |reason: &str| StoreError::Corrupt {
+        key: key_of(item),
+        reason: reason.to_string(),
+    };
+    let email = get_s(item, "email").ok_or_else(|| corrupt("no email"))?;
+    let group = get_n::<u64>(item, "group").ok_or_else(|| corrupt("no group"))?;
+    let pair = Pair {
+        email: Email::parse(email).ok_or_else(|| corrupt("blank email"))?,
+        group: i64::try_from(group)
+            .ok()
+            .and_then(GroupId::new)
+            .ok_or_else(|| corrupt("group is not a positive integer"))?,
+    };
+    let valid_until = match get_s(item, "valid_until") {
+        None => None,
+        Some(t) => Some(
+            DateTime::parse_from_rfc3339(t)
+                .map_err(|e| corrupt(&format!("valid_until: {e}")))?
+                .with_timezone(&Utc),
+        ),
+    };
+    Ok(Versioned {
+        value: Ownership {
+            pair,
+            assignment_id: get_n(item, "assignment_id")
+                .ok_or_else(|| corrupt("no assignment_id"))?,
+            user_id: get_n(item, "user_id").ok_or_else(|| corrupt("no user_id"))?,
+            valid_until,
+        },
+        version: get_n(item, "version").ok_or_else(|| corrupt("no version"))?,
+    })
+}
+
+fn invalid(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Invalid(e.to_string())
+}
+
+impl OwnershipStore for DynamoStore {
+    async fn owned_for_email(&self, email: &str) -> Result<Vec<Versioned<Ownership>>, StoreError> {
+        let mut out = Vec::new();
+        let mut start = None;
+        loop {
+            let page = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("pk = :pk")
+                .expression_attribute_values(":pk", s(own_pk(email)))
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(sdk_error)?;
+            for item in page.items() {
+                out.push(parse_ownership(item)?);
+            }
+            match page.last_evaluated_key {
+                Some(k) if !k.is_empty() => start = Some(k),
+                _ => return Ok(out),
+            }
+        }
+    }
+
+    async fn apply_ownership(
+        &self,
+        changes: &[OwnershipChange],
+        audit: &[AuditEntry],
+    ) -> Result<(), StoreError> {
+        let mut items = Vec::new();
+        let mut names = Vec::new();
+        for change in changes {
+            let op = match change {
+                OwnershipChange::Create(o) => {
+                    names.push(pair_key(&o.pair));
+                    TransactWriteItem::builder()
+                        .put(
+                            Put::builder()
+                                .table_name(&self.table)
+                                .set_item(Some(ownership_item(o, 1)))
+                                .condition_expression("attribute_not_exists(pk)")
+                                .build()
+                                .map_err(invalid)?,
+                        )
+                        .build()
+                }
+                OwnershipChange::Update {
+                    ownership,
+                    expected,
+                } => {
+                    names.push(pair_key(&ownership.pair));
+                    TransactWriteItem::builder()
+                        .put(
+                            Put::builder()
+                                .table_name(&self.table)
+                                .set_item(Some(ownership_item(ownership, expected + 1)))
+                                .condition_expression("version = :v")
+                                .expression_attribute_values(":v", n(*expected))
+                                .build()
+                                .map_err(invalid)?,
+                        )
+                        .build()
+                }
+                OwnershipChange::Delete { pair, expected } => {
+                    names.push(pair_key(pair));
+                    TransactWriteItem::builder()
+                        .delete(
+                            Delete::builder()
+                                .table_name(&self.table)
+                                .set_key(Some(key(
+                                    own_pk(pair.email.as_str()),
+                                    own_sk(pair.group.get()),
+                                )))
+                                .condition_expression("version = :v")
+                                .expression_attribute_values(":v", n(*expected))
+                                .build()
+                                .map_err(invalid)?,
+                        )
+                        .build()
+                }
+            };
+            items.push(op);
+        }
+        // The same entry twice would be two actions on one item, which a transaction refuses.
+        let mut seen = std::collections::HashSet::new();
+        for entry in audit {
+            let item = audit_item(entry, self.audit_retention);
+            if !seen.insert(key_of(&item)) {
+                continue;
+            }
+            names.push(key_of(&item));
+            items.push(
+                TransactWriteItem::builder()
+                    .put(
+                        Put::builder()
+                            .table_name(&self.table)
+                            .set_item(Some(item))
+                            .build()
+                            .map_err(invalid)?,
+                    )
+                    .build(),
+            );
+        }
+        if items.is_empty() {
+            return Ok(());
+        }
+        if items.len() > 100 {
+            return Err(StoreError::Invalid(format!(
+                "{} items exceed one transaction (100)",
+                items.len()
+            )));
+        }
+        self.client
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .send()
+            .await
+            .map_err(|e| transact_error(e, &names))?;
+        Ok(())
+    }
+
+    async fn owned_page(
+        &self,
+        shard: u16,
+        cursor: Option<&str>,
+        limit: u32,
+    ) -> Result<OwnershipPage, StoreError> {
+        if shard >= OWNERSHIP_SHARDS {
+            return Err(StoreError::Invalid(format!("shard {shard} out of range")));
+        }
+        // The cursor is the gsi1sk of the last item returned, from which the full start key
+        // (table keys + index keys) can be rebuilt, so callers carry a short readable string.
+        let start = match cursor {
+            None => None,
+            Some(c) => {
+                let pair = parse_pair_key(c)
+                    .ok_or_else(|| StoreError::Invalid(format!("bad cursor {c:?}")))?;
+                let mut k = key(own_pk(pair.email.as_str()), own_sk(pair.group.get()));
+                k.insert("gsi1pk".into(), s(shard_pk(shard)));
+                k.insert("gsi1sk".into(), s(c));
+                Some(k)
+            }
+        };
+        let page = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(GSI1)
+            .key_condition_expression("gsi1pk = :p")
+            .expression_attribute_values(":p", s(shard_pk(shard)))
+            .limit(i32::try_from(limit.max(1)).unwrap_or(i32::MAX))
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(sdk_error)?;
+        let items = page
+            .items()
+            .iter()
+            .map(parse_ownership)
+            .collect::<Result<Vec<_>, _>>()?;
+        let next = page
+            .last_evaluated_key()
+            .and_then(|k| get_s(k, "gsi1sk"))
+            .map(str::to_string);
+        Ok(OwnershipPage { items, next })
+    }
+}

@@ -1,0 +1,62 @@
+//! The audit log: every grant, revoke, adoption, skip, hold and brake, with its cause.
+//!
+//! Operators read it per person ("why could Joe not open the door at 9?"), so entries are
+//! keyed by e-mail. Entries are plain data with their own instant; writing the same entry
+//! twice stores it once, so a retried handler does not double the history.
+
+use crate::pair::Pair;
+use crate::store::StoreError;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::future::Future;
+
+/// What access-sync did (or deliberately did not do).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuditAction {
+    /// Added the person to the group in Kisi.
+    Grant,
+    /// Removed the person from the group in Kisi.
+    Revoke,
+    /// Found an existing Kisi assignment matching what we would create and took it over.
+    Adopt,
+    /// Decided not to act (e.g. an assignment we do not own).
+    Skip,
+    /// Kept access despite a revoke decision (e.g. a pending platform correction).
+    Hold,
+    /// The safety brake stopped a mass change.
+    Brake,
+}
+
+/// One audit entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    /// When it happened (the caller's clock).
+    pub at: DateTime<Utc>,
+    /// Whom and which group it concerns; `None` for system-wide entries (a brake).
+    pub pair: Option<Pair>,
+    /// What was done.
+    pub action: AuditAction,
+    /// Why, for a human: entitlement ids, the rule, the Kisi answer.
+    pub cause: String,
+}
+
+/// Append-only log of what access-sync did to Kisi.
+pub trait AuditLog {
+    /// Appends entries (idempotently: the same entry twice is stored once).
+    ///
+    /// # Errors
+    /// `Unavailable` (retryable; some entries may already be stored, a retry is harmless).
+    fn record(&self, entries: &[AuditEntry])
+    -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// The newest `limit` entries about one person, newest first.
+    ///
+    /// # Errors
+    /// `Unavailable`; `Corrupt` if an entry cannot be read.
+    fn history(
+        &self,
+        email: &str,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<AuditEntry>, StoreError>> + Send;
+}

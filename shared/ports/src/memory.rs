@@ -1,0 +1,347 @@
+//! In-memory implementations of every port, for handler unit tests only.
+//!
+//! They follow the same contracts as the AWS adapters (version checks, idempotency expiry
+//! against the caller's `now`, schedule de-duplication by name), so a handler test that passes
+//! here exercises the same decisions as on AWS. They are not meant for production: nothing is
+//! persisted and everything sits behind one mutex.
+
+use crate::ScheduleError;
+use crate::audit::{AuditEntry, AuditLog};
+use crate::events::{EventPublisher, OutboundEvent, PublishError};
+use crate::idempotency::{Begin, Idempotency, IdempotencyError, IdempotencyKey, Lock};
+use crate::ownership::{
+    OWNERSHIP_SHARDS, Ownership, OwnershipChange, OwnershipPage, OwnershipStore, shard_of,
+};
+use crate::pair::Pair;
+use crate::scheduler::{CancelOutcome, Edge, EdgeScheduler, ScheduleOutcome};
+use crate::secrets::{SecretError, SecretSource, SecretValue};
+use crate::store::{StoreError, Versioned};
+use chrono::{DateTime, Duration, Utc};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Mutex, MutexGuard};
+
+/// Locks a mutex, ignoring poisoning: a panicking test thread must not hide the state from
+/// the assertions of another.
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+#[derive(Debug, Clone)]
+enum IdemRecord {
+    InProgress {
+        until: DateTime<Utc>,
+        expires: DateTime<Utc>,
+    },
+    Completed {
+        outcome: serde_json::Value,
+        expires: DateTime<Utc>,
+    },
+}
+
+#[derive(Default)]
+struct StoreState {
+    owned: BTreeMap<Pair, Versioned<Ownership>>,
+    idem: HashMap<IdempotencyKey, IdemRecord>,
+    audit: Vec<AuditEntry>,
+}
+
+/// In-memory ownership, idempotency, audit and fact store.
+pub struct MemoryStore {
+    state: Mutex<StoreState>,
+    expires_after: Duration,
+}
+
+impl Default for MemoryStore {
+    fn default() -> Self {
+        Self::new(Duration::hours(1))
+    }
+}
+
+impl MemoryStore {
+    /// An empty store whose completed idempotency records answer for `expires_after`.
+    pub fn new(expires_after: Duration) -> Self {
+        Self {
+            state: Mutex::new(StoreState::default()),
+            expires_after,
+        }
+    }
+
+    /// Every audit entry recorded so far, in order (for assertions).
+    pub fn audit_entries(&self) -> Vec<AuditEntry> {
+        lock(&self.state).audit.clone()
+    }
+}
+
+impl OwnershipStore for MemoryStore {
+    async fn owned_for_email(&self, email: &str) -> Result<Vec<Versioned<Ownership>>, StoreError> {
+        Ok(lock(&self.state)
+            .owned
+            .values()
+            .filter(|o| o.value.pair.email.as_str() == email)
+            .cloned()
+            .collect())
+    }
+
+    async fn apply_ownership(
+        &self,
+        changes: &[OwnershipChange],
+        audit: &[AuditEntry],
+    ) -> Result<(), StoreError> {
+        let mut state = lock(&self.state);
+        // Check every condition first: all or nothing, like a transaction.
+        for change in changes {
+            let (pair, expected) = match change {
+                OwnershipChange::Create(o) => (&o.pair, None),
+                OwnershipChange::Update {
+                    ownership,
+                    expected,
+                } => (&ownership.pair, Some(*expected)),
+                OwnershipChange::Delete { pair, expected } => (pair, Some(*expected)),
+            };
+            let found = state.owned.get(pair).map(|v| v.version);
+            if found != expected {
+                return Err(StoreError::VersionMismatch {
+                    key: crate::pair::pair_key(pair),
+                });
+            }
+        }
+        for change in changes {
+            match change {
+                OwnershipChange::Create(o) => {
+                    state.owned.insert(
+                        o.pair.clone(),
+                        Versioned {
+                            value: o.clone(),
+                            version: 1,
+                        },
+                    );
+                }
+                OwnershipChange::Update {
+                    ownership,
+                    expected,
+                } => {
+                    state.owned.insert(
+                        ownership.pair.clone(),
+                        Versioned {
+                            value: ownership.clone(),
+                            version: expected + 1,
+                        },
+                    );
+                }
+                OwnershipChange::Delete { pair, .. } => {
+                    state.owned.remove(pair);
+                }
+            }
+        }
+        append_audit(&mut state.audit, audit);
+        Ok(())
+    }
+
+    async fn owned_page(
+        &self,
+        shard: u16,
+        cursor: Option<&str>,
+        limit: u32,
+    ) -> Result<OwnershipPage, StoreError> {
+        if shard >= OWNERSHIP_SHARDS {
+            return Err(StoreError::Invalid(format!("shard {shard} out of range")));
+        }
+        let state = lock(&self.state);
+        let mut items: Vec<_> = state
+            .owned
+            .values()
+            .filter(|o| shard_of(&o.value.pair) == shard)
+            .filter(|o| cursor.is_none_or(|c| crate::pair::pair_key(&o.value.pair).as_str() > c))
+            .cloned()
+            .collect();
+        items.sort_by_key(|o| crate::pair::pair_key(&o.value.pair));
+        let limit = limit.max(1) as usize;
+        let next = if items.len() > limit {
+            items.truncate(limit);
+            items.last().map(|o| crate::pair::pair_key(&o.value.pair))
+        } else {
+            None
+        };
+        Ok(OwnershipPage { items, next })
+    }
+}
+
+fn append_audit(log: &mut Vec<AuditEntry>, entries: &[AuditEntry]) {
+    for e in entries {
+        if !log.contains(e) {
+            log.push(e.clone());
+        }
+    }
+}
+
+impl AuditLog for MemoryStore {
+    async fn record(&self, entries: &[AuditEntry]) -> Result<(), StoreError> {
+        append_audit(&mut lock(&self.state).audit, entries);
+        Ok(())
+    }
+
+    async fn history(&self, email: &str, limit: u32) -> Result<Vec<AuditEntry>, StoreError> {
+        let state = lock(&self.state);
+        let mut out: Vec<_> = state
+            .audit
+            .iter()
+            .filter(|e| e.pair.as_ref().is_some_and(|p| p.email.as_str() == email))
+            .cloned()
+            .collect();
+        out.sort_by_key(|e| std::cmp::Reverse(e.at));
+        out.truncate(limit as usize);
+        Ok(out)
+    }
+}
+
+impl Idempotency for MemoryStore {
+    async fn begin(
+        &self,
+        key: &IdempotencyKey,
+        now: DateTime<Utc>,
+        lock_until: DateTime<Utc>,
+    ) -> Result<Begin, IdempotencyError> {
+        let mut state = lock(&self.state);
+        let expires_after = self.expires_after;
+        match state.idem.get(key) {
+            Some(IdemRecord::Completed { outcome, expires }) if *expires >= now => {
+                return Ok(Begin::Completed(outcome.clone()));
+            }
+            Some(IdemRecord::InProgress { until, expires }) if *until >= now && *expires >= now => {
+                return Err(IdempotencyError::InProgress {
+                    key: key.clone(),
+                    until: *until,
+                });
+            }
+            _ => {}
+        }
+        state.idem.insert(
+            key.clone(),
+            IdemRecord::InProgress {
+                until: lock_until,
+                expires: now + expires_after,
+            },
+        );
+        Ok(Begin::Proceed(Lock {
+            key: key.clone(),
+            until: lock_until,
+        }))
+    }
+
+    async fn complete(
+        &self,
+        lock_: &Lock,
+        outcome: &serde_json::Value,
+        now: DateTime<Utc>,
+    ) -> Result<(), IdempotencyError> {
+        let mut state = lock(&self.state);
+        match state.idem.get(&lock_.key) {
+            Some(IdemRecord::InProgress { until, .. }) if *until == lock_.until => {}
+            _ => return Err(IdempotencyError::LockLost(lock_.key.clone())),
+        }
+        let expires = now + self.expires_after;
+        state.idem.insert(
+            lock_.key.clone(),
+            IdemRecord::Completed {
+                outcome: outcome.clone(),
+                expires,
+            },
+        );
+        Ok(())
+    }
+
+    async fn release(&self, lock_: &Lock) -> Result<(), IdempotencyError> {
+        let mut state = lock(&self.state);
+        if let Some(IdemRecord::InProgress { until, .. }) = state.idem.get(&lock_.key)
+            && *until == lock_.until
+        {
+            state.idem.remove(&lock_.key);
+        }
+        Ok(())
+    }
+}
+
+/// In-memory edge scheduler: remembers schedules by their deterministic name.
+#[derive(Default)]
+pub struct MemoryScheduler {
+    schedules: Mutex<BTreeMap<String, Edge>>,
+}
+
+impl MemoryScheduler {
+    /// The pending edges, in name order (for assertions).
+    pub fn pending(&self) -> Vec<Edge> {
+        lock(&self.schedules).values().cloned().collect()
+    }
+}
+
+impl EdgeScheduler for MemoryScheduler {
+    async fn schedule(
+        &self,
+        edge: &Edge,
+        now: DateTime<Utc>,
+    ) -> Result<ScheduleOutcome, ScheduleError> {
+        if edge.edge <= now {
+            return Ok(ScheduleOutcome::Immediate);
+        }
+        let mut s = lock(&self.schedules);
+        let name = edge.schedule_name();
+        if s.contains_key(&name) {
+            return Ok(ScheduleOutcome::AlreadyScheduled);
+        }
+        s.insert(name, edge.clone());
+        Ok(ScheduleOutcome::Created)
+    }
+
+    async fn cancel(&self, edge: &Edge) -> Result<CancelOutcome, ScheduleError> {
+        Ok(match lock(&self.schedules).remove(&edge.schedule_name()) {
+            Some(_) => CancelOutcome::Deleted,
+            None => CancelOutcome::NotFound,
+        })
+    }
+}
+
+/// In-memory secrets: a fixed map, with a counter of reads to show caching in tests.
+#[derive(Default)]
+pub struct MemorySecrets {
+    values: Mutex<HashMap<String, SecretValue>>,
+}
+
+impl MemorySecrets {
+    /// Sets (or rotates) a secret.
+    pub fn set(&self, name: &str, value: &str) {
+        lock(&self.values).insert(name.to_string(), SecretValue::new(value));
+    }
+}
+
+impl SecretSource for MemorySecrets {
+    async fn secret(&self, name: &str) -> Result<SecretValue, SecretError> {
+        lock(&self.values)
+            .get(name)
+            .cloned()
+            .ok_or_else(|| SecretError::NotFound(name.to_string()))
+    }
+
+    async fn refresh(&self, name: &str) -> Result<SecretValue, SecretError> {
+        self.secret(name).await
+    }
+}
+
+/// In-memory publisher: keeps what was published.
+#[derive(Default)]
+pub struct MemoryPublisher {
+    published: Mutex<Vec<OutboundEvent>>,
+}
+
+impl MemoryPublisher {
+    /// Everything published so far, in order.
+    pub fn published(&self) -> Vec<OutboundEvent> {
+        lock(&self.published).clone()
+    }
+}
+
+impl EventPublisher for MemoryPublisher {
+    async fn publish(&self, events: &[OutboundEvent]) -> Result<(), PublishError> {
+        lock(&self.published).extend_from_slice(events);
+        Ok(())
+    }
+}
