@@ -1,9 +1,11 @@
 //! `access-sync`: the operator's admin CLI.
 //!
 //! - `preview`: the real engine on a virtual clock over an event file (no AWS, no Kisi).
+//! - `kisi`: look up Kisi groups and users (`kisi groups`, `kisi whois EMAIL`).
 //!
 //! Exit codes: 0 ok (warnings on stderr), 2 bad input or usage (nothing on stdout), 1 failure.
 
+mod kisi_cmd;
 mod preview_cmd;
 
 use clap::{Parser, Subcommand};
@@ -24,10 +26,13 @@ struct Cli {
 enum Cmd {
     /// Print the access timeline a mapping file and an event file produce.
     Preview(preview_cmd::PreviewArgs),
+    /// Look up Kisi groups and users (needs KISI_API_KEY; KISI_BASE_URL optional).
+    Kisi(kisi_cmd::KisiArgs),
 }
 
 fn main() -> ExitCode {
     match Cli::parse().cmd {
         Cmd::Preview(args) => preview_cmd::run(args),
+        Cmd::Kisi(args) => kisi_cmd::run(args),
     }
 }
