@@ -34,7 +34,7 @@ pub mod store;
 
 pub use audit::{AuditAction, AuditEntry, AuditLog};
 pub use events::{EventPublisher, OutboundEvent, PublishError, UndeliveredEvent};
-pub use facts::FactStore;
+pub use facts::{FactStore, Loaded, entitlement_key, holder_key, member_key, record_key, team_key};
 pub use idempotency::{Begin, Idempotency, IdempotencyError, IdempotencyKey, Lock};
 pub use ownership::{OWNERSHIP_SHARDS, Ownership, OwnershipChange, OwnershipPage, OwnershipStore};
 pub use pair::{Email, GroupId, Pair, pair_key, parse_pair_key};

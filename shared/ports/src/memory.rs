@@ -8,6 +8,7 @@
 use crate::ScheduleError;
 use crate::audit::{AuditEntry, AuditLog};
 use crate::events::{EventPublisher, OutboundEvent, PublishError};
+use crate::facts::{FactStore, Loaded};
 use crate::idempotency::{Begin, Idempotency, IdempotencyError, IdempotencyKey, Lock};
 use crate::ownership::{
     OWNERSHIP_SHARDS, Ownership, OwnershipChange, OwnershipPage, OwnershipStore, shard_of,
@@ -15,7 +16,10 @@ use crate::ownership::{
 use crate::pair::Pair;
 use crate::scheduler::{CancelOutcome, Edge, EdgeScheduler, ScheduleOutcome};
 use crate::secrets::{SecretError, SecretSource, SecretValue};
-use crate::store::{StoreError, Versioned};
+use crate::store::{StoreError, Version, Versioned};
+use access_sync_rules::Email;
+use access_sync_rules::event::Body;
+use access_sync_rules::facts::Record;
 use chrono::{DateTime, Duration, Utc};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Mutex, MutexGuard};
@@ -43,6 +47,7 @@ struct StoreState {
     owned: BTreeMap<Pair, Versioned<Ownership>>,
     idem: HashMap<IdempotencyKey, IdemRecord>,
     audit: Vec<AuditEntry>,
+    facts: crate::facts::MemoryFacts,
 }
 
 /// In-memory ownership, idempotency, audit and fact store.
@@ -69,6 +74,44 @@ impl MemoryStore {
     /// Every audit entry recorded so far, in order (for assertions).
     pub fn audit_entries(&self) -> Vec<AuditEntry> {
         lock(&self.state).audit.clone()
+    }
+}
+
+impl FactStore for MemoryStore {
+    async fn facts_for_email(&self, email: &Email) -> Result<Vec<Record>, StoreError> {
+        Ok(lock(&self.state).facts.for_email(email))
+    }
+
+    async fn load_for_event(&self, body: &Body) -> Result<Loaded, StoreError> {
+        Ok(lock(&self.state).facts.load(body))
+    }
+
+    async fn save(&self, loaded: &Loaded, record: &Record) -> Result<Version, StoreError> {
+        lock(&self.state).facts.save(loaded, record)
+    }
+
+    async fn mapping(&self) -> Result<Option<Versioned<String>>, StoreError> {
+        Ok(lock(&self.state).facts.mapping.clone())
+    }
+
+    async fn put_mapping(
+        &self,
+        toml: &str,
+        expected: Option<Version>,
+    ) -> Result<Version, StoreError> {
+        let mut state = lock(&self.state);
+        let found = state.facts.mapping.as_ref().map(|m| m.version);
+        if found != expected {
+            return Err(StoreError::VersionMismatch {
+                key: "MAPPING".into(),
+            });
+        }
+        let version = expected.unwrap_or(0) + 1;
+        state.facts.mapping = Some(Versioned {
+            value: toml.to_string(),
+            version,
+        });
+        Ok(version)
     }
 }
 
@@ -343,5 +386,102 @@ impl EventPublisher for MemoryPublisher {
     async fn publish(&self, events: &[OutboundEvent]) -> Result<(), PublishError> {
         lock(&self.published).extend_from_slice(events);
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::facts::FactStore;
+    use access_sync_rules::{Event, Facts, GroupId, Mappings};
+
+    fn t(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    #[tokio::test]
+    async fn memory_idempotency_follows_the_powertools_rules() {
+        let db = MemoryStore::default();
+        let key = IdempotencyKey::new("f", "k");
+        let now = t("2026-12-07T09:00:00Z");
+        let Begin::Proceed(lock) = db
+            .begin(&key, now, now + Duration::seconds(30))
+            .await
+            .unwrap()
+        else {
+            panic!()
+        };
+        assert!(matches!(
+            db.begin(&key, now, now).await,
+            Err(IdempotencyError::InProgress { .. })
+        ));
+        let later = now + Duration::seconds(31);
+        let Begin::Proceed(second) = db
+            .begin(&key, later, later + Duration::seconds(30))
+            .await
+            .unwrap()
+        else {
+            panic!("stale lock must be recovered")
+        };
+        assert!(
+            db.complete(&lock, &serde_json::json!(1), later)
+                .await
+                .is_err()
+        );
+        db.complete(&second, &serde_json::json!(2), later)
+            .await
+            .unwrap();
+        assert_eq!(
+            db.begin(&key, later, later).await.unwrap(),
+            Begin::Completed(serde_json::json!(2))
+        );
+    }
+
+    #[tokio::test]
+    async fn memory_facts_save_checks_the_version_read() {
+        let db = MemoryStore::default();
+        let mappings =
+            Mappings::parse("[[mapping]]\nsource = \"plan\"\nid = \"p\"\ngroups = [1]\n").unwrap();
+        let ev = Event::parse(
+            r#"{"id":"e1","at":"2026-12-07T08:00:00Z","member":{"id":"m1","email":"a@b.c"}}"#,
+        )
+        .unwrap();
+        let loaded = db.load_for_event(&ev.body).await.unwrap();
+        let record = Facts::from_records(loaded.records.clone())
+            .apply(&ev, &mappings)
+            .record
+            .unwrap();
+        assert_eq!(db.save(&loaded, &record).await.unwrap(), 1);
+        assert!(matches!(
+            db.save(&loaded, &record).await,
+            Err(StoreError::VersionMismatch { .. })
+        ));
+        let facts = db
+            .facts_for_email(&Email::parse("a@b.c").unwrap())
+            .await
+            .unwrap();
+        assert_eq!(facts, vec![record]);
+    }
+
+    #[tokio::test]
+    async fn memory_scheduler_deduplicates_and_reports_past_edges_immediate() {
+        let s = MemoryScheduler::default();
+        let pair = Pair {
+            email: Email::parse("a@b.c").unwrap(),
+            group: GroupId::new(1).unwrap(),
+        };
+        let now = t("2026-12-07T09:00:00Z");
+        let e = Edge::new(&pair, now + Duration::minutes(5));
+        assert_eq!(s.schedule(&e, now).await.unwrap(), ScheduleOutcome::Created);
+        assert_eq!(
+            s.schedule(&e, now).await.unwrap(),
+            ScheduleOutcome::AlreadyScheduled
+        );
+        assert_eq!(
+            s.schedule(&Edge::new(&pair, now), now).await.unwrap(),
+            ScheduleOutcome::Immediate
+        );
+        assert_eq!(s.cancel(&e).await.unwrap(), CancelOutcome::Deleted);
+        assert_eq!(s.cancel(&e).await.unwrap(), CancelOutcome::NotFound);
     }
 }
