@@ -131,3 +131,34 @@ mod tests {
         assert!(!text.contains("TABLE_NAME"));
     }
 }
+
+/// Every adapter, built once at cold start from one SDK configuration.
+#[derive(Debug)]
+pub struct Adapters {
+    /// Facts, ownership, idempotency, audit.
+    pub store: crate::DynamoStore,
+    /// Access edges.
+    pub edges: crate::SchedulerEdges,
+    /// Kisi token and webhook secrets.
+    pub secrets: crate::SecretsManagerSource,
+    /// Domain events.
+    pub events: crate::EventBridgePublisher,
+}
+
+impl Adapters {
+    /// Builds every adapter on `sdk` (see [`load_sdk_config`]) with `config`.
+    pub fn new(sdk: &SdkConfig, config: &Config) -> Self {
+        Self {
+            store: crate::DynamoStore::new(aws_sdk_dynamodb::Client::new(sdk), &config.table_name),
+            edges: crate::SchedulerEdges::new(
+                aws_sdk_scheduler::Client::new(sdk),
+                crate::SchedulerSettings::from_config(config),
+            ),
+            secrets: crate::SecretsManagerSource::new(aws_sdk_secretsmanager::Client::new(sdk)),
+            events: crate::EventBridgePublisher::new(
+                aws_sdk_eventbridge::Client::new(sdk),
+                &config.event_bus_name,
+            ),
+        }
+    }
+}

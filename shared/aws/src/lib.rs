@@ -19,7 +19,7 @@ pub mod secrets;
 #[cfg(feature = "testing")]
 pub mod testing;
 
-pub use config::{Config, ConfigError, load_sdk_config};
+pub use config::{Adapters, Config, ConfigError, load_sdk_config};
 pub use dynamo::{DynamoStore, create_table};
 pub use events::{EventBridgePublisher, PutEventsApi};
 pub use scheduler::{SchedulerEdges, SchedulerSettings};

@@ -30,7 +30,7 @@ impl DynamoStore {
         key: &IdempotencyKey,
         old: &Item,
         now: DateTime<Utc>,
-    ) -> Option<Result<Begin, IdempotencyError>> {
+    ) -> Result<Begin, IdempotencyError> {
         let corrupt = |reason: &str| IdempotencyError::Corrupt {
             key: key.clone(),
             reason: reason.to_string(),
@@ -38,22 +38,20 @@ impl DynamoStore {
         match get_s(old, "status") {
             Some(COMPLETED) => {
                 let doc = get_s(old, "outcome").unwrap_or("null");
-                Some(
-                    serde_json::from_str(doc)
-                        .map(Begin::Completed)
-                        .map_err(|e| corrupt(&e.to_string())),
-                )
+                serde_json::from_str(doc)
+                    .map(Begin::Completed)
+                    .map_err(|e| corrupt(&e.to_string()))
             }
             Some(IN_PROGRESS) => {
                 let until = get_n::<i64>(old, "in_progress_expiration")
                     .and_then(DateTime::<Utc>::from_timestamp_millis)
                     .unwrap_or(now);
-                Some(Err(IdempotencyError::InProgress {
+                Err(IdempotencyError::InProgress {
                     key: key.clone(),
                     until,
-                }))
+                })
             }
-            _ => Some(Err(corrupt("unknown status"))),
+            _ => Err(corrupt("unknown status")),
         }
     }
 }
@@ -101,9 +99,7 @@ impl Idempotency for DynamoStore {
             })),
             Err(err) => match err.into_service_error() {
                 PutItemError::ConditionalCheckFailedException(e) => match e.item() {
-                    Some(old) => Self::refused(key_, old, now).unwrap_or_else(|| {
-                        Err(IdempotencyError::Unavailable("inconsistent record".into()))
-                    }),
+                    Some(old) => Self::refused(key_, old, now),
                     // Without ALL_OLD we cannot tell; a retry will see the record.
                     None => Err(IdempotencyError::Unavailable(
                         "lock refused without the existing record".into(),
