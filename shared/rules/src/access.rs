@@ -87,17 +87,31 @@ impl Facts {
         lo: Instant,
         hi: Instant,
     ) -> (Vec<(Window, EntitlementId)>, bool) {
+        let (parts, cut) = self.parts(mappings, pair, lo, hi);
+        (
+            parts.into_iter().map(|(w, id)| (w, id.clone())).collect(),
+            cut,
+        )
+    }
+
+    fn parts<'a>(
+        &'a self,
+        mappings: &Mappings,
+        pair: &Pair,
+        lo: Instant,
+        hi: Instant,
+    ) -> (Vec<(Window, &'a EntitlementId)>, bool) {
         // (entitlement, the latest `at` of the facts that connect it to this address)
         let mut sources: Vec<(&EntitlementId, Option<Instant>)> = Vec::new();
         for mid in self.members_with_email(&pair.email) {
             let Some(m) = self.member(mid) else { continue };
-            for id in self.held_by(&Holder::Member(mid.clone())) {
+            for id in self.held_by_member(mid) {
                 sources.push((id, Some(m.email_since)));
             }
             for tid in self.teams_of(mid) {
                 let team_at = self.team(tid).map(|t| t.at);
                 let dep = team_at.map_or(m.email_since, |t| t.max(m.email_since));
-                for id in self.held_by(&Holder::Team(tid.clone())) {
+                for id in self.held_by_team(tid) {
                     sources.push((id, Some(dep)));
                 }
             }
@@ -137,7 +151,7 @@ impl Facts {
                 for w in windows(e, start, timing, lo, hi) {
                     let w = w.not_before(not_before);
                     if !w.is_empty() {
-                        parts.push((w, id.clone()));
+                        parts.push((w, id));
                     }
                 }
             }
@@ -148,34 +162,47 @@ impl Facts {
     /// Open or closed at `now`, until when, and the next edge.
     pub fn access(&self, mappings: &Mappings, pair: &Pair, now: Instant) -> Access {
         let hi = now + LOOKAHEAD;
-        let (parts, cut) = self.contributions(mappings, pair, now, hi);
-        let relevant = parts
-            .into_iter()
-            .filter(|(w, _)| w.until.is_none_or(|u| u >= now))
-            .collect();
-        let relevant: Vec<(Window, EntitlementId)> = relevant;
-        let merged = merge(relevant.clone());
+        let (mut parts, cut) = self.parts(mappings, pair, now, hi);
+        parts.retain(|(w, _)| w.until.is_none_or(|u| u >= now));
+        parts.sort_unstable_by_key(|(w, _)| w.from);
         let recheck = cut.then_some(hi - RECHECK_BEFORE);
-        let current = merged
-            .iter()
-            .find(|m| m.window.from <= now && m.window.until.is_none_or(|u| now < u));
-        let next_open = merged.iter().map(|m| m.window.from).find(|&f| f > now);
+
+        // Walk the united intervals in order: the one holding `now`, and the next one to open.
+        let mut current: Option<(usize, usize, Window)> = None; // parts[a..b] make it up
+        let mut next_open = None;
+        let mut i = 0;
+        while i < parts.len() {
+            let mut w = parts[i].0;
+            let mut j = i + 1;
+            while j < parts.len() && w.until.is_none_or(|u| parts[j].0.from <= u) {
+                w.until = match (w.until, parts[j].0.until) {
+                    (Some(a), Some(b)) => Some(a.max(b)),
+                    _ => None,
+                };
+                j += 1;
+            }
+            if w.from <= now && w.until.is_none_or(|u| now < u) {
+                current = Some((i, j, w));
+            } else if w.from > now {
+                next_open = Some(w.from);
+                break;
+            }
+            i = j;
+        }
         let earliest = |a: Option<Instant>, b: Option<Instant>| match (a, b) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         };
         match current {
-            Some(m) => Access {
+            Some((a, b, w)) => Access {
                 open: true,
-                until: m.window.until,
-                next_change: earliest(m.window.until, recheck),
+                until: w.until,
+                next_change: earliest(w.until, recheck),
                 next_open,
-                reasons: m.reasons.clone(),
-                parts: relevant
-                    .into_iter()
-                    .filter(|(w, _)| {
-                        m.window.from <= w.from && m.window.until.is_none_or(|u| w.from <= u)
-                    })
+                reasons: parts[a..b].iter().map(|(_, id)| (*id).clone()).collect(),
+                parts: parts[a..b]
+                    .iter()
+                    .map(|(w, id)| (*w, (*id).clone()))
                     .collect(),
             },
             None => Access {

@@ -249,6 +249,10 @@ pub struct Entitlement {
 impl Event {
     /// Parses one JSON line. The error says which field is wrong and why.
     pub fn parse(line: &str) -> Result<Event, String> {
+        // Fast path; only a bad line pays for the field path in its message.
+        if let Ok(raw) = serde_json::from_str::<RawEvent>(line) {
+            return Event::try_from(raw);
+        }
         let de = &mut serde_json::Deserializer::from_str(line);
         let raw: RawEvent = serde_path_to_error::deserialize(de).map_err(|e| {
             let path = e.path().to_string();

@@ -14,8 +14,9 @@ use crate::event::{Body, Entitlement, Event, Holder, MemberEvent, Status, TeamEv
 use crate::ids::{Email, EntitlementId, GroupId, MemberId, Pair, TeamId};
 use crate::mapping::{BlockedPolicy, Mappings};
 use crate::time::Instant;
+use rustc_hash::FxHashMap as HashMap;
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::fmt;
 
 /// The latest state of a member.
@@ -136,7 +137,8 @@ pub struct Facts {
     entitlements: HashMap<EntitlementId, EntitlementRecord>,
     by_email: HashMap<Email, Vec<MemberId>>,
     teams_of: HashMap<MemberId, Vec<TeamId>>,
-    held_by: HashMap<Holder, Vec<EntitlementId>>,
+    held_by_member: HashMap<MemberId, Vec<EntitlementId>>,
+    held_by_team: HashMap<TeamId, Vec<EntitlementId>>,
     guest_of: HashMap<Email, Vec<EntitlementId>>,
 }
 
@@ -223,7 +225,20 @@ impl Facts {
 
     /// Entitlements held directly by `holder`.
     pub fn held_by(&self, holder: &Holder) -> &[EntitlementId] {
-        self.held_by.get(holder).map(Vec::as_slice).unwrap_or(&[])
+        match holder {
+            Holder::Member(m) => self.held_by_member(m),
+            Holder::Team(t) => self.held_by_team(t),
+        }
+    }
+
+    /// Entitlements held directly by a member.
+    pub fn held_by_member(&self, m: &MemberId) -> &[EntitlementId] {
+        self.held_by_member.get(m).map(Vec::as_slice).unwrap_or(&[])
+    }
+
+    /// Entitlements held by a team.
+    pub fn held_by_team(&self, t: &TeamId) -> &[EntitlementId] {
+        self.held_by_team.get(t).map(Vec::as_slice).unwrap_or(&[])
     }
 
     /// Entitlements that name `email` as a guest.
@@ -470,15 +485,21 @@ impl Facts {
         if let Some(old) = self
             .entitlements
             .get(&rec.id)
-            .and_then(|o| o.current.clone())
+            .and_then(|o| o.current.as_ref())
         {
-            remove(&mut self.held_by, &old.holder, &rec.id);
+            match &old.holder {
+                Holder::Member(m) => remove(&mut self.held_by_member, m, &rec.id),
+                Holder::Team(t) => remove(&mut self.held_by_team, t, &rec.id),
+            }
             for g in &old.guests {
                 remove(&mut self.guest_of, g, &rec.id);
             }
         }
         if let Some(e) = &rec.current {
-            add(&mut self.held_by, e.holder.clone(), rec.id.clone());
+            match &e.holder {
+                Holder::Member(m) => add(&mut self.held_by_member, m.clone(), rec.id.clone()),
+                Holder::Team(t) => add(&mut self.held_by_team, t.clone(), rec.id.clone()),
+            }
             for g in &e.guests {
                 add(&mut self.guest_of, g.clone(), rec.id.clone());
             }

@@ -9,6 +9,7 @@ use crate::time::parse_tz;
 use crate::{LineError, Source};
 use chrono::Duration;
 use chrono_tz::Tz;
+use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeSet, HashMap};
 use toml::Spanned;
@@ -109,7 +110,7 @@ pub struct Mappings {
     /// `[[place]]` entries in file order.
     pub places: Vec<PlaceEntry>,
     #[serde(skip)]
-    index: HashMap<(Source, String), usize>,
+    index: FxHashMap<Source, FxHashMap<String, usize>>,
 }
 
 impl Mappings {
@@ -128,7 +129,7 @@ impl Mappings {
             defaults,
             entries,
             places,
-            index: HashMap::new(),
+            index: FxHashMap::default(),
         };
         m.reindex();
         m
@@ -136,25 +137,27 @@ impl Mappings {
 
     /// Rebuilds the lookup index (after deserialising).
     pub fn reindex(&mut self) {
-        self.index = self
-            .entries
-            .iter()
-            .enumerate()
-            .map(|(i, e)| ((e.source, e.id.clone()), i))
-            .collect();
+        self.index.clear();
+        for (i, e) in self.entries.iter().enumerate() {
+            self.index
+                .entry(e.source)
+                .or_default()
+                .insert(e.id.clone(), i);
+        }
     }
 
     /// The mapping for a ref, if an operator mapped it.
     pub fn get(&self, source: Source, id: &str) -> Option<&MappingEntry> {
-        // Avoid allocating on the hot path when the index is small enough to scan.
         if self.index.is_empty() && !self.entries.is_empty() {
+            // Deserialised without `reindex`: still correct, just slower.
             return self
                 .entries
                 .iter()
                 .find(|e| e.source == source && e.id == id);
         }
         self.index
-            .get(&(source, id.to_string()))
+            .get(&source)
+            .and_then(|by_id| by_id.get(id))
             .map(|&i| &self.entries[i])
     }
 

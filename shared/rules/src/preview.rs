@@ -14,9 +14,10 @@ use crate::mapping::Mappings;
 use crate::time::{Instant, format_instant};
 use crate::windows::Window;
 use chrono::Duration;
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use serde::Serialize;
 use std::cmp::Reverse;
-use std::collections::{BTreeSet, BinaryHeap, HashMap, HashSet};
+use std::collections::{BTreeSet, BinaryHeap};
 
 /// One interval of the printed timeline.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -67,20 +68,36 @@ pub struct Step {
     pub decision: Decision,
 }
 
+/// One recorded open interval of a pair.
+#[derive(Clone, Debug, Default)]
+struct Span {
+    from: Instant,
+    until: Option<Instant>,
+    reasons: BTreeSet<EntitlementId>,
+}
+
+/// Per-pair state of the simulation; pairs are interned to small ids so that the edge queue and
+/// the logs do not copy e-mail addresses around.
+#[derive(Debug, Default)]
+struct PairState {
+    owned: Option<Owned>,
+    log: Vec<Span>,
+    /// When the pair was last converged while open, and the windows that kept it open then.
+    /// Those facts hold until the pair's next converge, so that is when reasons are settled.
+    pending: Option<(Instant, Vec<(Window, EntitlementId)>)>,
+}
+
 /// The live engine in memory, on a virtual clock.
 #[derive(Debug)]
 pub struct Simulation {
     mappings: Mappings,
     facts: Facts,
-    kisi: HashMap<Pair, Owned>,
-    edges: BinaryHeap<Reverse<(Instant, Pair)>>,
-    scheduled: HashSet<(Instant, Pair)>,
-    log: HashMap<Pair, Vec<Interval>>,
-    /// Per open pair: when it was last converged and the windows that kept it open then. Those
-    /// facts hold until the pair's next converge, so that is when their reasons are settled.
-    pending: HashMap<Pair, (Instant, Vec<(Window, EntitlementId)>)>,
+    pairs: Vec<Pair>,
+    ids: HashMap<Pair, u32>,
+    state: Vec<PairState>,
+    edges: BinaryHeap<Reverse<(Instant, u32)>>,
+    scheduled: HashSet<(Instant, u32)>,
     warnings: BTreeSet<Warning>,
-    now: Option<Instant>,
     steps: Option<Vec<Step>>,
 }
 
@@ -90,13 +107,12 @@ impl Simulation {
         Simulation {
             mappings,
             facts: Facts::new(),
-            kisi: HashMap::new(),
+            pairs: Vec::new(),
+            ids: HashMap::default(),
+            state: Vec::new(),
             edges: BinaryHeap::new(),
-            scheduled: HashSet::new(),
-            log: HashMap::new(),
-            pending: HashMap::new(),
+            scheduled: HashSet::default(),
             warnings: BTreeSet::new(),
-            now: None,
             steps: None,
         }
     }
@@ -117,23 +133,34 @@ impl Simulation {
     }
 
     /// The virtual Kisi: what we own, per pair.
-    pub fn kisi(&self) -> &HashMap<Pair, Owned> {
-        &self.kisi
+    pub fn kisi(&self) -> impl Iterator<Item = (&Pair, &Owned)> {
+        self.pairs
+            .iter()
+            .zip(&self.state)
+            .filter_map(|(p, s)| s.owned.as_ref().map(|o| (p, o)))
+    }
+
+    fn intern(&mut self, pair: &Pair) -> u32 {
+        if let Some(&id) = self.ids.get(pair) {
+            return id;
+        }
+        let id = self.pairs.len() as u32;
+        self.pairs.push(pair.clone());
+        self.ids.insert(pair.clone(), id);
+        self.state.push(PairState::default());
+        id
     }
 
     /// Fires every scheduled edge at or before `t`, in time order.
     pub fn advance_to(&mut self, t: Instant) {
-        while let Some(Reverse((at, _))) = self.edges.peek() {
-            if *at > t {
+        while let Some(&Reverse((at, id))) = self.edges.peek() {
+            if at > t {
                 break;
             }
-            let Some(Reverse((at, pair))) = self.edges.pop() else {
-                break;
-            };
-            self.scheduled.remove(&(at, pair.clone()));
-            self.converge(&pair, at);
+            self.edges.pop();
+            self.scheduled.remove(&(at, id));
+            self.converge_id(id, at);
         }
-        self.now = Some(self.now.map_or(t, |n| n.max(t)));
     }
 
     /// Delivers one event at its `at`: first the edges due by then, then apply and converge.
@@ -149,21 +176,25 @@ impl Simulation {
     /// The one converge path: desired against owned, carry out the decision on the virtual Kisi,
     /// record it, schedule the next edge.
     pub fn converge(&mut self, pair: &Pair, now: Instant) {
+        let id = self.intern(pair);
+        self.converge_id(id, now);
+    }
+
+    fn converge_id(&mut self, id: u32, now: Instant) {
+        let pair = &self.pairs[id as usize];
         let access = self.facts.access(&self.mappings, pair, now);
-        let decision = decide(&access, self.kisi.get(pair), now);
-        let log = self.log.entry(pair.clone()).or_default();
-        settle_reasons(log, self.pending.remove(pair), Some(now));
+        let st = &mut self.state[id as usize];
+        let decision = decide(&access, st.owned.as_ref(), now);
+        settle_reasons(&mut st.log, st.pending.take(), Some(now));
         match decision {
             Decision::Keep => {}
             Decision::Grant { valid_until } | Decision::Replace { valid_until } => {
-                self.kisi.insert(pair.clone(), Owned { valid_until });
-                match log.last_mut() {
+                st.owned = Some(Owned { valid_until });
+                match st.log.last_mut() {
                     Some(last) if last.until.is_none() => {}
                     // Closed at this very instant: the two touch, so they are one interval.
                     Some(last) if last.until == Some(now) => last.until = None,
-                    _ => log.push(Interval {
-                        email: pair.email.clone(),
-                        group: pair.group,
+                    _ => st.log.push(Span {
                         from: now,
                         until: None,
                         reasons: BTreeSet::new(),
@@ -171,12 +202,12 @@ impl Simulation {
                 }
             }
             Decision::Revoke => {
-                self.kisi.remove(pair);
-                if let Some(last) = log.last_mut()
+                st.owned = None;
+                if let Some(last) = st.log.last_mut()
                     && last.until.is_none()
                 {
                     if last.from == now {
-                        log.pop();
+                        st.log.pop();
                     } else {
                         last.until = Some(now);
                     }
@@ -184,7 +215,7 @@ impl Simulation {
             }
         }
         if access.open {
-            self.pending.insert(pair.clone(), (now, access.parts));
+            st.pending = Some((now, access.parts));
         }
         if let Some(steps) = &mut self.steps
             && decision != Decision::Keep
@@ -197,18 +228,17 @@ impl Simulation {
         }
         if let Some(t) = access.next_change
             && t > now
-            && self.scheduled.insert((t, pair.clone()))
+            && self.scheduled.insert((t, id))
         {
-            self.edges.push(Reverse((t, pair.clone())));
+            self.edges.push(Reverse((t, id)));
         }
     }
 
     /// Settles the reasons of every pair still open: their last facts hold from then on.
     fn settle_all(&mut self) {
-        for (pair, pending) in self.pending.drain() {
-            if let Some(log) = self.log.get_mut(&pair) {
-                settle_reasons(log, Some(pending), None);
-            }
+        for st in &mut self.state {
+            let pending = st.pending.take();
+            settle_reasons(&mut st.log, pending, None);
         }
     }
 
@@ -222,17 +252,25 @@ impl Simulation {
     /// The timeline recorded so far, cut at `horizon`: intervals that start at or after it are
     /// left out; one still open after it has `until = None`. Sorted by e-mail, group, from.
     pub fn timeline(&self, horizon: Instant) -> Vec<Interval> {
-        let mut out: Vec<Interval> = self
-            .log
-            .values()
-            .flatten()
-            .filter(|i| i.from < horizon)
-            .map(|i| Interval {
-                until: i.until.filter(|&u| u <= horizon),
-                ..i.clone()
-            })
-            .collect();
-        out.sort_by(|a, b| (&a.email, a.group, a.from).cmp(&(&b.email, b.group, b.from)));
+        let mut order: Vec<u32> = (0..self.pairs.len() as u32).collect();
+        order.sort_unstable_by(|&a, &b| self.pairs[a as usize].cmp(&self.pairs[b as usize]));
+        let mut out = Vec::new();
+        for id in order {
+            let pair = &self.pairs[id as usize];
+            for s in self.state[id as usize]
+                .log
+                .iter()
+                .filter(|s| s.from < horizon)
+            {
+                out.push(Interval {
+                    email: pair.email.clone(),
+                    group: pair.group,
+                    from: s.from,
+                    until: s.until.filter(|&u| u <= horizon),
+                    reasons: s.reasons.clone(),
+                });
+            }
+        }
         out
     }
 }
@@ -240,7 +278,7 @@ impl Simulation {
 /// Credits the open interval with every entitlement whose window was part of it between the
 /// pair's last converge and `until` (the next converge; `None`: from then on).
 fn settle_reasons(
-    log: &mut [Interval],
+    log: &mut [Span],
     pending: Option<(Instant, Vec<(Window, EntitlementId)>)>,
     until: Option<Instant>,
 ) {
@@ -273,7 +311,7 @@ pub struct Preview {
 /// stably, and delivered to a [`Simulation`]; edges fire up to the horizon (`until`, or 30 days
 /// after the latest event).
 pub fn preview(mappings: &Mappings, events: Vec<Event>, until: Option<Instant>) -> Preview {
-    let mut seen = HashSet::new();
+    let mut seen = HashSet::default();
     let mut events: Vec<Event> = events
         .into_iter()
         .filter(|e| seen.insert(e.id.clone()))
@@ -288,8 +326,8 @@ pub fn preview(mappings: &Mappings, events: Vec<Event>, until: Option<Instant>) 
     let mut sim = Simulation::new(mappings.clone());
     // Events after the horizon still run: intervals are merged first and cut afterwards, so a
     // later part can add reasons to an interval that is open at the horizon.
-    for ev in &events {
-        sim.deliver(ev);
+    for ev in events {
+        sim.deliver(&ev);
     }
     sim.advance_to(horizon);
     sim.settle_all();
