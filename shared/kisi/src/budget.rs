@@ -178,8 +178,9 @@ mod tests {
                 w[5] - w[0]
             );
         }
-        // ...and it is not needlessly slow: 11 requests in under 2.3 s (floor 2.0 s at 5/s).
-        assert!(sent[10] < Duration::from_millis(2300), "{:?}", sent[10]);
+        // ...and it is not needlessly slow: 11 requests well under 2.6 s (floor 2.0 s at 5/s; slack
+        // for a loaded CI machine).
+        assert!(sent[10] < Duration::from_millis(2600), "{:?}", sent[10]);
     }
 
     #[tokio::test]
