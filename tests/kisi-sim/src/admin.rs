@@ -81,13 +81,16 @@ async fn seed_place(State(sim): State<Sim>, Json(p): Json<PlaceSeed>) -> Respons
 
 #[derive(Deserialize)]
 struct GroupSeed {
+    /// A chosen id (like an operator's existing group); the next free one if absent.
+    #[serde(default)]
+    id: Option<u64>,
     name: String,
     #[serde(default)]
     place_id: Option<u64>,
 }
 
 async fn seed_group(State(sim): State<Sim>, Json(g): Json<GroupSeed>) -> Response {
-    let id = sim.seed_group(&g.name, g.place_id);
+    let id = sim.seed_group_with_id(g.id, &g.name, g.place_id);
     Json(json!({"id": id})).into_response()
 }
 

@@ -222,9 +222,21 @@ impl Sim {
 
     /// Adds a group (in a place, or organisation-wide) and returns its id.
     pub fn seed_group(&self, name: &str, place_id: Option<u64>) -> u64 {
+        self.seed_group_with_id(None, name, place_id)
+    }
+
+    /// Adds a group with a chosen id (as an operator's existing Kisi groups have; a mapping
+    /// file names them), or the next free one. An existing group with that id is replaced.
+    pub fn seed_group_with_id(&self, id: Option<u64>, name: &str, place_id: Option<u64>) -> u64 {
         let now = self.now();
         let mut g = self.lock();
-        let id = g.org.next_group_id();
+        let id = match id {
+            Some(id) => {
+                g.org.reserve_group_id(id);
+                id
+            }
+            None => g.org.next_group_id(),
+        };
         g.org.groups.insert(
             id,
             Group {

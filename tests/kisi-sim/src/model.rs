@@ -194,6 +194,12 @@ impl Org {
         self.next_group += 1;
         GROUP_IDS + self.next_group
     }
+    /// Makes sure later generated group ids do not collide with a chosen one.
+    pub fn reserve_group_id(&mut self, id: u64) {
+        if id > GROUP_IDS {
+            self.next_group = self.next_group.max(id - GROUP_IDS);
+        }
+    }
     /// Hands out the next place id.
     pub fn next_place_id(&mut self) -> u64 {
         self.next_place += 1;

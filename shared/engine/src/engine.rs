@@ -1,0 +1,562 @@
+//! The engine: the one converge path and the handling of platform events, over the ports.
+//!
+//! Every writer of Kisi state goes through [`Engine::converge`]: desired access (the rules over
+//! the stored facts) against the role assignments we own, one decision per (e-mail, group),
+//! carried out on Kisi, recorded as ownership and audit in one transaction, and the next edge
+//! scheduled. Events, edges, reconcile and mapping changes only say *when* to converge.
+//!
+//! Safe to run twice, concurrently, or late:
+//! - a grant that Kisi already has (a crash after the Kisi call, a concurrent converge) comes
+//!   back as a 409 and is adopted; a revoke of something already gone is success;
+//! - ownership is written with optimistic concurrency: a converge that lost the race re-reads
+//!   and decides again;
+//! - schedules have deterministic names, so re-scheduling an edge is a no-op, and an edge that
+//!   is already due converges at once.
+
+use crate::access_control::{AccessControl, AccessError, Granted};
+use access_sync_ports::{
+    AuditAction, AuditEntry, AuditLog, Begin, Edge, EdgeScheduler, FactStore, Idempotency,
+    IdempotencyError, IdempotencyKey, Ownership, OwnershipChange, OwnershipStore, ScheduleError,
+    ScheduleOutcome, StoreError, Version, Versioned,
+};
+use access_sync_rules::converge::{Decision, Owned, decide, wants_user};
+use access_sync_rules::facts::{Facts, Warning};
+use access_sync_rules::mapping::{Mappings, NotifyPolicy};
+use access_sync_rules::time::format_instant;
+use access_sync_rules::{Access, Email, Event, GroupId, Instant, Pair};
+use chrono::Duration;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex};
+
+/// Everything converge and event handling need to persist: facts, ownership, audit,
+/// idempotency. One DynamoDB table in production.
+pub trait Store: FactStore + OwnershipStore + AuditLog + Idempotency + Send + Sync {}
+impl<T: FactStore + OwnershipStore + AuditLog + Idempotency + Send + Sync> Store for T {}
+
+/// Why converge runs (recorded in the audit cause; an event may also create the Kisi user
+/// early so the invitation arrives before the door matters).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Trigger {
+    /// A platform event changed facts.
+    Event,
+    /// A scheduled open/close edge.
+    Edge,
+    /// The 15-minute reconcile found drift.
+    Reconcile,
+    /// The operator changed the mapping file.
+    Mapping,
+}
+
+/// Engine settings.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// Name of the function handling events: part of the idempotency key.
+    pub function: String,
+    /// How long an event's idempotency lock is held while it is handled.
+    pub lock_for: Duration,
+    /// How long a loaded mapping file is reused before it is read again.
+    pub mapping_ttl: Duration,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            function: "access-sync".into(),
+            lock_for: Duration::seconds(60),
+            mapping_ttl: Duration::seconds(60),
+        }
+    }
+}
+
+/// A failure of the engine; [`EngineError::is_retryable`] decides whether the trigger is
+/// retried (SQS redelivery, Scheduler retry) or dead-lettered.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Kisi failed.
+    #[error(transparent)]
+    Access(#[from] AccessError),
+    /// The scheduler failed.
+    #[error(transparent)]
+    Schedule(#[from] ScheduleError),
+    /// Idempotency records failed (or another invocation holds the event).
+    #[error(transparent)]
+    Idempotency(#[from] IdempotencyError),
+    /// The stored mapping file does not parse.
+    #[error("the stored mapping file is invalid: {0}")]
+    Mapping(String),
+    /// Lost optimistic-concurrency races too many times in a row.
+    #[error("gave up after repeated write conflicts: {0}")]
+    Contended(String),
+}
+
+impl EngineError {
+    /// Whether retrying the trigger later may succeed.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            EngineError::Store(e) => e.is_retryable(),
+            EngineError::Access(e) => e.is_retryable(),
+            EngineError::Schedule(e) => e.is_retryable(),
+            EngineError::Idempotency(e) => e.is_retryable(),
+            EngineError::Contended(_) => true,
+            EngineError::Mapping(_) => false,
+        }
+    }
+}
+
+/// One pair's outcome in a converge.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Step {
+    /// Which pair.
+    pub pair: Pair,
+    /// What was done.
+    pub decision: Decision,
+    /// When converge will run again for it.
+    pub next_edge: Option<Instant>,
+}
+
+/// What applying one event did.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Handled {
+    /// The pairs whose access the event can change: converge these.
+    pub pairs: Vec<Pair>,
+    /// The delivery id was handled before: nothing was done again.
+    #[serde(default)]
+    pub duplicate: bool,
+    /// The event was older than what is stored: ignored.
+    #[serde(default)]
+    pub stale: bool,
+    /// Warnings for the operator.
+    #[serde(default)]
+    pub warnings: Vec<String>,
+}
+
+impl Handled {
+    /// The pairs grouped by e-mail: one converge each.
+    pub fn by_email(&self) -> BTreeMap<Email, BTreeSet<GroupId>> {
+        let mut out: BTreeMap<Email, BTreeSet<GroupId>> = BTreeMap::new();
+        for p in &self.pairs {
+            out.entry(p.email.clone()).or_default().insert(p.group);
+        }
+        out
+    }
+}
+
+struct CachedMapping {
+    version: Option<Version>,
+    mappings: Arc<Mappings>,
+    loaded_at: Instant,
+}
+
+/// The engine, generic over its ports.
+pub struct Engine<S, K, E> {
+    store: S,
+    kisi: K,
+    edges: E,
+    settings: Settings,
+    mapping: Mutex<Option<CachedMapping>>,
+}
+
+fn closed() -> Access {
+    Access {
+        open: false,
+        until: None,
+        next_change: None,
+        next_open: None,
+        reasons: BTreeSet::new(),
+        parts: Vec::new(),
+    }
+}
+
+fn cause(trigger: Trigger, access: &Access, what: &str) -> String {
+    let reasons: Vec<&str> = access.reasons.iter().map(|r| r.as_str()).collect();
+    let trig = match trigger {
+        Trigger::Event => "event",
+        Trigger::Edge => "edge",
+        Trigger::Reconcile => "reconcile",
+        Trigger::Mapping => "mapping",
+    };
+    if reasons.is_empty() {
+        format!("{what} ({trig})")
+    } else {
+        format!("{what} ({trig}; {})", reasons.join(", "))
+    }
+}
+
+fn until_text(u: Option<Instant>) -> String {
+    u.map(format_instant).unwrap_or_else(|| "open-ended".into())
+}
+
+impl<S: Store, K: AccessControl + Send + Sync, E: EdgeScheduler + Send + Sync> Engine<S, K, E> {
+    /// An engine over its ports.
+    pub fn new(store: S, kisi: K, edges: E, settings: Settings) -> Self {
+        Engine {
+            store,
+            kisi,
+            edges,
+            settings,
+            mapping: Mutex::new(None),
+        }
+    }
+
+    /// The store.
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    /// The Kisi port.
+    pub fn kisi(&self) -> &K {
+        &self.kisi
+    }
+
+    /// The edge scheduler.
+    pub fn edges(&self) -> &E {
+        &self.edges
+    }
+
+    /// The current mapping file (cached for [`Settings::mapping_ttl`]). With none stored yet
+    /// every group is unmanaged: facts are still recorded, nothing is granted.
+    ///
+    /// # Errors
+    /// Store failures; a stored mapping that does not parse.
+    pub async fn mapping(&self, now: Instant) -> Result<Arc<Mappings>, EngineError> {
+        if let Ok(guard) = self.mapping.lock()
+            && let Some(c) = guard.as_ref()
+            && now >= c.loaded_at
+            && now - c.loaded_at < self.settings.mapping_ttl
+        {
+            return Ok(c.mappings.clone());
+        }
+        let stored = self.store.mapping().await?;
+        let (version, mappings) = match stored {
+            None => (None, Mappings::default()),
+            Some(v) => (
+                Some(v.version),
+                Mappings::parse(&v.value).map_err(|e| EngineError::Mapping(e.to_string()))?,
+            ),
+        };
+        let mappings = Arc::new(mappings);
+        if let Ok(mut guard) = self.mapping.lock() {
+            *guard = Some(CachedMapping {
+                version,
+                mappings: mappings.clone(),
+                loaded_at: now,
+            });
+        }
+        Ok(mappings)
+    }
+
+    /// Forgets the cached mapping (after `mappings apply`).
+    pub fn forget_mapping(&self) {
+        if let Ok(mut guard) = self.mapping.lock() {
+            *guard = None;
+        }
+    }
+
+    /// The version of the cached mapping, if one is loaded.
+    pub fn mapping_version(&self) -> Option<Version> {
+        self.mapping
+            .lock()
+            .ok()
+            .and_then(|g| g.as_ref().and_then(|c| c.version))
+    }
+
+    /// Applies one canonical event to the stored facts, once per delivery id, and returns the
+    /// pairs it can change. The caller converges them (directly, or through the converge
+    /// queue).
+    ///
+    /// # Errors
+    /// Retryable store and idempotency failures (`InProgress`: another invocation is handling
+    /// the same delivery); a stored mapping that does not parse.
+    pub async fn handle_event(&self, ev: &Event, now: Instant) -> Result<Handled, EngineError> {
+        let key = IdempotencyKey::new(&self.settings.function, &ev.id);
+        let lock = match self
+            .store
+            .begin(&key, now, now + self.settings.lock_for)
+            .await?
+        {
+            Begin::Completed(saved) => {
+                let mut h: Handled = serde_json::from_value(saved).unwrap_or_default();
+                h.duplicate = true;
+                return Ok(h);
+            }
+            Begin::Proceed(lock) => lock,
+        };
+        match self.apply_event(ev, now).await {
+            Ok(h) => {
+                let saved = serde_json::to_value(&h).unwrap_or_default();
+                self.store.complete(&lock, &saved, now).await?;
+                Ok(h)
+            }
+            Err(e) => {
+                // Release so the redelivery runs at once; if this fails too the lock expires.
+                let _ = self.store.release(&lock).await;
+                Err(e)
+            }
+        }
+    }
+
+    async fn apply_event(&self, ev: &Event, now: Instant) -> Result<Handled, EngineError> {
+        let mapping = self.mapping(now).await?;
+        for _ in 0..5 {
+            let loaded = self.store.load_for_event(&ev.body).await?;
+            let mut facts = Facts::from_records(loaded.records.iter().cloned());
+            let applied = facts.apply(ev, &mapping);
+            let warnings = applied.warnings.iter().map(Warning::to_string).collect();
+            let Some(record) = applied.record else {
+                return Ok(Handled {
+                    stale: true,
+                    warnings,
+                    ..Handled::default()
+                });
+            };
+            match self.store.save(&loaded, &record).await {
+                Ok(_) => {
+                    return Ok(Handled {
+                        pairs: applied.pairs.into_iter().collect(),
+                        warnings,
+                        ..Handled::default()
+                    });
+                }
+                Err(StoreError::VersionMismatch { .. }) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(EngineError::Contended(format!("event {}", ev.id)))
+    }
+
+    /// Makes Kisi right for `email` in `groups` at `now`: the one converge path.
+    ///
+    /// # Errors
+    /// Retryable store, Kisi and scheduler failures (the trigger is retried; every step is
+    /// safe to repeat); repeated write conflicts.
+    pub async fn converge(
+        &self,
+        email: &Email,
+        groups: &BTreeSet<GroupId>,
+        now: Instant,
+        trigger: Trigger,
+    ) -> Result<Vec<Step>, EngineError> {
+        let mut steps = Vec::new();
+        let mut todo = groups.clone();
+        // An edge that is already due when scheduled converges again at once; a few rounds are
+        // plenty (each round moves past at least one edge).
+        for _ in 0..4 {
+            if todo.is_empty() {
+                break;
+            }
+            let (done, due) = self.converge_retrying(email, &todo, now, trigger).await?;
+            steps.extend(done);
+            todo = due;
+        }
+        Ok(steps)
+    }
+
+    async fn converge_retrying(
+        &self,
+        email: &Email,
+        groups: &BTreeSet<GroupId>,
+        now: Instant,
+        trigger: Trigger,
+    ) -> Result<(Vec<Step>, BTreeSet<GroupId>), EngineError> {
+        for _ in 0..4 {
+            match self.converge_once(email, groups, now, trigger).await {
+                Err(EngineError::Store(StoreError::VersionMismatch { .. })) => continue,
+                r => return r,
+            }
+        }
+        Err(EngineError::Contended(format!("converge {email}")))
+    }
+
+    async fn converge_once(
+        &self,
+        email: &Email,
+        groups: &BTreeSet<GroupId>,
+        now: Instant,
+        trigger: Trigger,
+    ) -> Result<(Vec<Step>, BTreeSet<GroupId>), EngineError> {
+        let mapping = self.mapping(now).await?;
+        let facts = Facts::from_records(self.store.facts_for_email(email).await?);
+        let owned: BTreeMap<GroupId, Versioned<Ownership>> = self
+            .store
+            .owned_for_email(email.as_str())
+            .await?
+            .into_iter()
+            .map(|o| (o.value.pair.group, o))
+            .collect();
+        let managed = mapping.managed_groups();
+        let notify = mapping.defaults.notify;
+        let name = facts
+            .members_with_email(email)
+            .iter()
+            .find_map(|m| facts.member(m).and_then(|r| r.name.clone()));
+        let mut user = owned.values().next().map(|o| o.value.user_id);
+
+        let mut changes = Vec::new();
+        let mut audit = Vec::new();
+        let mut steps = Vec::new();
+        let mut accesses = Vec::new();
+        let mut want_user = false;
+        for &group in groups {
+            let pair = Pair {
+                email: email.clone(),
+                group,
+            };
+            let mine = owned.get(&group);
+            // A group in no mapping is never touched, unless it holds an assignment we created
+            // (its mapping was removed): that one is ours to take back.
+            if !managed.contains(&group) && mine.is_none() {
+                continue;
+            }
+            let access = if managed.contains(&group) {
+                facts.access(&mapping, &pair, now)
+            } else {
+                closed()
+            };
+            want_user |= wants_user(&access);
+            let held = mine.map(|o| Owned {
+                valid_until: o.value.valid_until,
+            });
+            let decision = decide(&access, held.as_ref(), now);
+            match (decision, mine) {
+                (Decision::Keep, _) => {}
+                (Decision::Grant { valid_until }, _) => {
+                    let u = match user {
+                        Some(u) => u,
+                        None => {
+                            let u = self
+                                .kisi
+                                .ensure_user(email, name.as_deref(), notify)
+                                .await?;
+                            user = Some(u);
+                            u
+                        }
+                    };
+                    let (a, adopted) = self.grant_exact(u, group, valid_until, notify).await?;
+                    changes.push(OwnershipChange::Create(Ownership {
+                        pair: pair.clone(),
+                        assignment_id: a,
+                        user_id: u,
+                        valid_until,
+                    }));
+                    let what = format!(
+                        "{} until {}",
+                        if adopted { "adopted" } else { "granted" },
+                        until_text(valid_until)
+                    );
+                    audit.push(AuditEntry {
+                        at: now,
+                        pair: Some(pair.clone()),
+                        action: if adopted {
+                            AuditAction::Adopt
+                        } else {
+                            AuditAction::Grant
+                        },
+                        cause: cause(trigger, &access, &what),
+                    });
+                }
+                (Decision::Replace { valid_until }, Some(o)) => {
+                    // Kisi holds one assignment per user and group: replace it, without a
+                    // second invitation.
+                    self.kisi.revoke(o.value.assignment_id).await?;
+                    let (a, _) = self
+                        .grant_exact(o.value.user_id, group, valid_until, NotifyPolicy::Never)
+                        .await?;
+                    changes.push(OwnershipChange::Update {
+                        ownership: Ownership {
+                            pair: pair.clone(),
+                            assignment_id: a,
+                            user_id: o.value.user_id,
+                            valid_until,
+                        },
+                        expected: o.version,
+                    });
+                    audit.push(AuditEntry {
+                        at: now,
+                        pair: Some(pair.clone()),
+                        action: AuditAction::Grant,
+                        cause: cause(
+                            trigger,
+                            &access,
+                            &format!("now valid until {}", until_text(valid_until)),
+                        ),
+                    });
+                }
+                (Decision::Revoke, Some(o)) => {
+                    self.kisi.revoke(o.value.assignment_id).await?;
+                    changes.push(OwnershipChange::Delete {
+                        pair: pair.clone(),
+                        expected: o.version,
+                    });
+                    audit.push(AuditEntry {
+                        at: now,
+                        pair: Some(pair.clone()),
+                        action: AuditAction::Revoke,
+                        cause: cause(trigger, &access, "revoked"),
+                    });
+                }
+                // `decide` replaces or revokes only what is owned.
+                (Decision::Replace { .. } | Decision::Revoke, None) => {}
+            }
+            steps.push(Step {
+                pair,
+                decision,
+                next_edge: access.next_change,
+            });
+            accesses.push(access);
+        }
+
+        // Invite early: the user exists before the door matters (events only, so edges and
+        // reconcile do not look the user up again and again).
+        if want_user && user.is_none() && trigger == Trigger::Event {
+            self.kisi
+                .ensure_user(email, name.as_deref(), notify)
+                .await?;
+        }
+        if !changes.is_empty() {
+            self.store.apply_ownership(&changes, &audit).await?;
+        }
+
+        let mut due = BTreeSet::new();
+        for s in &steps {
+            if let Some(t) = s.next_edge {
+                match self.edges.schedule(&Edge::new(&s.pair, t), now).await? {
+                    ScheduleOutcome::Created | ScheduleOutcome::AlreadyScheduled => {}
+                    ScheduleOutcome::Immediate => {
+                        due.insert(s.pair.group);
+                    }
+                }
+            }
+        }
+        Ok((steps, due))
+    }
+
+    /// Grants with exactly `valid_until`: an adopted assignment with another window is
+    /// replaced. Returns the assignment id and whether it was adopted.
+    async fn grant_exact(
+        &self,
+        user: u64,
+        group: GroupId,
+        valid_until: Option<Instant>,
+        notify: NotifyPolicy,
+    ) -> Result<(u64, bool), EngineError> {
+        match self.kisi.grant(user, group, valid_until, notify).await? {
+            Granted::Created(a) => Ok((a.id, false)),
+            Granted::Adopted(a) if a.valid_until == valid_until => Ok((a.id, true)),
+            Granted::Adopted(a) => {
+                self.kisi.revoke(a.id).await?;
+                match self
+                    .kisi
+                    .grant(user, group, valid_until, NotifyPolicy::Never)
+                    .await?
+                {
+                    Granted::Created(b) | Granted::Adopted(b) => Ok((b.id, true)),
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,16 @@
+//! # access-sync engine
+//!
+//! The application layer between the thin Lambda handlers and the ports: parse → load →
+//! decide → apply. It holds no rules of its own (those are `access-sync-rules`) and no
+//! technology (that is the adapters): it sequences them.
+//!
+//! - [`access_control`]: the Kisi port and its adapter over the Kisi client.
+//! - [`engine`]: [`Engine::converge`], the one path that writes Kisi state, and
+//!   [`Engine::handle_event`], which records a platform event once and says which pairs to
+//!   converge.
+
+pub mod access_control;
+pub mod engine;
+
+pub use access_control::{AccessControl, AccessError, Assignment, Granted, KisiAccess};
+pub use engine::{Engine, EngineError, Handled, Settings, Step, Store, Trigger};
