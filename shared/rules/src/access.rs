@@ -8,11 +8,11 @@
 //! touching ones merged (rule 8), so Kisi sees one open and one close, never a flicker.
 
 use crate::event::Holder;
-use crate::facts::{Facts, groups_of_version};
-use crate::ids::{EntitlementId, Pair};
+use crate::facts::{Direct, Facts, Resolve, groups_of_version};
+use crate::ids::{EntitlementId, GroupId, Pair};
 use crate::mapping::Mappings;
 use crate::time::Instant;
-use crate::windows::{Timing, Window, windows};
+use crate::windows::Window;
 use chrono::Duration;
 use std::collections::BTreeSet;
 
@@ -77,6 +77,33 @@ pub fn merge(mut parts: Vec<(Window, EntitlementId)>) -> Vec<Merged> {
     out
 }
 
+/// [`Access`] without the entitlements: the current open interval is `parts[current]` of the
+/// buffer it was computed into.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Answer {
+    pub(crate) open: bool,
+    pub(crate) until: Option<Instant>,
+    pub(crate) next_change: Option<Instant>,
+    pub(crate) next_open: Option<Instant>,
+    pub(crate) current: std::ops::Range<usize>,
+}
+
+impl Answer {
+    /// The [`Access`] this answer describes, with no reasons or parts (what [`decide`] reads).
+    ///
+    /// [`decide`]: crate::converge::decide
+    pub(crate) fn bare(&self) -> Access {
+        Access {
+            open: self.open,
+            until: self.until,
+            next_change: self.next_change,
+            next_open: self.next_open,
+            reasons: BTreeSet::new(),
+            parts: Vec::new(),
+        }
+    }
+}
+
 impl Facts {
     /// Every window that reaches `pair`, clipped by what it depends on, that may intersect
     /// `[lo, hi)`; and whether any was cut off at `hi` (weekly blocks that go on).
@@ -87,82 +114,51 @@ impl Facts {
         lo: Instant,
         hi: Instant,
     ) -> (Vec<(Window, EntitlementId)>, bool) {
-        let (parts, cut) = self.parts(mappings, pair, lo, hi);
+        let mut parts = Vec::new();
+        let email = self.email_index(&pair.email);
+        let cut = self.parts_into(&Direct(mappings), email, pair.group, lo, hi, &mut parts);
         (
-            parts.into_iter().map(|(w, id)| (w, id.clone())).collect(),
+            parts
+                .into_iter()
+                .map(|(w, i)| (w, self.entitlement_id(i).clone()))
+                .collect(),
             cut,
         )
     }
 
-    fn parts<'a>(
-        &'a self,
-        mappings: &Mappings,
-        pair: &Pair,
-        lo: Instant,
-        hi: Instant,
-    ) -> (Vec<(Window, &'a EntitlementId)>, bool) {
-        // (entitlement, the latest `at` of the facts that connect it to this address)
-        let mut sources: Vec<(&EntitlementId, Option<Instant>)> = Vec::new();
-        for mid in self.members_with_email(&pair.email) {
-            let Some(m) = self.member(mid) else { continue };
-            for id in self.held_by_member(mid) {
-                sources.push((id, Some(m.email_since)));
-            }
-            for tid in self.teams_of(mid) {
-                let team_at = self.team(tid).map(|t| t.at);
-                let dep = team_at.map_or(m.email_since, |t| t.max(m.email_since));
-                for id in self.held_by_team(tid) {
-                    sources.push((id, Some(dep)));
-                }
-            }
-        }
-        for id in self.guest_of(&pair.email) {
-            sources.push((id, None));
-        }
-
-        let mut parts = Vec::new();
-        let mut cut = false;
-        for (id, dep) in sources {
-            let Some(rec) = self.entitlement(id) else {
-                continue;
-            };
-            let (Some(e), Some(start)) = (&rec.current, rec.start()) else {
-                continue;
-            };
-            if !Facts::grants(e.status, mappings) {
-                continue;
-            }
-            let not_before = dep.map_or(rec.at, |d| d.max(rec.at));
-            if !e.blocks.is_empty() && e.end.is_none_or(|end| end > hi) {
-                cut = true;
-            }
-            for r in &e.refs {
-                let Some(m) = mappings.get(r.source, &r.id) else {
-                    continue;
-                };
-                if !m.groups.contains(&pair.group) {
-                    continue;
-                }
-                let timing = Timing {
-                    lead: m.lead(),
-                    lag: m.lag(),
-                    default_tz: mappings.defaults.timezone,
-                };
-                for w in windows(e, start, timing, lo, hi) {
-                    let w = w.not_before(not_before);
-                    if !w.is_empty() {
-                        parts.push((w, id));
-                    }
-                }
-            }
-        }
-        (parts, cut)
-    }
-
     /// Open or closed at `now`, until when, and the next edge.
     pub fn access(&self, mappings: &Mappings, pair: &Pair, now: Instant) -> Access {
+        let mut parts = Vec::new();
+        let email = self.email_index(&pair.email);
+        let a = self.answer(&Direct(mappings), email, pair.group, now, &mut parts);
+        let current = &parts[a.current.clone()];
+        Access {
+            reasons: current
+                .iter()
+                .map(|&(_, i)| self.entitlement_id(i).clone())
+                .collect(),
+            parts: current
+                .iter()
+                .map(|&(w, i)| (w, self.entitlement_id(i).clone()))
+                .collect(),
+            ..a.bare()
+        }
+    }
+
+    /// [`Facts::access`] for address index `email` (`None`: an address never seen), computed
+    /// into `parts` (cleared first), which afterwards holds the windows from `now` on in order
+    /// of their start, with their entitlements' indices.
+    pub(crate) fn answer<R: Resolve>(
+        &self,
+        res: &R,
+        email: Option<u32>,
+        group: GroupId,
+        now: Instant,
+        parts: &mut Vec<(Window, u32)>,
+    ) -> Answer {
         let hi = now + LOOKAHEAD;
-        let (mut parts, cut) = self.parts(mappings, pair, now, hi);
+        parts.clear();
+        let cut = self.parts_into(res, email, group, now, hi, parts);
         parts.retain(|(w, _)| w.until.is_none_or(|u| u >= now));
         parts.sort_unstable_by_key(|(w, _)| w.from);
         let recheck = cut.then_some(hi - RECHECK_BEFORE);
@@ -194,24 +190,19 @@ impl Facts {
             (a, b) => a.or(b),
         };
         match current {
-            Some((a, b, w)) => Access {
+            Some((a, b, w)) => Answer {
                 open: true,
                 until: w.until,
                 next_change: earliest(w.until, recheck),
                 next_open,
-                reasons: parts[a..b].iter().map(|(_, id)| (*id).clone()).collect(),
-                parts: parts[a..b]
-                    .iter()
-                    .map(|(w, id)| (*w, (*id).clone()))
-                    .collect(),
+                current: a..b,
             },
-            None => Access {
+            None => Answer {
                 open: false,
                 until: None,
                 next_change: earliest(next_open, recheck),
                 next_open,
-                reasons: BTreeSet::new(),
-                parts: Vec::new(),
+                current: 0..0,
             },
         }
     }

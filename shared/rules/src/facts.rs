@@ -10,14 +10,16 @@
 //! [`Facts::apply`] applies one event, ignoring stale versions, and returns the (e-mail, group)
 //! pairs whose access it can change, so that a handler converges only those.
 
-use crate::event::{Body, Entitlement, Event, Holder, MemberEvent, Status, TeamEvent};
+use crate::event::{Body, Entitlement, Event, Holder, MemberEvent, Ref, Status, TeamEvent};
 use crate::ids::{Email, EntitlementId, GroupId, MemberId, Pair, TeamId};
-use crate::mapping::{BlockedPolicy, Mappings};
+use crate::mapping::{BlockedPolicy, MappingEntry, Mappings};
 use crate::time::Instant;
+use crate::windows::{Timing, Window, for_each_window};
 use rustc_hash::FxHashMap as HashMap;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 use std::fmt;
+use std::sync::OnceLock;
 
 /// The latest state of a member.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -129,33 +131,158 @@ pub struct Applied {
     pub warnings: Vec<Warning>,
 }
 
-/// The facts, indexed for the questions converge asks.
-#[derive(Clone, Debug, Default)]
-pub struct Facts {
-    members: HashMap<MemberId, MemberRecord>,
-    teams: HashMap<TeamId, TeamRecord>,
-    entitlements: HashMap<EntitlementId, EntitlementRecord>,
-    by_email: HashMap<Email, Vec<MemberId>>,
-    teams_of: HashMap<MemberId, Vec<TeamId>>,
-    held_by_member: HashMap<MemberId, Vec<EntitlementId>>,
-    held_by_team: HashMap<TeamId, Vec<EntitlementId>>,
-    guest_of: HashMap<Email, Vec<EntitlementId>>,
+/// Looks up the mapping of an interned ref. The live path asks the [`Mappings`] each time;
+/// `preview`, whose mapping never changes, caches the answer per interned ref.
+pub(crate) trait Resolve {
+    /// The mapping file.
+    fn mappings(&self) -> &Mappings;
+    /// The mapping entry of interned ref `r` (`refs` is [`Facts`]' ref table).
+    fn entry(&self, refs: &[Ref], r: u32) -> Option<&MappingEntry>;
 }
 
-fn add<K: std::hash::Hash + Eq, V: PartialEq>(m: &mut HashMap<K, Vec<V>>, k: K, v: V) {
-    let list = m.entry(k).or_default();
+/// Asks the mapping every time.
+pub(crate) struct Direct<'a>(pub(crate) &'a Mappings);
+
+impl Resolve for Direct<'_> {
+    fn mappings(&self) -> &Mappings {
+        self.0
+    }
+
+    fn entry(&self, refs: &[Ref], r: u32) -> Option<&MappingEntry> {
+        lookup(self.0, refs, r)
+    }
+}
+
+/// The mapping entry of interned ref `r`, asked of the mapping.
+pub(crate) fn lookup<'m>(mappings: &'m Mappings, refs: &[Ref], r: u32) -> Option<&'m MappingEntry> {
+    let x = &refs[r as usize];
+    mappings.get(x.source, &x.id)
+}
+
+/// Who holds an entitlement, as dense indices.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum HolderIx {
+    Member(u32),
+    Team(u32),
+}
+
+/// A member id that has been seen (as a member, in a team list or as a holder).
+#[derive(Clone, Debug)]
+struct MemberSlot {
+    id: MemberId,
+    rec: Option<MemberRecord>,
+    /// The active address of `rec`.
+    email: Option<u32>,
+    /// Teams whose current list names the member.
+    teams: Vec<u32>,
+    /// Entitlements held directly.
+    held: Vec<u32>,
+}
+
+/// A team id that has been seen.
+#[derive(Clone, Debug)]
+struct TeamSlot {
+    id: TeamId,
+    rec: Option<TeamRecord>,
+    /// `rec.members`, as member indices.
+    members: Vec<u32>,
+    /// Entitlements held by the team.
+    held: Vec<u32>,
+}
+
+/// An entitlement record, with its current holder and guests as indices.
+#[derive(Clone, Debug)]
+struct EntitlementSlot {
+    rec: EntitlementRecord,
+    holder: Option<HolderIx>,
+    guests: Vec<u32>,
+}
+
+/// What a converge must know about an entitlement before reading its record: which refs the
+/// current version names, and whether it has weekly blocks (which make every pair it reaches be
+/// re-checked, whatever the group). Kept apart from the records so the check stays in cache.
+#[derive(Clone, Debug, Default)]
+struct Reach {
+    refs: RefIds,
+    weekly: bool,
+}
+
+/// Interned refs of one version, inline when there is just one.
+#[derive(Clone, Debug, Default)]
+enum RefIds {
+    #[default]
+    None,
+    One(u32),
+    Many(Box<[u32]>),
+}
+
+impl RefIds {
+    fn as_slice(&self) -> &[u32] {
+        match self {
+            RefIds::None => &[],
+            RefIds::One(r) => std::slice::from_ref(r),
+            RefIds::Many(rs) => rs,
+        }
+    }
+}
+
+/// An address that has been seen (of a member, or as a guest).
+#[derive(Clone, Debug)]
+struct EmailSlot {
+    email: Email,
+    /// Members whose active address it is.
+    members: Vec<u32>,
+    /// Entitlements that name it as a guest.
+    guests: Vec<u32>,
+}
+
+/// The id lists behind the slice-returning accessors, built on first use after a change.
+#[derive(Clone, Debug, Default)]
+struct Lists {
+    members_with_email: Vec<Vec<MemberId>>,
+    guest_of: Vec<Vec<EntitlementId>>,
+    teams_of: Vec<Vec<TeamId>>,
+    held_by_member: Vec<Vec<EntitlementId>>,
+    held_by_team: Vec<Vec<EntitlementId>>,
+}
+
+/// Which stored record an event changed.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Changed {
+    Member(u32),
+    Team(u32),
+    Entitlement(u32),
+}
+
+/// The facts, indexed for the questions converge asks.
+///
+/// Every member, team, entitlement, address and ref is interned to a dense `u32` index when first
+/// seen, and records and links live in `Vec`s indexed by it: ids are hashed once, at the
+/// boundary, and a converge follows indices.
+#[derive(Clone, Debug, Default)]
+pub struct Facts {
+    member_ix: HashMap<MemberId, u32>,
+    team_ix: HashMap<TeamId, u32>,
+    entitlement_ix: HashMap<EntitlementId, u32>,
+    email_ix: HashMap<Email, u32>,
+    ref_ix: HashMap<Ref, u32>,
+    members: Vec<MemberSlot>,
+    teams: Vec<TeamSlot>,
+    entitlements: Vec<EntitlementSlot>,
+    reach: Vec<Reach>,
+    emails: Vec<EmailSlot>,
+    refs: Vec<Ref>,
+    lists: OnceLock<Lists>,
+}
+
+fn add(list: &mut Vec<u32>, v: u32) {
     if !list.contains(&v) {
         list.push(v);
     }
 }
 
-fn remove<K: std::hash::Hash + Eq, V: PartialEq>(m: &mut HashMap<K, Vec<V>>, k: &K, v: &V) {
-    if let Some(list) = m.get_mut(k) {
-        list.retain(|x| x != v);
-        if list.is_empty() {
-            m.remove(k);
-        }
-    }
+fn remove(list: &mut Vec<u32>, v: u32) {
+    list.retain(|&x| x != v);
 }
 
 impl Facts {
@@ -177,50 +304,107 @@ impl Facts {
     /// Stores a record as it is, replacing any record with the same id (no staleness check).
     pub fn insert(&mut self, r: Record) {
         match r {
-            Record::Member(m) => self.put_member(m),
-            Record::Team(t) => self.put_team(t),
-            Record::Entitlement(e) => self.put_entitlement(e),
+            Record::Member(m) => {
+                self.put_member(m);
+            }
+            Record::Team(t) => {
+                self.put_team(t);
+            }
+            Record::Entitlement(e) => {
+                self.put_entitlement(e);
+            }
         }
     }
 
     /// A member by id.
     pub fn member(&self, id: &MemberId) -> Option<&MemberRecord> {
-        self.members.get(id)
+        let &i = self.member_ix.get(id)?;
+        self.members[i as usize].rec.as_ref()
     }
 
     /// A team by id.
     pub fn team(&self, id: &TeamId) -> Option<&TeamRecord> {
-        self.teams.get(id)
+        let &i = self.team_ix.get(id)?;
+        self.teams[i as usize].rec.as_ref()
     }
 
     /// An entitlement by id.
     pub fn entitlement(&self, id: &EntitlementId) -> Option<&EntitlementRecord> {
-        self.entitlements.get(id)
+        let &i = self.entitlement_ix.get(id)?;
+        Some(&self.entitlements[i as usize].rec)
     }
 
     /// Every entitlement record.
     pub fn entitlements_iter(&self) -> impl Iterator<Item = &EntitlementRecord> {
-        self.entitlements.values()
+        self.entitlements.iter().map(|s| &s.rec)
     }
 
     /// Every stored record (for tests and exports), in no particular order.
     pub fn records(&self) -> impl Iterator<Item = Record> + '_ {
         self.members
-            .values()
-            .cloned()
-            .map(Record::Member)
-            .chain(self.teams.values().cloned().map(Record::Team))
-            .chain(self.entitlements.values().cloned().map(Record::Entitlement))
+            .iter()
+            .filter_map(|s| s.rec.clone().map(Record::Member))
+            .chain(
+                self.teams
+                    .iter()
+                    .filter_map(|s| s.rec.clone().map(Record::Team)),
+            )
+            .chain(
+                self.entitlements
+                    .iter()
+                    .map(|s| Record::Entitlement(s.rec.clone())),
+            )
+    }
+
+    fn lists(&self) -> &Lists {
+        self.lists.get_or_init(|| {
+            let ents = |l: &[u32]| -> Vec<EntitlementId> {
+                l.iter()
+                    .map(|&e| self.entitlements[e as usize].rec.id.clone())
+                    .collect()
+            };
+            Lists {
+                members_with_email: self
+                    .emails
+                    .iter()
+                    .map(|s| {
+                        s.members
+                            .iter()
+                            .map(|&m| self.members[m as usize].id.clone())
+                            .collect()
+                    })
+                    .collect(),
+                guest_of: self.emails.iter().map(|s| ents(&s.guests)).collect(),
+                teams_of: self
+                    .members
+                    .iter()
+                    .map(|s| {
+                        s.teams
+                            .iter()
+                            .map(|&t| self.teams[t as usize].id.clone())
+                            .collect()
+                    })
+                    .collect(),
+                held_by_member: self.members.iter().map(|s| ents(&s.held)).collect(),
+                held_by_team: self.teams.iter().map(|s| ents(&s.held)).collect(),
+            }
+        })
     }
 
     /// Active members whose address is `email`.
     pub fn members_with_email(&self, email: &Email) -> &[MemberId] {
-        self.by_email.get(email).map(Vec::as_slice).unwrap_or(&[])
+        match self.email_ix.get(email) {
+            Some(&i) => &self.lists().members_with_email[i as usize],
+            None => &[],
+        }
     }
 
     /// Teams whose current list names `member`.
     pub fn teams_of(&self, member: &MemberId) -> &[TeamId] {
-        self.teams_of.get(member).map(Vec::as_slice).unwrap_or(&[])
+        match self.member_ix.get(member) {
+            Some(&i) => &self.lists().teams_of[i as usize],
+            None => &[],
+        }
     }
 
     /// Entitlements held directly by `holder`.
@@ -233,17 +417,26 @@ impl Facts {
 
     /// Entitlements held directly by a member.
     pub fn held_by_member(&self, m: &MemberId) -> &[EntitlementId] {
-        self.held_by_member.get(m).map(Vec::as_slice).unwrap_or(&[])
+        match self.member_ix.get(m) {
+            Some(&i) => &self.lists().held_by_member[i as usize],
+            None => &[],
+        }
     }
 
     /// Entitlements held by a team.
     pub fn held_by_team(&self, t: &TeamId) -> &[EntitlementId] {
-        self.held_by_team.get(t).map(Vec::as_slice).unwrap_or(&[])
+        match self.team_ix.get(t) {
+            Some(&i) => &self.lists().held_by_team[i as usize],
+            None => &[],
+        }
     }
 
     /// Entitlements that name `email` as a guest.
     pub fn guest_of(&self, email: &Email) -> &[EntitlementId] {
-        self.guest_of.get(email).map(Vec::as_slice).unwrap_or(&[])
+        match self.email_ix.get(email) {
+            Some(&i) => &self.lists().guest_of[i as usize],
+            None => &[],
+        }
     }
 
     /// Applies one event with the live engine's rules: an entitlement, cancel, member or team
@@ -251,25 +444,23 @@ impl Facts {
     /// (an equal `at` replaces: the later delivery wins). Delivery-id de-duplication is the
     /// caller's (the idempotency store, or `preview`).
     pub fn apply(&mut self, ev: &Event, mappings: &Mappings) -> Applied {
-        let mut pairs = BTreeSet::new();
+        let mut touched = Vec::new();
         let mut warnings = Vec::new();
-        let record = match &ev.body {
-            Body::Member(m) => self.apply_member(ev.at, m, mappings, &mut pairs, &mut warnings),
-            Body::Team(t) => self.apply_team(ev.at, t, mappings, &mut pairs),
-            Body::Entitlement(e) => {
-                self.apply_entitlement(ev.at, Some(e), &e.id, mappings, &mut pairs)
+        let changed = self.apply_with(ev.clone(), &Direct(mappings), &mut touched, &mut warnings);
+        let record = changed.map(|c| match c {
+            Changed::Member(i) => Record::Member(self.members[i as usize].rec.clone().unwrap()),
+            Changed::Team(i) => Record::Team(self.teams[i as usize].rec.clone().unwrap()),
+            Changed::Entitlement(i) => {
+                Record::Entitlement(self.entitlements[i as usize].rec.clone())
             }
-            Body::Cancel(id) => {
-                if !self
-                    .entitlements
-                    .get(id)
-                    .is_some_and(|r| r.current.is_some() || r.first_seen.is_some())
-                {
-                    warnings.push(Warning::CancelOfUnknown(id.clone()));
-                }
-                self.apply_entitlement(ev.at, None, id, mappings, &mut pairs)
-            }
-        };
+        });
+        let pairs = touched
+            .into_iter()
+            .map(|(e, group)| Pair {
+                email: self.email(e).clone(),
+                group,
+            })
+            .collect();
         Applied {
             record,
             pairs,
@@ -277,15 +468,47 @@ impl Facts {
         }
     }
 
-    fn apply_member(
+    /// [`Facts::apply`] on an owned event: the touched pairs go to `touched` as (address index,
+    /// group), possibly repeated and in no order.
+    pub(crate) fn apply_with<R: Resolve>(
+        &mut self,
+        ev: Event,
+        res: &R,
+        touched: &mut Vec<(u32, GroupId)>,
+        warnings: &mut Vec<Warning>,
+    ) -> Option<Changed> {
+        match ev.body {
+            Body::Member(m) => self.apply_member(ev.at, m, res, touched, warnings),
+            Body::Team(t) => self.apply_team(ev.at, t, res, touched),
+            Body::Entitlement(e) => {
+                let id = e.id.clone();
+                self.apply_entitlement(ev.at, Some(e), id, res, touched)
+            }
+            Body::Cancel(id) => {
+                if !self
+                    .entitlement(&id)
+                    .is_some_and(|r| r.current.is_some() || r.first_seen.is_some())
+                {
+                    warnings.push(Warning::CancelOfUnknown(id.clone()));
+                }
+                self.apply_entitlement(ev.at, None, id, res, touched)
+            }
+        }
+    }
+
+    fn apply_member<R: Resolve>(
         &mut self,
         at: Instant,
-        m: &MemberEvent,
-        mappings: &Mappings,
-        pairs: &mut BTreeSet<Pair>,
+        m: MemberEvent,
+        res: &R,
+        touched: &mut Vec<(u32, GroupId)>,
         warnings: &mut Vec<Warning>,
-    ) -> Option<Record> {
-        let old = self.members.get(&m.id);
+    ) -> Option<Changed> {
+        let slot = self
+            .member_ix
+            .get(&m.id)
+            .map(|&i| &self.members[i as usize]);
+        let old = slot.and_then(|s| s.rec.as_ref());
         if old.is_some_and(|o| at < o.at) {
             return None;
         }
@@ -299,156 +522,151 @@ impl Facts {
         if m.email.is_none() && !m.removed {
             warnings.push(Warning::MemberWithoutEmail(m.id.clone()));
         }
-        let old_email = old.and_then(|o| o.active_email().cloned());
-        let rec = MemberRecord {
-            id: m.id.clone(),
+        let old_email = slot.and_then(|s| s.email);
+        let i = self.put_member(MemberRecord {
+            id: m.id,
             at,
-            email: m.email.clone(),
+            email: m.email,
             email_since,
             removed: m.removed,
-            name: m.name.clone(),
-        };
-        let new_email = rec.active_email().cloned();
-        self.put_member(rec.clone());
-        let groups = self.groups_reachable_from_member(&m.id, mappings);
-        for email in old_email.into_iter().chain(new_email) {
-            for &group in &groups {
-                pairs.insert(Pair {
-                    email: email.clone(),
-                    group,
-                });
+            name: m.name,
+        });
+        let new_email = self.members[i as usize].email;
+        let mut groups = Vec::new();
+        let slot = &self.members[i as usize];
+        for &e in &slot.held {
+            self.groups_of(e, res, &mut groups);
+        }
+        for &t in &slot.teams {
+            for &e in &self.teams[t as usize].held {
+                self.groups_of(e, res, &mut groups);
             }
         }
-        Some(Record::Member(rec))
+        for email in old_email.into_iter().chain(new_email) {
+            touched.extend(groups.iter().map(|&g| (email, g)));
+        }
+        Some(Changed::Member(i))
     }
 
-    fn apply_team(
+    fn apply_team<R: Resolve>(
         &mut self,
         at: Instant,
-        t: &TeamEvent,
-        mappings: &Mappings,
-        pairs: &mut BTreeSet<Pair>,
-    ) -> Option<Record> {
-        let old_members = match self.teams.get(&t.id) {
-            Some(o) if at < o.at => return None,
-            Some(o) => o.members.clone(),
+        t: TeamEvent,
+        res: &R,
+        touched: &mut Vec<(u32, GroupId)>,
+    ) -> Option<Changed> {
+        let old_members = match self.team_ix.get(&t.id).map(|&i| &self.teams[i as usize]) {
+            Some(s) if s.rec.as_ref().is_some_and(|o| at < o.at) => return None,
+            Some(s) => s.members.clone(),
             None => vec![],
         };
-        let rec = TeamRecord {
-            id: t.id.clone(),
+        let i = self.put_team(TeamRecord {
+            id: t.id,
             at,
-            members: t.members.clone(),
-        };
-        self.put_team(rec.clone());
-        let holder = Holder::Team(t.id.clone());
-        let groups: BTreeSet<GroupId> = self
-            .held_by(&holder)
-            .iter()
-            .flat_map(|id| self.groups_of(id, mappings))
-            .collect();
-        for mid in old_members.iter().chain(&t.members) {
-            if let Some(email) = self.members.get(mid).and_then(MemberRecord::active_email) {
-                for &group in &groups {
-                    pairs.insert(Pair {
-                        email: email.clone(),
-                        group,
-                    });
+            members: t.members,
+        });
+        let slot = &self.teams[i as usize];
+        let mut groups = Vec::new();
+        for &e in &slot.held {
+            self.groups_of(e, res, &mut groups);
+        }
+        if !groups.is_empty() {
+            for &m in old_members.iter().chain(&slot.members) {
+                if let Some(email) = self.members[m as usize].email {
+                    touched.extend(groups.iter().map(|&g| (email, g)));
                 }
             }
         }
-        Some(Record::Team(rec))
+        Some(Changed::Team(i))
     }
 
-    fn apply_entitlement(
+    fn apply_entitlement<R: Resolve>(
         &mut self,
         at: Instant,
-        version: Option<&Entitlement>,
-        id: &EntitlementId,
-        mappings: &Mappings,
-        pairs: &mut BTreeSet<Pair>,
-    ) -> Option<Record> {
-        let old = self.entitlements.get(id);
-        if old.is_some_and(|o| at < o.at) {
-            return None;
+        version: Option<Entitlement>,
+        id: EntitlementId,
+        res: &R,
+        touched: &mut Vec<(u32, GroupId)>,
+    ) -> Option<Changed> {
+        let old = self.entitlement_ix.get(&id).copied();
+        if let Some(o) = old {
+            let rec = &self.entitlements[o as usize].rec;
+            if at < rec.at {
+                return None;
+            }
+            if rec.current.is_some() {
+                self.reach(o, res, touched);
+            }
         }
-        if let Some(o) = old.and_then(|o| o.current.as_ref()) {
-            self.reach(o, mappings, pairs);
-        }
-        let first_seen = old.and_then(|o| o.first_seen).or(version.map(|_| at));
-        let rec = EntitlementRecord {
-            id: id.clone(),
+        let first_seen = old
+            .and_then(|o| self.entitlements[o as usize].rec.first_seen)
+            .or(version.as_ref().map(|_| at));
+        let has_version = version.is_some();
+        let i = self.put_entitlement(EntitlementRecord {
+            id,
             first_seen,
             at,
-            current: version.cloned(),
-        };
-        self.put_entitlement(rec.clone());
-        if let Some(v) = version {
-            self.reach(v, mappings, pairs);
+            current: version,
+        });
+        if has_version {
+            self.reach(i, res, touched);
         }
-        Some(Record::Entitlement(rec))
+        Some(Changed::Entitlement(i))
     }
 
-    /// Every (e-mail, group) an entitlement version can reach now, whatever its status.
-    fn reach(&self, e: &Entitlement, mappings: &Mappings, pairs: &mut BTreeSet<Pair>) {
-        let groups = groups_of_version(e, mappings);
+    /// Every (address, group) the current version of entitlement `i` can reach now, whatever its
+    /// status.
+    fn reach<R: Resolve>(&self, i: u32, res: &R, touched: &mut Vec<(u32, GroupId)>) {
+        let mut groups = Vec::new();
+        self.groups_of(i, res, &mut groups);
         if groups.is_empty() {
             return;
         }
-        let mut emails: Vec<&Email> = e.guests.iter().collect();
-        match &e.holder {
-            Holder::Member(m) => {
-                emails.extend(self.members.get(m).and_then(MemberRecord::active_email))
+        let slot = &self.entitlements[i as usize];
+        let mut push = |email: u32| touched.extend(groups.iter().map(|&g| (email, g)));
+        for &g in &slot.guests {
+            push(g);
+        }
+        match slot.holder {
+            Some(HolderIx::Member(m)) => {
+                if let Some(e) = self.members[m as usize].email {
+                    push(e);
+                }
             }
-            Holder::Team(t) => {
-                if let Some(team) = self.teams.get(t) {
-                    emails.extend(
-                        team.members.iter().filter_map(|m| {
-                            self.members.get(m).and_then(MemberRecord::active_email)
-                        }),
-                    );
+            Some(HolderIx::Team(t)) => {
+                for &m in &self.teams[t as usize].members {
+                    if let Some(e) = self.members[m as usize].email {
+                        push(e);
+                    }
+                }
+            }
+            None => {}
+        }
+    }
+
+    /// Adds the groups entitlement `i`'s current version maps to (no repeats).
+    fn groups_of<R: Resolve>(&self, i: u32, res: &R, out: &mut Vec<GroupId>) {
+        for &r in self.reach[i as usize].refs.as_slice() {
+            if let Some(m) = res.entry(&self.refs, r) {
+                for &g in &m.groups {
+                    if !out.contains(&g) {
+                        out.push(g);
+                    }
                 }
             }
         }
-        for email in emails {
-            for &group in &groups {
-                pairs.insert(Pair {
-                    email: email.clone(),
-                    group,
-                });
-            }
-        }
-    }
-
-    /// Groups an entitlement's current version maps to.
-    fn groups_of(&self, id: &EntitlementId, mappings: &Mappings) -> BTreeSet<GroupId> {
-        self.entitlements
-            .get(id)
-            .and_then(|r| r.current.as_ref())
-            .map(|e| groups_of_version(e, mappings))
-            .unwrap_or_default()
-    }
-
-    fn groups_reachable_from_member(&self, m: &MemberId, mappings: &Mappings) -> BTreeSet<GroupId> {
-        let mut ids: Vec<&EntitlementId> =
-            self.held_by(&Holder::Member(m.clone())).iter().collect();
-        for t in self.teams_of(m) {
-            ids.extend(self.held_by(&Holder::Team(t.clone())));
-        }
-        ids.into_iter()
-            .flat_map(|id| self.groups_of(id, mappings))
-            .collect()
     }
 
     /// Warnings about the facts as they stand: holders that were never described.
     pub fn dangling(&self) -> BTreeSet<Warning> {
         let mut out = BTreeSet::new();
-        for r in self.entitlements.values() {
+        for r in self.entitlements_iter() {
             let Some(e) = &r.current else { continue };
             match &e.holder {
-                Holder::Team(t) if !self.teams.contains_key(t) => {
+                Holder::Team(t) if self.team(t).is_none() => {
                     out.insert(Warning::TeamNeverDescribed(t.clone()));
                 }
-                Holder::Member(m) if !self.members.contains_key(m) => {
+                Holder::Member(m) if self.member(m).is_none() => {
                     out.insert(Warning::MemberWithoutEmail(m.clone()));
                 }
                 _ => {}
@@ -457,54 +675,179 @@ impl Facts {
         out
     }
 
-    fn put_member(&mut self, rec: MemberRecord) {
-        if let Some(old) = self.members.get(&rec.id)
-            && let Some(e) = old.active_email().cloned()
-        {
-            remove(&mut self.by_email, &e, &rec.id);
+    fn member_slot(&mut self, id: &MemberId) -> u32 {
+        if let Some(&i) = self.member_ix.get(id) {
+            return i;
         }
-        if let Some(e) = rec.active_email() {
-            add(&mut self.by_email, e.clone(), rec.id.clone());
-        }
-        self.members.insert(rec.id.clone(), rec);
+        let i = self.members.len() as u32;
+        self.members.push(MemberSlot {
+            id: id.clone(),
+            rec: None,
+            email: None,
+            teams: Vec::new(),
+            held: Vec::new(),
+        });
+        self.member_ix.insert(id.clone(), i);
+        i
     }
 
-    fn put_team(&mut self, rec: TeamRecord) {
-        if let Some(old) = self.teams.get(&rec.id) {
-            for m in old.members.clone() {
-                remove(&mut self.teams_of, &m, &rec.id);
-            }
+    fn team_slot(&mut self, id: &TeamId) -> u32 {
+        if let Some(&i) = self.team_ix.get(id) {
+            return i;
         }
+        let i = self.teams.len() as u32;
+        self.teams.push(TeamSlot {
+            id: id.clone(),
+            rec: None,
+            members: Vec::new(),
+            held: Vec::new(),
+        });
+        self.team_ix.insert(id.clone(), i);
+        i
+    }
+
+    /// The index of an address, interning it if new (an address nothing refers to is invisible).
+    pub(crate) fn intern_email(&mut self, email: &Email) -> u32 {
+        if let Some(&i) = self.email_ix.get(email) {
+            return i;
+        }
+        self.lists.take();
+        let i = self.emails.len() as u32;
+        self.emails.push(EmailSlot {
+            email: email.clone(),
+            members: Vec::new(),
+            guests: Vec::new(),
+        });
+        self.email_ix.insert(email.clone(), i);
+        i
+    }
+
+    /// The index of an address, if it has been seen.
+    pub(crate) fn email_index(&self, email: &Email) -> Option<u32> {
+        self.email_ix.get(email).copied()
+    }
+
+    /// The address with index `i`.
+    pub(crate) fn email(&self, i: u32) -> &Email {
+        &self.emails[i as usize].email
+    }
+
+    /// The id of the entitlement with index `i`.
+    pub(crate) fn entitlement_id(&self, i: u32) -> &EntitlementId {
+        &self.entitlements[i as usize].rec.id
+    }
+
+    /// The interned refs, indexed by ref index.
+    pub(crate) fn refs(&self) -> &[Ref] {
+        &self.refs
+    }
+
+    fn intern_ref(&mut self, r: &Ref) -> u32 {
+        if let Some(&i) = self.ref_ix.get(r) {
+            return i;
+        }
+        let i = self.refs.len() as u32;
+        self.refs.push(r.clone());
+        self.ref_ix.insert(r.clone(), i);
+        i
+    }
+
+    fn put_member(&mut self, rec: MemberRecord) -> u32 {
+        self.lists.take();
+        let i = self.member_slot(&rec.id);
+        if let Some(e) = self.members[i as usize].email.take() {
+            remove(&mut self.emails[e as usize].members, i);
+        }
+        if let Some(email) = rec.active_email() {
+            let e = self.intern_email(email);
+            add(&mut self.emails[e as usize].members, i);
+            self.members[i as usize].email = Some(e);
+        }
+        self.members[i as usize].rec = Some(rec);
+        i
+    }
+
+    fn put_team(&mut self, rec: TeamRecord) -> u32 {
+        self.lists.take();
+        let i = self.team_slot(&rec.id);
+        for m in std::mem::take(&mut self.teams[i as usize].members) {
+            remove(&mut self.members[m as usize].teams, i);
+        }
+        let mut members = Vec::with_capacity(rec.members.len());
         for m in &rec.members {
-            add(&mut self.teams_of, m.clone(), rec.id.clone());
+            let mi = self.member_slot(m);
+            add(&mut self.members[mi as usize].teams, i);
+            members.push(mi);
         }
-        self.teams.insert(rec.id.clone(), rec);
+        let slot = &mut self.teams[i as usize];
+        slot.members = members;
+        slot.rec = Some(rec);
+        i
     }
 
-    fn put_entitlement(&mut self, rec: EntitlementRecord) {
-        if let Some(old) = self
-            .entitlements
-            .get(&rec.id)
-            .and_then(|o| o.current.as_ref())
-        {
-            match &old.holder {
-                Holder::Member(m) => remove(&mut self.held_by_member, m, &rec.id),
-                Holder::Team(t) => remove(&mut self.held_by_team, t, &rec.id),
+    fn put_entitlement(&mut self, rec: EntitlementRecord) -> u32 {
+        self.lists.take();
+        let existing = self.entitlement_ix.get(&rec.id).copied();
+        let i = match existing {
+            Some(i) => {
+                let slot = &mut self.entitlements[i as usize];
+                match slot.holder.take() {
+                    Some(HolderIx::Member(m)) => remove(&mut self.members[m as usize].held, i),
+                    Some(HolderIx::Team(t)) => remove(&mut self.teams[t as usize].held, i),
+                    None => {}
+                }
+                for g in std::mem::take(&mut slot.guests) {
+                    remove(&mut self.emails[g as usize].guests, i);
+                }
+                i
             }
-            for g in &old.guests {
-                remove(&mut self.guest_of, g, &rec.id);
+            None => {
+                let i = self.entitlements.len() as u32;
+                self.entitlement_ix.insert(rec.id.clone(), i);
+                i
             }
-        }
+        };
+        let mut reach = Reach::default();
+        let mut holder = None;
+        let mut guests = Vec::new();
         if let Some(e) = &rec.current {
-            match &e.holder {
-                Holder::Member(m) => add(&mut self.held_by_member, m.clone(), rec.id.clone()),
-                Holder::Team(t) => add(&mut self.held_by_team, t.clone(), rec.id.clone()),
-            }
+            holder = Some(match &e.holder {
+                Holder::Member(m) => {
+                    let m = self.member_slot(m);
+                    add(&mut self.members[m as usize].held, i);
+                    HolderIx::Member(m)
+                }
+                Holder::Team(t) => {
+                    let t = self.team_slot(t);
+                    add(&mut self.teams[t as usize].held, i);
+                    HolderIx::Team(t)
+                }
+            });
             for g in &e.guests {
-                add(&mut self.guest_of, g.clone(), rec.id.clone());
+                let g = self.intern_email(g);
+                add(&mut self.emails[g as usize].guests, i);
+                guests.push(g);
             }
+            reach.refs = match e.refs.as_slice() {
+                [] => RefIds::None,
+                [r] => RefIds::One(self.intern_ref(r)),
+                rs => RefIds::Many(rs.iter().map(|r| self.intern_ref(r)).collect()),
+            };
+            reach.weekly = !e.blocks.is_empty();
         }
-        self.entitlements.insert(rec.id.clone(), rec);
+        let slot = EntitlementSlot {
+            rec,
+            holder,
+            guests,
+        };
+        if existing.is_some() {
+            self.entitlements[i as usize] = slot;
+            self.reach[i as usize] = reach;
+        } else {
+            self.entitlements.push(slot);
+            self.reach.push(reach);
+        }
+        i
     }
 
     /// Whether a status grants under the mapping's policy (rule 4).
@@ -514,6 +857,99 @@ impl Facts {
             Status::Pending | Status::Exhausted => false,
             Status::Blocked => mappings.defaults.blocked == BlockedPolicy::Allow,
         }
+    }
+
+    /// Every window that reaches address `email` through `group`, clipped by what it depends on,
+    /// that may intersect `[lo, hi)`, pushed to `out` with its entitlement's index; returns
+    /// whether any was cut off at `hi` (weekly blocks that go on).
+    pub(crate) fn parts_into<R: Resolve>(
+        &self,
+        res: &R,
+        email: Option<u32>,
+        group: GroupId,
+        lo: Instant,
+        hi: Instant,
+        out: &mut Vec<(Window, u32)>,
+    ) -> bool {
+        let Some(email) = email else { return false };
+        let slot = &self.emails[email as usize];
+        let mut cut = false;
+        // Each entitlement comes with the latest `at` of the facts that connect it to this
+        // address.
+        for &mi in &slot.members {
+            let m = &self.members[mi as usize];
+            let Some(rec) = &m.rec else { continue };
+            for &e in &m.held {
+                cut |= self.part(res, e, Some(rec.email_since), group, lo, hi, out);
+            }
+            for &ti in &m.teams {
+                let t = &self.teams[ti as usize];
+                let team_at = t.rec.as_ref().map(|t| t.at);
+                let dep = team_at.map_or(rec.email_since, |t| t.max(rec.email_since));
+                for &e in &t.held {
+                    cut |= self.part(res, e, Some(dep), group, lo, hi, out);
+                }
+            }
+        }
+        for &e in &slot.guests {
+            cut |= self.part(res, e, None, group, lo, hi, out);
+        }
+        cut
+    }
+
+    /// The windows entitlement `i` opens in `group` (see [`Facts::parts_into`]); returns
+    /// whether its weekly blocks go on past `hi`.
+    #[allow(clippy::too_many_arguments)]
+    fn part<R: Resolve>(
+        &self,
+        res: &R,
+        i: u32,
+        dep: Option<Instant>,
+        group: GroupId,
+        lo: Instant,
+        hi: Instant,
+        out: &mut Vec<(Window, u32)>,
+    ) -> bool {
+        let reach = &self.reach[i as usize];
+        let refs = reach.refs.as_slice();
+        let in_group = |r: u32| {
+            res.entry(&self.refs, r)
+                .is_some_and(|m| m.groups.contains(&group))
+        };
+        if !reach.weekly && !refs.iter().any(|&r| in_group(r)) {
+            // Opens nothing here, and no blocks to re-check: the record need not be read.
+            return false;
+        }
+        let rec = &self.entitlements[i as usize].rec;
+        let (Some(e), Some(start)) = (&rec.current, rec.start()) else {
+            return false;
+        };
+        let mappings = res.mappings();
+        if !Facts::grants(e.status, mappings) {
+            return false;
+        }
+        let not_before = dep.map_or(rec.at, |d| d.max(rec.at));
+        let cut = !e.blocks.is_empty() && e.end.is_none_or(|end| end > hi);
+        for &r in refs {
+            let Some(m) = res.entry(&self.refs, r) else {
+                continue;
+            };
+            if !m.groups.contains(&group) {
+                continue;
+            }
+            let timing = Timing {
+                lead: m.lead(),
+                lag: m.lag(),
+                default_tz: mappings.defaults.timezone,
+            };
+            for_each_window(e, start, timing, lo, hi, |w| {
+                let w = w.not_before(not_before);
+                if !w.is_empty() {
+                    out.push((w, i));
+                }
+            });
+        }
+        cut
     }
 }
 

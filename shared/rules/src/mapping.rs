@@ -148,17 +148,22 @@ impl Mappings {
 
     /// The mapping for a ref, if an operator mapped it.
     pub fn get(&self, source: Source, id: &str) -> Option<&MappingEntry> {
+        self.position(source, id).map(|i| &self.entries[i])
+    }
+
+    /// The index in [`Mappings::entries`] of the mapping for a ref.
+    pub(crate) fn position(&self, source: Source, id: &str) -> Option<usize> {
         if self.index.is_empty() && !self.entries.is_empty() {
             // Deserialised without `reindex`: still correct, just slower.
             return self
                 .entries
                 .iter()
-                .find(|e| e.source == source && e.id == id);
+                .position(|e| e.source == source && e.id == id);
         }
         self.index
             .get(&source)
             .and_then(|by_id| by_id.get(id))
-            .map(|&i| &self.entries[i])
+            .copied()
     }
 
     /// Every group some mapping names: the only groups access-sync ever touches.

@@ -7,10 +7,10 @@
 //! disagree: they share [`Facts::apply`], [`Facts::access`] and [`decide`].
 
 use crate::converge::{Decision, Owned, decide};
-use crate::event::Event;
-use crate::facts::{Facts, Warning};
+use crate::event::{Event, Ref};
+use crate::facts::{Facts, Resolve, Warning, lookup};
 use crate::ids::{Email, EntitlementId, GroupId, Pair};
-use crate::mapping::Mappings;
+use crate::mapping::{MappingEntry, Mappings};
 use crate::time::{Instant, format_instant};
 use crate::windows::Window;
 use chrono::Duration;
@@ -73,7 +73,8 @@ pub struct Step {
 struct Span {
     from: Instant,
     until: Option<Instant>,
-    reasons: BTreeSet<EntitlementId>,
+    /// Indices of the entitlements behind it, each once.
+    reasons: Vec<u32>,
 }
 
 /// Per-pair state of the simulation; pairs are interned to small ids so that the edge queue and
@@ -82,9 +83,32 @@ struct Span {
 struct PairState {
     owned: Option<Owned>,
     log: Vec<Span>,
-    /// When the pair was last converged while open, and the windows that kept it open then.
-    /// Those facts hold until the pair's next converge, so that is when reasons are settled.
-    pending: Option<(Instant, Vec<(Window, EntitlementId)>)>,
+    /// When the pair was last converged while open; `pending` then holds the windows that kept
+    /// it open. Those facts hold until the pair's next converge, so that is when reasons are
+    /// settled.
+    pending_since: Option<Instant>,
+    pending: Vec<(Window, u32)>,
+    /// Edges in the queue for this pair (so that one instant is queued once).
+    scheduled: Vec<Instant>,
+}
+
+/// Looks up the mapping of an interned ref in the simulation's cache, filled as refs appear.
+struct Cached<'a> {
+    mappings: &'a Mappings,
+    table: &'a [Option<usize>],
+}
+
+impl Resolve for Cached<'_> {
+    fn mappings(&self) -> &Mappings {
+        self.mappings
+    }
+
+    fn entry(&self, refs: &[Ref], r: u32) -> Option<&MappingEntry> {
+        match self.table.get(r as usize) {
+            Some(&i) => i.map(|i| &self.mappings.entries[i]),
+            None => lookup(self.mappings, refs, r),
+        }
+    }
 }
 
 /// The live engine in memory, on a virtual clock.
@@ -92,13 +116,19 @@ struct PairState {
 pub struct Simulation {
     mappings: Mappings,
     facts: Facts,
+    /// Per interned ref of the facts: its entry in `mappings`.
+    resolved: Vec<Option<usize>>,
     pairs: Vec<Pair>,
-    ids: HashMap<Pair, u32>,
+    /// Per pair id: (address index in the facts, group).
+    keys: Vec<(u32, GroupId)>,
+    ids: HashMap<(u32, GroupId), u32>,
     state: Vec<PairState>,
     edges: BinaryHeap<Reverse<(Instant, u32)>>,
-    scheduled: HashSet<(Instant, u32)>,
     warnings: BTreeSet<Warning>,
     steps: Option<Vec<Step>>,
+    /// Scratch buffers, kept to save allocations.
+    parts: Vec<(Window, u32)>,
+    touched: Vec<(u32, GroupId)>,
 }
 
 impl Simulation {
@@ -107,13 +137,16 @@ impl Simulation {
         Simulation {
             mappings,
             facts: Facts::new(),
+            resolved: Vec::new(),
             pairs: Vec::new(),
+            keys: Vec::new(),
             ids: HashMap::default(),
             state: Vec::new(),
             edges: BinaryHeap::new(),
-            scheduled: HashSet::default(),
             warnings: BTreeSet::new(),
             steps: None,
+            parts: Vec::new(),
+            touched: Vec::new(),
         }
     }
 
@@ -140,13 +173,17 @@ impl Simulation {
             .filter_map(|(p, s)| s.owned.as_ref().map(|o| (p, o)))
     }
 
-    fn intern(&mut self, pair: &Pair) -> u32 {
-        if let Some(&id) = self.ids.get(pair) {
+    fn intern(&mut self, email: u32, group: GroupId) -> u32 {
+        if let Some(&id) = self.ids.get(&(email, group)) {
             return id;
         }
         let id = self.pairs.len() as u32;
-        self.pairs.push(pair.clone());
-        self.ids.insert(pair.clone(), id);
+        self.pairs.push(Pair {
+            email: self.facts.email(email).clone(),
+            group,
+        });
+        self.keys.push((email, group));
+        self.ids.insert((email, group), id);
         self.state.push(PairState::default());
         id
     }
@@ -158,34 +195,63 @@ impl Simulation {
                 break;
             }
             self.edges.pop();
-            self.scheduled.remove(&(at, id));
+            self.state[id as usize].scheduled.retain(|&s| s != at);
             self.converge_id(id, at);
         }
     }
 
     /// Delivers one event at its `at`: first the edges due by then, then apply and converge.
     pub fn deliver(&mut self, ev: &Event) {
-        self.advance_to(ev.at);
-        let applied = self.facts.apply(ev, &self.mappings);
-        self.warnings.extend(applied.warnings);
-        for pair in &applied.pairs {
-            self.converge(pair, ev.at);
+        self.deliver_owned(ev.clone());
+    }
+
+    fn deliver_owned(&mut self, ev: Event) {
+        let at = ev.at;
+        self.advance_to(at);
+        let mut touched = std::mem::take(&mut self.touched);
+        touched.clear();
+        let mut warnings = Vec::new();
+        let res = Cached {
+            mappings: &self.mappings,
+            table: &self.resolved,
+        };
+        self.facts.apply_with(ev, &res, &mut touched, &mut warnings);
+        self.warnings.extend(warnings);
+        let refs = self.facts.refs();
+        for r in &refs[self.resolved.len()..] {
+            self.resolved.push(self.mappings.position(r.source, &r.id));
         }
+        // In pair order, as the live handler converges them.
+        let facts = &self.facts;
+        touched.sort_unstable_by(|a, b| facts.email(a.0).cmp(facts.email(b.0)).then(a.1.cmp(&b.1)));
+        touched.dedup();
+        for &(email, group) in &touched {
+            let id = self.intern(email, group);
+            self.converge_id(id, at);
+        }
+        self.touched = touched;
     }
 
     /// The one converge path: desired against owned, carry out the decision on the virtual Kisi,
     /// record it, schedule the next edge.
     pub fn converge(&mut self, pair: &Pair, now: Instant) {
-        let id = self.intern(pair);
+        let email = self.facts.intern_email(&pair.email);
+        let id = self.intern(email, pair.group);
         self.converge_id(id, now);
     }
 
     fn converge_id(&mut self, id: u32, now: Instant) {
-        let pair = &self.pairs[id as usize];
-        let access = self.facts.access(&self.mappings, pair, now);
+        let (email, group) = self.keys[id as usize];
+        let res = Cached {
+            mappings: &self.mappings,
+            table: &self.resolved,
+        };
+        let answer = self
+            .facts
+            .answer(&res, Some(email), group, now, &mut self.parts);
         let st = &mut self.state[id as usize];
-        let decision = decide(&access, st.owned.as_ref(), now);
-        settle_reasons(&mut st.log, st.pending.take(), Some(now));
+        let decision = decide(&answer.bare(), st.owned.as_ref(), now);
+        settle_reasons(st, Some(now));
         match decision {
             Decision::Keep => {}
             Decision::Grant { valid_until } | Decision::Replace { valid_until } => {
@@ -197,7 +263,7 @@ impl Simulation {
                     _ => st.log.push(Span {
                         from: now,
                         until: None,
-                        reasons: BTreeSet::new(),
+                        reasons: Vec::new(),
                     }),
                 }
             }
@@ -214,31 +280,34 @@ impl Simulation {
                 }
             }
         }
-        if access.open {
-            st.pending = Some((now, access.parts));
+        if answer.open {
+            st.pending_since = Some(now);
+            st.pending.clear();
+            st.pending
+                .extend_from_slice(&self.parts[answer.current.clone()]);
+        }
+        if let Some(t) = answer.next_change
+            && t > now
+            && !st.scheduled.contains(&t)
+        {
+            st.scheduled.push(t);
+            self.edges.push(Reverse((t, id)));
         }
         if let Some(steps) = &mut self.steps
             && decision != Decision::Keep
         {
             steps.push(Step {
                 at: now,
-                pair: pair.clone(),
+                pair: self.pairs[id as usize].clone(),
                 decision,
             });
-        }
-        if let Some(t) = access.next_change
-            && t > now
-            && self.scheduled.insert((t, id))
-        {
-            self.edges.push(Reverse((t, id)));
         }
     }
 
     /// Settles the reasons of every pair still open: their last facts hold from then on.
     fn settle_all(&mut self) {
         for st in &mut self.state {
-            let pending = st.pending.take();
-            settle_reasons(&mut st.log, pending, None);
+            settle_reasons(st, None);
         }
     }
 
@@ -267,7 +336,11 @@ impl Simulation {
                     group: pair.group,
                     from: s.from,
                     until: s.until.filter(|&u| u <= horizon),
-                    reasons: s.reasons.clone(),
+                    reasons: s
+                        .reasons
+                        .iter()
+                        .map(|&i| self.facts.entitlement_id(i).clone())
+                        .collect(),
                 });
             }
         }
@@ -276,22 +349,19 @@ impl Simulation {
 }
 
 /// Credits the open interval with every entitlement whose window was part of it between the
-/// pair's last converge and `until` (the next converge; `None`: from then on).
-fn settle_reasons(
-    log: &mut [Span],
-    pending: Option<(Instant, Vec<(Window, EntitlementId)>)>,
-    until: Option<Instant>,
-) {
-    let (Some((since, parts)), Some(last)) = (pending, log.last_mut()) else {
+/// pair's last converge and `until` (the next converge; `None`: from then on), and clears the
+/// pending windows.
+fn settle_reasons(st: &mut PairState, until: Option<Instant>) {
+    let (Some(since), Some(last)) = (st.pending_since.take(), st.log.last_mut()) else {
         return;
     };
     if last.until.is_some() {
         return;
     }
-    for (w, id) in parts {
+    for &(w, id) in &st.pending {
         let w = w.not_before(since).not_after(until);
-        if !w.is_empty() {
-            last.reasons.insert(id);
+        if !w.is_empty() && !last.reasons.contains(&id) {
+            last.reasons.push(id);
         }
     }
 }
@@ -327,7 +397,7 @@ pub fn preview(mappings: &Mappings, events: Vec<Event>, until: Option<Instant>) 
     // Events after the horizon still run: intervals are merged first and cut afterwards, so a
     // later part can add reasons to an interval that is open at the horizon.
     for ev in events {
-        sim.deliver(&ev);
+        sim.deliver_owned(ev);
     }
     sim.advance_to(horizon);
     sim.settle_all();

@@ -66,21 +66,39 @@ pub fn windows(
     lo: Instant,
     hi: Instant,
 ) -> Vec<Window> {
+    let mut out = Vec::new();
+    for_each_window(e, start, t, lo, hi, |w| out.push(w));
+    out
+}
+
+/// [`windows`], handing each window to `f` instead of collecting them.
+pub(crate) fn for_each_window(
+    e: &Entitlement,
+    start: Instant,
+    t: Timing,
+    lo: Instant,
+    hi: Instant,
+    mut f: impl FnMut(Window),
+) {
     let tz = e.tz.unwrap_or(t.default_tz);
     let (lead, lag) = if e.kind.uses_lead_lag() {
         (t.lead, t.lag)
     } else {
         (Duration::zero(), Duration::zero())
     };
-    let plain = |from: Instant, until: Option<Instant>| {
+    let mut plain = |from: Instant, until: Option<Instant>| {
         let w = Window { from, until };
-        if w.is_empty() { vec![] } else { vec![w] }
+        if !w.is_empty() {
+            f(w);
+        }
     };
     match e.kind {
         Kind::Plan | Kind::Allowance | Kind::Pass | Kind::Occupancy => plain(start, e.end),
         Kind::Booking | Kind::Registration => plain(start - lead, e.end.map(|x| x + lag)),
         Kind::Assignment if e.blocks.is_empty() => plain(start - lead, e.end.map(|x| x + lag)),
-        Kind::Assignment => weekly(e, start, tz, lead, lag, lo, hi),
+        Kind::Assignment => weekly(e, start, tz, lead, lag, lo, hi)
+            .into_iter()
+            .for_each(f),
         Kind::Checkin => plain(
             start,
             Some(e.end.unwrap_or_else(|| next_local_midnight(tz, start))),
