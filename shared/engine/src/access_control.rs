@@ -102,6 +102,16 @@ pub trait AccessControl {
     /// [`AccessError`].
     fn revoke(&self, assignment: u64) -> impl Future<Output = Result<(), AccessError>> + Send;
 
+    /// The e-mail of a Kisi user (`None` if the user does not exist): to judge an assignment
+    /// someone added by hand.
+    ///
+    /// # Errors
+    /// [`AccessError`].
+    fn user_email(
+        &self,
+        user: u64,
+    ) -> impl Future<Output = Result<Option<Email>, AccessError>> + Send;
+
     /// Every user→group assignment of `group`, complete, or an error.
     ///
     /// # Errors
@@ -205,6 +215,14 @@ impl AccessControl for KisiAccess {
             .map_err(error)?
         {
             RevokeOutcome::Deleted | RevokeOutcome::AlreadyGone => Ok(()),
+        }
+    }
+
+    async fn user_email(&self, user: u64) -> Result<Option<Email>, AccessError> {
+        match self.client.get_user(UserId(user)).await {
+            Ok(u) => Ok(Email::parse(&u.email)),
+            Err(KisiError::NotFound { .. }) => Ok(None),
+            Err(e) => Err(error(e)),
         }
     }
 

@@ -161,7 +161,7 @@ pub struct Engine<S, K, E> {
     mapping: Mutex<Option<CachedMapping>>,
 }
 
-fn closed() -> Access {
+pub(crate) fn closed_access() -> Access {
     Access {
         open: false,
         until: None,
@@ -415,7 +415,7 @@ impl<S: Store, K: AccessControl + Send + Sync, E: EdgeScheduler + Send + Sync> E
             let access = if managed.contains(&group) {
                 facts.access(&mapping, &pair, now)
             } else {
-                closed()
+                closed_access()
             };
             want_user |= wants_user(&access);
             let held = mine.map(|o| Owned {

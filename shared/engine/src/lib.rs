@@ -8,9 +8,12 @@
 //! - [`engine`]: [`Engine::converge`], the one path that writes Kisi state, and
 //!   [`Engine::handle_event`], which records a platform event once and says which pairs to
 //!   converge.
+//! - [`reconcile`]: the 15-minute safety net, with its brake.
 
 pub mod access_control;
 pub mod engine;
+pub mod reconcile;
 
 pub use access_control::{AccessControl, AccessError, Assignment, Granted, KisiAccess};
 pub use engine::{Engine, EngineError, Handled, Settings, Step, Store, Trigger};
+pub use reconcile::{ReconcileConfig, ReconcileReport};

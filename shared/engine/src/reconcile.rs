@@ -1,0 +1,291 @@
+//! The 15-minute reconcile: the safety net under the event and edge paths.
+//!
+//! One run:
+//! 1. walks every pair we own (the ownership index, shard by shard — no table scan);
+//! 2. reads what Kisi actually has in every managed group (paged listings that must prove
+//!    themselves complete — **any incomplete read aborts the run before anything is revoked**);
+//! 3. finds drift: an assignment of ours that is gone from Kisi (deleted by hand) or has another
+//!    `valid_until`; an assignment someone added by hand to a managed group (left alone unless
+//!    the rules grant that person the group, in which case it is adopted);
+//! 4. re-decides every owned pair from the stored facts (so a mapping change, a member whose
+//!    e-mail changed, or a missed event is caught) and counts the revokes that would follow;
+//! 5. applies the **brake**: if the revokes exceed `brake_share` of all managed access, none of
+//!    them is carried out; an audit record and a metric say so, and everything else proceeds;
+//! 6. converges what needs it — through the one converge path — and re-asserts the edge
+//!    schedules of pairs whose next edge falls before the next run.
+//!
+//! Cost: Kisi is read per group (up to 250 assignments a page), so 100k pairs are ~400 list
+//! calls (~80 s at 5 requests/s); Kisi is written only for drift. DynamoDB reads are one query
+//! per e-mail plus the ownership pages.
+
+use crate::access_control::{AccessControl, Assignment};
+use crate::engine::{Engine, EngineError, Store, Trigger};
+use access_sync_ports::{
+    AuditAction, AuditEntry, Edge, EdgeScheduler, OWNERSHIP_SHARDS, Ownership, OwnershipChange,
+    Versioned,
+};
+use access_sync_rules::converge::{Decision, Owned, decide};
+use access_sync_rules::facts::Facts;
+use access_sync_rules::{Email, GroupId, Instant, Pair};
+use chrono::Duration;
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+/// Reconcile settings.
+#[derive(Clone, Debug)]
+pub struct ReconcileConfig {
+    /// Largest share of managed access one run may revoke (default 0.10).
+    pub brake_share: f64,
+    /// Ownership page size.
+    pub page: u32,
+    /// How far ahead edges are re-asserted (the time to the next run, with margin).
+    pub edge_horizon: Duration,
+}
+
+impl Default for ReconcileConfig {
+    fn default() -> Self {
+        ReconcileConfig {
+            brake_share: 0.10,
+            page: 500,
+            edge_horizon: Duration::minutes(20),
+        }
+    }
+}
+
+/// What one run found and did.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct ReconcileReport {
+    /// Pairs we own.
+    pub managed: usize,
+    /// Kisi groups read.
+    pub groups_read: usize,
+    /// Our assignments that Kisi no longer has (deleted outside access-sync).
+    pub missing_in_kisi: usize,
+    /// Our assignments whose window Kisi holds differently.
+    pub window_drift: usize,
+    /// Assignments in managed groups that we did not create.
+    pub not_ours: usize,
+    /// Revokes the rules call for.
+    pub revokes_wanted: usize,
+    /// The brake held them back.
+    pub braked: bool,
+    /// Pairs converged.
+    pub converged: usize,
+    /// Why the run stopped early, if it did (nothing was revoked).
+    pub aborted: Option<String>,
+}
+
+impl<S: Store, K: AccessControl + Send + Sync, E: EdgeScheduler + Send + Sync> Engine<S, K, E> {
+    /// One reconcile run at `now`.
+    ///
+    /// # Errors
+    /// Store and scheduler failures. An incomplete or failed Kisi read is *not* an error: the
+    /// run stops with `aborted` set and nothing revoked.
+    pub async fn reconcile(
+        &self,
+        now: Instant,
+        cfg: &ReconcileConfig,
+    ) -> Result<ReconcileReport, EngineError> {
+        let mut report = ReconcileReport::default();
+        let mapping = self.mapping(now).await?;
+
+        // 1. Every pair we own.
+        let mut owned: Vec<Versioned<Ownership>> = Vec::new();
+        for shard in 0..OWNERSHIP_SHARDS {
+            let mut cursor: Option<String> = None;
+            loop {
+                let page = self
+                    .store()
+                    .owned_page(shard, cursor.as_deref(), cfg.page)
+                    .await?;
+                owned.extend(page.items);
+                match page.next {
+                    Some(n) => cursor = Some(n),
+                    None => break,
+                }
+            }
+        }
+        report.managed = owned.len();
+
+        // 2. What Kisi has, group by group; any failed read stops the run here.
+        let mut groups: BTreeSet<GroupId> = mapping.managed_groups();
+        groups.extend(owned.iter().map(|o| o.value.pair.group));
+        let mut actual: HashMap<u64, Assignment> = HashMap::new();
+        for &g in &groups {
+            match self.kisi().group_assignments(g).await {
+                Ok(list) => actual.extend(list.into_iter().map(|a| (a.id, a))),
+                Err(e) => {
+                    let why = format!("reading Kisi group {g}: {e}");
+                    tracing::warn!(group = %g, error = %e, "reconcile aborted: nothing revoked");
+                    self.store()
+                        .record(&[AuditEntry {
+                            at: now,
+                            pair: None,
+                            action: AuditAction::Skip,
+                            cause: format!("reconcile aborted, nothing revoked: {why}"),
+                        }])
+                        .await?;
+                    report.aborted = Some(why);
+                    return Ok(report);
+                }
+            }
+            report.groups_read += 1;
+        }
+
+        // 3. Drift between what we own and what Kisi has.
+        let mut todo: BTreeSet<Pair> = BTreeSet::new();
+        let mut vanished = Vec::new();
+        let ours: BTreeSet<u64> = owned.iter().map(|o| o.value.assignment_id).collect();
+        for o in &owned {
+            match actual.get(&o.value.assignment_id) {
+                None => {
+                    report.missing_in_kisi += 1;
+                    vanished.push(OwnershipChange::Delete {
+                        pair: o.value.pair.clone(),
+                        expected: o.version,
+                    });
+                    todo.insert(o.value.pair.clone());
+                }
+                Some(a) if a.valid_until != o.value.valid_until => {
+                    report.window_drift += 1;
+                    todo.insert(o.value.pair.clone());
+                }
+                Some(_) => {}
+            }
+        }
+        let known: HashMap<u64, Email> = owned
+            .iter()
+            .map(|o| (o.value.user_id, o.value.pair.email.clone()))
+            .collect();
+        for a in actual.values().filter(|a| !ours.contains(&a.id)) {
+            if !mapping.managed_groups().contains(&a.group) {
+                continue;
+            }
+            report.not_ours += 1;
+            let email = match known.get(&a.user) {
+                Some(e) => Some(e.clone()),
+                None => match self.kisi().user_email(a.user).await {
+                    Ok(e) => e,
+                    Err(e) => {
+                        report.aborted = Some(format!("reading Kisi user {}: {e}", a.user));
+                        return Ok(report);
+                    }
+                },
+            };
+            // Converge decides: adopted if the rules grant it, left alone otherwise.
+            if let Some(email) = email {
+                todo.insert(Pair {
+                    email,
+                    group: a.group,
+                });
+            }
+        }
+        if !vanished.is_empty() {
+            // Kisi no longer has these: forget them so converge grants afresh where wanted.
+            let audit: Vec<AuditEntry> = vanished
+                .iter()
+                .filter_map(|c| match c {
+                    OwnershipChange::Delete { pair, .. } => Some(AuditEntry {
+                        at: now,
+                        pair: Some(pair.clone()),
+                        action: AuditAction::Skip,
+                        cause: "reconcile: our assignment was removed in Kisi by someone else"
+                            .into(),
+                    }),
+                    _ => None,
+                })
+                .collect();
+            for chunk in vanished.chunks(40).zip(audit.chunks(40)) {
+                self.store().apply_ownership(chunk.0, chunk.1).await?;
+            }
+        }
+
+        // 4. Re-decide every owned pair from the facts.
+        let mut by_email: BTreeMap<Email, Vec<&Versioned<Ownership>>> = BTreeMap::new();
+        for o in &owned {
+            by_email
+                .entry(o.value.pair.email.clone())
+                .or_default()
+                .push(o);
+        }
+        let mut revokes = BTreeSet::new();
+        let mut edges = Vec::new();
+        for (email, list) in &by_email {
+            let facts = Facts::from_records(self.store().facts_for_email(email).await?);
+            for o in list {
+                let pair = &o.value.pair;
+                let access = if mapping.managed_groups().contains(&pair.group) {
+                    facts.access(&mapping, pair, now)
+                } else {
+                    crate::engine::closed_access()
+                };
+                let held = Owned {
+                    valid_until: o.value.valid_until,
+                };
+                match decide(&access, Some(&held), now) {
+                    Decision::Revoke => {
+                        revokes.insert(pair.clone());
+                    }
+                    Decision::Keep => {}
+                    Decision::Grant { .. } | Decision::Replace { .. } => {
+                        todo.insert(pair.clone());
+                    }
+                }
+                if let Some(t) = access.next_change
+                    && t <= now + cfg.edge_horizon
+                {
+                    edges.push(Edge::new(pair, t));
+                }
+            }
+        }
+        report.revokes_wanted = revokes.len();
+
+        // 5. The brake.
+        let limit = (cfg.brake_share * report.managed as f64).floor() as usize;
+        if revokes.len() > limit.max(1) && revokes.len() > 1 {
+            report.braked = true;
+            tracing::error!(
+                metric = "ReconcileBrake",
+                revokes = revokes.len(),
+                managed = report.managed,
+                share = cfg.brake_share,
+                "reconcile brake: refusing to revoke more than the allowed share of managed access"
+            );
+            self.store()
+                .record(&[AuditEntry {
+                    at: now,
+                    pair: None,
+                    action: AuditAction::Brake,
+                    cause: format!(
+                        "reconcile would revoke {} of {} managed pairs (limit {:.0} %): refused; check the mapping file and the platform, then run reconcile with a higher brake share",
+                        revokes.len(),
+                        report.managed,
+                        cfg.brake_share * 100.0
+                    ),
+                }])
+                .await?;
+            for p in &revokes {
+                todo.remove(p);
+            }
+        } else {
+            todo.extend(revokes.iter().cloned());
+        }
+
+        // 6. Converge what needs it; re-assert imminent edges.
+        let mut grouped: BTreeMap<Email, BTreeSet<GroupId>> = BTreeMap::new();
+        for p in &todo {
+            grouped.entry(p.email.clone()).or_default().insert(p.group);
+        }
+        for (email, groups) in grouped {
+            self.converge(&email, &groups, now, Trigger::Reconcile)
+                .await?;
+            report.converged += groups.len();
+        }
+        for e in edges {
+            if e.edge > now {
+                self.edges().schedule(&e, now).await?;
+            }
+        }
+        Ok(report)
+    }
+}
