@@ -250,7 +250,8 @@ impl Event {
     /// Parses one JSON line. The error says which field is wrong and why.
     pub fn parse(line: &str) -> Result<Event, String> {
         // Fast path; only a bad line pays for the field path in its message.
-        if let Ok(raw) = serde_json::from_str::<RawEvent>(line) {
+        if let Ok(raw) = serde_json::from_str::<RawEvent<&str>>(line) {
+            // Borrowed strings: a line with an escaped string takes the general path below.
             return Event::try_from(raw);
         }
         let de = &mut serde_json::Deserializer::from_str(line);
@@ -298,90 +299,90 @@ fn strip_position(msg: &str) -> String {
 
 #[derive(Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct RawEvent {
-    id: String,
-    at: String,
+struct RawEvent<S = String> {
+    id: S,
+    at: S,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    member: Option<RawMember>,
+    member: Option<RawMember<S>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    team: Option<RawTeam>,
+    team: Option<RawTeam<S>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    entitlement: Option<RawEntitlement>,
+    entitlement: Option<RawEntitlement<S>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    cancel: Option<RawCancel>,
+    cancel: Option<RawCancel<S>>,
 }
 
 #[derive(Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct RawMember {
-    id: String,
+struct RawMember<S = String> {
+    id: S,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    email: Option<String>,
+    email: Option<S>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    name: Option<String>,
+    name: Option<S>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     removed: Option<bool>,
 }
 
 #[derive(Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct RawTeam {
-    id: String,
-    members: Vec<String>,
+struct RawTeam<S = String> {
+    id: S,
+    members: Vec<S>,
 }
 
 #[derive(Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct RawCancel {
-    entitlement: String,
+struct RawCancel<S = String> {
+    entitlement: S,
 }
 
 #[derive(Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct RawHolder {
+struct RawHolder<S = String> {
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    member: Option<String>,
+    member: Option<S>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    team: Option<String>,
+    team: Option<S>,
 }
 
 #[derive(Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct RawBlock {
-    days: Vec<String>,
-    from: String,
-    to: String,
+struct RawBlock<S = String> {
+    days: Vec<S>,
+    from: S,
+    to: S,
 }
 
 #[derive(Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct RawEntitlement {
-    id: String,
-    kind: String,
-    refs: Vec<String>,
-    holder: RawHolder,
+struct RawEntitlement<S = String> {
+    id: S,
+    kind: S,
+    refs: Vec<S>,
+    holder: RawHolder<S>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    guests: Option<Vec<String>>,
+    guests: Option<Vec<S>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    start: Option<String>,
+    start: Option<S>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    end: Option<String>,
+    end: Option<S>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    blocks: Option<Vec<RawBlock>>,
+    blocks: Option<Vec<RawBlock<S>>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    tz: Option<String>,
+    tz: Option<S>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    status: Option<String>,
+    status: Option<S>,
 }
 
-impl TryFrom<RawEvent> for Event {
+impl<S: AsRef<str> + Into<String>> TryFrom<RawEvent<S>> for Event {
     type Error = String;
 
-    fn try_from(r: RawEvent) -> Result<Event, String> {
-        if r.id.is_empty() {
+    fn try_from(r: RawEvent<S>) -> Result<Event, String> {
+        if r.id.as_ref().is_empty() {
             return Err("id: empty delivery id".into());
         }
-        let at = parse_instant(&r.at).map_err(|m| format!("at: {m}"))?;
+        let at = parse_instant(r.at.as_ref()).map_err(|m| format!("at: {m}"))?;
         let count = [
             r.member.is_some(),
             r.team.is_some(),
@@ -397,34 +398,38 @@ impl TryFrom<RawEvent> for Event {
             ));
         }
         let body = if let Some(m) = r.member {
-            if m.id.is_empty() {
+            if m.id.as_ref().is_empty() {
                 return Err("member.id: empty id".into());
             }
             Body::Member(MemberEvent {
-                id: MemberId(m.id),
-                email: m.email.as_deref().and_then(Email::parse),
-                name: m.name,
+                id: MemberId(m.id.into()),
+                email: m.email.as_ref().and_then(|e| Email::parse(e.as_ref())),
+                name: m.name.map(Into::into),
                 removed: m.removed.unwrap_or(false),
             })
         } else if let Some(t) = r.team {
-            if t.id.is_empty() {
+            if t.id.as_ref().is_empty() {
                 return Err("team.id: empty id".into());
             }
             Body::Team(TeamEvent {
-                id: TeamId(t.id),
-                members: t.members.into_iter().map(MemberId).collect(),
+                id: TeamId(t.id.into()),
+                members: t.members.into_iter().map(|m| MemberId(m.into())).collect(),
             })
         } else if let Some(c) = r.cancel {
-            if c.entitlement.is_empty() {
+            if c.entitlement.as_ref().is_empty() {
                 return Err("cancel.entitlement: empty id".into());
             }
-            Body::Cancel(EntitlementId(c.entitlement))
+            Body::Cancel(EntitlementId(c.entitlement.into()))
         } else if let Some(e) = r.entitlement {
             Body::Entitlement(Entitlement::try_from(e).map_err(|m| format!("entitlement.{m}"))?)
         } else {
             unreachable!("count == 1")
         };
-        Ok(Event { id: r.id, at, body })
+        Ok(Event {
+            id: r.id.into(),
+            at,
+            body,
+        })
     }
 }
 
@@ -488,29 +493,29 @@ fn format_hhmm(m: u32) -> String {
     format!("{:02}:{:02}", m / 60, m % 60)
 }
 
-impl TryFrom<RawEntitlement> for Entitlement {
+impl<S: AsRef<str> + Into<String>> TryFrom<RawEntitlement<S>> for Entitlement {
     type Error = String;
 
-    fn try_from(r: RawEntitlement) -> Result<Entitlement, String> {
-        if r.id.is_empty() {
+    fn try_from(r: RawEntitlement<S>) -> Result<Entitlement, String> {
+        if r.id.as_ref().is_empty() {
             return Err("id: empty id".into());
         }
-        let kind = Kind::parse(&r.kind).ok_or_else(|| {
+        let kind = Kind::parse(r.kind.as_ref()).ok_or_else(|| {
             format!(
                 "kind: unknown kind {:?} (want one of {})",
-                r.kind,
+                r.kind.as_ref(),
                 Kind::NAMES.join(", ")
             )
         })?;
         let refs = r
             .refs
             .iter()
-            .map(|s| Ref::parse(s))
+            .map(|s| Ref::parse(s.as_ref()))
             .collect::<Result<Vec<_>, _>>()
             .map_err(|m| format!("refs: {m}"))?;
         let holder = match (r.holder.member, r.holder.team) {
-            (Some(m), None) if !m.is_empty() => Holder::Member(MemberId(m)),
-            (None, Some(t)) if !t.is_empty() => Holder::Team(TeamId(t)),
+            (Some(m), None) if !m.as_ref().is_empty() => Holder::Member(MemberId(m.into())),
+            (None, Some(t)) if !t.as_ref().is_empty() => Holder::Team(TeamId(t.into())),
             _ => {
                 return Err(
                     "holder: needs exactly one of {\"member\": id} or {\"team\": id}".into(),
@@ -519,21 +524,21 @@ impl TryFrom<RawEntitlement> for Entitlement {
         };
         let mut guests = Vec::new();
         for g in r.guests.unwrap_or_default() {
-            let e = Email::parse(&g).ok_or("guests: empty e-mail address")?;
+            let e = Email::parse(g.as_ref()).ok_or("guests: empty e-mail address")?;
             if !guests.contains(&e) {
                 guests.push(e);
             }
         }
         let start = r
             .start
-            .as_deref()
-            .map(parse_instant)
+            .as_ref()
+            .map(|s| parse_instant(s.as_ref()))
             .transpose()
             .map_err(|m| format!("start: {m}"))?;
         let end = r
             .end
-            .as_deref()
-            .map(parse_instant)
+            .as_ref()
+            .map(|s| parse_instant(s.as_ref()))
             .transpose()
             .map_err(|m| format!("end: {m}"))?;
         if let (Some(s), Some(e)) = (start, end)
@@ -546,11 +551,11 @@ impl TryFrom<RawEntitlement> for Entitlement {
             ));
         }
         let tz =
-            r.tz.as_deref()
-                .map(parse_tz)
+            r.tz.as_ref()
+                .map(|s| parse_tz(s.as_ref()))
                 .transpose()
                 .map_err(|m| format!("tz: {m}"))?;
-        let status = match r.status.as_deref() {
+        let status = match r.status.as_ref().map(AsRef::as_ref) {
             None => Status::Active,
             Some(s) => Status::parse(s).ok_or_else(|| {
                 format!("status: unknown status {s:?} (want active, pending, blocked or exhausted)")
@@ -570,6 +575,7 @@ impl TryFrom<RawEntitlement> for Entitlement {
                 }
                 let mut days = Vec::new();
                 for d in &b.days {
+                    let d = d.as_ref();
                     let lower = d.to_ascii_lowercase();
                     let day = DAYS
                         .iter()
@@ -582,23 +588,21 @@ impl TryFrom<RawEntitlement> for Entitlement {
                         days.push(day);
                     }
                 }
-                let from = parse_hhmm(&b.from).filter(|&m| m < 1440).ok_or_else(|| {
-                    format!("blocks[{i}].from: bad time {:?} (want HH:MM)", b.from)
-                })?;
-                let to = parse_hhmm(&b.to).ok_or_else(|| {
-                    format!("blocks[{i}].to: bad time {:?} (want HH:MM or 24:00)", b.to)
+                let (b_from, b_to) = (b.from.as_ref(), b.to.as_ref());
+                let from = parse_hhmm(b_from)
+                    .filter(|&m| m < 1440)
+                    .ok_or_else(|| format!("blocks[{i}].from: bad time {b_from:?} (want HH:MM)"))?;
+                let to = parse_hhmm(b_to).ok_or_else(|| {
+                    format!("blocks[{i}].to: bad time {b_to:?} (want HH:MM or 24:00)")
                 })?;
                 if to <= from {
-                    return Err(format!(
-                        "blocks[{i}].to: {} is not after from {}",
-                        b.to, b.from
-                    ));
+                    return Err(format!("blocks[{i}].to: {b_to} is not after from {b_from}"));
                 }
                 blocks.push(Block { days, from, to });
             }
         }
         Ok(Entitlement {
-            id: EntitlementId(r.id),
+            id: EntitlementId(r.id.into()),
             kind,
             refs,
             holder,
@@ -659,7 +663,7 @@ impl Serialize for Entitlement {
 
 impl<'de> Deserialize<'de> for Entitlement {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let raw = RawEntitlement::deserialize(d)?;
+        let raw = RawEntitlement::<String>::deserialize(d)?;
         Entitlement::try_from(raw).map_err(serde::de::Error::custom)
     }
 }
@@ -685,6 +689,13 @@ mod tests {
             // And the canonical form round-trips.
             assert_eq!(Event::parse(&e.to_json()).unwrap(), e);
         }
+    }
+
+    #[test]
+    fn escaped_strings_parse_like_plain_ones() {
+        let plain = Event::parse(r#"{"id":"e1","at":"2026-12-07T08:00:00Z","entitlement":{"id":"b/1","kind":"booking","refs":["resource:r"],"holder":{"member":"m"},"guests":["g@x.io"]}}"#).unwrap();
+        let escaped = Event::parse(r#"{"id":"e\u0031","at":"2026-12-07T08:00:00Z","entitlement":{"id":"b\/1","kind":"booking","refs":["resource:\u0072"],"holder":{"member":"m"},"guests":["g\u0040x.io"]}}"#).unwrap();
+        assert_eq!(escaped, plain);
     }
 
     #[test]

@@ -21,6 +21,7 @@ pub mod access;
 pub mod converge;
 pub mod event;
 pub mod facts;
+mod few;
 pub mod ids;
 pub mod mapping;
 pub mod preview;

@@ -9,13 +9,13 @@
 use crate::converge::{Decision, Owned, decide};
 use crate::event::{Event, Ref};
 use crate::facts::{Facts, Resolve, Warning, lookup};
+use crate::few::Few;
 use crate::ids::{Email, EntitlementId, GroupId, Pair};
 use crate::mapping::{MappingEntry, Mappings};
-use crate::time::{Instant, format_instant};
+use crate::time::{Instant, push_instant};
 use crate::windows::Window;
 use chrono::Duration;
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
-use serde::Serialize;
 use std::cmp::Reverse;
 use std::collections::{BTreeSet, BinaryHeap};
 
@@ -34,26 +34,48 @@ pub struct Interval {
     pub reasons: BTreeSet<EntitlementId>,
 }
 
-#[derive(Serialize)]
-struct IntervalLine<'a> {
-    email: &'a str,
-    group: u64,
-    from: String,
-    until: Option<String>,
-    reasons: Vec<&'a str>,
+impl Interval {
+    /// The `preview` output line (JSON): `email`, `group`, `from`, `until` (or `null`) and
+    /// `reasons`, in that order, as serde_json writes them.
+    pub fn to_json(&self) -> String {
+        let mut out = String::with_capacity(96);
+        out.push_str("{\"email\":");
+        push_json_str(&mut out, self.email.as_str());
+        out.push_str(",\"group\":");
+        out.push_str(&self.group.get().to_string());
+        out.push_str(",\"from\":\"");
+        push_instant(&mut out, self.from);
+        out.push_str("\",\"until\":");
+        match self.until {
+            Some(u) => {
+                out.push('"');
+                push_instant(&mut out, u);
+                out.push('"');
+            }
+            None => out.push_str("null"),
+        }
+        out.push_str(",\"reasons\":[");
+        for (i, r) in self.reasons.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            push_json_str(&mut out, r.as_str());
+        }
+        out.push_str("]}");
+        out
+    }
 }
 
-impl Interval {
-    /// The `preview` output line (JSON).
-    pub fn to_json(&self) -> String {
-        serde_json::to_string(&IntervalLine {
-            email: self.email.as_str(),
-            group: self.group.get(),
-            from: format_instant(self.from),
-            until: self.until.map(format_instant),
-            reasons: self.reasons.iter().map(EntitlementId::as_str).collect(),
-        })
-        .unwrap_or_default()
+/// Appends `s` as a JSON string, escaped exactly as serde_json escapes it.
+fn push_json_str(out: &mut String, s: &str) {
+    if s.bytes()
+        .all(|b| b >= 0x20 && b != b'"' && b != b'\\' && b != 0x7f)
+    {
+        out.push('"');
+        out.push_str(s);
+        out.push('"');
+    } else {
+        out.push_str(&serde_json::to_string(s).unwrap_or_default());
     }
 }
 
@@ -74,7 +96,7 @@ struct Span {
     from: Instant,
     until: Option<Instant>,
     /// Indices of the entitlements behind it, each once.
-    reasons: Vec<u32>,
+    reasons: Few<u32>,
 }
 
 /// Per-pair state of the simulation; pairs are interned to small ids so that the edge queue and
@@ -82,14 +104,44 @@ struct Span {
 #[derive(Debug, Default)]
 struct PairState {
     owned: Option<Owned>,
-    log: Vec<Span>,
+    log: Few<Span>,
     /// When the pair was last converged while open; `pending` then holds the windows that kept
     /// it open. Those facts hold until the pair's next converge, so that is when reasons are
     /// settled.
     pending_since: Option<Instant>,
-    pending: Vec<(Window, u32)>,
+    pending: Few<(Window, u32)>,
     /// Edges in the queue for this pair (so that one instant is queued once).
-    scheduled: Vec<Instant>,
+    scheduled: Few<Instant>,
+}
+
+/// The edge queue: pair ids by the instant they are due. Edges cluster on a few instants
+/// (bookings start on the hour), so a heap of distinct instants stays small.
+#[derive(Debug, Default)]
+struct Edges {
+    times: BinaryHeap<Reverse<Instant>>,
+    due: HashMap<Instant, Vec<u32>>,
+}
+
+impl Edges {
+    fn push(&mut self, at: Instant, id: u32) {
+        let ids = self.due.entry(at).or_default();
+        if ids.is_empty() {
+            self.times.push(Reverse(at));
+        }
+        ids.push(id);
+    }
+
+    /// The earliest instant with edges due at or before `t`, and their pair ids in order.
+    fn pop_due(&mut self, t: Instant) -> Option<(Instant, Vec<u32>)> {
+        let &Reverse(at) = self.times.peek()?;
+        if at > t {
+            return None;
+        }
+        self.times.pop();
+        let mut ids = self.due.remove(&at).unwrap_or_default();
+        ids.sort_unstable();
+        Some((at, ids))
+    }
 }
 
 /// Looks up the mapping of an interned ref in the simulation's cache, filled as refs appear.
@@ -123,7 +175,7 @@ pub struct Simulation {
     keys: Vec<(u32, GroupId)>,
     ids: HashMap<(u32, GroupId), u32>,
     state: Vec<PairState>,
-    edges: BinaryHeap<Reverse<(Instant, u32)>>,
+    edges: Edges,
     warnings: BTreeSet<Warning>,
     steps: Option<Vec<Step>>,
     /// Scratch buffers, kept to save allocations.
@@ -142,7 +194,7 @@ impl Simulation {
             keys: Vec::new(),
             ids: HashMap::default(),
             state: Vec::new(),
-            edges: BinaryHeap::new(),
+            edges: Edges::default(),
             warnings: BTreeSet::new(),
             steps: None,
             parts: Vec::new(),
@@ -188,15 +240,15 @@ impl Simulation {
         id
     }
 
-    /// Fires every scheduled edge at or before `t`, in time order.
+    /// Fires every scheduled edge at or before `t`, in time order (pairs due at the same
+    /// instant in order of their ids).
     pub fn advance_to(&mut self, t: Instant) {
-        while let Some(&Reverse((at, id))) = self.edges.peek() {
-            if at > t {
-                break;
+        // A converge schedules edges strictly after its instant, so none joins the batch.
+        while let Some((at, ids)) = self.edges.pop_due(t) {
+            for id in ids {
+                self.state[id as usize].scheduled.retain(|&s| s != at);
+                self.converge_id(id, at);
             }
-            self.edges.pop();
-            self.state[id as usize].scheduled.retain(|&s| s != at);
-            self.converge_id(id, at);
         }
     }
 
@@ -263,7 +315,7 @@ impl Simulation {
                     _ => st.log.push(Span {
                         from: now,
                         until: None,
-                        reasons: Vec::new(),
+                        reasons: Few::Zero,
                     }),
                 }
             }
@@ -291,7 +343,7 @@ impl Simulation {
             && !st.scheduled.contains(&t)
         {
             st.scheduled.push(t);
-            self.edges.push(Reverse((t, id)));
+            self.edges.push(t, id);
         }
         if let Some(steps) = &mut self.steps
             && decision != Decision::Keep
@@ -328,6 +380,7 @@ impl Simulation {
             let pair = &self.pairs[id as usize];
             for s in self.state[id as usize]
                 .log
+                .as_slice()
                 .iter()
                 .filter(|s| s.from < horizon)
             {
@@ -338,6 +391,7 @@ impl Simulation {
                     until: s.until.filter(|&u| u <= horizon),
                     reasons: s
                         .reasons
+                        .as_slice()
                         .iter()
                         .map(|&i| self.facts.entitlement_id(i).clone())
                         .collect(),
@@ -358,7 +412,7 @@ fn settle_reasons(st: &mut PairState, until: Option<Instant>) {
     if last.until.is_some() {
         return;
     }
-    for &(w, id) in &st.pending {
+    for &(w, id) in st.pending.as_slice() {
         let w = w.not_before(since).not_after(until);
         if !w.is_empty() && !last.reasons.contains(&id) {
             last.reasons.push(id);
@@ -382,9 +436,12 @@ pub struct Preview {
 /// after the latest event).
 pub fn preview(mappings: &Mappings, events: Vec<Event>, until: Option<Instant>) -> Preview {
     let mut seen = HashSet::default();
+    let first: Vec<bool> = events.iter().map(|e| seen.insert(e.id.as_str())).collect();
+    drop(seen);
     let mut events: Vec<Event> = events
         .into_iter()
-        .filter(|e| seen.insert(e.id.clone()))
+        .zip(first)
+        .filter_map(|(e, first)| first.then_some(e))
         .collect();
     events.sort_by_key(|e| e.at);
     let horizon = until.unwrap_or_else(|| {
@@ -405,5 +462,52 @@ pub fn preview(mappings: &Mappings, events: Vec<Event>, until: Option<Instant>) 
         intervals: sim.timeline(horizon),
         warnings: sim.warnings(),
         horizon,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::time::{format_instant, parse_instant};
+    use serde::Serialize;
+
+    #[derive(Serialize)]
+    struct IntervalLine<'a> {
+        email: &'a str,
+        group: u64,
+        from: String,
+        until: Option<String>,
+        reasons: Vec<&'a str>,
+    }
+
+    #[test]
+    fn an_interval_line_is_what_serde_json_writes() {
+        let at = |s| parse_instant(s).unwrap();
+        for (email, until, reasons) in [
+            (
+                "a@x.io",
+                Some("2026-12-07T11:05:00Z"),
+                vec!["plan:1", "booking:2"],
+            ),
+            ("q\"uote\\d@x.io", None, vec![]),
+            ("\u{7f}tab\t@x.io", None, vec!["ünï\u{1}code"]),
+        ] {
+            let i = Interval {
+                email: Email::parse(email).unwrap(),
+                group: GroupId::new(42).unwrap(),
+                from: at("2026-12-07T08:55:00Z"),
+                until: until.map(at),
+                reasons: reasons.iter().map(|&r| EntitlementId::from(r)).collect(),
+            };
+            let want = serde_json::to_string(&IntervalLine {
+                email: i.email.as_str(),
+                group: i.group.get(),
+                from: format_instant(i.from),
+                until: i.until.map(format_instant),
+                reasons: i.reasons.iter().map(EntitlementId::as_str).collect(),
+            })
+            .unwrap();
+            assert_eq!(i.to_json(), want);
+        }
     }
 }

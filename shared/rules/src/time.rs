@@ -3,7 +3,10 @@
 //! The core never reads a clock: every instant comes in as data. Local times that a DST change
 //! skips or repeats resolve with the UTC offset in force *before* the change (ACCESS-MODEL §3.2).
 
-use chrono::{DateTime, Duration, LocalResult, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc};
+use chrono::{
+    DateTime, Datelike, Duration, LocalResult, NaiveDate, NaiveDateTime, NaiveTime, TimeZone,
+    Timelike, Utc,
+};
 use chrono_tz::Tz;
 
 /// An instant in UTC.
@@ -11,6 +14,9 @@ pub type Instant = DateTime<Utc>;
 
 /// Parses an RFC 3339 instant with an explicit offset (`Z` or `±hh:mm`).
 pub fn parse_instant(s: &str) -> Result<Instant, String> {
+    if let Some(t) = parse_plain_utc(s) {
+        return Ok(t);
+    }
     DateTime::parse_from_rfc3339(s)
         .map(|t| t.with_timezone(&Utc))
         .map_err(|e| format!("bad instant {s:?}: {e} (want RFC 3339, e.g. 2026-12-07T10:00:00Z)"))
@@ -18,7 +24,57 @@ pub fn parse_instant(s: &str) -> Result<Instant, String> {
 
 /// Formats an instant as RFC 3339 in UTC with whole seconds (fractions truncated) and `Z`.
 pub fn format_instant(t: Instant) -> String {
-    t.format("%Y-%m-%dT%H:%M:%SZ").to_string()
+    let mut out = String::with_capacity(20);
+    push_instant(&mut out, t);
+    out
+}
+
+/// Appends [`format_instant`] of `t` to `out`.
+pub fn push_instant(out: &mut String, t: Instant) {
+    let year = t.year();
+    if !(0..=9999).contains(&year) || t.nanosecond() >= 1_000_000_000 {
+        // Years chrono prints with a sign, and leap seconds: rare, so its formatter.
+        out.push_str(&t.format("%Y-%m-%dT%H:%M:%SZ").to_string());
+        return;
+    }
+    let mut b = *b"0000-00-00T00:00:00Z";
+    let mut two = |at: usize, v: u32| {
+        b[at] = b'0' + (v / 10) as u8;
+        b[at + 1] = b'0' + (v % 10) as u8;
+    };
+    let year = year as u32;
+    two(0, year / 100);
+    two(2, year % 100);
+    two(5, t.month());
+    two(8, t.day());
+    two(11, t.hour());
+    two(14, t.minute());
+    two(17, t.second());
+    out.extend(b.iter().map(|&c| c as char));
+}
+
+/// `YYYY-MM-DDTHH:MM:SSZ` exactly, the form nearly every instant comes in: read without the
+/// general RFC 3339 parser. `None` for anything else (the general parser then decides).
+fn parse_plain_utc(s: &str) -> Option<Instant> {
+    let b = s.as_bytes();
+    if b.len() != 20
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || b[10] != b'T'
+        || b[13] != b':'
+        || b[16] != b':'
+        || b[19] != b'Z'
+    {
+        return None;
+    }
+    let num = |from: usize, len: usize| -> Option<u32> {
+        b[from..from + len].iter().try_fold(0u32, |n, &c| {
+            c.is_ascii_digit().then(|| n * 10 + u32::from(c - b'0'))
+        })
+    };
+    let date = NaiveDate::from_ymd_opt(num(0, 4)? as i32, num(5, 2)?, num(8, 2)?)?;
+    let time = NaiveTime::from_hms_opt(num(11, 2)?, num(14, 2)?, num(17, 2)?)?;
+    Some(date.and_time(time).and_utc())
 }
 
 /// Formats an instant as RFC 3339 in UTC keeping any fraction (for storage round trips).
@@ -89,6 +145,50 @@ mod tests {
         assert_eq!(
             format_instant(at("2026-12-07T10:00:00.987+01:00")),
             "2026-12-07T09:00:00Z"
+        );
+    }
+
+    #[test]
+    fn the_plain_utc_form_reads_and_prints_as_the_general_one_does() {
+        for s in [
+            "2026-12-07T10:00:00Z",
+            "0000-01-01T00:00:00Z",
+            "9999-12-31T23:59:59Z",
+            "2028-02-29T12:30:45Z",
+        ] {
+            let general = DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc);
+            assert_eq!(parse_plain_utc(s), Some(general), "{s}");
+            assert_eq!(format_instant(general), s);
+            assert_eq!(
+                format_instant(general),
+                general.format("%Y-%m-%dT%H:%M:%SZ").to_string()
+            );
+        }
+        for s in [
+            "2027-02-29T12:30:45Z",
+            "2026-12-07T24:00:00Z",
+            "2026-12-07T23:59:60Z",
+            "2026-13-07T10:00:00Z",
+            "2026-12-07t10:00:00Z",
+            "2026-12-07T10:00:00z",
+            "+026-12-07T10:00:00Z",
+            "2026-12-07T10:00:00.5Z",
+        ] {
+            assert_eq!(parse_plain_utc(s), None, "{s}");
+            assert_eq!(
+                parse_instant(s).ok(),
+                DateTime::parse_from_rfc3339(s)
+                    .ok()
+                    .map(|t| t.with_timezone(&Utc)),
+                "{s}"
+            );
+        }
+        let leap = DateTime::parse_from_rfc3339("2016-12-31T23:59:60Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        assert_eq!(
+            format_instant(leap),
+            leap.format("%Y-%m-%dT%H:%M:%SZ").to_string()
         );
     }
 

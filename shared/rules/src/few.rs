@@ -1,0 +1,138 @@
+//! A short list that keeps its first item inline: most lists in the facts and the simulation
+//! (reasons of an interval, edges of a pair, members with one address) hold one item, and a
+//! heap allocation each would dominate both time and memory at scale.
+
+/// Zero, one (inline) or more (on the heap) items, in insertion order.
+#[derive(Clone, Debug, Default)]
+pub(crate) enum Few<T> {
+    /// No item.
+    #[default]
+    Zero,
+    /// One item.
+    One(T),
+    /// Two or more items (or fewer, after removals).
+    Many(Vec<T>),
+}
+
+impl<T> Few<T> {
+    /// The items.
+    pub(crate) fn as_slice(&self) -> &[T] {
+        match self {
+            Few::Zero => &[],
+            Few::One(x) => std::slice::from_ref(x),
+            Few::Many(v) => v,
+        }
+    }
+
+    /// The items, mutably.
+    pub(crate) fn as_mut_slice(&mut self) -> &mut [T] {
+        match self {
+            Few::Zero => &mut [],
+            Few::One(x) => std::slice::from_mut(x),
+            Few::Many(v) => v,
+        }
+    }
+
+    /// Appends an item.
+    pub(crate) fn push(&mut self, x: T) {
+        match self {
+            Few::Zero => *self = Few::One(x),
+            Few::One(_) => {
+                let Few::One(a) = std::mem::take(self) else {
+                    unreachable!()
+                };
+                *self = Few::Many(vec![a, x]);
+            }
+            Few::Many(v) => v.push(x),
+        }
+    }
+
+    /// Removes and returns the last item.
+    pub(crate) fn pop(&mut self) -> Option<T> {
+        match self {
+            Few::Zero => None,
+            Few::One(_) => match std::mem::take(self) {
+                Few::One(a) => Some(a),
+                _ => unreachable!(),
+            },
+            Few::Many(v) => v.pop(),
+        }
+    }
+
+    /// The last item, mutably.
+    pub(crate) fn last_mut(&mut self) -> Option<&mut T> {
+        self.as_mut_slice().last_mut()
+    }
+
+    /// Removes every item (keeping a heap buffer for reuse).
+    pub(crate) fn clear(&mut self) {
+        match self {
+            Few::Many(v) => v.clear(),
+            _ => *self = Few::Zero,
+        }
+    }
+
+    /// Keeps the items for which `f` holds, in order.
+    pub(crate) fn retain(&mut self, mut f: impl FnMut(&T) -> bool) {
+        match self {
+            Few::Zero => {}
+            Few::One(x) => {
+                if !f(x) {
+                    *self = Few::Zero;
+                }
+            }
+            Few::Many(v) => v.retain(f),
+        }
+    }
+}
+
+impl<T: PartialEq> Few<T> {
+    /// Whether `x` is one of the items.
+    pub(crate) fn contains(&self, x: &T) -> bool {
+        self.as_slice().contains(x)
+    }
+}
+
+impl<T: Copy> Few<T> {
+    /// Appends every item of `xs`.
+    pub(crate) fn extend_from_slice(&mut self, xs: &[T]) {
+        match (&mut *self, xs) {
+            (_, []) => {}
+            (Few::Zero, [x]) => *self = Few::One(*x),
+            (Few::Many(v), xs) => v.extend_from_slice(xs),
+            (_, xs) => {
+                let mut v = Vec::with_capacity(self.as_slice().len() + xs.len());
+                v.extend_from_slice(self.as_slice());
+                v.extend_from_slice(xs);
+                *self = Few::Many(v);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn items_stay_in_order_through_every_operation() {
+        let mut f = Few::default();
+        assert_eq!(f.as_slice(), &[] as &[u32]);
+        f.push(1);
+        assert_eq!(f.as_slice(), &[1]);
+        f.push(2);
+        f.extend_from_slice(&[3, 4]);
+        assert_eq!(f.as_slice(), &[1, 2, 3, 4]);
+        f.retain(|&x| x % 2 == 0);
+        assert_eq!(f.as_slice(), &[2, 4]);
+        assert_eq!(f.pop(), Some(4));
+        *f.last_mut().unwrap() = 7;
+        assert!(f.contains(&7) && !f.contains(&2));
+        f.clear();
+        assert_eq!(f.as_slice(), &[] as &[u32]);
+        f.extend_from_slice(&[5]);
+        assert_eq!(f.as_slice(), &[5]);
+        assert_eq!(f.pop(), Some(5));
+        assert_eq!(f.pop(), None);
+    }
+}
