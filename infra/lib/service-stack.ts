@@ -1,0 +1,461 @@
+// The service stack: the six Rust functions and everything that wires them together.
+//
+//   platforms ──HTTPS──▶ ingest (function URL) ──PutEvents──▶ bus
+//   bus ─rule booking──▶ booking queue ──▶ on_booking     ┐
+//   bus ─rule plan─────▶ plan queue ─────▶ on_plan_change ├─ facts + idempotency ─PutEvents converge─▶ bus
+//   bus ─rule checkin──▶ checkin queue ──▶ on_checkin     ┘
+//   bus ─rule converge─▶ converge queue ─▶ on_edge ◀── one-off schedules (Scheduler role)
+//   rate(15 minutes) ──────────────────▶ reconcile_15m ─PutEvents converge─▶ bus
+//
+// on_edge is the only Kisi writer and runs with reserved concurrency 1, which with its
+// in-process token bucket keeps every Kisi write under Kisi's 5 requests/s.
+//
+// Each function has its own role holding exactly what its code calls; the IAM test in
+// test/iam.test.ts walks every statement and fails on any wildcard not listed there with a reason.
+
+import * as cdk from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as eventTargets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
+import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as scheduler from 'aws-cdk-lib/aws-scheduler';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { RustFunction } from 'cargo-lambda-cdk';
+import { Construct } from 'constructs';
+import * as path from 'node:path';
+import { AccessSyncConfig } from './config';
+import { EmptySecret, Platform, PLATFORMS } from './stateful-stack';
+
+/** The workspace manifest every function binary is built from. */
+export const WORKSPACE_MANIFEST = path.join(__dirname, '..', '..', 'Cargo.toml');
+
+/** `source` of the events ingest publishes. */
+export const INGEST_SOURCE = 'access-sync.ingest';
+
+/** CloudWatch namespace and metric of the reconcile brake. */
+export const BRAKE_NAMESPACE = 'AccessSync';
+export const BRAKE_METRIC = 'ReconcileBrake';
+
+/** Environment variable carrying each platform's webhook secret name (ingest only). */
+export const webhookSecretEnv = (p: Platform): string => `WEBHOOK_SECRET_${p.toUpperCase()}`;
+
+/** The functions, by binary name (the `[[bin]]` names in the workspace). */
+export type FunctionName = 'ingest' | 'on_booking' | 'on_plan_change' | 'on_checkin' | 'on_edge' | 'reconcile_15m';
+
+interface FunctionSpec {
+  readonly description: string;
+  readonly timeout: cdk.Duration;
+  readonly memorySize: number;
+}
+
+/**
+ * Sizing. Queue visibility is derived from these (6 × timeout), so change them here only.
+ * - on_edge: a batch of converges at ~4.85 Kisi requests/s, each request retried within 30 s.
+ * - reconcile_15m: ~80 s of Kisi reads per 100k pairs; stays under 15 minutes so runs never overlap.
+ */
+export const FUNCTIONS: Record<FunctionName, FunctionSpec> = {
+  ingest: { description: 'Webhooks in: verify signature, publish canonical events', timeout: cdk.Duration.seconds(10), memorySize: 256 },
+  on_booking: { description: 'Booking events: facts, idempotency, converge events', timeout: cdk.Duration.seconds(30), memorySize: 256 },
+  on_plan_change: { description: 'Plan events: facts, idempotency, converge events', timeout: cdk.Duration.seconds(30), memorySize: 256 },
+  on_checkin: { description: 'Check-in events: facts, idempotency, converge events', timeout: cdk.Duration.seconds(30), memorySize: 256 },
+  on_edge: { description: 'The only Kisi writer: converges a member/group, keeps edge schedules', timeout: cdk.Duration.seconds(120), memorySize: 256 },
+  reconcile_15m: { description: 'Every 15 minutes: finds drift, brakes mass revokes, re-asserts edges', timeout: cdk.Duration.minutes(14), memorySize: 1024 },
+};
+
+/** SQS-fed functions: the detail-type routed to each, and the batch it takes. */
+const ROUTES: ReadonlyArray<{ fn: FunctionName; detailType: string; source?: string; batchSize: number; maxReceiveCount: number }> = [
+  { fn: 'on_booking', detailType: 'booking', source: INGEST_SOURCE, batchSize: 10, maxReceiveCount: 5 },
+  { fn: 'on_plan_change', detailType: 'plan', source: INGEST_SOURCE, batchSize: 10, maxReceiveCount: 5 },
+  { fn: 'on_checkin', detailType: 'checkin', source: INGEST_SOURCE, batchSize: 10, maxReceiveCount: 5 },
+  // converge events come from on_booking/on_plan_change/on_checkin and reconcile_15m, so the
+  // rule matches the detail-type only; only principals of this account can put on the bus.
+  // More receives before the DLQ: with reserved concurrency 1 the poller is throttled at
+  // times, and a throttled receive still counts.
+  { fn: 'on_edge', detailType: 'converge', batchSize: 5, maxReceiveCount: 10 },
+];
+
+/** Read actions the DynamoDB adapters use (TransactWriteItems is authorised per item). */
+const DYNAMO_READ = ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:ConditionCheckItem'];
+/** Write actions the DynamoDB adapters use. */
+const DYNAMO_WRITE = ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem'];
+
+export interface ServiceStackProps extends cdk.StackProps {
+  readonly config: AccessSyncConfig;
+  readonly table: dynamodb.ITableV2;
+  readonly kisiTokenSecret: EmptySecret;
+  readonly webhookSecrets: Record<Platform, EmptySecret>;
+}
+
+export class ServiceStack extends cdk.Stack {
+  readonly functions = {} as Record<FunctionName, lambda.Function>;
+  readonly functionUrl: lambda.FunctionUrl;
+  readonly bus: events.EventBus;
+  readonly schedulerRole: iam.Role;
+  readonly schedulerDlq: sqs.Queue;
+  readonly scheduleGroupName: string;
+  readonly alarms: cloudwatch.Alarm[] = [];
+
+  private readonly config: AccessSyncConfig;
+  private readonly alarmTopic?: sns.ITopic;
+
+  constructor(scope: Construct, id: string, props: ServiceStackProps) {
+    super(scope, id, props);
+    const { config, table } = props;
+    this.config = config;
+    const { prefix } = config;
+    if (config.alarmTopicArn) this.alarmTopic = sns.Topic.fromTopicArn(this, 'AlarmTopic', config.alarmTopicArn);
+
+    // ---- names known before anything exists (breaks the on_edge ⇄ its own env cycle) ----
+    const fnName = (f: FunctionName) => `${prefix}-${f.replace(/_/g, '-')}`;
+    // on_edge's ARN built from its fixed name, not from the resource: on_edge's own
+    // environment carries it, and a GetAtt on itself would be a circular reference.
+    const convergeFunctionArn = this.formatArn({
+      service: 'lambda',
+      resource: 'function',
+      resourceName: fnName('on_edge'),
+      arnFormat: cdk.ArnFormat.COLON_RESOURCE_NAME,
+    });
+
+    // ---- bus, edge schedules, Scheduler role ----
+    this.bus = new events.EventBus(this, 'Bus', { eventBusName: prefix });
+
+    this.scheduleGroupName = `${prefix}-edges`;
+    new scheduler.ScheduleGroup(this, 'EdgeScheduleGroup', {
+      scheduleGroupName: this.scheduleGroupName,
+      // Schedules are recreated by reconcile_15m within one run; nothing is lost with the group.
+      removalPolicy: cdk.RemovalPolicy.DESTROY,
+    });
+    // Pseudo parameters rather than the concrete region/account, so the cdk-nag acknowledgement
+    // below names the same resource in every environment.
+    const schedulesArn = this.formatArn({
+      service: 'scheduler',
+      region: cdk.Aws.REGION,
+      account: cdk.Aws.ACCOUNT_ID,
+      resource: 'schedule',
+      resourceName: `${this.scheduleGroupName}/*`,
+      arnFormat: cdk.ArnFormat.SLASH_RESOURCE_NAME,
+    });
+
+    this.schedulerDlq = this.queue('SchedulerDlq', `${prefix}-scheduler-dlq`, { isDlq: true });
+
+    // The role EventBridge Scheduler assumes for edge schedules: it may invoke on_edge and
+    // nothing else (plus deliver what it could not invoke to its DLQ).
+    this.schedulerRole = new iam.Role(this, 'SchedulerRole', {
+      description: 'Assumed by EventBridge Scheduler for edge schedules: invokes on_edge only',
+      assumedBy: new iam.ServicePrincipal('scheduler.amazonaws.com', {
+        conditions: { StringEquals: { 'aws:SourceAccount': this.account } },
+      }),
+      inlinePolicies: {
+        InvokeOnEdge: new iam.PolicyDocument({
+          statements: [
+            new iam.PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [convergeFunctionArn] }),
+            new iam.PolicyStatement({ actions: ['sqs:SendMessage'], resources: [this.schedulerDlq.queueArn] }),
+          ],
+        }),
+      },
+    });
+
+    // ---- common environment ----
+    const commonEnv: Record<string, string> = {
+      TABLE_NAME: table.tableName,
+      SCHEDULE_GROUP: this.scheduleGroupName,
+      CONVERGE_FUNCTION_ARN: convergeFunctionArn,
+      SCHEDULER_ROLE_ARN: this.schedulerRole.roleArn,
+      SCHEDULER_DLQ_ARN: this.schedulerDlq.queueArn,
+      EVENT_BUS_NAME: this.bus.eventBusName,
+      KISI_TOKEN_SECRET: props.kisiTokenSecret.name,
+      KISI_BASE_URL: config.kisiBaseUrl,
+      LEAD_MINUTES: String(config.leadMinutes),
+      LAG_MINUTES: String(config.lagMinutes),
+      BRAKE_SHARE: String(config.brakeShare),
+      RUST_LOG: config.rustLog,
+    };
+
+    // ---- the functions ----
+    const ingestEnv: Record<string, string> = {};
+    for (const p of PLATFORMS) ingestEnv[webhookSecretEnv(p)] = props.webhookSecrets[p].name;
+
+    const edgeFailures = this.queue('OnEdgeAsyncFailures', `${prefix}-on-edge-failures`, { isDlq: true });
+
+    for (const name of Object.keys(FUNCTIONS) as FunctionName[]) {
+      const spec = FUNCTIONS[name];
+      let extra: Partial<lambda.FunctionProps> = {};
+      if (name === 'on_edge') {
+        extra = {
+          // The Kisi rate limit: one instance at a time, each with its token bucket.
+          reservedConcurrentExecutions: 1,
+          // Scheduler invokes asynchronously; after Lambda's own retries a failed edge lands
+          // here (with the error) instead of vanishing. reconcile_15m also repairs it.
+          onFailure: new destinations.SqsDestination(edgeFailures),
+          retryAttempts: 2,
+        };
+      }
+      if (name === 'reconcile_15m') {
+        // A failed run is followed by the next one within 15 minutes; retrying could overlap it.
+        extra = { retryAttempts: 0 };
+      }
+      this.functions[name] = this.rustFunction(name, fnName(name), spec, {
+        ...commonEnv,
+        ...(name === 'ingest' ? ingestEnv : {}),
+      }, extra);
+    }
+    const fns = this.functions;
+
+    // ---- ingest: public function URL, signatures checked in code ----
+    this.functionUrl = fns.ingest.addFunctionUrl({ authType: lambda.FunctionUrlAuthType.NONE });
+    new cdk.CfnOutput(this, 'IngestUrl', {
+      value: this.functionUrl.url,
+      description: 'Webhook base URL: <url>officernd, <url>optix, <url>nexudus, <url>teamup; canonical events at <url>',
+    });
+    this.allowSecrets(fns.ingest, PLATFORMS.map((p) => props.webhookSecrets[p].arn));
+    this.allowPutEvents(fns.ingest);
+
+    // ---- the event path: a queue (with DLQ) per route, filled by a rule on the bus ----
+    const ruleDlq = this.queue('RuleTargetDlq', `${prefix}-rule-target-dlq`, { isDlq: true });
+    for (const route of ROUTES) {
+      const fn = fns[route.fn];
+      const base = route.fn === 'on_edge' ? 'converge' : route.detailType;
+      const dlq = this.queue(`${pascal(base)}Dlq`, `${prefix}-${base}-dlq`, { isDlq: true });
+      const queue = this.queue(`${pascal(base)}Queue`, `${prefix}-${base}`, {
+        // AWS: visibility at least 6 × the function timeout, so a retried batch is not
+        // delivered again while the first attempt may still be running.
+        visibilityTimeout: cdk.Duration.seconds(FUNCTIONS[route.fn].timeout.toSeconds() * 6),
+        deadLetterQueue: { queue: dlq, maxReceiveCount: route.maxReceiveCount },
+      });
+      new events.Rule(this, `${pascal(base)}Rule`, {
+        ruleName: `${prefix}-${base}`,
+        eventBus: this.bus,
+        eventPattern: { detailType: [route.detailType], ...(route.source ? { source: [route.source] } : {}) },
+        targets: [
+          new eventTargets.SqsQueue(queue, {
+            deadLetterQueue: ruleDlq,
+            retryAttempts: 185,
+            maxEventAge: cdk.Duration.hours(24),
+          }),
+        ],
+      });
+      fn.addEventSource(new SqsEventSource(queue, { batchSize: route.batchSize, reportBatchItemFailures: true }));
+    }
+
+    // ---- data and Kisi access, function by function ----
+    for (const f of ['on_booking', 'on_plan_change', 'on_checkin'] as const) {
+      this.allowTable(fns[f], table, { write: true });
+      this.allowPutEvents(fns[f]);
+    }
+
+    this.allowTable(fns.on_edge, table, { write: true });
+    this.allowSecrets(fns.on_edge, [props.kisiTokenSecret.arn]);
+    this.allowSchedules(fns.on_edge, schedulesArn, ['scheduler:CreateSchedule', 'scheduler:DeleteSchedule']);
+
+    // reconcile also writes: audit records (including the brake's) and ownership of pairs that
+    // vanished from Kisi (shared/engine/src/reconcile.rs). Kisi writes still go via converge.
+    this.allowTable(fns.reconcile_15m, table, { write: true, gsi: 'gsi1' });
+    this.allowSecrets(fns.reconcile_15m, [props.kisiTokenSecret.arn]);
+    this.allowPutEvents(fns.reconcile_15m);
+    this.allowSchedules(fns.reconcile_15m, schedulesArn, ['scheduler:CreateSchedule']);
+    fns.reconcile_15m.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['cloudwatch:PutMetricData'],
+        // PutMetricData has no resource type: AWS requires "*". The namespace condition keeps
+        // the function to its own metrics.
+        resources: ['*'],
+        conditions: { StringEquals: { 'cloudwatch:namespace': BRAKE_NAMESPACE } },
+      }),
+    );
+    cdk.Validations.of(fns.reconcile_15m.role!).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason: `cloudwatch:PutMetricData supports no resource-level permissions (AWS requires "*"); the cloudwatch:namespace condition limits it to ${BRAKE_NAMESPACE}.`,
+    });
+
+    // ---- reconcile_15m every 15 minutes, through its own Scheduler role ----
+    const reconcileScheduleRole = new iam.Role(this, 'ReconcileScheduleRole', {
+      description: 'Assumed by EventBridge Scheduler for the 15-minute reconcile: invokes reconcile_15m only',
+      assumedBy: new iam.ServicePrincipal('scheduler.amazonaws.com', {
+        conditions: { StringEquals: { 'aws:SourceAccount': this.account } },
+      }),
+      inlinePolicies: {
+        InvokeReconcile: new iam.PolicyDocument({
+          statements: [new iam.PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [fns.reconcile_15m.functionArn] })],
+        }),
+      },
+    });
+    new scheduler.CfnSchedule(this, 'ReconcileSchedule', {
+      name: `${prefix}-reconcile-15m`,
+      description: 'The 15-minute reconcile',
+      scheduleExpression: 'rate(15 minutes)',
+      flexibleTimeWindow: { mode: 'OFF' },
+      state: 'ENABLED',
+      target: {
+        arn: fns.reconcile_15m.functionArn,
+        roleArn: reconcileScheduleRole.roleArn,
+        input: '{}',
+        // A missed run is covered by the next one; the liveness alarm catches a stuck schedule.
+        retryPolicy: { maximumRetryAttempts: 2, maximumEventAgeInSeconds: 300 },
+      },
+    });
+
+    // ---- alarms ----
+    for (const q of [...this.dlqs]) {
+      this.alarm(`${q.node.id}Depth`, q.metricApproximateNumberOfMessagesVisible({ period: cdk.Duration.minutes(5), statistic: 'Maximum' }),
+        `Messages in ${q.node.id}: something failed after all retries; inspect, fix, then redrive`);
+    }
+    for (const name of Object.keys(FUNCTIONS) as FunctionName[]) {
+      this.alarm(`${pascal(name)}Errors`, fns[name].metricErrors({ period: cdk.Duration.minutes(5), statistic: 'Sum' }),
+        `${name} returned errors`);
+    }
+
+    // The brake: reconcile_15m logs `metric = "ReconcileBrake"` when it refuses a mass revoke
+    // (and may also put the metric itself or as EMF). The filter turns the log line into the
+    // metric, so the alarm works whichever way the function reports it; Maximum ignores doubles.
+    new logs.MetricFilter(this, 'BrakeMetricFilter', {
+      logGroup: this.logGroups.reconcile_15m,
+      filterPattern: logs.FilterPattern.literal(`"${BRAKE_METRIC}"`),
+      metricNamespace: BRAKE_NAMESPACE,
+      metricName: BRAKE_METRIC,
+      metricValue: '1',
+    });
+    this.alarm('ReconcileBrake', new cloudwatch.Metric({
+      namespace: BRAKE_NAMESPACE,
+      metricName: BRAKE_METRIC,
+      statistic: 'Maximum',
+      period: cdk.Duration.minutes(15),
+    }), 'reconcile_15m refused a mass revoke (brake): check the mapping file and the platform before anything else');
+
+    // Liveness: no reconcile run for an hour means the schedule or its role is broken.
+    this.alarm('ReconcileNotRunning', fns.reconcile_15m.metricInvocations({ period: cdk.Duration.hours(1), statistic: 'Sum' }),
+      'reconcile_15m has not run for an hour', {
+        comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+        treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+      });
+  }
+
+  // ---------------------------------------------------------------------------------------
+
+  private readonly dlqs: sqs.Queue[] = [];
+  private readonly logGroups = {} as Record<FunctionName, logs.LogGroup>;
+
+  private rustFunction(
+    name: FunctionName,
+    functionName: string,
+    spec: FunctionSpec,
+    environment: Record<string, string>,
+    extra: Partial<lambda.FunctionProps>,
+  ): lambda.Function {
+    const id = pascal(name);
+    const logGroup = new logs.LogGroup(this, `${id}Logs`, { retention: this.config.logRetentionDays as logs.RetentionDays });
+    this.logGroups[name] = logGroup;
+    // Own role, no AWS managed policy: the basic execution policy would let the function
+    // create log groups anywhere; this one may only write to its own.
+    const role = new iam.Role(this, `${id}Role`, {
+      description: `Execution role of ${name}`,
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+    });
+    logGroup.grantWrite(role);
+    return new RustFunction(this, id, {
+      functionName,
+      description: spec.description,
+      manifestPath: WORKSPACE_MANIFEST,
+      binaryName: name,
+      runtime: 'provided.al2023',
+      architecture: lambda.Architecture.ARM_64,
+      timeout: spec.timeout,
+      memorySize: spec.memorySize,
+      role,
+      logGroup,
+      loggingFormat: lambda.LoggingFormat.JSON,
+      environment,
+      reservedConcurrentExecutions: extra.reservedConcurrentExecutions,
+      onFailure: extra.onFailure,
+      retryAttempts: extra.retryAttempts,
+    });
+  }
+
+  private queue(id: string, queueName: string, opts: { isDlq?: boolean; visibilityTimeout?: cdk.Duration; deadLetterQueue?: sqs.DeadLetterQueue }): sqs.Queue {
+    const q = new sqs.Queue(this, id, {
+      queueName,
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: opts.isDlq ? cdk.Duration.days(14) : cdk.Duration.days(4),
+      visibilityTimeout: opts.visibilityTimeout,
+      deadLetterQueue: opts.deadLetterQueue,
+    });
+    if (opts.isDlq) {
+      this.dlqs.push(q);
+      cdk.Validations.of(q).acknowledge({ id: 'AwsSolutions-SQS3', reason: 'This queue is itself a dead-letter queue; its depth is alarmed.' });
+    }
+    return q;
+  }
+
+  private allowTable(fn: lambda.Function, table: dynamodb.ITableV2, opts: { write: boolean; gsi?: string }): void {
+    fn.addToRolePolicy(new iam.PolicyStatement({
+      actions: opts.write ? [...DYNAMO_READ, ...DYNAMO_WRITE] : DYNAMO_READ,
+      resources: [table.tableArn],
+    }));
+    if (opts.gsi) {
+      fn.addToRolePolicy(new iam.PolicyStatement({
+        actions: ['dynamodb:Query'],
+        resources: [`${table.tableArn}/index/${opts.gsi}`],
+      }));
+    }
+  }
+
+  private allowSecrets(fn: lambda.Function, arns: string[]): void {
+    fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: arns }));
+  }
+
+  private allowPutEvents(fn: lambda.Function): void {
+    fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['events:PutEvents'], resources: [this.bus.eventBusArn] }));
+  }
+
+  private allowSchedules(fn: lambda.Function, schedulesArn: string, actions: string[]): void {
+    // Schedules are named at run time (deterministic per edge), so the resource is every
+    // schedule in the one group: "<group>/*". Nothing outside the group.
+    fn.addToRolePolicy(new iam.PolicyStatement({ actions, resources: [schedulesArn] }));
+    cdk.Validations.of(fn.role!).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:scheduler:<AWS::Region>:<AWS::AccountId>:schedule/${this.scheduleGroupName}/*]`,
+      reason: 'Edge schedules are named at run time (one per member/group edge); the grant covers only schedules in the access-sync edge group.',
+    });
+    fn.addToRolePolicy(new iam.PolicyStatement({
+      actions: ['iam:PassRole'],
+      resources: [this.schedulerRole.roleArn],
+      conditions: { StringEquals: { 'iam:PassedToService': 'scheduler.amazonaws.com' } },
+    }));
+  }
+
+  private alarm(
+    id: string,
+    metric: cloudwatch.IMetric,
+    description: string,
+    opts: { comparisonOperator?: cloudwatch.ComparisonOperator; treatMissingData?: cloudwatch.TreatMissingData } = {},
+  ): void {
+    const alarm = new cloudwatch.Alarm(this, `${id}Alarm`, {
+      alarmName: `${this.config.prefix}-${kebab(id)}`,
+      alarmDescription: description,
+      metric,
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: opts.comparisonOperator ?? cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: opts.treatMissingData ?? cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    if (this.alarmTopic) {
+      alarm.addAlarmAction(new cwActions.SnsAction(this.alarmTopic));
+      alarm.addOkAction(new cwActions.SnsAction(this.alarmTopic));
+    }
+    this.alarms.push(alarm);
+  }
+}
+
+function pascal(s: string): string {
+  return s.split(/[_-]/).map((w) => (w ? w[0].toUpperCase() + w.slice(1) : w)).join('');
+}
+
+function kebab(s: string): string {
+  return s.replace(/([a-z0-9])([A-Z])/g, '$1-$2').toLowerCase();
+}
