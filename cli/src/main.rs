@@ -6,6 +6,7 @@
 //! Exit codes: 0 ok (warnings on stderr), 2 bad input or usage (nothing on stdout), 1 failure.
 
 mod kisi_cmd;
+mod normalize_cmd;
 mod preview_cmd;
 
 use clap::{Parser, Subcommand};
@@ -28,11 +29,14 @@ enum Cmd {
     Preview(preview_cmd::PreviewArgs),
     /// Look up Kisi groups and users (needs KISI_API_KEY; KISI_BASE_URL optional).
     Kisi(kisi_cmd::KisiArgs),
+    /// Print the canonical events a file of native platform webhooks yields (one per line).
+    Normalize(normalize_cmd::NormalizeArgs),
 }
 
 fn main() -> ExitCode {
     match Cli::parse().cmd {
         Cmd::Preview(args) => preview_cmd::run(args),
         Cmd::Kisi(args) => kisi_cmd::run(args),
+        Cmd::Normalize(args) => normalize_cmd::run(args),
     }
 }
