@@ -6,9 +6,11 @@
 
 use access_sync_aws::testing::shared;
 use access_sync_aws::{DynamoStore, SchedulerEdges, SchedulerSettings, create_table};
-use access_sync_engine::{Engine, EngineError, KisiAccess, Settings, Trigger};
+use access_sync_engine::{
+    AccessControl, Engine, EngineError, KisiAccess, Settings, Store, Trigger,
+};
 use access_sync_kisi::{ApiKey, KisiClient, KisiConfig, RetryPolicy, Unlimited};
-use access_sync_ports::{Edge, FactStore};
+use access_sync_ports::{Edge, EdgeScheduler, FactStore};
 use access_sync_rules::mapping::Mappings;
 use access_sync_rules::time::{format_instant, parse_instant};
 use access_sync_rules::{Email, Event, GroupId, Instant};
@@ -20,12 +22,15 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 pub type TestEngine = Engine<DynamoStore, KisiAccess, SchedulerEdges>;
 
+pub mod crash;
+
 /// Open spans of one (email, group): `[from, until)`, `until = None` still open.
 type Spans = Vec<(Instant, Option<Instant>)>;
 
-/// One isolated stack: its own table, schedule group and simulator.
-pub struct Stack {
-    pub engine: TestEngine,
+/// One isolated stack: its own table, schedule group and simulator. The ports may be wrapped
+/// (see [`crash`]).
+pub struct Stack<S = DynamoStore, K = KisiAccess, E = SchedulerEdges> {
+    pub engine: Engine<S, K, E>,
     pub sim: SimHandle,
     pub scheduler: aws_sdk_scheduler::Client,
     pub group: String,
@@ -33,6 +38,10 @@ pub struct Stack {
     pub mappings: Mappings,
     /// Converges that failed retryably, to run again later (what SQS redelivery would do).
     pub retry: Vec<(Email, BTreeSet<GroupId>, Trigger)>,
+    /// Retry a failed converge at once, at the same instant (a prompt redelivery).
+    pub retry_at_once: bool,
+    /// Converges that failed (for assertions).
+    pub failures: Vec<String>,
 }
 
 static SEQ: AtomicU32 = AtomicU32::new(0);
@@ -52,6 +61,18 @@ pub fn at(s: &str) -> Instant {
 
 impl Stack {
     pub async fn new(mapping_toml: &str) -> Stack {
+        Stack::wrapped(mapping_toml, |s| s, |k| k, |e| e).await
+    }
+}
+
+impl<S: Store, K: AccessControl + Send + Sync, E: EdgeScheduler + Send + Sync> Stack<S, K, E> {
+    /// A stack whose adapters are wrapped by the given functions.
+    pub async fn wrapped(
+        mapping_toml: &str,
+        ws: impl FnOnce(DynamoStore) -> S,
+        wk: impl FnOnce(KisiAccess) -> K,
+        we: impl FnOnce(SchedulerEdges) -> E,
+    ) -> Stack<S, K, E> {
         let moto = shared();
         let sdk = moto.sdk_config().await;
         let table = unique("e2e");
@@ -107,7 +128,7 @@ impl Stack {
             lock_for: Duration::seconds(60),
             mapping_ttl: Duration::days(3650),
         };
-        let engine = Engine::new(store, KisiAccess::new(kisi), edges, settings);
+        let engine = Engine::new(ws(store), wk(KisiAccess::new(kisi)), we(edges), settings);
         Stack {
             engine,
             sim,
@@ -116,6 +137,8 @@ impl Stack {
             table,
             mappings,
             retry: Vec::new(),
+            retry_at_once: false,
+            failures: Vec::new(),
         }
     }
 
@@ -134,7 +157,16 @@ impl Stack {
         self.clock(now);
         match self.engine.converge(email, groups, now, trigger).await {
             Ok(_) => {}
-            Err(e) if e.is_retryable() => self.retry.push((email.clone(), groups.clone(), trigger)),
+            Err(e) if e.is_retryable() => {
+                self.failures.push(format!("{now} {email}: {e}"));
+                if self.retry_at_once {
+                    if let Err(e) = self.engine.converge(email, groups, now, trigger).await {
+                        panic!("converge {email} failed again on retry: {e}");
+                    }
+                } else {
+                    self.retry.push((email.clone(), groups.clone(), trigger));
+                }
+            }
             Err(e) => panic!("converge {email} failed for good: {e}"),
         }
     }
@@ -142,7 +174,13 @@ impl Stack {
     /// Delivers one event at `now` and converges what it changed.
     pub async fn deliver(&mut self, ev: &Event, now: Instant) -> Result<(), EngineError> {
         self.clock(now);
-        let handled = self.engine.handle_event(ev, now).await?;
+        let handled = match self.engine.handle_event(ev, now).await {
+            Err(e) if self.retry_at_once && e.is_retryable() => {
+                self.failures.push(format!("{now} event {}: {e}", ev.id));
+                self.engine.handle_event(ev, now).await?
+            }
+            r => r?,
+        };
         for (email, groups) in handled.by_email() {
             self.converge(&email, &groups, now, Trigger::Event).await;
         }

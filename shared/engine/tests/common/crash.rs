@@ -1,0 +1,221 @@
+//! Crash injection: wrappers around the real adapters that, when armed, let one side effect
+//! happen and then fail (or fail before it), as a Lambda killed at that point would.
+
+use access_sync_engine::{AccessControl, AccessError, Assignment, Granted};
+use access_sync_ports::{
+    AuditEntry, AuditLog, Begin, CancelOutcome, Edge, EdgeScheduler, FactStore, Idempotency,
+    IdempotencyError, IdempotencyKey, Loaded, Lock, Ownership, OwnershipChange, OwnershipPage,
+    OwnershipStore, ScheduleError, ScheduleOutcome, StoreError, Version, Versioned,
+};
+use access_sync_rules::event::Body;
+use access_sync_rules::facts::Record;
+use access_sync_rules::mapping::NotifyPolicy;
+use access_sync_rules::{Email, GroupId, Instant};
+use chrono::{DateTime, Utc};
+use std::sync::{Arc, Mutex};
+
+/// Where converge is cut short.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CrashPoint {
+    /// Kisi user created, nothing else.
+    AfterEnsureUser,
+    /// Kisi assignment created, ownership not written.
+    AfterGrant,
+    /// Kisi assignment deleted, ownership not written (or, in a replace, no new grant yet).
+    AfterRevoke,
+    /// Kisi done, the ownership transaction fails.
+    BeforeOwnershipWrite,
+    /// Ownership written, then the function dies before scheduling the edge.
+    AfterOwnershipWrite,
+    /// Scheduling the next edge fails.
+    AtSchedule,
+}
+
+/// The armed crash, shared by the wrappers.
+#[derive(Default)]
+pub struct Plan {
+    armed: Mutex<Option<CrashPoint>>,
+    fired: Mutex<Vec<CrashPoint>>,
+}
+
+impl Plan {
+    pub fn arm(&self, p: CrashPoint) {
+        *self.armed.lock().unwrap() = Some(p);
+    }
+
+    fn take(&self, p: CrashPoint) -> bool {
+        let mut a = self.armed.lock().unwrap();
+        if *a == Some(p) {
+            *a = None;
+            self.fired.lock().unwrap().push(p);
+            true
+        } else {
+            false
+        }
+    }
+
+    pub fn fired(&self) -> Vec<CrashPoint> {
+        self.fired.lock().unwrap().clone()
+    }
+}
+
+fn crash() -> AccessError {
+    AccessError::Unavailable("injected crash".into())
+}
+
+pub struct CrashKisi<K> {
+    pub inner: K,
+    pub plan: Arc<Plan>,
+}
+
+impl<K: AccessControl + Send + Sync> AccessControl for CrashKisi<K> {
+    async fn ensure_user(
+        &self,
+        email: &Email,
+        name: Option<&str>,
+        invite: NotifyPolicy,
+    ) -> Result<u64, AccessError> {
+        let r = self.inner.ensure_user(email, name, invite).await?;
+        if self.plan.take(CrashPoint::AfterEnsureUser) {
+            return Err(crash());
+        }
+        Ok(r)
+    }
+
+    async fn grant(
+        &self,
+        user: u64,
+        group: GroupId,
+        valid_until: Option<Instant>,
+        invite: NotifyPolicy,
+    ) -> Result<Granted, AccessError> {
+        let r = self.inner.grant(user, group, valid_until, invite).await?;
+        if self.plan.take(CrashPoint::AfterGrant) {
+            return Err(crash());
+        }
+        Ok(r)
+    }
+
+    async fn revoke(&self, assignment: u64) -> Result<(), AccessError> {
+        self.inner.revoke(assignment).await?;
+        if self.plan.take(CrashPoint::AfterRevoke) {
+            return Err(crash());
+        }
+        Ok(())
+    }
+
+    async fn user_email(&self, user: u64) -> Result<Option<Email>, AccessError> {
+        self.inner.user_email(user).await
+    }
+
+    async fn group_assignments(&self, group: GroupId) -> Result<Vec<Assignment>, AccessError> {
+        self.inner.group_assignments(group).await
+    }
+}
+
+pub struct CrashStore<S> {
+    pub inner: S,
+    pub plan: Arc<Plan>,
+}
+
+impl<S: FactStore + Sync> FactStore for CrashStore<S> {
+    async fn facts_for_email(&self, email: &Email) -> Result<Vec<Record>, StoreError> {
+        self.inner.facts_for_email(email).await
+    }
+    async fn load_for_event(&self, body: &Body) -> Result<Loaded, StoreError> {
+        self.inner.load_for_event(body).await
+    }
+    async fn save(&self, loaded: &Loaded, record: &Record) -> Result<Version, StoreError> {
+        self.inner.save(loaded, record).await
+    }
+    async fn mapping(&self) -> Result<Option<Versioned<String>>, StoreError> {
+        self.inner.mapping().await
+    }
+    async fn put_mapping(
+        &self,
+        toml: &str,
+        expected: Option<Version>,
+    ) -> Result<Version, StoreError> {
+        self.inner.put_mapping(toml, expected).await
+    }
+}
+
+impl<S: OwnershipStore + Sync> OwnershipStore for CrashStore<S> {
+    async fn owned_for_email(&self, email: &str) -> Result<Vec<Versioned<Ownership>>, StoreError> {
+        self.inner.owned_for_email(email).await
+    }
+    async fn apply_ownership(
+        &self,
+        changes: &[OwnershipChange],
+        audit: &[AuditEntry],
+    ) -> Result<(), StoreError> {
+        if self.plan.take(CrashPoint::BeforeOwnershipWrite) {
+            return Err(StoreError::Unavailable("injected crash".into()));
+        }
+        self.inner.apply_ownership(changes, audit).await?;
+        if self.plan.take(CrashPoint::AfterOwnershipWrite) {
+            return Err(StoreError::Unavailable("injected crash".into()));
+        }
+        Ok(())
+    }
+    async fn owned_page(
+        &self,
+        shard: u16,
+        cursor: Option<&str>,
+        limit: u32,
+    ) -> Result<OwnershipPage, StoreError> {
+        self.inner.owned_page(shard, cursor, limit).await
+    }
+}
+
+impl<S: AuditLog + Sync> AuditLog for CrashStore<S> {
+    async fn record(&self, entries: &[AuditEntry]) -> Result<(), StoreError> {
+        self.inner.record(entries).await
+    }
+    async fn history(&self, email: &str, limit: u32) -> Result<Vec<AuditEntry>, StoreError> {
+        self.inner.history(email, limit).await
+    }
+}
+
+impl<S: Idempotency + Sync> Idempotency for CrashStore<S> {
+    async fn begin(
+        &self,
+        key: &IdempotencyKey,
+        now: DateTime<Utc>,
+        lock_until: DateTime<Utc>,
+    ) -> Result<Begin, IdempotencyError> {
+        self.inner.begin(key, now, lock_until).await
+    }
+    async fn complete(
+        &self,
+        lock: &Lock,
+        outcome: &serde_json::Value,
+        now: DateTime<Utc>,
+    ) -> Result<(), IdempotencyError> {
+        self.inner.complete(lock, outcome, now).await
+    }
+    async fn release(&self, lock: &Lock) -> Result<(), IdempotencyError> {
+        self.inner.release(lock).await
+    }
+}
+
+pub struct CrashEdges<E> {
+    pub inner: E,
+    pub plan: Arc<Plan>,
+}
+
+impl<E: EdgeScheduler + Sync> EdgeScheduler for CrashEdges<E> {
+    async fn schedule(
+        &self,
+        edge: &Edge,
+        now: DateTime<Utc>,
+    ) -> Result<ScheduleOutcome, ScheduleError> {
+        if self.plan.take(CrashPoint::AtSchedule) {
+            return Err(ScheduleError::Unavailable("injected crash".into()));
+        }
+        self.inner.schedule(edge, now).await
+    }
+    async fn cancel(&self, edge: &Edge) -> Result<CancelOutcome, ScheduleError> {
+        self.inner.cancel(edge).await
+    }
+}
