@@ -9,11 +9,14 @@
 //!   [`Engine::handle_event`], which records a platform event once and says which pairs to
 //!   converge.
 //! - [`reconcile`]: the 15-minute safety net, with its brake.
+//! - [`mappings`]: applying a new mapping file in the live system.
 
 pub mod access_control;
 pub mod engine;
+pub mod mappings;
 pub mod reconcile;
 
 pub use access_control::{AccessControl, AccessError, Assignment, Granted, KisiAccess};
 pub use engine::{Engine, EngineError, Handled, Settings, Step, Store, Trigger};
+pub use mappings::{ApplyOptions, MappingChange};
 pub use reconcile::{ReconcileConfig, ReconcileReport};

@@ -110,6 +110,14 @@ pub trait FactStore {
         record: &Record,
     ) -> impl Future<Output = Result<Version, StoreError>> + Send;
 
+    /// Every stored record. An administrative read (a table scan in DynamoDB) for
+    /// `mappings apply`, which must know everyone a mapping change affects; never on the
+    /// event, edge or reconcile path.
+    ///
+    /// # Errors
+    /// `Unavailable`; `Corrupt`.
+    fn all_records(&self) -> impl Future<Output = Result<Vec<Record>, StoreError>> + Send;
+
     /// The mapping document (TOML text) and its version; `None` before the first upload.
     ///
     /// # Errors

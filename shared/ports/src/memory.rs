@@ -90,6 +90,15 @@ impl FactStore for MemoryStore {
         lock(&self.state).facts.save(loaded, record)
     }
 
+    async fn all_records(&self) -> Result<Vec<Record>, StoreError> {
+        Ok(lock(&self.state)
+            .facts
+            .records
+            .values()
+            .map(|v| v.value.clone())
+            .collect())
+    }
+
     async fn mapping(&self) -> Result<Option<Versioned<String>>, StoreError> {
         Ok(lock(&self.state).facts.mapping.clone())
     }

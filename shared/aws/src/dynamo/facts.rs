@@ -699,6 +699,39 @@ impl FactStore for DynamoStore {
         }
     }
 
+    async fn all_records(&self) -> Result<Vec<Record>, StoreError> {
+        // Administrative only (mappings apply): the canonical record items, sk = RECORD.
+        let mut out = Vec::new();
+        let mut start = None;
+        loop {
+            let page = self
+                .client
+                .scan()
+                .table_name(&self.table)
+                .filter_expression("sk = :r")
+                .expression_attribute_values(":r", s("RECORD"))
+                .consistent_read(true)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(sdk_error)?;
+            for item in page.items() {
+                let record =
+                    serde_json::from_str(get_s(item, "doc").unwrap_or("")).map_err(|e| {
+                        StoreError::Corrupt {
+                            key: key_of(item),
+                            reason: e.to_string(),
+                        }
+                    })?;
+                out.push(record);
+            }
+            match page.last_evaluated_key {
+                Some(k) if !k.is_empty() => start = Some(k),
+                _ => return Ok(out),
+            }
+        }
+    }
+
     async fn mapping(&self) -> Result<Option<Versioned<String>>, StoreError> {
         let out = self
             .client

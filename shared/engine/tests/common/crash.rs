@@ -128,6 +128,9 @@ impl<S: FactStore + Sync> FactStore for CrashStore<S> {
     async fn save(&self, loaded: &Loaded, record: &Record) -> Result<Version, StoreError> {
         self.inner.save(loaded, record).await
     }
+    async fn all_records(&self) -> Result<Vec<Record>, StoreError> {
+        self.inner.all_records().await
+    }
     async fn mapping(&self) -> Result<Option<Versioned<String>>, StoreError> {
         self.inner.mapping().await
     }
