@@ -11,14 +11,17 @@
 //! pairs whose access it can change, so that a handler converges only those.
 
 use crate::event::{Body, Entitlement, Event, Holder, MemberEvent, Ref, Status, TeamEvent};
+use crate::few::Few;
 use crate::ids::{Email, EntitlementId, GroupId, MemberId, Pair, TeamId};
 use crate::mapping::{BlockedPolicy, MappingEntry, Mappings};
 use crate::time::Instant;
 use crate::windows::{Timing, Window, for_each_window};
-use rustc_hash::FxHashMap as HashMap;
+use rustc_hash::{FxHashMap as HashMap, FxHasher};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
+use std::collections::hash_map::Entry;
 use std::fmt;
+use std::hash::{Hash, Hasher};
 use std::sync::OnceLock;
 
 /// The latest state of a member.
@@ -174,9 +177,9 @@ struct MemberSlot {
     /// The active address of `rec`.
     email: Option<u32>,
     /// Teams whose current list names the member.
-    teams: Vec<u32>,
+    teams: Few<u32>,
     /// Entitlements held directly.
-    held: Vec<u32>,
+    held: Few<u32>,
 }
 
 /// A team id that has been seen.
@@ -187,7 +190,7 @@ struct TeamSlot {
     /// `rec.members`, as member indices.
     members: Vec<u32>,
     /// Entitlements held by the team.
-    held: Vec<u32>,
+    held: Few<u32>,
 }
 
 /// An entitlement record, with its current holder and guests as indices.
@@ -195,7 +198,7 @@ struct TeamSlot {
 struct EntitlementSlot {
     rec: EntitlementRecord,
     holder: Option<HolderIx>,
-    guests: Vec<u32>,
+    guests: Few<u32>,
 }
 
 /// What a converge must know about an entitlement before reading its record: which refs the
@@ -231,9 +234,9 @@ impl RefIds {
 struct EmailSlot {
     email: Email,
     /// Members whose active address it is.
-    members: Vec<u32>,
+    members: Few<u32>,
     /// Entitlements that name it as a guest.
-    guests: Vec<u32>,
+    guests: Few<u32>,
 }
 
 /// The id lists behind the slice-returning accessors, built on first use after a change.
@@ -261,10 +264,10 @@ pub(crate) enum Changed {
 /// boundary, and a converge follows indices.
 #[derive(Clone, Debug, Default)]
 pub struct Facts {
-    member_ix: HashMap<MemberId, u32>,
-    team_ix: HashMap<TeamId, u32>,
-    entitlement_ix: HashMap<EntitlementId, u32>,
-    email_ix: HashMap<Email, u32>,
+    member_ix: Index,
+    team_ix: Index,
+    entitlement_ix: Index,
+    email_ix: Index,
     ref_ix: HashMap<Ref, u32>,
     members: Vec<MemberSlot>,
     teams: Vec<TeamSlot>,
@@ -275,13 +278,60 @@ pub struct Facts {
     lists: OnceLock<Lists>,
 }
 
-fn add(list: &mut Vec<u32>, v: u32) {
+/// Dense indices of ids whose text lives in the slots: the table keeps each id's hash rather than
+/// a second copy of the id, and the slot confirms the match.
+#[derive(Clone, Debug, Default)]
+struct Index {
+    by_hash: HashMap<u64, u32>,
+    /// Ids whose hash an earlier id already has (practically never).
+    clashes: HashMap<String, u32>,
+}
+
+impl Index {
+    fn hash(key: &str) -> u64 {
+        let mut h = FxHasher::default();
+        key.hash(&mut h);
+        h.finish()
+    }
+
+    /// The index of `key`; `text` gives the id at an index.
+    fn get<'a>(&self, key: &str, text: impl Fn(u32) -> &'a str) -> Option<u32> {
+        self.get_hashed(Self::hash(key), key, text)
+    }
+
+    fn get_hashed<'a>(&self, h: u64, key: &str, text: impl Fn(u32) -> &'a str) -> Option<u32> {
+        let &i = self.by_hash.get(&h)?;
+        if text(i) == key {
+            Some(i)
+        } else {
+            self.clashes.get(key).copied()
+        }
+    }
+
+    /// Records `key` (not yet present) at index `i`.
+    fn insert(&mut self, key: &str, i: u32) {
+        self.insert_hashed(Self::hash(key), key, i);
+    }
+
+    fn insert_hashed(&mut self, h: u64, key: &str, i: u32) {
+        match self.by_hash.entry(h) {
+            Entry::Vacant(v) => {
+                v.insert(i);
+            }
+            Entry::Occupied(_) => {
+                self.clashes.insert(key.to_string(), i);
+            }
+        }
+    }
+}
+
+fn add(list: &mut Few<u32>, v: u32) {
     if !list.contains(&v) {
         list.push(v);
     }
 }
 
-fn remove(list: &mut Vec<u32>, v: u32) {
+fn remove(list: &mut Few<u32>, v: u32) {
     list.retain(|&x| x != v);
 }
 
@@ -318,19 +368,19 @@ impl Facts {
 
     /// A member by id.
     pub fn member(&self, id: &MemberId) -> Option<&MemberRecord> {
-        let &i = self.member_ix.get(id)?;
+        let i = self.member_index(id)?;
         self.members[i as usize].rec.as_ref()
     }
 
     /// A team by id.
     pub fn team(&self, id: &TeamId) -> Option<&TeamRecord> {
-        let &i = self.team_ix.get(id)?;
+        let i = self.team_index(id)?;
         self.teams[i as usize].rec.as_ref()
     }
 
     /// An entitlement by id.
     pub fn entitlement(&self, id: &EntitlementId) -> Option<&EntitlementRecord> {
-        let &i = self.entitlement_ix.get(id)?;
+        let i = self.entitlement_index(id)?;
         Some(&self.entitlements[i as usize].rec)
     }
 
@@ -393,16 +443,16 @@ impl Facts {
 
     /// Active members whose address is `email`.
     pub fn members_with_email(&self, email: &Email) -> &[MemberId] {
-        match self.email_ix.get(email) {
-            Some(&i) => &self.lists().members_with_email[i as usize],
+        match self.email_index(email) {
+            Some(i) => &self.lists().members_with_email[i as usize],
             None => &[],
         }
     }
 
     /// Teams whose current list names `member`.
     pub fn teams_of(&self, member: &MemberId) -> &[TeamId] {
-        match self.member_ix.get(member) {
-            Some(&i) => &self.lists().teams_of[i as usize],
+        match self.member_index(member) {
+            Some(i) => &self.lists().teams_of[i as usize],
             None => &[],
         }
     }
@@ -417,24 +467,24 @@ impl Facts {
 
     /// Entitlements held directly by a member.
     pub fn held_by_member(&self, m: &MemberId) -> &[EntitlementId] {
-        match self.member_ix.get(m) {
-            Some(&i) => &self.lists().held_by_member[i as usize],
+        match self.member_index(m) {
+            Some(i) => &self.lists().held_by_member[i as usize],
             None => &[],
         }
     }
 
     /// Entitlements held by a team.
     pub fn held_by_team(&self, t: &TeamId) -> &[EntitlementId] {
-        match self.team_ix.get(t) {
-            Some(&i) => &self.lists().held_by_team[i as usize],
+        match self.team_index(t) {
+            Some(i) => &self.lists().held_by_team[i as usize],
             None => &[],
         }
     }
 
     /// Entitlements that name `email` as a guest.
     pub fn guest_of(&self, email: &Email) -> &[EntitlementId] {
-        match self.email_ix.get(email) {
-            Some(&i) => &self.lists().guest_of[i as usize],
+        match self.email_index(email) {
+            Some(i) => &self.lists().guest_of[i as usize],
             None => &[],
         }
     }
@@ -504,10 +554,7 @@ impl Facts {
         touched: &mut Vec<(u32, GroupId)>,
         warnings: &mut Vec<Warning>,
     ) -> Option<Changed> {
-        let slot = self
-            .member_ix
-            .get(&m.id)
-            .map(|&i| &self.members[i as usize]);
+        let slot = self.member_index(&m.id).map(|i| &self.members[i as usize]);
         let old = slot.and_then(|s| s.rec.as_ref());
         if old.is_some_and(|o| at < o.at) {
             return None;
@@ -534,10 +581,10 @@ impl Facts {
         let new_email = self.members[i as usize].email;
         let mut groups = Vec::new();
         let slot = &self.members[i as usize];
-        for &e in &slot.held {
+        for &e in slot.held.as_slice() {
             self.groups_of(e, res, &mut groups);
         }
-        for &t in &slot.teams {
+        for &t in slot.teams.as_slice() {
             for &e in &self.teams[t as usize].held {
                 self.groups_of(e, res, &mut groups);
             }
@@ -555,7 +602,7 @@ impl Facts {
         res: &R,
         touched: &mut Vec<(u32, GroupId)>,
     ) -> Option<Changed> {
-        let old_members = match self.team_ix.get(&t.id).map(|&i| &self.teams[i as usize]) {
+        let old_members = match self.team_index(&t.id).map(|i| &self.teams[i as usize]) {
             Some(s) if s.rec.as_ref().is_some_and(|o| at < o.at) => return None,
             Some(s) => s.members.clone(),
             None => vec![],
@@ -567,7 +614,7 @@ impl Facts {
         });
         let slot = &self.teams[i as usize];
         let mut groups = Vec::new();
-        for &e in &slot.held {
+        for &e in slot.held.as_slice() {
             self.groups_of(e, res, &mut groups);
         }
         if !groups.is_empty() {
@@ -588,7 +635,7 @@ impl Facts {
         res: &R,
         touched: &mut Vec<(u32, GroupId)>,
     ) -> Option<Changed> {
-        let old = self.entitlement_ix.get(&id).copied();
+        let old = self.entitlement_index(&id);
         if let Some(o) = old {
             let rec = &self.entitlements[o as usize].rec;
             if at < rec.at {
@@ -624,7 +671,7 @@ impl Facts {
         }
         let slot = &self.entitlements[i as usize];
         let mut push = |email: u32| touched.extend(groups.iter().map(|&g| (email, g)));
-        for &g in &slot.guests {
+        for &g in slot.guests.as_slice() {
             push(g);
         }
         match slot.holder {
@@ -676,7 +723,7 @@ impl Facts {
     }
 
     fn member_slot(&mut self, id: &MemberId) -> u32 {
-        if let Some(&i) = self.member_ix.get(id) {
+        if let Some(i) = self.member_index(id) {
             return i;
         }
         let i = self.members.len() as u32;
@@ -684,15 +731,15 @@ impl Facts {
             id: id.clone(),
             rec: None,
             email: None,
-            teams: Vec::new(),
-            held: Vec::new(),
+            teams: Few::Zero,
+            held: Few::Zero,
         });
-        self.member_ix.insert(id.clone(), i);
+        self.member_ix.insert(id.as_str(), i);
         i
     }
 
     fn team_slot(&mut self, id: &TeamId) -> u32 {
-        if let Some(&i) = self.team_ix.get(id) {
+        if let Some(i) = self.team_index(id) {
             return i;
         }
         let i = self.teams.len() as u32;
@@ -700,31 +747,48 @@ impl Facts {
             id: id.clone(),
             rec: None,
             members: Vec::new(),
-            held: Vec::new(),
+            held: Few::Zero,
         });
-        self.team_ix.insert(id.clone(), i);
+        self.team_ix.insert(id.as_str(), i);
         i
     }
 
     /// The index of an address, interning it if new (an address nothing refers to is invisible).
     pub(crate) fn intern_email(&mut self, email: &Email) -> u32 {
-        if let Some(&i) = self.email_ix.get(email) {
+        if let Some(i) = self.email_index(email) {
             return i;
         }
         self.lists.take();
         let i = self.emails.len() as u32;
         self.emails.push(EmailSlot {
             email: email.clone(),
-            members: Vec::new(),
-            guests: Vec::new(),
+            members: Few::Zero,
+            guests: Few::Zero,
         });
-        self.email_ix.insert(email.clone(), i);
+        self.email_ix.insert(email.as_str(), i);
         i
     }
 
     /// The index of an address, if it has been seen.
     pub(crate) fn email_index(&self, email: &Email) -> Option<u32> {
-        self.email_ix.get(email).copied()
+        self.email_ix
+            .get(email.as_str(), |j| self.emails[j as usize].email.as_str())
+    }
+
+    fn member_index(&self, id: &MemberId) -> Option<u32> {
+        self.member_ix
+            .get(id.as_str(), |j| self.members[j as usize].id.as_str())
+    }
+
+    fn team_index(&self, id: &TeamId) -> Option<u32> {
+        self.team_ix
+            .get(id.as_str(), |j| self.teams[j as usize].id.as_str())
+    }
+
+    fn entitlement_index(&self, id: &EntitlementId) -> Option<u32> {
+        self.entitlement_ix.get(id.as_str(), |j| {
+            self.entitlements[j as usize].rec.id.as_str()
+        })
     }
 
     /// The address with index `i`.
@@ -787,7 +851,7 @@ impl Facts {
 
     fn put_entitlement(&mut self, rec: EntitlementRecord) -> u32 {
         self.lists.take();
-        let existing = self.entitlement_ix.get(&rec.id).copied();
+        let existing = self.entitlement_index(&rec.id);
         let i = match existing {
             Some(i) => {
                 let slot = &mut self.entitlements[i as usize];
@@ -796,20 +860,20 @@ impl Facts {
                     Some(HolderIx::Team(t)) => remove(&mut self.teams[t as usize].held, i),
                     None => {}
                 }
-                for g in std::mem::take(&mut slot.guests) {
+                for &g in &std::mem::take(&mut slot.guests) {
                     remove(&mut self.emails[g as usize].guests, i);
                 }
                 i
             }
             None => {
                 let i = self.entitlements.len() as u32;
-                self.entitlement_ix.insert(rec.id.clone(), i);
+                self.entitlement_ix.insert(rec.id.as_str(), i);
                 i
             }
         };
         let mut reach = Reach::default();
         let mut holder = None;
-        let mut guests = Vec::new();
+        let mut guests = Few::Zero;
         if let Some(e) = &rec.current {
             holder = Some(match &e.holder {
                 Holder::Member(m) => {
@@ -879,19 +943,19 @@ impl Facts {
         for &mi in &slot.members {
             let m = &self.members[mi as usize];
             let Some(rec) = &m.rec else { continue };
-            for &e in &m.held {
+            for &e in m.held.as_slice() {
                 cut |= self.part(res, e, Some(rec.email_since), group, lo, hi, out);
             }
-            for &ti in &m.teams {
+            for &ti in m.teams.as_slice() {
                 let t = &self.teams[ti as usize];
                 let team_at = t.rec.as_ref().map(|t| t.at);
                 let dep = team_at.map_or(rec.email_since, |t| t.max(rec.email_since));
-                for &e in &t.held {
+                for &e in t.held.as_slice() {
                     cut |= self.part(res, e, Some(dep), group, lo, hi, out);
                 }
             }
         }
-        for &e in &slot.guests {
+        for &e in slot.guests.as_slice() {
             cut |= self.part(res, e, None, group, lo, hi, out);
         }
         cut
@@ -982,6 +1046,21 @@ mod tests {
             .iter()
             .map(|p| format!("{}/{}", p.email, p.group))
             .collect()
+    }
+
+    #[test]
+    fn ids_whose_hashes_clash_keep_their_own_indices() {
+        let ids = ["a", "b", "c"];
+        let mut ix = Index::default();
+        for (i, id) in ids.iter().enumerate() {
+            assert_eq!(ix.get_hashed(7, id, |j| ids[j as usize]), None);
+            ix.insert_hashed(7, id, i as u32);
+        }
+        for (i, id) in ids.iter().enumerate() {
+            assert_eq!(ix.get_hashed(7, id, |j| ids[j as usize]), Some(i as u32));
+        }
+        assert_eq!(ix.get_hashed(7, "d", |j| ids[j as usize]), None);
+        assert_eq!(ix.get("a", |j| ids[j as usize]), None);
     }
 
     #[test]

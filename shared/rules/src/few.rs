@@ -86,6 +86,23 @@ impl<T> Few<T> {
     }
 }
 
+impl<T> std::ops::Deref for Few<T> {
+    type Target = [T];
+
+    fn deref(&self) -> &[T] {
+        self.as_slice()
+    }
+}
+
+impl<'a, T> IntoIterator for &'a Few<T> {
+    type Item = &'a T;
+    type IntoIter = std::slice::Iter<'a, T>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.as_slice().iter()
+    }
+}
+
 impl<T: PartialEq> Few<T> {
     /// Whether `x` is one of the items.
     pub(crate) fn contains(&self, x: &T) -> bool {

@@ -173,7 +173,8 @@ pub struct Simulation {
     pairs: Vec<Pair>,
     /// Per pair id: (address index in the facts, group).
     keys: Vec<(u32, GroupId)>,
-    ids: HashMap<(u32, GroupId), u32>,
+    /// Per address index: its pairs, as (group, pair id).
+    by_email: Vec<Few<(GroupId, u32)>>,
     state: Vec<PairState>,
     edges: Edges,
     warnings: BTreeSet<Warning>,
@@ -192,7 +193,7 @@ impl Simulation {
             resolved: Vec::new(),
             pairs: Vec::new(),
             keys: Vec::new(),
-            ids: HashMap::default(),
+            by_email: Vec::new(),
             state: Vec::new(),
             edges: Edges::default(),
             warnings: BTreeSet::new(),
@@ -226,7 +227,11 @@ impl Simulation {
     }
 
     fn intern(&mut self, email: u32, group: GroupId) -> u32 {
-        if let Some(&id) = self.ids.get(&(email, group)) {
+        let e = email as usize;
+        if e >= self.by_email.len() {
+            self.by_email.resize_with(e + 1, Few::default);
+        }
+        if let Some(&(_, id)) = self.by_email[e].iter().find(|(g, _)| *g == group) {
             return id;
         }
         let id = self.pairs.len() as u32;
@@ -235,7 +240,7 @@ impl Simulation {
             group,
         });
         self.keys.push((email, group));
-        self.ids.insert((email, group), id);
+        self.by_email[e].push((group, id));
         self.state.push(PairState::default());
         id
     }
@@ -373,10 +378,19 @@ impl Simulation {
     /// The timeline recorded so far, cut at `horizon`: intervals that start at or after it are
     /// left out; one still open after it has `until = None`. Sorted by e-mail, group, from.
     pub fn timeline(&self, horizon: Instant) -> Vec<Interval> {
-        let mut order: Vec<u32> = (0..self.pairs.len() as u32).collect();
-        order.sort_unstable_by(|&a, &b| self.pairs[a as usize].cmp(&self.pairs[b as usize]));
-        let mut out = Vec::new();
-        for id in order {
+        // Addresses in order, then each one's groups in order: the order of the pairs.
+        let mut emails: Vec<u32> = (0..self.by_email.len() as u32)
+            .filter(|&e| !self.by_email[e as usize].is_empty())
+            .collect();
+        emails.sort_unstable_by(|&a, &b| self.facts.email(a).cmp(self.facts.email(b)));
+        let mut order = Vec::with_capacity(self.pairs.len());
+        for e in emails {
+            let start = order.len();
+            order.extend_from_slice(&self.by_email[e as usize]);
+            order[start..].sort_unstable_by_key(|&(g, _)| g);
+        }
+        let mut out = Vec::with_capacity(self.pairs.len());
+        for (_, id) in order {
             let pair = &self.pairs[id as usize];
             for s in self.state[id as usize]
                 .log
