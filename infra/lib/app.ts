@@ -12,13 +12,16 @@ export interface AccessSyncApp {
   readonly service: ServiceStack;
 }
 
-/** Adds the stateful and service stacks and the cdk-nag AwsSolutions checks to `app`. */
-export function buildApp(app: cdk.App): AccessSyncApp {
+/**
+ * Adds the stateful and service stacks and the cdk-nag AwsSolutions checks to `app`.
+ * `defaults` stands in for the CLI's CDK_DEFAULT_ACCOUNT/CDK_DEFAULT_REGION (tests).
+ */
+export function buildApp(app: cdk.App, defaults: cdk.Environment = {}): AccessSyncApp {
   const config = loadConfig(app.node);
   const env: cdk.Environment = {
-    account: process.env.CDK_DEFAULT_ACCOUNT,
+    account: defaults.account ?? process.env.CDK_DEFAULT_ACCOUNT,
     // The CLI puts its region (AWS_REGION, the profile, else us-east-1) into CDK_DEFAULT_REGION.
-    region: config.region ?? process.env.CDK_DEFAULT_REGION,
+    region: config.region ?? defaults.region ?? process.env.CDK_DEFAULT_REGION,
   };
   const stateful = new StatefulStack(app, `${pascal(config.prefix)}Stateful`, {
     env,

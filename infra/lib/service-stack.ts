@@ -69,6 +69,9 @@ export const FUNCTIONS: Record<FunctionName, FunctionSpec> = {
   reconcile_15m: { description: 'Every 15 minutes: finds drift, brakes mass revokes, re-asserts edges', timeout: cdk.Duration.minutes(14), memorySize: 1024 },
 };
 
+/** Reserved concurrency of the public ingest function. */
+export const INGEST_CONCURRENCY = 20;
+
 /** SQS-fed functions: the detail-type routed to each, and the batch it takes. */
 const ROUTES: ReadonlyArray<{ fn: FunctionName; detailType: string; source?: string; batchSize: number; maxReceiveCount: number }> = [
   { fn: 'on_booking', detailType: 'booking', source: INGEST_SOURCE, batchSize: 10, maxReceiveCount: 5 },
@@ -187,6 +190,12 @@ export class ServiceStack extends cdk.Stack {
     for (const name of Object.keys(FUNCTIONS) as FunctionName[]) {
       const spec = FUNCTIONS[name];
       let extra: Partial<lambda.FunctionProps> = {};
+      if (name === 'ingest') {
+        // The URL is public (platforms cannot sign AWS requests), so cap what a flood of bogus
+        // requests can take from the account's concurrency; ~20 × 20 requests/s is plenty for
+        // webhooks, and a throttled platform gets 429 and retries.
+        extra = { reservedConcurrentExecutions: INGEST_CONCURRENCY };
+      }
       if (name === 'on_edge') {
         extra = {
           // The Kisi rate limit: one instance at a time, each with its token bucket.

@@ -1,0 +1,144 @@
+// Every function: present, built from the workspace, arm64 on provided.al2023, JSON logs, and
+// the environment the Rust `Config::from_env` (shared/aws/src/config.rs) needs.
+
+import { strict as assert } from 'node:assert';
+import * as path from 'node:path';
+import { describe, it } from 'node:test';
+import { FUNCTIONS, INGEST_CONCURRENCY, WORKSPACE_MANIFEST } from '../../lib/service-stack';
+import { PLATFORMS } from '../../lib/stateful-stack';
+import { defaultSynth, FN, functionId, only, render, resources, roleOf, target } from '../helpers';
+
+const COMMON_ENV = [
+  'TABLE_NAME',
+  'SCHEDULE_GROUP',
+  'CONVERGE_FUNCTION_ARN',
+  'SCHEDULER_ROLE_ARN',
+  'SCHEDULER_DLQ_ARN',
+  'EVENT_BUS_NAME',
+  'KISI_TOKEN_SECRET',
+  'KISI_BASE_URL',
+  'LEAD_MINUTES',
+  'LAG_MINUTES',
+  'BRAKE_SHARE',
+  'RUST_LOG',
+];
+
+describe('functions', () => {
+  const { service, stacks } = defaultSynth();
+  const fns = resources(service, 'AWS::Lambda::Function');
+
+  it('are exactly the six binaries, each under its fixed name', () => {
+    assert.deepEqual(
+      fns.map(([, r]) => r.Properties.FunctionName).sort(),
+      Object.values(FN).sort(),
+    );
+    assert.deepEqual(Object.keys(FUNCTIONS).sort(), Object.keys(FN).sort());
+  });
+
+  it('run on arm64, provided.al2023, handler bootstrap, with JSON logs into their own log group', () => {
+    for (const [id, r] of fns) {
+      const p = r.Properties;
+      assert.deepEqual(p.Architectures, ['arm64'], id);
+      assert.equal(p.Runtime, 'provided.al2023', id);
+      assert.equal(p.Handler, 'bootstrap', id);
+      assert.equal(p.LoggingConfig.LogFormat, 'JSON', id);
+      const lg = target(p.LoggingConfig.LogGroup)!;
+      assert.equal(service.Resources[lg].Type, 'AWS::Logs::LogGroup', id);
+      assert.equal(service.Resources[lg].Properties.RetentionInDays, 90, id);
+    }
+  });
+
+  it('are built from the workspace root (the Cargo.toml cargo-lambda-cdk builds)', () => {
+    const root = path.dirname(WORKSPACE_MANIFEST);
+    for (const [id, r] of fns) assert.equal(r.Metadata['aws:asset:path'], root, id);
+    for (const fn of Object.values(stacks.service.functions)) {
+      assert.equal(fn.constructor.name, 'RustFunction');
+    }
+  });
+
+  it('have timeouts and memory from the sizing table', () => {
+    for (const [name, spec] of Object.entries(FUNCTIONS)) {
+      const p = service.Resources[functionId(service, FN[name as keyof typeof FN])].Properties;
+      assert.equal(p.Timeout, spec.timeout.toSeconds(), name);
+      assert.equal(p.MemorySize, spec.memorySize, name);
+    }
+    // reconcile must finish before the next run starts.
+    assert.ok(FUNCTIONS.reconcile_15m.timeout.toMinutes() < 15);
+  });
+
+  it('all carry the common environment', () => {
+    const bus = only(service, 'AWS::Events::EventBus', () => true)[0];
+    const schedulerRole = only(service, 'AWS::IAM::Role', (p) => p.Description?.startsWith('Assumed by EventBridge Scheduler for edge'))[0];
+    const schedulerDlq = only(service, 'AWS::SQS::Queue', (p) => p.QueueName === 'access-sync-scheduler-dlq')[0];
+    for (const [id, r] of fns) {
+      const env = r.Properties.Environment.Variables;
+      for (const k of COMMON_ENV) assert.ok(env[k] !== undefined, `${id} lacks ${k}`);
+      assert.match(render(env.TABLE_NAME), /^\$\{Import:AccessSyncStateful:ExportsOutputRefTable/);
+      assert.equal(env.SCHEDULE_GROUP, 'access-sync-edges');
+      assert.equal(render(env.CONVERGE_FUNCTION_ARN), `arn:\${AWS::Partition}:lambda:eu-west-1:123456789012:function:${FN.on_edge}`);
+      assert.equal(render(env.SCHEDULER_ROLE_ARN), `\${${schedulerRole}.Arn}`);
+      assert.equal(render(env.SCHEDULER_DLQ_ARN), `\${${schedulerDlq}.Arn}`);
+      assert.equal(render(env.EVENT_BUS_NAME), `\${${bus}}`);
+      assert.equal(env.KISI_TOKEN_SECRET, 'access-sync/kisi-api-key');
+      assert.equal(env.KISI_BASE_URL, 'https://api.kisi.io');
+      assert.equal(env.LEAD_MINUTES, '5');
+      assert.equal(env.LAG_MINUTES, '5');
+      assert.equal(env.BRAKE_SHARE, '0.1');
+      assert.equal(env.RUST_LOG, 'info');
+    }
+  });
+
+  it('only ingest gets the webhook secret names', () => {
+    for (const [, r] of fns) {
+      const env = r.Properties.Environment.Variables;
+      const webhookKeys = Object.keys(env).filter((k) => k.startsWith('WEBHOOK_SECRET_')).sort();
+      if (r.Properties.FunctionName === FN.ingest) {
+        assert.deepEqual(webhookKeys, PLATFORMS.map((p) => `WEBHOOK_SECRET_${p.toUpperCase()}`).sort());
+        for (const p of PLATFORMS) assert.equal(env[`WEBHOOK_SECRET_${p.toUpperCase()}`], `access-sync/webhooks/${p}`);
+      } else {
+        assert.deepEqual(webhookKeys, []);
+      }
+    }
+  });
+
+  it('CONVERGE_FUNCTION_ARN names the on_edge function that exists', () => {
+    const onEdge = service.Resources[functionId(service, FN.on_edge)];
+    const env = onEdge.Properties.Environment.Variables;
+    assert.ok(render(env.CONVERGE_FUNCTION_ARN).endsWith(`:function:${onEdge.Properties.FunctionName}`));
+  });
+
+  it('on_edge, the only Kisi writer, has reserved concurrency 1', () => {
+    assert.equal(service.Resources[functionId(service, FN.on_edge)].Properties.ReservedConcurrentExecutions, 1);
+    // No other function runs with that limit by accident, and only ingest is capped otherwise.
+    for (const [, r] of fns) {
+      const rc = r.Properties.ReservedConcurrentExecutions;
+      if (r.Properties.FunctionName === FN.on_edge) continue;
+      assert.equal(rc, r.Properties.FunctionName === FN.ingest ? INGEST_CONCURRENCY : undefined);
+    }
+  });
+
+  it('each function has a role of its own', () => {
+    const roles = fns.map(([id]) => roleOf(service, id));
+    assert.equal(new Set(roles).size, fns.length);
+    for (const r of roles) assert.equal(service.Resources[r].Properties.ManagedPolicyArns, undefined);
+  });
+
+  it('ingest is reachable through a public function URL (signatures are checked in code)', () => {
+    const ingest = functionId(service, FN.ingest);
+    const [, url] = only(service, 'AWS::Lambda::Url', () => true);
+    assert.equal(target(url.Properties.TargetFunctionArn), ingest);
+    assert.equal(url.Properties.AuthType, 'NONE');
+    const perms = resources(service, 'AWS::Lambda::Permission').filter(([, p]) => target(p.Properties.FunctionName) === ingest);
+    assert.deepEqual(perms.map(([, p]) => p.Properties.Action).sort(), ['lambda:InvokeFunction', 'lambda:InvokeFunctionUrl']);
+    assert.ok(service.Outputs.IngestUrl);
+  });
+
+  it('async invocations: on_edge failures go to a queue, reconcile is not retried', () => {
+    const cfgs = resources(service, 'AWS::Lambda::EventInvokeConfig');
+    const byFn = new Map(cfgs.map(([, c]) => [target(c.Properties.FunctionName), c.Properties]));
+    const edge = byFn.get(functionId(service, FN.on_edge))!;
+    const dest = target(edge.DestinationConfig.OnFailure.Destination)!;
+    assert.equal(service.Resources[dest].Type, 'AWS::SQS::Queue');
+    assert.equal(byFn.get(functionId(service, FN.reconcile_15m))!.MaximumRetryAttempts, 0);
+  });
+});
