@@ -381,10 +381,9 @@ impl<S: Store, K: AccessControl + Send + Sync, E: EdgeScheduler + Send + Sync> E
     ) -> Result<(Vec<Step>, BTreeSet<GroupId>), EngineError> {
         let mapping = self.mapping(now).await?;
         let facts = Facts::from_records(self.store.facts_for_email(email).await?);
-        let owned: BTreeMap<GroupId, Versioned<Ownership>> = self
-            .store
-            .owned_for_email(email.as_str())
-            .await?
+        let view = self.store.owner_view(email.as_str()).await?;
+        let owned: BTreeMap<GroupId, Versioned<Ownership>> = view
+            .owned
             .into_iter()
             .map(|o| (o.value.pair.group, o))
             .collect();
@@ -394,7 +393,12 @@ impl<S: Store, K: AccessControl + Send + Sync, E: EdgeScheduler + Send + Sync> E
             .members_with_email(email)
             .iter()
             .find_map(|m| facts.member(m).and_then(|r| r.name.clone()));
-        let mut user = owned.values().next().map(|o| o.value.user_id);
+        // The Kisi user, if we know it: remembered, or from an assignment we own.
+        let mut user = view
+            .kisi_user
+            .or_else(|| owned.values().next().map(|o| o.value.user_id));
+        // A user id learnt in this converge, to remember with the ownership changes.
+        let mut learnt: Option<u64> = None;
 
         let mut changes = Vec::new();
         let mut audit = Vec::new();
@@ -425,18 +429,32 @@ impl<S: Store, K: AccessControl + Send + Sync, E: EdgeScheduler + Send + Sync> E
             match (decision, mine) {
                 (Decision::Keep, _) => {}
                 (Decision::Grant { valid_until }, _) => {
-                    let u = match user {
-                        Some(u) => u,
+                    let (u, fresh) = match user {
+                        Some(u) => (u, false),
                         None => {
                             let u = self
                                 .kisi
                                 .ensure_user(email, name.as_deref(), notify)
                                 .await?;
-                            user = Some(u);
-                            u
+                            (u, true)
                         }
                     };
-                    let (a, adopted) = self.grant_exact(u, group, valid_until, notify).await?;
+                    let (u, (a, adopted)) =
+                        match self.grant_exact(u, group, valid_until, notify).await {
+                            // A remembered user may have been deleted in Kisi: find it afresh.
+                            Err(EngineError::Access(AccessError::Refused(_))) if !fresh => {
+                                let u = self
+                                    .kisi
+                                    .ensure_user(email, name.as_deref(), notify)
+                                    .await?;
+                                (u, self.grant_exact(u, group, valid_until, notify).await?)
+                            }
+                            r => (u, r?),
+                        };
+                    if user != Some(u) {
+                        learnt = Some(u);
+                    }
+                    user = Some(u);
                     changes.push(OwnershipChange::Create(Ownership {
                         pair: pair.clone(),
                         assignment_id: a,
@@ -513,9 +531,20 @@ impl<S: Store, K: AccessControl + Send + Sync, E: EdgeScheduler + Send + Sync> E
         // Invite early: the user exists before the door matters (events only, so edges and
         // reconcile do not look the user up again and again).
         if want_user && user.is_none() && trigger == Trigger::Event {
-            self.kisi
-                .ensure_user(email, name.as_deref(), notify)
-                .await?;
+            learnt = Some(
+                self.kisi
+                    .ensure_user(email, name.as_deref(), notify)
+                    .await?,
+            );
+        }
+        if let Some(user_id) = learnt.filter(|&u| view.kisi_user != Some(u)) {
+            changes.insert(
+                0,
+                OwnershipChange::RememberUser {
+                    email: email.as_str().to_string(),
+                    user_id,
+                },
+            );
         }
         if !changes.is_empty() {
             self.store.apply_ownership(&changes, &audit).await?;

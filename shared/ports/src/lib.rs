@@ -36,7 +36,9 @@ pub use audit::{AuditAction, AuditEntry, AuditLog};
 pub use events::{EventPublisher, OutboundEvent, PublishError, UndeliveredEvent};
 pub use facts::{FactStore, Loaded, entitlement_key, holder_key, member_key, record_key, team_key};
 pub use idempotency::{Begin, Idempotency, IdempotencyError, IdempotencyKey, Lock};
-pub use ownership::{OWNERSHIP_SHARDS, Ownership, OwnershipChange, OwnershipPage, OwnershipStore};
+pub use ownership::{
+    OWNERSHIP_SHARDS, OwnerView, Ownership, OwnershipChange, OwnershipPage, OwnershipStore,
+};
 pub use pair::{Email, GroupId, Pair, pair_key, parse_pair_key};
 pub use scheduler::{CancelOutcome, Edge, EdgeScheduler, ScheduleError, ScheduleOutcome};
 pub use secrets::{SecretError, SecretSource, SecretValue};

@@ -11,7 +11,8 @@ use crate::events::{EventPublisher, OutboundEvent, PublishError};
 use crate::facts::{FactStore, Loaded};
 use crate::idempotency::{Begin, Idempotency, IdempotencyError, IdempotencyKey, Lock};
 use crate::ownership::{
-    OWNERSHIP_SHARDS, Ownership, OwnershipChange, OwnershipPage, OwnershipStore, shard_of,
+    OWNERSHIP_SHARDS, OwnerView, Ownership, OwnershipChange, OwnershipPage, OwnershipStore,
+    shard_of,
 };
 use crate::pair::Pair;
 use crate::scheduler::{CancelOutcome, Edge, EdgeScheduler, ScheduleOutcome};
@@ -45,6 +46,7 @@ enum IdemRecord {
 #[derive(Default)]
 struct StoreState {
     owned: BTreeMap<Pair, Versioned<Ownership>>,
+    users: BTreeMap<String, u64>,
     idem: HashMap<IdempotencyKey, IdemRecord>,
     audit: Vec<AuditEntry>,
     facts: crate::facts::MemoryFacts,
@@ -125,6 +127,19 @@ impl FactStore for MemoryStore {
 }
 
 impl OwnershipStore for MemoryStore {
+    async fn owner_view(&self, email: &str) -> Result<OwnerView, StoreError> {
+        let state = lock(&self.state);
+        Ok(OwnerView {
+            owned: state
+                .owned
+                .values()
+                .filter(|o| o.value.pair.email.as_str() == email)
+                .cloned()
+                .collect(),
+            kisi_user: state.users.get(email).copied(),
+        })
+    }
+
     async fn owned_for_email(&self, email: &str) -> Result<Vec<Versioned<Ownership>>, StoreError> {
         Ok(lock(&self.state)
             .owned
@@ -143,6 +158,7 @@ impl OwnershipStore for MemoryStore {
         // Check every condition first: all or nothing, like a transaction.
         for change in changes {
             let (pair, expected) = match change {
+                OwnershipChange::RememberUser { .. } => continue,
                 OwnershipChange::Create(o) => (&o.pair, None),
                 OwnershipChange::Update {
                     ownership,
@@ -159,6 +175,9 @@ impl OwnershipStore for MemoryStore {
         }
         for change in changes {
             match change {
+                OwnershipChange::RememberUser { email, user_id } => {
+                    state.users.insert(email.clone(), *user_id);
+                }
                 OwnershipChange::Create(o) => {
                     state.owned.insert(
                         o.pair.clone(),

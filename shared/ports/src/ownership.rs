@@ -39,6 +39,14 @@ pub struct Ownership {
 /// One change to ownership records, applied with others atomically.
 #[derive(Debug, Clone, PartialEq)]
 pub enum OwnershipChange {
+    /// Remember the Kisi user id of a person (so later grants need no look-up). Unconditional:
+    /// the same id twice is the same record.
+    RememberUser {
+        /// Normalised e-mail.
+        email: String,
+        /// Kisi's user id.
+        user_id: u64,
+    },
     /// We created an assignment: the record must not exist yet.
     Create(Ownership),
     /// We changed it (e.g. a new `valid_until`): the record must still be at `expected`.
@@ -66,8 +74,24 @@ pub struct OwnershipPage {
     pub next: Option<String>,
 }
 
+/// Everything we hold about one person in Kisi.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct OwnerView {
+    /// The assignments we own, one per group.
+    pub owned: Vec<Versioned<Ownership>>,
+    /// The person's Kisi user id, once known.
+    pub kisi_user: Option<u64>,
+}
+
 /// Store of the Kisi assignments we own.
 pub trait OwnershipStore {
+    /// The person's owned assignments and remembered Kisi user, in one round trip.
+    ///
+    /// # Errors
+    /// `Unavailable`; `Corrupt`.
+    fn owner_view(&self, email: &str)
+    -> impl Future<Output = Result<OwnerView, StoreError>> + Send;
+
     /// Every ownership record of one person (all groups), in one round trip.
     ///
     /// # Errors

@@ -5,8 +5,8 @@ use super::{DynamoStore, GSI1, Item, get_n, get_s, key, key_of, n, s, sdk_error,
 use crate::dynamo::audit::audit_item;
 use access_sync_ports::ownership::shard_of;
 use access_sync_ports::{
-    AuditEntry, Email, GroupId, OWNERSHIP_SHARDS, Ownership, OwnershipChange, OwnershipPage,
-    OwnershipStore, Pair, StoreError, Versioned, pair_key, parse_pair_key,
+    AuditEntry, Email, GroupId, OWNERSHIP_SHARDS, OwnerView, Ownership, OwnershipChange,
+    OwnershipPage, OwnershipStore, Pair, StoreError, Versioned, pair_key, parse_pair_key,
 };
 use aws_sdk_dynamodb::types::{Delete, Put, TransactWriteItem};
 use chrono::{DateTime, Utc};
@@ -40,6 +40,9 @@ fn ownership_item(o: &Ownership, version: u64) -> Item {
     item.insert("version".into(), n(version));
     item
 }
+
+/// The sort key of the remembered Kisi user id in a person's ownership partition.
+const USER_SK: &str = "USER";
 
 fn parse_ownership(item: &Item) -> Result<Versioned<Ownership>, StoreError> {
     let corrupt = |reason: &str| StoreError::Corrupt {
@@ -80,6 +83,34 @@ fn invalid(e: impl std::fmt::Display) -> StoreError {
 }
 
 impl OwnershipStore for DynamoStore {
+    async fn owner_view(&self, email: &str) -> Result<OwnerView, StoreError> {
+        let mut view = OwnerView::default();
+        let mut start = None;
+        loop {
+            let page = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("pk = :pk")
+                .expression_attribute_values(":pk", s(own_pk(email)))
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(sdk_error)?;
+            for item in page.items() {
+                if get_s(item, "sk") == Some(USER_SK) {
+                    view.kisi_user = get_n(item, "user_id");
+                } else {
+                    view.owned.push(parse_ownership(item)?);
+                }
+            }
+            match page.last_evaluated_key {
+                Some(k) if !k.is_empty() => start = Some(k),
+                _ => return Ok(view),
+            }
+        }
+    }
+
     async fn owned_for_email(&self, email: &str) -> Result<Vec<Versioned<Ownership>>, StoreError> {
         let mut out = Vec::new();
         let mut start = None;
@@ -95,7 +126,9 @@ impl OwnershipStore for DynamoStore {
                 .await
                 .map_err(sdk_error)?;
             for item in page.items() {
-                out.push(parse_ownership(item)?);
+                if get_s(item, "sk") != Some(USER_SK) {
+                    out.push(parse_ownership(item)?);
+                }
             }
             match page.last_evaluated_key {
                 Some(k) if !k.is_empty() => start = Some(k),
@@ -113,6 +146,20 @@ impl OwnershipStore for DynamoStore {
         let mut names = Vec::new();
         for change in changes {
             let op = match change {
+                OwnershipChange::RememberUser { email, user_id } => {
+                    names.push(format!("{}/{USER_SK}", own_pk(email)));
+                    let mut item = key(own_pk(email), USER_SK.to_string());
+                    item.insert("user_id".into(), n(*user_id));
+                    TransactWriteItem::builder()
+                        .put(
+                            Put::builder()
+                                .table_name(&self.table)
+                                .set_item(Some(item))
+                                .build()
+                                .map_err(invalid)?,
+                        )
+                        .build()
+                }
                 OwnershipChange::Create(o) => {
                     names.push(pair_key(&o.pair));
                     TransactWriteItem::builder()

@@ -4,8 +4,8 @@
 use access_sync_engine::{AccessControl, AccessError, Assignment, Granted};
 use access_sync_ports::{
     AuditEntry, AuditLog, Begin, CancelOutcome, Edge, EdgeScheduler, FactStore, Idempotency,
-    IdempotencyError, IdempotencyKey, Loaded, Lock, Ownership, OwnershipChange, OwnershipPage,
-    OwnershipStore, ScheduleError, ScheduleOutcome, StoreError, Version, Versioned,
+    IdempotencyError, IdempotencyKey, Loaded, Lock, OwnerView, Ownership, OwnershipChange,
+    OwnershipPage, OwnershipStore, ScheduleError, ScheduleOutcome, StoreError, Version, Versioned,
 };
 use access_sync_rules::event::Body;
 use access_sync_rules::facts::Record;
@@ -144,6 +144,9 @@ impl<S: FactStore + Sync> FactStore for CrashStore<S> {
 }
 
 impl<S: OwnershipStore + Sync> OwnershipStore for CrashStore<S> {
+    async fn owner_view(&self, email: &str) -> Result<OwnerView, StoreError> {
+        self.inner.owner_view(email).await
+    }
     async fn owned_for_email(&self, email: &str) -> Result<Vec<Versioned<Ownership>>, StoreError> {
         self.inner.owned_for_email(email).await
     }
