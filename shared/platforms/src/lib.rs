@@ -17,6 +17,8 @@
 //! resolves the e-mail from member events it has seen, and holds the entitlement until the
 //! member arrives. Nothing is dropped here.
 
+#![warn(missing_docs)]
+
 pub mod error;
 pub mod known;
 pub mod lines;
