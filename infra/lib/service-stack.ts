@@ -73,15 +73,24 @@ export const FUNCTIONS: Record<FunctionName, FunctionSpec> = {
 export const INGEST_CONCURRENCY = 20;
 
 /** SQS-fed functions: the detail-type routed to each, and the batch it takes. */
-const ROUTES: ReadonlyArray<{ fn: FunctionName; detailType: string; source?: string; batchSize: number; maxReceiveCount: number }> = [
+const ROUTES: ReadonlyArray<{
+  fn: FunctionName;
+  detailType: string;
+  source?: string;
+  batchSize: number;
+  maxReceiveCount: number;
+  maxConcurrency?: number;
+}> = [
   { fn: 'on_booking', detailType: 'booking', source: INGEST_SOURCE, batchSize: 10, maxReceiveCount: 5 },
   { fn: 'on_plan_change', detailType: 'plan', source: INGEST_SOURCE, batchSize: 10, maxReceiveCount: 5 },
   { fn: 'on_checkin', detailType: 'checkin', source: INGEST_SOURCE, batchSize: 10, maxReceiveCount: 5 },
   // converge events come from on_booking/on_plan_change/on_checkin and reconcile_15m, so the
   // rule matches the detail-type only; only principals of this account can put on the bus.
-  // More receives before the DLQ: with reserved concurrency 1 the poller is throttled at
-  // times, and a throttled receive still counts.
-  { fn: 'on_edge', detailType: 'converge', batchSize: 5, maxReceiveCount: 10 },
+  // The SQS poller ignores reserved concurrency: it starts 5 concurrent batches and Lambda
+  // throttles all but one. maxConcurrency 2 (the lowest SQS allows) keeps the poller close to
+  // the one instance; throttled batches are retried within the visibility timeout (hence 6 ×),
+  // and more receives before the DLQ because a throttled receive still counts.
+  { fn: 'on_edge', detailType: 'converge', batchSize: 5, maxReceiveCount: 10, maxConcurrency: 2 },
 ];
 
 /** Read actions the DynamoDB adapters use (TransactWriteItems is authorised per item). */
@@ -250,7 +259,11 @@ export class ServiceStack extends cdk.Stack {
           }),
         ],
       });
-      fn.addEventSource(new SqsEventSource(queue, { batchSize: route.batchSize, reportBatchItemFailures: true }));
+      fn.addEventSource(new SqsEventSource(queue, {
+        batchSize: route.batchSize,
+        reportBatchItemFailures: true,
+        maxConcurrency: route.maxConcurrency,
+      }));
     }
 
     // ---- data and Kisi access, function by function ----

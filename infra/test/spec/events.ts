@@ -62,6 +62,13 @@ describe('event routing', () => {
     }
   });
 
+  it('the converge poller is held to the lowest concurrency SQS allows (on_edge runs one at a time)', () => {
+    for (const [, m] of mappings) {
+      const fn = service.Resources[target(m.Properties.FunctionName)!].Properties.FunctionName;
+      assert.deepEqual(m.Properties.ScalingConfig, fn === FN.on_edge ? { MaximumConcurrency: 2 } : undefined, fn);
+    }
+  });
+
   it('every source queue has visibility >= 6 x its function timeout and a DLQ with redrive', () => {
     for (const [id, m] of mappings) {
       const queue = service.Resources[target(m.Properties.EventSourceArn)!].Properties;
