@@ -9,6 +9,15 @@
 import * as cdk from 'aws-cdk-lib';
 import { buildApp } from '../lib/app';
 
-const app = new cdk.App(process.env.SKIP_BUNDLING ? { postCliContext: { 'aws:cdk:bundling-stacks': [] } } : {});
-buildApp(app);
+const skipBundling = Boolean(process.env.SKIP_BUNDLING);
+const app = new cdk.App(skipBundling ? { postCliContext: { 'aws:cdk:bundling-stacks': [] } } : {});
+const { service } = buildApp(app);
+if (skipBundling) {
+  // Without bundling the function code asset is the bare workspace directory: fine for
+  // templates, wrong for a deploy. Say so wherever the CLI prints warnings.
+  cdk.Annotations.of(service).addWarningV2(
+    'access-sync:skipBundling',
+    'SKIP_BUNDLING is set: the Rust functions were not built. Use this synth for checks only; deploy from a synth without it (scripts/synth-full.sh).',
+  );
+}
 app.synth();
