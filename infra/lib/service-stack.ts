@@ -141,7 +141,8 @@ export class ServiceStack extends cdk.Stack {
     this.scheduleGroupName = `${prefix}-edges`;
     new scheduler.ScheduleGroup(this, 'EdgeScheduleGroup', {
       scheduleGroupName: this.scheduleGroupName,
-      // Schedules are recreated by reconcile_15m within one run; nothing is lost with the group.
+      // reconcile_15m re-creates every edge due before its next run, so losing the group's
+      // schedules (on replacement or delete) loses no access change.
       removalPolicy: cdk.RemovalPolicy.DESTROY,
     });
     // Pseudo parameters rather than the concrete region/account, so the cdk-nag acknowledgement
@@ -194,15 +195,15 @@ export class ServiceStack extends cdk.Stack {
     const ingestEnv: Record<string, string> = {};
     for (const p of PLATFORMS) ingestEnv[webhookSecretEnv(p)] = props.webhookSecrets[p].name;
 
-    const edgeFailures = this.queue('OnEdgeAsyncFailures', `${prefix}-on-edge-failures`, { isDlq: true });
+    const edgeFailures = this.queue('OnEdgeFailures', `${prefix}-on-edge-failures`, { isDlq: true });
 
     for (const name of Object.keys(FUNCTIONS) as FunctionName[]) {
       const spec = FUNCTIONS[name];
       let extra: Partial<lambda.FunctionProps> = {};
       if (name === 'ingest') {
         // The URL is public (platforms cannot sign AWS requests), so cap what a flood of bogus
-        // requests can take from the account's concurrency; ~20 × 20 requests/s is plenty for
-        // webhooks, and a throttled platform gets 429 and retries.
+        // requests can take from the account's concurrency. 20 instances of a fast handler
+        // serve hundreds of webhooks a second; a throttled platform gets 429 and retries.
         extra = { reservedConcurrentExecutions: INGEST_CONCURRENCY };
       }
       if (name === 'on_edge') {
@@ -325,11 +326,11 @@ export class ServiceStack extends cdk.Stack {
 
     // ---- alarms ----
     for (const q of [...this.dlqs]) {
-      this.alarm(`${q.node.id}Depth`, q.metricApproximateNumberOfMessagesVisible({ period: cdk.Duration.minutes(5), statistic: 'Maximum' }),
+      this.alarm(`${kebab(q.node.id)}-depth`, q.metricApproximateNumberOfMessagesVisible({ period: cdk.Duration.minutes(5), statistic: 'Maximum' }),
         `Messages in ${q.node.id}: something failed after all retries; inspect, fix, then redrive`);
     }
     for (const name of Object.keys(FUNCTIONS) as FunctionName[]) {
-      this.alarm(`${pascal(name)}Errors`, fns[name].metricErrors({ period: cdk.Duration.minutes(5), statistic: 'Sum' }),
+      this.alarm(`${name.replace(/_/g, '-')}-errors`, fns[name].metricErrors({ period: cdk.Duration.minutes(5), statistic: 'Sum' }),
         `${name} returned errors`);
     }
 
@@ -343,7 +344,7 @@ export class ServiceStack extends cdk.Stack {
       metricName: BRAKE_METRIC,
       metricValue: '1',
     });
-    this.alarm('ReconcileBrake', new cloudwatch.Metric({
+    this.alarm('reconcile-brake', new cloudwatch.Metric({
       namespace: BRAKE_NAMESPACE,
       metricName: BRAKE_METRIC,
       statistic: 'Maximum',
@@ -351,7 +352,7 @@ export class ServiceStack extends cdk.Stack {
     }), 'reconcile_15m refused a mass revoke (brake): check the mapping file and the platform before anything else');
 
     // Liveness: no reconcile run for an hour means the schedule or its role is broken.
-    this.alarm('ReconcileNotRunning', fns.reconcile_15m.metricInvocations({ period: cdk.Duration.hours(1), statistic: 'Sum' }),
+    this.alarm('reconcile-not-running', fns.reconcile_15m.metricInvocations({ period: cdk.Duration.hours(1), statistic: 'Sum' }),
       'reconcile_15m has not run for an hour', {
         comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
         treatMissingData: cloudwatch.TreatMissingData.BREACHING,
@@ -451,14 +452,15 @@ export class ServiceStack extends cdk.Stack {
     }));
   }
 
+  /** An alarm named `<prefix>-<name>` (kebab-case), firing at >= 1 unless told otherwise. */
   private alarm(
-    id: string,
+    name: string,
     metric: cloudwatch.IMetric,
     description: string,
     opts: { comparisonOperator?: cloudwatch.ComparisonOperator; treatMissingData?: cloudwatch.TreatMissingData } = {},
   ): void {
-    const alarm = new cloudwatch.Alarm(this, `${id}Alarm`, {
-      alarmName: `${this.config.prefix}-${kebab(id)}`,
+    const alarm = new cloudwatch.Alarm(this, `${pascal(name)}Alarm`, {
+      alarmName: `${this.config.prefix}-${name}`,
       alarmDescription: description,
       metric,
       threshold: 1,

@@ -67,6 +67,14 @@ describe('alarms', () => {
     assert.equal(a[0].TreatMissingData, 'breaching');
   });
 
+  it('are named <prefix>-<what>, uniquely', () => {
+    const names = alarms.map((a) => a.AlarmName as string);
+    assert.equal(new Set(names).size, names.length);
+    for (const n of names) assert.match(n, /^access-sync-[a-z0-9-]+$/);
+    assert.ok(names.includes('access-sync-reconcile-15m-errors'));
+    assert.ok(names.includes('access-sync-on-edge-failures-depth'));
+  });
+
   it('notify the alarmTopicArn topic when one is configured, and nothing otherwise', () => {
     for (const a of alarms) assert.equal(a.AlarmActions, undefined);
     const topic = 'arn:aws:sns:eu-west-1:123456789012:ops';
