@@ -249,9 +249,9 @@ pub struct Entitlement {
 impl Event {
     /// Parses one JSON line. The error says which field is wrong and why.
     pub fn parse(line: &str) -> Result<Event, String> {
-        // Fast path; only a bad line pays for the field path in its message.
-        if let Ok(raw) = serde_json::from_str::<RawEvent<&str>>(line) {
-            // Borrowed strings: a line with an escaped string takes the general path below.
+        // Fast path for the common shape; serde reads anything else, and only a bad line pays
+        // for the field path in its message.
+        if let Some(raw) = scan_event(line) {
             return Event::try_from(raw);
         }
         let de = &mut serde_json::Deserializer::from_str(line);
@@ -277,7 +277,7 @@ impl Event {
 /// Parses a JSON Lines file of canonical events, skipping blank lines. Each event comes with
 /// its 1-based line number; the first bad line stops parsing.
 pub fn parse_jsonl(text: &str) -> Result<Vec<(usize, Event)>, LineError> {
-    let mut out = Vec::new();
+    let mut out = Vec::with_capacity(text.bytes().filter(|&b| b == b'\n').count() + 1);
     for (i, line) in text.lines().enumerate() {
         if line.trim().is_empty() {
             continue;
@@ -431,6 +431,257 @@ impl<S: AsRef<str> + Into<String>> TryFrom<RawEvent<S>> for Event {
             body,
         })
     }
+}
+
+// ---- fast path --------------------------------------------------------------------------------
+
+/// A reader for the common shape of an event line: objects, arrays, strings without escapes,
+/// booleans and `null`. It reads exactly what serde reads into the raw structs, and gives up
+/// (`None`) on anything else — an escape, a number, an unknown or repeated field, a missing
+/// required one, bad JSON — so that serde decides such a line, with its error message.
+struct Scan<'a> {
+    text: &'a str,
+    at: usize,
+}
+
+impl<'a> Scan<'a> {
+    fn skip_ws(&mut self) {
+        let b = self.text.as_bytes();
+        while self.at < b.len() && matches!(b[self.at], b' ' | b'\t' | b'\n' | b'\r') {
+            self.at += 1;
+        }
+    }
+
+    fn peek(&mut self) -> Option<u8> {
+        self.skip_ws();
+        self.text.as_bytes().get(self.at).copied()
+    }
+
+    fn eat(&mut self, c: u8) -> Option<()> {
+        (self.peek()? == c).then(|| self.at += 1)
+    }
+
+    fn word(&mut self, w: &str) -> bool {
+        self.skip_ws();
+        let hit = self.text[self.at..].starts_with(w);
+        if hit {
+            self.at += w.len();
+        }
+        hit
+    }
+
+    fn str(&mut self) -> Option<&'a str> {
+        self.eat(b'"')?;
+        let b = self.text.as_bytes();
+        let start = self.at;
+        loop {
+            match *b.get(self.at)? {
+                b'"' => break,
+                b'\\' => return None,
+                c if c < 0x20 => return None,
+                _ => self.at += 1,
+            }
+        }
+        let s = &self.text[start..self.at];
+        self.at += 1;
+        Some(s)
+    }
+
+    fn bool(&mut self) -> Option<bool> {
+        if self.word("true") {
+            Some(true)
+        } else if self.word("false") {
+            Some(false)
+        } else {
+            None
+        }
+    }
+
+    /// `null` as `None`, anything else through `f`.
+    fn opt<T>(&mut self, f: impl FnOnce(&mut Self) -> Option<T>) -> Option<Option<T>> {
+        if self.word("null") {
+            Some(None)
+        } else {
+            f(self).map(Some)
+        }
+    }
+
+    fn array<T>(&mut self, mut item: impl FnMut(&mut Self) -> Option<T>) -> Option<Vec<T>> {
+        self.eat(b'[')?;
+        let mut out = Vec::new();
+        if self.peek()? == b']' {
+            self.at += 1;
+            return Some(out);
+        }
+        loop {
+            out.push(item(self)?);
+            match self.peek()? {
+                b',' => self.at += 1,
+                b']' => {
+                    self.at += 1;
+                    return Some(out);
+                }
+                _ => return None,
+            }
+        }
+    }
+
+    fn strs(&mut self) -> Option<Vec<&'a str>> {
+        self.array(Self::str)
+    }
+
+    /// An object whose fields `field` reads (it answers `None` for an unknown or repeated one).
+    fn object(&mut self, mut field: impl FnMut(&mut Self, &'a str) -> Option<()>) -> Option<()> {
+        self.eat(b'{')?;
+        if self.peek()? == b'}' {
+            self.at += 1;
+            return Some(());
+        }
+        loop {
+            let key = self.str()?;
+            self.eat(b':')?;
+            field(self, key)?;
+            match self.peek()? {
+                b',' => self.at += 1,
+                b'}' => {
+                    self.at += 1;
+                    return Some(());
+                }
+                _ => return None,
+            }
+        }
+    }
+}
+
+/// Stores a field's value, refusing a repeated field.
+fn once<T>(slot: &mut Option<T>, v: T) -> Option<()> {
+    slot.is_none().then(|| *slot = Some(v))
+}
+
+fn scan_event(line: &str) -> Option<RawEvent<&str>> {
+    let mut s = Scan { text: line, at: 0 };
+    let (mut id, mut at, mut member, mut team, mut entitlement, mut cancel) =
+        (None, None, None, None, None, None);
+    s.object(|s, key| match key {
+        "id" => once(&mut id, s.str()?),
+        "at" => once(&mut at, s.str()?),
+        "member" => once(&mut member, s.opt(scan_member)?),
+        "team" => once(&mut team, s.opt(scan_team)?),
+        "entitlement" => once(&mut entitlement, s.opt(scan_entitlement)?),
+        "cancel" => once(&mut cancel, s.opt(scan_cancel)?),
+        _ => None,
+    })?;
+    s.skip_ws();
+    if s.at != line.len() {
+        return None;
+    }
+    Some(RawEvent {
+        id: id?,
+        at: at?,
+        member: member.flatten(),
+        team: team.flatten(),
+        entitlement: entitlement.flatten(),
+        cancel: cancel.flatten(),
+    })
+}
+
+fn scan_member<'a>(s: &mut Scan<'a>) -> Option<RawMember<&'a str>> {
+    let (mut id, mut email, mut name, mut removed) = (None, None, None, None);
+    s.object(|s, key| match key {
+        "id" => once(&mut id, s.str()?),
+        "email" => once(&mut email, s.opt(Scan::str)?),
+        "name" => once(&mut name, s.opt(Scan::str)?),
+        "removed" => once(&mut removed, s.opt(Scan::bool)?),
+        _ => None,
+    })?;
+    Some(RawMember {
+        id: id?,
+        email: email.flatten(),
+        name: name.flatten(),
+        removed: removed.flatten(),
+    })
+}
+
+fn scan_team<'a>(s: &mut Scan<'a>) -> Option<RawTeam<&'a str>> {
+    let (mut id, mut members) = (None, None);
+    s.object(|s, key| match key {
+        "id" => once(&mut id, s.str()?),
+        "members" => once(&mut members, s.strs()?),
+        _ => None,
+    })?;
+    Some(RawTeam {
+        id: id?,
+        members: members?,
+    })
+}
+
+fn scan_cancel<'a>(s: &mut Scan<'a>) -> Option<RawCancel<&'a str>> {
+    let mut entitlement = None;
+    s.object(|s, key| match key {
+        "entitlement" => once(&mut entitlement, s.str()?),
+        _ => None,
+    })?;
+    Some(RawCancel {
+        entitlement: entitlement?,
+    })
+}
+
+fn scan_entitlement<'a>(s: &mut Scan<'a>) -> Option<RawEntitlement<&'a str>> {
+    let (mut id, mut kind, mut refs, mut holder, mut guests) = (None, None, None, None, None);
+    let (mut start, mut end, mut blocks, mut tz, mut status) = (None, None, None, None, None);
+    s.object(|s, key| match key {
+        "id" => once(&mut id, s.str()?),
+        "kind" => once(&mut kind, s.str()?),
+        "refs" => once(&mut refs, s.strs()?),
+        "holder" => once(&mut holder, scan_holder(s)?),
+        "guests" => once(&mut guests, s.opt(Scan::strs)?),
+        "start" => once(&mut start, s.opt(Scan::str)?),
+        "end" => once(&mut end, s.opt(Scan::str)?),
+        "blocks" => once(&mut blocks, s.opt(|s| s.array(scan_block))?),
+        "tz" => once(&mut tz, s.opt(Scan::str)?),
+        "status" => once(&mut status, s.opt(Scan::str)?),
+        _ => None,
+    })?;
+    Some(RawEntitlement {
+        id: id?,
+        kind: kind?,
+        refs: refs?,
+        holder: holder?,
+        guests: guests.flatten(),
+        start: start.flatten(),
+        end: end.flatten(),
+        blocks: blocks.flatten(),
+        tz: tz.flatten(),
+        status: status.flatten(),
+    })
+}
+
+fn scan_holder<'a>(s: &mut Scan<'a>) -> Option<RawHolder<&'a str>> {
+    let (mut member, mut team) = (None, None);
+    s.object(|s, key| match key {
+        "member" => once(&mut member, s.opt(Scan::str)?),
+        "team" => once(&mut team, s.opt(Scan::str)?),
+        _ => None,
+    })?;
+    Some(RawHolder {
+        member: member.flatten(),
+        team: team.flatten(),
+    })
+}
+
+fn scan_block<'a>(s: &mut Scan<'a>) -> Option<RawBlock<&'a str>> {
+    let (mut days, mut from, mut to) = (None, None, None);
+    s.object(|s, key| match key {
+        "days" => once(&mut days, s.strs()?),
+        "from" => once(&mut from, s.str()?),
+        "to" => once(&mut to, s.str()?),
+        _ => None,
+    })?;
+    Some(RawBlock {
+        days: days?,
+        from: from?,
+        to: to?,
+    })
 }
 
 impl From<Event> for RawEvent {
@@ -689,6 +940,58 @@ mod tests {
             // And the canonical form round-trips.
             assert_eq!(Event::parse(&e.to_json()).unwrap(), e);
         }
+    }
+
+    #[test]
+    fn the_fast_reader_reads_what_serde_reads_or_leaves_the_line_to_it() {
+        let lines = [
+            r#"{"id":"e1","at":"2026-12-07T08:00:00Z","member":{"id":"m1","email":"Joe@Example.com","name":"Joe"}}"#,
+            r#" { "id" : "e2" , "at":"2026-12-07T08:00:00Z","member":{"id":"m9","removed":true} } "#,
+            "{\"id\":\"e\",\n\t\"at\":\"2026-12-07T08:00:00Z\",\r\"member\":{\"id\":\"m\",\"removed\":false,\"email\":null,\"name\":null}}",
+            r#"{"id":"e3","at":"2026-12-07T08:00:00Z","team":{"id":"t1","members":[]}}"#,
+            r#"{"id":"e3","at":"2026-12-07T08:00:00Z","team":{"id":"t1","members":["m1","m2"]},"member":null}"#,
+            r#"{"id":"e4","at":"2026-12-07T08:00:00+01:00","entitlement":{"id":"b","kind":"assignment","refs":["resource:r"],"holder":{"member":"m1","team":null},"guests":["g@x.io"],"start":"2026-12-07T10:00:00Z","end":null,"status":"blocked","tz":"Europe/London","blocks":[{"days":["mon","Tue"],"from":"09:00","to":"24:00"}]}}"#,
+            r#"{"id":"e5","at":"2026-12-07T10:20:00Z","cancel":{"entitlement":"booking:b1"}}"#,
+            r#"{"id":"e","at":"2026-12-07T08:00:00Z"}"#,
+            r#"{}"#,
+            r#"{"id":"e","at":"2026-12-07T08:00:00Z","member":{"id":"m"},"team":{"id":"t","members":[]}}"#,
+            r#"{"id":"e","id":"f","at":"2026-12-07T08:00:00Z","member":{"id":"m"}}"#,
+            r#"{"id":"e","at":"2026-12-07T08:00:00Z","member":{"id":"m","email":null,"email":"a@x.io"}}"#,
+            r#"{"id":"e","at":"2026-12-07T08:00:00Z","member":{"id":"m","colour":"red"}}"#,
+            r#"{"id":"e","at":"2026-12-07T08:00:00Z","member":{"id":5}}"#,
+            r#"{"id":"e","at":"2026-12-07T08:00:00Z","member":{"id":"m","removed":"yes"}}"#,
+            r#"{"id":"e","at":"2026-12-07T08:00:00Z","member":{"id":"m"}} x"#,
+            r#"{"id":"e","at":"2026-12-07T08:00:00Z","member":{"id":"m"},}"#,
+            r#"{"id":"e","at":"2026-12-07T08:00:00Z","team":{"id":"t","members":["a",]}}"#,
+            r#"{"id":"e","at":"2026-12-07T08:00:00Z","entitlement":{"id":"x","kind":"plan","refs":[],"holder":null}}"#,
+            r#"{"id":"e","at":"2026-12-07T08:00:00Z","entitlement":{"id":"x","kind":"plan","refs":[],"holder":{}}}"#,
+            r#"{"id":"e","at":"2026-12-07T08:00:00Z","member":{"id":"m","removed":nullx}}"#,
+            r#"{"id":"e","at":"2026-12-07T08:00:00Z","member":{"id":"m","removed":truex}}"#,
+            r#"{"id":"e1","at":"2026-12-07T08:00:00Z","member":{"id":"m"}}"#,
+            "{\"id\":\"e\u{1}\",\"at\":\"2026-12-07T08:00:00Z\",\"member\":{\"id\":\"m\"}}",
+            r#"[{"id":"e","at":"2026-12-07T08:00:00Z","member":{"id":"m"}}]"#,
+            r#"{"id":"e","at":"2026-12-07T08:00:00Z","member":{"id":"m"}"#,
+        ];
+        for l in lines {
+            let serde = serde_json::from_str::<RawEvent<&str>>(l)
+                .ok()
+                .map(Event::try_from);
+            if let Some(fast) = scan_event(l).map(Event::try_from) {
+                assert_eq!(Some(fast), serde, "{l}");
+            }
+            // And whatever it gave up on, `parse` still answers as serde does (whose general
+            // path, like before, does not look past the event).
+            let general =
+                RawEvent::<String>::deserialize(&mut serde_json::Deserializer::from_str(l))
+                    .ok()
+                    .map(Event::try_from);
+            assert_eq!(
+                Event::parse(l).ok(),
+                serde.or(general).and_then(Result::ok),
+                "{l}"
+            );
+        }
+        assert!(scan_event(lines[0]).is_some() && scan_event(lines[5]).is_some());
     }
 
     #[test]

@@ -753,6 +753,15 @@ impl Facts {
         i
     }
 
+    /// Makes room for the facts of about `events` more events (a capacity hint).
+    /// Most events are entitlements; members and addresses are fewer, and a table sized for
+    /// every event would spread them out.
+    pub(crate) fn reserve(&mut self, events: usize) {
+        self.entitlements.reserve(events);
+        self.reach.reserve(events);
+        self.entitlement_ix.by_hash.reserve(events);
+    }
+
     /// The index of an address, interning it if new (an address nothing refers to is invisible).
     pub(crate) fn intern_email(&mut self, email: &Email) -> u32 {
         if let Some(i) = self.email_index(email) {

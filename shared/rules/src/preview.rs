@@ -203,6 +203,15 @@ impl Simulation {
         }
     }
 
+    /// Makes room for about `events` more events' facts and pairs (a capacity hint: memory is
+    /// only reserved, and taken as it is used).
+    fn reserve(&mut self, events: usize) {
+        self.facts.reserve(events);
+        self.pairs.reserve(events);
+        self.keys.reserve(events);
+        self.state.reserve(events);
+    }
+
     /// Records every non-trivial converge step (for tests and the demo).
     pub fn record_steps(&mut self) {
         self.steps = Some(Vec::new());
@@ -449,14 +458,12 @@ pub struct Preview {
 /// stably, and delivered to a [`Simulation`]; edges fire up to the horizon (`until`, or 30 days
 /// after the latest event).
 pub fn preview(mappings: &Mappings, events: Vec<Event>, until: Option<Instant>) -> Preview {
-    let mut seen = HashSet::default();
+    let mut events = events;
+    let mut seen = HashSet::with_capacity_and_hasher(events.len(), Default::default());
     let first: Vec<bool> = events.iter().map(|e| seen.insert(e.id.as_str())).collect();
     drop(seen);
-    let mut events: Vec<Event> = events
-        .into_iter()
-        .zip(first)
-        .filter_map(|(e, first)| first.then_some(e))
-        .collect();
+    let mut first = first.into_iter();
+    events.retain(|_| first.next().unwrap_or(false));
     events.sort_by_key(|e| e.at);
     let horizon = until.unwrap_or_else(|| {
         events
@@ -465,6 +472,7 @@ pub fn preview(mappings: &Mappings, events: Vec<Event>, until: Option<Instant>) 
             .unwrap_or_default()
     });
     let mut sim = Simulation::new(mappings.clone());
+    sim.reserve(events.len());
     // Events after the horizon still run: intervals are merged first and cut afterwards, so a
     // later part can add reasons to an interval that is open at the horizon.
     for ev in events {
