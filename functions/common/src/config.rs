@@ -8,7 +8,7 @@
 //! |---|---|---|
 //! | `KISI_BASE_URL` | `https://api.kisi.io` | the Kisi API (the simulator locally) |
 //! | `ACCESS_SYNC_CLOCK_URL` | unset: system clock | see [`crate::clock`] |
-//! | `RECONCILE_BRAKE_SHARE` | `0.10` | largest share of managed access one reconcile may revoke |
+//! | `BRAKE_SHARE` | `0.10` | largest share of managed access one reconcile may revoke |
 //!
 //! Every missing or bad variable is reported, one line each, in one error.
 
@@ -28,7 +28,7 @@ pub struct Config {
     pub kisi_base_url: String,
     /// `ACCESS_SYNC_CLOCK_URL`.
     pub clock_url: Option<String>,
-    /// `RECONCILE_BRAKE_SHARE`.
+    /// `BRAKE_SHARE`.
     pub brake_share: f64,
 }
 
@@ -61,14 +61,12 @@ impl Config {
         {
             problems.push(e);
         }
-        let brake_share = match get("RECONCILE_BRAKE_SHARE") {
+        let brake_share = match get("BRAKE_SHARE") {
             None => 0.10,
             Some(v) => match v.trim().parse::<f64>() {
                 Ok(n) if (0.0..=1.0).contains(&n) => n,
                 _ => {
-                    problems.push(format!(
-                        "RECONCILE_BRAKE_SHARE={v:?} is not a number from 0 to 1"
-                    ));
+                    problems.push(format!("BRAKE_SHARE={v:?} is not a number from 0 to 1"));
                     0.10
                 }
             },
@@ -112,7 +110,7 @@ mod tests {
             ("TABLE_NAME", "t"),
             ("KISI_BASE_URL", "ftp://kisi"),
             ("ACCESS_SYNC_CLOCK_URL", "localhost:9"),
-            ("RECONCILE_BRAKE_SHARE", "50%"),
+            ("BRAKE_SHARE", "50%"),
         ]))
         .unwrap_err();
         let text = err.to_string();
@@ -123,7 +121,7 @@ mod tests {
             "KISI_TOKEN_SECRET",
             "KISI_BASE_URL",
             "ACCESS_SYNC_CLOCK_URL",
-            "RECONCILE_BRAKE_SHARE",
+            "BRAKE_SHARE",
         ] {
             assert_eq!(text.matches(name).count(), 1, "{name} in {text}");
         }

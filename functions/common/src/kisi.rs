@@ -140,3 +140,37 @@ impl<S: SecretSource + Send + Sync> AccessControl for RefreshingKisi<S> {
             .await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use access_sync_ports::memory::MemorySecrets;
+
+    #[tokio::test]
+    async fn a_rotated_key_is_read_again_after_a_401_and_the_call_succeeds() {
+        let sim = kisi_sim::spawn(kisi_sim::SimConfig::with_key("new-key"))
+            .await
+            .unwrap();
+        let group = GroupId::new(sim.seed_group("Front door", None) as i64).unwrap();
+        let secrets = MemorySecrets::default();
+        secrets.set("kisi", "old-key");
+        let kisi = RefreshingKisi::new(secrets, "kisi", sim.base_url.clone());
+
+        // The stored key is wrong and re-reading it gives the same one: Kisi's answer stands.
+        let err = kisi.group_assignments(group).await.unwrap_err();
+        assert!(is_unauthorized(&err), "{err}");
+        assert!(!format!("{err} {kisi:?}").contains("old-key"));
+
+        // The operator rotates the secret; the cached client gets a 401 and is rebuilt.
+        kisi.secrets().set("kisi", "new-key");
+        assert_eq!(kisi.group_assignments(group).await.unwrap(), vec![]);
+        assert_eq!(kisi.group_assignments(group).await.unwrap(), vec![]);
+    }
+
+    #[tokio::test]
+    async fn a_missing_secret_is_a_refusal_not_a_retry() {
+        let kisi = RefreshingKisi::new(MemorySecrets::default(), "nope", "http://127.0.0.1:9");
+        let err = kisi.revoke(1).await.unwrap_err();
+        assert!(!err.is_retryable(), "{err}");
+    }
+}

@@ -13,7 +13,7 @@
 
 use access_sync_engine::Trigger;
 use access_sync_ports::OutboundEvent;
-use access_sync_rules::{Body, Email, Event, GroupId, Kind};
+use access_sync_rules::{Body, Email, Event, GroupId, Kind, LineError};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 
@@ -44,6 +44,21 @@ pub fn canonical_event(event: &Event) -> OutboundEvent {
         detail_type: detail_type(event).into(),
         detail: serde_json::from_str(&event.to_json()).unwrap_or_default(),
     }
+}
+
+/// The canonical events of a request body: JSON Lines (blank lines skipped), or one JSON
+/// object (which may span lines).
+///
+/// # Errors
+/// The first bad line (1-based) and what is wrong with it.
+pub fn parse_body(text: &str) -> Result<Vec<Event>, LineError> {
+    if serde_json::from_str::<serde::de::IgnoredAny>(text).is_ok() {
+        return Event::parse(text.trim())
+            .map(|e| vec![e])
+            .map_err(|m| LineError::new(1, m));
+    }
+    let lines = access_sync_rules::event::parse_jsonl(text)?;
+    Ok(lines.into_iter().map(|(_, e)| e).collect())
 }
 
 /// "Converge these groups of this person": published by the event functions, carried out by

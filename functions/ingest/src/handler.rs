@@ -5,7 +5,7 @@
 //! reason, and nothing is published. Good events go to the bus with source
 //! `access-sync.ingest` and a detail-type by kind (see `access_sync_lambda::messages`).
 
-use access_sync_lambda::messages::canonical_event;
+use access_sync_lambda::messages::{canonical_event, parse_body};
 use access_sync_ports::{EventPublisher, OutboundEvent, PublishError};
 use access_sync_rules::{Event, LineError};
 use lambda_http::http::{Method, StatusCode, header};
@@ -43,7 +43,7 @@ async fn canonical<P: EventPublisher>(events: &P, req: &Request) -> Response<Bod
         return reply(StatusCode::PAYLOAD_TOO_LARGE, json!({ "error": error }));
     }
     let parsed = match std::str::from_utf8(body).map_err(|_| LineError::new(1, "not UTF-8")) {
-        Ok(text) => parse(text),
+        Ok(text) => parse_body(text),
         Err(e) => Err(e),
     };
     let parsed = match parsed {
@@ -68,17 +68,6 @@ async fn canonical<P: EventPublisher>(events: &P, req: &Request) -> Response<Bod
         }
         Err(e) => unavailable(&parsed, e),
     }
-}
-
-/// JSON Lines, or a single (possibly pretty-printed) JSON object.
-fn parse(text: &str) -> Result<Vec<Event>, LineError> {
-    if serde_json::from_str::<serde::de::IgnoredAny>(text).is_ok() {
-        return Event::parse(text.trim())
-            .map(|e| vec![e])
-            .map_err(|m| LineError::new(1, m));
-    }
-    let lines = access_sync_rules::event::parse_jsonl(text)?;
-    Ok(lines.into_iter().map(|(_, e)| e).collect())
 }
 
 /// The bus refused some events even after retries: 503, naming them; resending the whole
