@@ -6,8 +6,11 @@
 //! described yet is still emitted, and the engine holds it until the member arrives — it only
 //! lets a normaliser reuse a known member id for an e-mail-only payload (Optix), and keep a team
 //! list whole when one member joins or leaves (OfficeRnD `member.*`).
+//!
+//! The core's [`Facts`] is a [`Known`] too, so the live ingest can normalise against the facts
+//! it already holds.
 
-use access_sync_rules::{Body, Email, Event, MemberId, TeamId};
+use access_sync_rules::{Body, Email, Event, Facts, MemberId, TeamId};
 use std::collections::BTreeMap;
 
 /// Read-only view of the members and teams described so far.
@@ -83,5 +86,25 @@ impl Known for Nothing {
     }
     fn team_members(&self, _: &TeamId) -> Option<Vec<MemberId>> {
         None
+    }
+}
+
+/// The live engine's stored facts: the latest member and team records.
+impl Known for Facts {
+    fn member_by_email(&self, email: &Email) -> Option<MemberId> {
+        // Several members may share an address (ACCESS-MODEL rule 7); prefer one still present.
+        let ids = self.members_with_email(email);
+        ids.iter()
+            .find(|id| self.member(id).is_some_and(|m| m.active_email().is_some()))
+            .or(ids.first())
+            .cloned()
+    }
+
+    fn email_of(&self, member: &MemberId) -> Option<Email> {
+        self.member(member).and_then(|m| m.active_email()).cloned()
+    }
+
+    fn team_members(&self, team: &TeamId) -> Option<Vec<MemberId>> {
+        self.team(team).map(|t| t.members.clone())
     }
 }

@@ -447,3 +447,38 @@ fn teamup_membership_statuses_map() {
         }
     }
 }
+
+#[test]
+fn the_cores_facts_serve_as_what_is_known() {
+    use access_sync_rules::{Facts, Mappings};
+    let mappings = Mappings::parse("").unwrap();
+    let mut facts = Facts::new();
+    for line in [
+        r#"{"id":"a","at":"2026-12-01T00:00:00Z","member":{"id":"2103","email":"Cat@Studio.dev"}}"#,
+        r#"{"id":"b","at":"2026-12-01T00:00:00Z","team":{"id":"t2","members":["m3"]}}"#,
+    ] {
+        facts.apply(&Event::parse(line).unwrap(), &mappings);
+    }
+    let evs = Platform::Optix
+        .normalize(
+            &Delivery {
+                body: OPTIX_BOOKING.as_bytes(),
+                ..Delivery::default()
+            },
+            &facts,
+        )
+        .unwrap();
+    assert_eq!(evs.len(), 1);
+    assert_eq!(entitlements(&evs)[0].holder, Holder::Member("2103".into()));
+    let body = r#"{"event":"e","eventType":"member.created","data":{"object":{"_id":"m4","email":"d@x.io","team":"t2"}},"createdAt":"2026-12-02T00:00:00Z"}"#;
+    let evs = Platform::Officernd
+        .normalize(
+            &Delivery {
+                body: body.as_bytes(),
+                ..Delivery::default()
+            },
+            &facts,
+        )
+        .unwrap();
+    assert!(matches!(&evs[1].body, Body::Team(t) if t.members == vec!["m3".into(), "m4".into()]));
+}
