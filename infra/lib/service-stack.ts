@@ -380,6 +380,8 @@ export class ServiceStack extends cdk.Stack {
       description: `Execution role of ${name}`,
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
     });
+    // The log group's ARN ends in ":*" (its streams, created at run time): the one wildcard
+    // here, confined to this function's own group.
     logGroup.grantWrite(role);
     return new RustFunction(this, id, {
       functionName,
