@@ -18,6 +18,7 @@ use chrono::Duration;
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use std::cmp::Reverse;
 use std::collections::{BTreeSet, BinaryHeap};
+use std::sync::OnceLock;
 
 /// One interval of the printed timeline.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -170,7 +171,8 @@ pub struct Simulation {
     facts: Facts,
     /// Per interned ref of the facts: its entry in `mappings`.
     resolved: Vec<Option<usize>>,
-    pairs: Vec<Pair>,
+    /// The pairs as [`Pair`]s, for [`Simulation::kisi`]: built on first use after a new pair.
+    pairs: OnceLock<Vec<Pair>>,
     /// Per pair id: (address index in the facts, group).
     keys: Vec<(u32, GroupId)>,
     /// Per address index: its pairs, as (group, pair id).
@@ -191,7 +193,7 @@ impl Simulation {
             mappings,
             facts: Facts::new(),
             resolved: Vec::new(),
-            pairs: Vec::new(),
+            pairs: OnceLock::new(),
             keys: Vec::new(),
             by_email: Vec::new(),
             state: Vec::new(),
@@ -207,7 +209,6 @@ impl Simulation {
     /// only reserved, and taken as it is used).
     fn reserve(&mut self, events: usize) {
         self.facts.reserve(events);
-        self.pairs.reserve(events);
         self.keys.reserve(events);
         self.state.reserve(events);
     }
@@ -230,9 +231,23 @@ impl Simulation {
     /// The virtual Kisi: what we own, per pair.
     pub fn kisi(&self) -> impl Iterator<Item = (&Pair, &Owned)> {
         self.pairs
+            .get_or_init(|| {
+                (0..self.keys.len() as u32)
+                    .map(|id| self.pair(id))
+                    .collect()
+            })
             .iter()
             .zip(&self.state)
             .filter_map(|(p, s)| s.owned.as_ref().map(|o| (p, o)))
+    }
+
+    /// Pair `id`.
+    fn pair(&self, id: u32) -> Pair {
+        let (email, group) = self.keys[id as usize];
+        Pair {
+            email: self.facts.email(email).clone(),
+            group,
+        }
     }
 
     fn intern(&mut self, email: u32, group: GroupId) -> u32 {
@@ -243,11 +258,8 @@ impl Simulation {
         if let Some(&(_, id)) = self.by_email[e].iter().find(|(g, _)| *g == group) {
             return id;
         }
-        let id = self.pairs.len() as u32;
-        self.pairs.push(Pair {
-            email: self.facts.email(email).clone(),
-            group,
-        });
+        let id = self.keys.len() as u32;
+        self.pairs.take();
         self.keys.push((email, group));
         self.by_email[e].push((group, id));
         self.state.push(PairState::default());
@@ -359,14 +371,15 @@ impl Simulation {
             st.scheduled.push(t);
             self.edges.push(t, id);
         }
-        if let Some(steps) = &mut self.steps
-            && decision != Decision::Keep
-        {
-            steps.push(Step {
-                at: now,
-                pair: self.pairs[id as usize].clone(),
-                decision,
-            });
+        if self.steps.is_some() && decision != Decision::Keep {
+            let pair = self.pair(id);
+            if let Some(steps) = &mut self.steps {
+                steps.push(Step {
+                    at: now,
+                    pair,
+                    decision,
+                });
+            }
         }
     }
 
@@ -392,15 +405,15 @@ impl Simulation {
             .filter(|&e| !self.by_email[e as usize].is_empty())
             .collect();
         emails.sort_unstable_by(|&a, &b| self.facts.email(a).cmp(self.facts.email(b)));
-        let mut order = Vec::with_capacity(self.pairs.len());
+        let mut order = Vec::with_capacity(self.keys.len());
         for e in emails {
             let start = order.len();
             order.extend_from_slice(&self.by_email[e as usize]);
             order[start..].sort_unstable_by_key(|&(g, _)| g);
         }
-        let mut out = Vec::with_capacity(self.pairs.len());
-        for (_, id) in order {
-            let pair = &self.pairs[id as usize];
+        let mut out = Vec::with_capacity(self.keys.len());
+        for (group, id) in order {
+            let email = self.facts.email(self.keys[id as usize].0);
             for s in self.state[id as usize]
                 .log
                 .as_slice()
@@ -408,8 +421,8 @@ impl Simulation {
                 .filter(|s| s.from < horizon)
             {
                 out.push(Interval {
-                    email: pair.email.clone(),
-                    group: pair.group,
+                    email: email.clone(),
+                    group,
                     from: s.from,
                     until: s.until.filter(|&u| u <= horizon),
                     reasons: s
@@ -500,6 +513,41 @@ mod tests {
         from: String,
         until: Option<String>,
         reasons: Vec<&'a str>,
+    }
+
+    #[test]
+    fn the_virtual_kisi_and_the_steps_name_their_pairs() {
+        let m = Mappings::parse("[[mapping]]\nsource = \"plan\"\nid = \"hot\"\ngroups = [1, 2]\n")
+            .unwrap();
+        let mut sim = Simulation::new(m);
+        sim.record_steps();
+        for l in [
+            r#"{"id":"1","at":"2026-12-07T08:00:00Z","member":{"id":"m1","email":"a@x.io"}}"#,
+            r#"{"id":"2","at":"2026-12-07T08:00:00Z","entitlement":{"id":"p","kind":"plan","refs":["plan:hot"],"holder":{"member":"m1"},"end":"2026-12-09T00:00:00Z"}}"#,
+        ] {
+            sim.deliver(&Event::parse(l).unwrap());
+        }
+        let pair = |g| Pair {
+            email: Email::parse("a@x.io").unwrap(),
+            group: GroupId::new(g).unwrap(),
+        };
+        let end = Some(parse_instant("2026-12-09T00:00:00Z").unwrap());
+        let owned: Vec<_> = sim.kisi().map(|(p, o)| (p.clone(), *o)).collect();
+        assert_eq!(
+            owned,
+            vec![
+                (pair(1), Owned { valid_until: end }),
+                (pair(2), Owned { valid_until: end })
+            ]
+        );
+        let steps: Vec<_> = sim.steps().iter().map(|s| s.pair.clone()).collect();
+        assert_eq!(steps, vec![pair(1), pair(2)]);
+        // A pair converged from outside joins the list.
+        sim.converge(&pair(3), parse_instant("2026-12-08T00:00:00Z").unwrap());
+        assert_eq!(sim.kisi().count(), 2);
+        sim.advance_to(parse_instant("2026-12-10T00:00:00Z").unwrap());
+        assert_eq!(sim.kisi().count(), 0);
+        assert_eq!(sim.steps().len(), 4);
     }
 
     #[test]
