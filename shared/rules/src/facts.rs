@@ -308,19 +308,32 @@ impl Index {
         }
     }
 
-    /// Records `key` (not yet present) at index `i`.
-    fn insert(&mut self, key: &str, i: u32) {
-        self.insert_hashed(Self::hash(key), key, i);
+    /// The index of `key`, or `next` (recorded as its index) if it has none; and whether it
+    /// is new. One hash and, nearly always, one probe.
+    fn intern<'a>(&mut self, key: &str, next: u32, text: impl Fn(u32) -> &'a str) -> (u32, bool) {
+        self.intern_hashed(Self::hash(key), key, next, text)
     }
 
-    fn insert_hashed(&mut self, h: u64, key: &str, i: u32) {
+    fn intern_hashed<'a>(
+        &mut self,
+        h: u64,
+        key: &str,
+        next: u32,
+        text: impl Fn(u32) -> &'a str,
+    ) -> (u32, bool) {
         match self.by_hash.entry(h) {
             Entry::Vacant(v) => {
-                v.insert(i);
+                v.insert(next);
+                (next, true)
             }
-            Entry::Occupied(_) => {
-                self.clashes.insert(key.to_string(), i);
-            }
+            Entry::Occupied(o) if text(*o.get()) == key => (*o.get(), false),
+            Entry::Occupied(_) => match self.clashes.get(key) {
+                Some(&i) => (i, false),
+                None => {
+                    self.clashes.insert(key.to_string(), next);
+                    (next, true)
+                }
+            },
         }
     }
 }
@@ -635,7 +648,13 @@ impl Facts {
         res: &R,
         touched: &mut Vec<(u32, GroupId)>,
     ) -> Option<Changed> {
-        let old = self.entitlement_index(&id);
+        let ents = &self.entitlements;
+        let (i, new) = self
+            .entitlement_ix
+            .intern(id.as_str(), ents.len() as u32, |j| {
+                ents[j as usize].rec.id.as_str()
+            });
+        let old = (!new).then_some(i);
         if let Some(o) = old {
             let rec = &self.entitlements[o as usize].rec;
             if at < rec.at {
@@ -649,12 +668,16 @@ impl Facts {
             .and_then(|o| self.entitlements[o as usize].rec.first_seen)
             .or(version.as_ref().map(|_| at));
         let has_version = version.is_some();
-        let i = self.put_entitlement(EntitlementRecord {
-            id,
-            first_seen,
-            at,
-            current: version,
-        });
+        self.put_entitlement_at(
+            i,
+            new,
+            EntitlementRecord {
+                id,
+                first_seen,
+                at,
+                current: version,
+            },
+        );
         if has_version {
             self.reach(i, res, touched);
         }
@@ -723,10 +746,15 @@ impl Facts {
     }
 
     fn member_slot(&mut self, id: &MemberId) -> u32 {
-        if let Some(i) = self.member_index(id) {
+        let members = &self.members;
+        let (i, new) = self
+            .member_ix
+            .intern(id.as_str(), members.len() as u32, |j| {
+                members[j as usize].id.as_str()
+            });
+        if !new {
             return i;
         }
-        let i = self.members.len() as u32;
         self.members.push(MemberSlot {
             id: id.clone(),
             rec: None,
@@ -734,22 +762,22 @@ impl Facts {
             teams: Few::Zero,
             held: Few::Zero,
         });
-        self.member_ix.insert(id.as_str(), i);
         i
     }
 
     fn team_slot(&mut self, id: &TeamId) -> u32 {
-        if let Some(i) = self.team_index(id) {
-            return i;
-        }
-        let i = self.teams.len() as u32;
-        self.teams.push(TeamSlot {
-            id: id.clone(),
-            rec: None,
-            members: Vec::new(),
-            held: Few::Zero,
+        let teams = &self.teams;
+        let (i, new) = self.team_ix.intern(id.as_str(), teams.len() as u32, |j| {
+            teams[j as usize].id.as_str()
         });
-        self.team_ix.insert(id.as_str(), i);
+        if new {
+            self.teams.push(TeamSlot {
+                id: id.clone(),
+                rec: None,
+                members: Vec::new(),
+                held: Few::Zero,
+            });
+        }
         i
     }
 
@@ -764,17 +792,20 @@ impl Facts {
 
     /// The index of an address, interning it if new (an address nothing refers to is invisible).
     pub(crate) fn intern_email(&mut self, email: &Email) -> u32 {
-        if let Some(i) = self.email_index(email) {
-            return i;
+        let emails = &self.emails;
+        let (i, new) = self
+            .email_ix
+            .intern(email.as_str(), emails.len() as u32, |j| {
+                emails[j as usize].email.as_str()
+            });
+        if new {
+            self.lists.take();
+            self.emails.push(EmailSlot {
+                email: email.clone(),
+                members: Few::Zero,
+                guests: Few::Zero,
+            });
         }
-        self.lists.take();
-        let i = self.emails.len() as u32;
-        self.emails.push(EmailSlot {
-            email: email.clone(),
-            members: Few::Zero,
-            guests: Few::Zero,
-        });
-        self.email_ix.insert(email.as_str(), i);
         i
     }
 
@@ -859,27 +890,31 @@ impl Facts {
     }
 
     fn put_entitlement(&mut self, rec: EntitlementRecord) -> u32 {
+        let ents = &self.entitlements;
+        let (i, new) = self
+            .entitlement_ix
+            .intern(rec.id.as_str(), ents.len() as u32, |j| {
+                ents[j as usize].rec.id.as_str()
+            });
+        self.put_entitlement_at(i, new, rec);
+        i
+    }
+
+    /// Stores `rec` at index `i` of its id, `new` if the index was just made (and the slot is
+    /// still to be pushed).
+    fn put_entitlement_at(&mut self, i: u32, new: bool, rec: EntitlementRecord) {
         self.lists.take();
-        let existing = self.entitlement_index(&rec.id);
-        let i = match existing {
-            Some(i) => {
-                let slot = &mut self.entitlements[i as usize];
-                match slot.holder.take() {
-                    Some(HolderIx::Member(m)) => remove(&mut self.members[m as usize].held, i),
-                    Some(HolderIx::Team(t)) => remove(&mut self.teams[t as usize].held, i),
-                    None => {}
-                }
-                for &g in &std::mem::take(&mut slot.guests) {
-                    remove(&mut self.emails[g as usize].guests, i);
-                }
-                i
+        if !new {
+            let slot = &mut self.entitlements[i as usize];
+            match slot.holder.take() {
+                Some(HolderIx::Member(m)) => remove(&mut self.members[m as usize].held, i),
+                Some(HolderIx::Team(t)) => remove(&mut self.teams[t as usize].held, i),
+                None => {}
             }
-            None => {
-                let i = self.entitlements.len() as u32;
-                self.entitlement_ix.insert(rec.id.as_str(), i);
-                i
+            for &g in &std::mem::take(&mut slot.guests) {
+                remove(&mut self.emails[g as usize].guests, i);
             }
-        };
+        }
         let mut reach = Reach::default();
         let mut holder = None;
         let mut guests = Few::Zero;
@@ -913,14 +948,13 @@ impl Facts {
             holder,
             guests,
         };
-        if existing.is_some() {
-            self.entitlements[i as usize] = slot;
-            self.reach[i as usize] = reach;
-        } else {
+        if new {
             self.entitlements.push(slot);
             self.reach.push(reach);
+        } else {
+            self.entitlements[i as usize] = slot;
+            self.reach[i as usize] = reach;
         }
-        i
     }
 
     /// Whether a status grants under the mapping's policy (rule 4).
@@ -1063,7 +1097,9 @@ mod tests {
         let mut ix = Index::default();
         for (i, id) in ids.iter().enumerate() {
             assert_eq!(ix.get_hashed(7, id, |j| ids[j as usize]), None);
-            ix.insert_hashed(7, id, i as u32);
+            let i = i as u32;
+            assert_eq!(ix.intern_hashed(7, id, i, |j| ids[j as usize]), (i, true));
+            assert_eq!(ix.intern_hashed(7, id, 9, |j| ids[j as usize]), (i, false));
         }
         for (i, id) in ids.iter().enumerate() {
             assert_eq!(ix.get_hashed(7, id, |j| ids[j as usize]), Some(i as u32));
