@@ -2,10 +2,12 @@
 //!
 //! - `preview`: the real engine on a virtual clock over an event file (no AWS, no Kisi).
 //! - `kisi`: look up Kisi groups and users (`kisi groups`, `kisi whois EMAIL`).
+//! - `mappings apply FILE`: change the mapping file of the live system.
 //!
 //! Exit codes: 0 ok (warnings on stderr), 2 bad input or usage (nothing on stdout), 1 failure.
 
 mod kisi_cmd;
+mod mappings_cmd;
 mod normalize_cmd;
 mod preview_cmd;
 
@@ -31,6 +33,8 @@ enum Cmd {
     Kisi(kisi_cmd::KisiArgs),
     /// Print the canonical events a file of native platform webhooks yields (one per line).
     Normalize(normalize_cmd::NormalizeArgs),
+    /// Change the live system's mapping file: show the change, store it, converge it.
+    Mappings(mappings_cmd::MappingsArgs),
 }
 
 fn main() -> ExitCode {
@@ -38,5 +42,6 @@ fn main() -> ExitCode {
         Cmd::Preview(args) => preview_cmd::run(args),
         Cmd::Kisi(args) => kisi_cmd::run(args),
         Cmd::Normalize(args) => normalize_cmd::run(args),
+        Cmd::Mappings(args) => mappings_cmd::run(args),
     }
 }

@@ -11,15 +11,19 @@
 //!    e-mail changed, or a missed event is caught) and counts the revokes that would follow;
 //! 5. applies the **brake**: if the revokes exceed `brake_share` of all managed access, none of
 //!    them is carried out; an audit record and a metric say so, and everything else proceeds;
-//! 6. converges what needs it — through the one converge path — and re-asserts the edge
-//!    schedules of pairs whose next edge falls before the next run.
+//! 6. returns what needs converging — the caller hands it to the converge worker, the only
+//!    function that writes Kisi — and re-asserts the edge schedules of pairs whose next edge
+//!    falls before the next run.
+//!
+//! Reconcile itself never writes Kisi: it reads it (group listings, a user's e-mail) and writes
+//! only DynamoDB (forgetting assignments Kisi no longer has, audit) and Scheduler.
 //!
 //! Cost: Kisi is read per group (up to 250 assignments a page), so 100k pairs are ~400 list
 //! calls (~80 s at 5 requests/s); Kisi is written only for drift. DynamoDB reads are one query
 //! per e-mail plus the ownership pages.
 
 use crate::access_control::{AccessControl, Assignment};
-use crate::engine::{Engine, EngineError, Store, Trigger};
+use crate::engine::{Engine, EngineError, Store};
 use access_sync_ports::{
     AuditAction, AuditEntry, Edge, EdgeScheduler, OWNERSHIP_SHARDS, Ownership, OwnershipChange,
     Versioned,
@@ -69,8 +73,11 @@ pub struct ReconcileReport {
     pub revokes_wanted: usize,
     /// The brake held them back.
     pub braked: bool,
-    /// Pairs converged.
-    pub converged: usize,
+    /// Pairs handed to converge.
+    pub converge_requested: usize,
+    /// What to converge, per e-mail: the caller sends these to the converge worker (the only
+    /// Kisi writer), or converges them itself where there is no queue (tests, local runs).
+    pub to_converge: BTreeMap<Email, BTreeSet<GroupId>>,
     /// Why the run stopped early, if it did (nothing was revoked).
     pub aborted: Option<String>,
 }
@@ -271,16 +278,15 @@ impl<S: Store, K: AccessControl + Send + Sync, E: EdgeScheduler + Send + Sync> E
             todo.extend(revokes.iter().cloned());
         }
 
-        // 6. Converge what needs it; re-assert imminent edges.
-        let mut grouped: BTreeMap<Email, BTreeSet<GroupId>> = BTreeMap::new();
+        // 6. Hand what needs converging to the one Kisi writer; re-assert imminent edges.
         for p in &todo {
-            grouped.entry(p.email.clone()).or_default().insert(p.group);
+            report
+                .to_converge
+                .entry(p.email.clone())
+                .or_default()
+                .insert(p.group);
         }
-        for (email, groups) in grouped {
-            self.converge(&email, &groups, now, Trigger::Reconcile)
-                .await?;
-            report.converged += groups.len();
-        }
+        report.converge_requested = todo.len();
         for e in edges {
             if e.edge > now {
                 self.edges().schedule(&e, now).await?;

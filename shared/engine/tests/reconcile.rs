@@ -43,7 +43,7 @@ fn cfg(share: f64) -> ReconcileConfig {
 async fn a_run_without_drift_writes_nothing() {
     let stack = granted(5).await;
     let before = stack.sim.snapshot();
-    let r = stack.engine.reconcile(at(NOW), &cfg(0.10)).await.unwrap();
+    let r = stack.reconcile(at(NOW), &cfg(0.10)).await;
     let after = stack.sim.snapshot();
     assert_eq!(
         (
@@ -52,7 +52,7 @@ async fn a_run_without_drift_writes_nothing() {
             r.window_drift,
             r.not_ours,
             r.revokes_wanted,
-            r.converged
+            r.converge_requested
         ),
         (5, 0, 0, 0, 0, 0),
         "{r:?}"
@@ -77,7 +77,7 @@ async fn an_incomplete_kisi_read_revokes_nothing() {
         short_page_requests: 1,
         ..Faults::default()
     });
-    let r = stack.engine.reconcile(at(NOW), &cfg(1.0)).await.unwrap();
+    let r = stack.reconcile(at(NOW), &cfg(1.0)).await;
     assert!(r.aborted.is_some(), "{r:?}");
     assert_eq!(
         stack.kisi_state().len(),
@@ -86,7 +86,7 @@ async fn an_incomplete_kisi_read_revokes_nothing() {
     );
     // Once Kisi answers completely, the cancelled plan is revoked.
     stack.sim.set_faults(Faults::default());
-    let r = stack.engine.reconcile(at(NOW), &cfg(1.0)).await.unwrap();
+    let r = stack.reconcile(at(NOW), &cfg(1.0)).await;
     assert_eq!((r.aborted.clone(), r.revokes_wanted), (None, 1), "{r:?}");
     assert_eq!(stack.kisi_state().len(), 2);
 }
@@ -111,7 +111,7 @@ async fn removing_a_mapping_above_the_brake_is_refused_and_alerted() {
         .await
         .unwrap();
     stack.engine.forget_mapping();
-    let r = stack.engine.reconcile(at(NOW), &cfg(0.10)).await.unwrap();
+    let r = stack.reconcile(at(NOW), &cfg(0.10)).await;
     assert!(r.braked, "{r:?}");
     assert_eq!(r.revokes_wanted, 20);
     assert_eq!(
@@ -142,7 +142,7 @@ async fn an_assignment_deleted_by_hand_in_kisi_is_granted_again() {
         .await
         .unwrap();
     assert_eq!(stack.kisi_state().len(), 1);
-    let r = stack.engine.reconcile(at(NOW), &cfg(0.10)).await.unwrap();
+    let r = stack.reconcile(at(NOW), &cfg(0.10)).await;
     assert_eq!(r.missing_in_kisi, 1, "{r:?}");
     assert_eq!(stack.kisi_state().len(), 2, "not repaired");
     let again = stack
@@ -188,7 +188,7 @@ async fn an_assignment_added_by_hand_is_left_alone_unless_the_rules_grant_it() {
         .await
         .unwrap();
 
-    let r = stack.engine.reconcile(at(NOW), &cfg(0.10)).await.unwrap();
+    let r = stack.reconcile(at(NOW), &cfg(0.10)).await;
     assert_eq!(r.not_ours, 2, "{r:?}");
     assert_eq!(
         stack.kisi_state().len(),

@@ -7,7 +7,8 @@
 use access_sync_aws::testing::shared;
 use access_sync_aws::{DynamoStore, SchedulerEdges, SchedulerSettings, create_table};
 use access_sync_engine::{
-    AccessControl, Engine, EngineError, KisiAccess, Settings, Store, Trigger,
+    AccessControl, Engine, EngineError, KisiAccess, ReconcileConfig, ReconcileReport, Settings,
+    Store, Trigger,
 };
 use access_sync_kisi::{ApiKey, KisiClient, KisiConfig, RetryPolicy, Unlimited};
 use access_sync_ports::{Edge, EdgeScheduler, FactStore};
@@ -185,6 +186,18 @@ impl<S: Store, K: AccessControl + Send + Sync, E: EdgeScheduler + Send + Sync> S
             self.converge(&email, &groups, now, Trigger::Event).await;
         }
         Ok(())
+    }
+
+    /// One reconcile run, with its converge requests carried out as the converge worker would.
+    pub async fn reconcile(&self, now: Instant, cfg: &ReconcileConfig) -> ReconcileReport {
+        let report = self.engine.reconcile(now, cfg).await.unwrap();
+        for (email, groups) in &report.to_converge {
+            self.engine
+                .converge(email, groups, now, Trigger::Reconcile)
+                .await
+                .unwrap();
+        }
+        report
     }
 
     /// Runs the converges that failed earlier.
