@@ -425,14 +425,19 @@ impl Simulation {
                     group,
                     from: s.from,
                     until: s.until.filter(|&u| u <= horizon),
-                    reasons: s
-                        .reasons
-                        .as_slice()
-                        .iter()
-                        .map(|&i| self.facts.entitlement_id(i).clone())
-                        .collect(),
+                    reasons: self.reasons(&s.reasons),
                 });
             }
+        }
+        out
+    }
+
+    /// The ids of the entitlements with indices `ids`, inserted one by one: collecting would
+    /// first gather them in a `Vec`, an allocation per interval.
+    fn reasons(&self, ids: &[u32]) -> BTreeSet<EntitlementId> {
+        let mut out = BTreeSet::new();
+        for &i in ids {
+            out.insert(self.facts.entitlement_id(i).clone());
         }
         out
     }
