@@ -6,7 +6,7 @@
 //! | `access-sync.ingest` | `booking` | canonical event (booking, assignment, registration) | → `on_booking` |
 //! | `access-sync.ingest` | `plan` | canonical event (plan, allowance, pass, occupancy, member, team, cancel) | → `on_plan_change` |
 //! | `access-sync.ingest` | `checkin` | canonical event (checkin) | → `on_checkin` |
-//! | `access-sync.events` | `converge` | [`ConvergeRequest`] | → `on_edge` |
+//! | `access-sync.events` | `converge` | [`ConvergeRequest`] (from the `on_*` functions and `reconcile_15m`) | → `on_edge` |
 //!
 //! The split of canonical events is operational (separate queues, alarms and DLQs per kind of
 //! traffic): every `on_*` function handles every canonical event correctly.
@@ -19,7 +19,7 @@ use std::collections::BTreeSet;
 
 /// Source of the canonical events `ingest` publishes.
 pub const SOURCE_INGEST: &str = "access-sync.ingest";
-/// Source of the converge requests the event functions publish.
+/// Source of the converge requests the event functions and reconcile publish.
 pub const SOURCE_EVENTS: &str = "access-sync.events";
 /// Detail-type of a converge request.
 pub const DETAIL_CONVERGE: &str = "converge";

@@ -5,21 +5,27 @@
 //! as warnings with the report, and the next tick tries again. Store and scheduler failures
 //! are errors, typed Retryable / NonRetryable.
 
-use access_sync_engine::{Engine, ReconcileConfig, ReconcileReport, Store};
-use access_sync_lambda::{Clock, Edges, HandlerError, Kisi};
+use access_sync_engine::{Engine, ReconcileConfig, Store, Trigger};
+use access_sync_lambda::{Clock, ConvergeRequest, Edges, HandlerError, Kisi};
+use access_sync_ports::{EventPublisher, OutboundEvent};
+use serde_json::Value;
 
-/// Runs one reconcile.
+/// Runs one reconcile and sends what needs converging to `on_edge`; answers the report
+/// without the pair list (which can be large).
 ///
 /// # Errors
-/// The engine's store and scheduler failures, typed.
-pub async fn handle<S: Store, K: Kisi, E: Edges>(
+/// The engine's store and scheduler failures, and publish failures, typed.
+pub async fn handle<S: Store, K: Kisi, E: Edges, P: EventPublisher>(
     engine: &Engine<S, K, E>,
+    events: &P,
     clock: &Clock,
     config: &ReconcileConfig,
-) -> Result<ReconcileReport, HandlerError> {
-    let now = clock.now().await?;
-    let r = engine.reconcile(now, config).await?;
-    let report = serde_json::to_value(&r).unwrap_or_default();
+) -> Result<Value, HandlerError> {
+    let r = engine.reconcile(clock.now().await?, config).await?;
+    let mut report = serde_json::to_value(&r).unwrap_or_default();
+    if let Some(m) = report.as_object_mut() {
+        m.remove("to_converge");
+    }
     if let Some(reason) = &r.aborted {
         tracing::warn!(%reason, %report, "reconcile aborted: nothing revoked");
     } else if r.braked {
@@ -27,19 +33,31 @@ pub async fn handle<S: Store, K: Kisi, E: Edges>(
     } else {
         tracing::info!(%report, "reconcile done");
     }
-    Ok(r)
+    let requests: Vec<OutboundEvent> = (r.to_converge.into_iter())
+        .map(|(email, groups)| ConvergeRequest {
+            email,
+            groups,
+            trigger: Trigger::Reconcile,
+        })
+        .map(|req| req.to_event())
+        .collect();
+    // PutEvents takes 10 entries per call; the publisher batches and retries per entry.
+    if !requests.is_empty() {
+        events.publish(&requests).await?;
+    }
+    Ok(report)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use access_sync_engine::Trigger;
-    use access_sync_lambda::testing::{at, engine};
+    use access_sync_lambda::testing::{FlakyPublisher, at, engine};
     use access_sync_rules::{Email, Event, GroupId};
+    use serde_json::json;
     use std::collections::BTreeSet;
 
     #[tokio::test]
-    async fn reconcile_restores_an_assignment_deleted_by_hand_in_kisi() {
+    async fn an_assignment_deleted_by_hand_in_kisi_is_sent_to_on_edge_to_converge() {
         let engine = engine().await;
         let now = at("2026-12-07T10:05:00Z");
         for line in [
@@ -60,24 +78,39 @@ mod tests {
         assert_eq!(engine.kisi().grants().len(), 1);
         engine.kisi().delete_all_by_hand();
 
+        let events = FlakyPublisher::default();
         let clock = Clock::fixed(at("2026-12-07T10:15:00Z"));
-        let r = handle(&engine, &clock, &ReconcileConfig::default())
-            .await
-            .unwrap();
-        assert_eq!((r.managed, r.missing_in_kisi, r.aborted), (1, 1, None));
-        assert_eq!(engine.kisi().grants().len(), 1);
+        let config = ReconcileConfig::default();
+        let r = handle(&engine, &events, &clock, &config).await.unwrap();
+        assert_eq!(
+            (&r["managed"], &r["missing_in_kisi"]),
+            (&json!(1), &json!(1))
+        );
+        assert!(
+            r.get("to_converge").is_none(),
+            "the pair list stays out of the answer"
+        );
+        // Reconcile never writes Kisi: it asks on_edge to converge Cat's room.
+        assert!(engine.kisi().grants().is_empty());
+        let sent: Vec<_> = events
+            .published()
+            .into_iter()
+            .map(|e| (e.detail_type, e.detail))
+            .collect();
+        let want = json!({"email": "cat@studio.dev", "groups": [201], "trigger": "reconcile"});
+        assert_eq!(sent, vec![("converge".to_string(), want)]);
     }
 
     #[tokio::test]
     async fn a_kisi_outage_aborts_the_run_without_failing_it() {
         let engine = engine().await;
         engine.kisi().set_down(true);
+        let events = FlakyPublisher::default();
         let clock = Clock::fixed(at("2026-12-07T10:15:00Z"));
-        let r = handle(&engine, &clock, &ReconcileConfig::default())
-            .await
-            .unwrap();
-        assert!(r.aborted.is_some(), "{r:?}");
-        assert_eq!(r.converged, 0);
+        let config = ReconcileConfig::default();
+        let r = handle(&engine, &events, &clock, &config).await.unwrap();
+        assert!(r["aborted"].is_string(), "{r}");
+        assert!(events.published().is_empty());
     }
 
     #[tokio::test]

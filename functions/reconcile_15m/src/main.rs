@@ -15,7 +15,7 @@ async fn main() -> Result<(), Error> {
     let (app, config) = (&app, &app.reconcile_config());
     run(service_fn(
         move |_: LambdaEvent<serde_json::Value>| async move {
-            handler::handle(&app.engine, &app.clock, config).await
+            handler::handle(&app.engine, &app.events, &app.clock, config).await
         },
     ))
     .await
