@@ -90,14 +90,33 @@ impl Drop for Moto {
 
 /// Starts moto under a small `sh` wrapper that kills it when its stdin reaches end of file.
 ///
-/// Why: a server shared through a `static` is never dropped, and a test binary that panics
-/// or is interrupted must not leave moto running. The kernel closes our end of the pipe
+/// Why the wrapper: a server shared through a `static` is never dropped, and a test binary that
+/// panics or is interrupted must not leave moto running. The kernel closes our end of the pipe
 /// whenever this process ends, however it ends; the wrapper notices and kills moto. The
 /// wrapper itself exits when moto does, so an early crash is seen by `try_wait`.
+///
+/// Why single-threaded: `moto_server` always serves with threads, and moto applies a
+/// conditional write or transaction without holding a lock across the check and the write, so
+/// two concurrent conditional writers can both "win" (seen under load). Real DynamoDB
+/// serialises them. The wrapper serves moto's same WSGI application with `threaded=False`,
+/// using the Python interpreter `moto_server` itself runs on (so the same moto); the
+/// single-threaded server speaks HTTP/1.0, so no kept-alive connection blocks another. If
+/// that interpreter cannot import moto, plain `moto_server` is started instead.
 fn spawn_guarded(exe: &Path, port: u16) -> Child {
     // fd 3 keeps the pipe: background jobs of a non-interactive shell get /dev/null as stdin.
     let script = r#"exec 3<&0
-"$0" -H 127.0.0.1 -p "$1" >/dev/null 2>&1 &
+py=$(head -n 1 "$0" | sed -n 's/^#!//p' | cut -d' ' -f1)
+case "$py" in *python*) ;; *) py=python3 ;; esac
+[ -x "$py" ] || command -v "$py" >/dev/null 2>&1 || py=python3
+app='import sys
+from werkzeug.serving import run_simple
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+run_simple("127.0.0.1", int(sys.argv[1]), DomainDispatcherApplication(create_backend_app), threaded=False)'
+if MOTO_PORT="$1" "$py" -c 'import moto.moto_server.werkzeug_app' >/dev/null 2>&1; then
+  MOTO_PORT="$1" "$py" -c "$app" "$1" >/dev/null 2>&1 &
+else
+  "$0" -H 127.0.0.1 -p "$1" >/dev/null 2>&1 &
+fi
 pid=$!
 (read _ <&3; kill "$pid" 2>/dev/null) &
 wait "$pid""#;
