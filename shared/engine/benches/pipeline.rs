@@ -89,6 +89,13 @@ async fn main() {
     let calls = stack.engine.kisi().client().stats().requests;
     let minimum = members as u64 * (3 + 2 + 1);
     let events = lat.len();
+    println!(
+        r#"{{"events":{events},"latency_ms":{{"p50":{:.1},"p99":{:.1},"max":{:.1}}},"kisi_calls":{calls},"kisi_calls_minimum":{minimum},"calls_per_change_ratio":{:.3}}}"#,
+        pct(&lat, 0.50),
+        pct(&lat, 0.99),
+        lat.last().copied().unwrap_or(0.0),
+        calls as f64 / minimum as f64,
+    );
 
     // 3: reconcile without drift.
     let mut big = Stack::new(MAP4).await;
@@ -123,11 +130,7 @@ async fn main() {
     let _ = Trigger::Reconcile;
 
     println!(
-        r#"{{"events":{events},"latency_ms":{{"p50":{:.1},"p99":{:.1},"max":{:.1}}},"kisi_calls":{calls},"kisi_calls_minimum":{minimum},"calls_per_change_ratio":{:.3},"reconcile":{{"managed":{},"kisi_writes":{kisi_writes},"converge_requested":{},"kisi_reads":{kisi_reads},"wall_s":{wall:.2},"kisi_time_at_5rps_s":{:.1},"seed_s":{seeded:.1}}}}}"#,
-        pct(&lat, 0.50),
-        pct(&lat, 0.99),
-        lat.last().copied().unwrap_or(0.0),
-        calls as f64 / minimum as f64,
+        r#"{{"reconcile":{{"managed":{},"kisi_writes":{kisi_writes},"converge_requested":{},"kisi_reads":{kisi_reads},"wall_s":{wall:.2},"kisi_time_at_5rps_s":{:.1},"seed_s":{seeded:.1}}}}}"#,
         report.managed,
         report.converge_requested,
         kisi_reads as f64 / 5.0,
