@@ -276,31 +276,12 @@ impl DynamoStore {
 
     /// The sort keys of one index partition (e.g. the entitlements of a holder).
     async fn index(&self, pk: &str) -> Result<Vec<String>, StoreError> {
-        let mut out = Vec::new();
-        let mut start = None;
-        loop {
-            let page = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("pk = :pk")
-                .expression_attribute_values(":pk", s(pk))
-                .projection_expression("sk")
-                .consistent_read(true)
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(sdk_error)?;
-            out.extend(
-                page.items()
-                    .iter()
-                    .filter_map(|i| get_s(i, "sk").map(str::to_string)),
-            );
-            match page.last_evaluated_key {
-                Some(k) if !k.is_empty() => start = Some(k),
-                _ => return Ok(out),
-            }
-        }
+        Ok(self
+            .partition(pk)
+            .await?
+            .iter()
+            .filter_map(|i| get_s(i, "sk").map(str::to_string))
+            .collect())
     }
 
     /// Loads an entitlement and (fresh) its holder: one `BatchGetItem`.
@@ -638,35 +619,18 @@ impl DynamoStore {
 
 impl FactStore for DynamoStore {
     async fn facts_for_email(&self, email: &Email) -> Result<Vec<Record>, StoreError> {
-        let mut out = Vec::new();
-        let mut start = None;
-        loop {
-            let page = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("pk = :pk")
-                .expression_attribute_values(":pk", s(email_pk(email.as_str())))
-                .consistent_read(true)
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(sdk_error)?;
-            for item in page.items() {
-                let record =
-                    serde_json::from_str(get_s(item, "doc").unwrap_or("")).map_err(|e| {
-                        StoreError::Corrupt {
-                            key: key_of(item),
-                            reason: e.to_string(),
-                        }
-                    })?;
-                out.push(record);
-            }
-            match page.last_evaluated_key {
-                Some(k) if !k.is_empty() => start = Some(k),
-                _ => return Ok(out),
-            }
-        }
+        self.partition(&email_pk(email.as_str()))
+            .await?
+            .iter()
+            .map(|item| {
+                serde_json::from_str(get_s(item, "doc").unwrap_or("")).map_err(|e| {
+                    StoreError::Corrupt {
+                        key: key_of(item),
+                        reason: e.to_string(),
+                    }
+                })
+            })
+            .collect()
     }
 
     async fn load_for_event(&self, body: &Body) -> Result<Loaded, StoreError> {

@@ -85,56 +85,18 @@ fn invalid(e: impl std::fmt::Display) -> StoreError {
 impl OwnershipStore for DynamoStore {
     async fn owner_view(&self, email: &str) -> Result<OwnerView, StoreError> {
         let mut view = OwnerView::default();
-        let mut start = None;
-        loop {
-            let page = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("pk = :pk")
-                .expression_attribute_values(":pk", s(own_pk(email)))
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(sdk_error)?;
-            for item in page.items() {
-                if get_s(item, "sk") == Some(USER_SK) {
-                    view.kisi_user = get_n(item, "user_id");
-                } else {
-                    view.owned.push(parse_ownership(item)?);
-                }
-            }
-            match page.last_evaluated_key {
-                Some(k) if !k.is_empty() => start = Some(k),
-                _ => return Ok(view),
+        for item in self.partition(&own_pk(email)).await? {
+            if get_s(&item, "sk") == Some(USER_SK) {
+                view.kisi_user = get_n(&item, "user_id");
+            } else {
+                view.owned.push(parse_ownership(&item)?);
             }
         }
+        Ok(view)
     }
 
     async fn owned_for_email(&self, email: &str) -> Result<Vec<Versioned<Ownership>>, StoreError> {
-        let mut out = Vec::new();
-        let mut start = None;
-        loop {
-            let page = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("pk = :pk")
-                .expression_attribute_values(":pk", s(own_pk(email)))
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(sdk_error)?;
-            for item in page.items() {
-                if get_s(item, "sk") != Some(USER_SK) {
-                    out.push(parse_ownership(item)?);
-                }
-            }
-            match page.last_evaluated_key {
-                Some(k) if !k.is_empty() => start = Some(k),
-                _ => return Ok(out),
-            }
-        }
+        Ok(self.owner_view(email).await?.owned)
     }
 
     async fn apply_ownership(
