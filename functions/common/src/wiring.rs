@@ -9,7 +9,7 @@ use crate::clock::Clock;
 use crate::config::{Config, ConfigError, event_bus_from_env};
 use crate::kisi::RefreshingKisi;
 use access_sync_aws::{
-    Adapters, DynamoStore, EventBridgePublisher, SchedulerEdges, SecretsManagerSource,
+    Adapters, DynamoStore, EventBridgePublisher, SchedulerEdges, SdkConfig, SecretsManagerSource,
     load_sdk_config,
 };
 use access_sync_engine::{Engine, ReconcileConfig, Settings};
@@ -42,9 +42,18 @@ impl App {
         let config = Config::from_env().inspect_err(|e| {
             tracing::error!(problems = ?e.0, "bad configuration");
         })?;
-        let clock = Clock::new(config.clock_url.as_deref()).map_err(|e| ConfigError(vec![e]))?;
         let sdk = load_sdk_config().await;
-        let a = Adapters::new(&sdk, &config.aws);
+        App::new(config, &sdk)
+    }
+
+    /// Builds every client from settings and an SDK configuration (what [`App::from_env`]
+    /// does after reading the environment; end-to-end tests call it with moto's).
+    ///
+    /// # Errors
+    /// [`ConfigError`] when the clock URL is bad.
+    pub fn new(config: Config, sdk: &SdkConfig) -> Result<App, ConfigError> {
+        let clock = Clock::new(config.clock_url.as_deref()).map_err(|e| ConfigError(vec![e]))?;
+        let a = Adapters::new(sdk, &config.aws);
         let kisi = RefreshingKisi::new(
             a.secrets,
             config.aws.kisi_token_secret.clone(),
@@ -81,7 +90,11 @@ impl App {
 /// The publisher `ingest` needs (`EVENT_BUS_NAME` only: ingest touches nothing else).
 pub async fn publisher_from_env() -> EventBridgePublisher {
     let sdk = load_sdk_config().await;
-    let bus = event_bus_from_env();
+    publisher(&sdk, event_bus_from_env())
+}
+
+/// The EventBridge publisher on `bus`.
+pub fn publisher(sdk: &SdkConfig, bus: String) -> EventBridgePublisher {
     tracing::info!(bus = %bus, "cold start");
-    EventBridgePublisher::new(aws_sdk_eventbridge::Client::new(&sdk), bus)
+    EventBridgePublisher::new(aws_sdk_eventbridge::Client::new(sdk), bus)
 }

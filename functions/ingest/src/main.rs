@@ -3,7 +3,7 @@
 // Deeply nested SDK futures need more than the default 128.
 #![recursion_limit = "256"]
 
-mod handler;
+use ingest::handler;
 
 use access_sync_lambda::{logging, wiring};
 use lambda_http::{Error, Request, run, service_fn};

@@ -4,7 +4,7 @@
 // Deeply nested SDK futures need more than the default 128.
 #![recursion_limit = "256"]
 
-mod handler;
+use on_edge::handler;
 
 use access_sync_lambda::{App, logging};
 use lambda_runtime::{Error, LambdaEvent, run, service_fn};

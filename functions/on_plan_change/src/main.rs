@@ -5,7 +5,7 @@
 // Deeply nested SDK futures need more than the default 128.
 #![recursion_limit = "256"]
 
-mod handler;
+use on_plan_change::handler;
 
 use access_sync_lambda::{App, logging};
 use aws_lambda_events::event::sqs::SqsEvent;

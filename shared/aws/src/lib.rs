@@ -19,6 +19,7 @@ pub mod secrets;
 #[cfg(feature = "testing")]
 pub mod testing;
 
+pub use aws_config::SdkConfig;
 pub use config::{Adapters, Config, ConfigError, load_sdk_config};
 pub use dynamo::{DynamoStore, create_table};
 pub use events::{EventBridgePublisher, PutEventsApi};

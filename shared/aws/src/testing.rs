@@ -35,6 +35,14 @@ impl Moto {
     /// # Panics
     /// If `moto_server` cannot be found or does not become ready: tests must fail loudly.
     pub fn start() -> Self {
+        Moto::start_on(free_port())
+    }
+
+    /// Starts a moto server on `port` (see [`Moto::start`]).
+    ///
+    /// # Panics
+    /// As [`Moto::start`]; also when the port is taken.
+    pub fn start_on(port: u16) -> Self {
         let exe = find_moto_server().unwrap_or_else(|| {
             panic!(
                 "moto_server not found: set MOTO_SERVER, put it on PATH, or install it with \
@@ -42,7 +50,6 @@ impl Moto {
                  in the workspace root"
             )
         });
-        let port = free_port();
         let mut child = spawn_guarded(&exe, port);
         let lifeline = child.stdin.take();
         let mut moto = Moto {
@@ -160,7 +167,8 @@ fn find_moto_server() -> Option<PathBuf> {
     venv.is_file().then_some(venv)
 }
 
-fn free_port() -> u16 {
+/// A port no one listens on right now (the kernel's choice).
+pub fn free_port() -> u16 {
     // Bind port 0, read the port the kernel chose, release it for moto. A race with another
     // process is possible but harmless: moto would fail to bind and we would panic clearly.
     let listener = TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("no free port: {e}"));

@@ -1,0 +1,9 @@
+//! `reconcile_15m`: every 15 minutes (an EventBridge schedule), Kisi against the rules.
+//!
+//! The handler is a library so that end-to-end tests and the local stack can run it in
+//! process; `main.rs` only wires it to the Lambda runtime.
+
+// Deeply nested SDK futures need more than the default 128.
+#![recursion_limit = "256"]
+
+pub mod handler;

@@ -1,0 +1,175 @@
+//! How the stack reaches the functions: in process (the real handler code called directly,
+//! for end-to-end tests and benchmarks) or over HTTP through `cargo lambda watch` (the local
+//! stack a developer runs). Either way the payloads are what AWS would send.
+
+use access_sync_engine::ReconcileConfig;
+use access_sync_lambda::{App, Config};
+use anyhow::{Context, Result, anyhow, bail};
+use aws_lambda_events::event::sqs::SqsEvent;
+use serde_json::Value;
+use std::future::Future;
+
+/// The functions, as the pumps and the driver call them.
+pub trait Functions: Send + Sync {
+    /// Invokes `function` with `payload` (what Lambda would pass); answers its result, or an
+    /// error when the function failed (a Lambda function error).
+    fn invoke(&self, function: &str, payload: Value) -> impl Future<Output = Result<Value>> + Send;
+
+    /// An HTTP request to `ingest`'s function URL: `path` with its query, headers, body;
+    /// answers the status and the body.
+    fn post(
+        &self,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Vec<u8>,
+    ) -> impl Future<Output = Result<(u16, String)>> + Send;
+}
+
+/// The real handlers, called in this process, over one [`App`] (the same wiring each
+/// function's `main` builds at cold start).
+pub struct InProcess {
+    app: App,
+    reconcile: ReconcileConfig,
+}
+
+impl InProcess {
+    /// Builds the functions' shared wiring from settings and moto's SDK configuration.
+    ///
+    /// # Errors
+    /// A bad setting.
+    pub fn new(config: Config, sdk: &access_sync_aws::SdkConfig) -> Result<InProcess> {
+        let app = App::new(config, sdk).map_err(|e| anyhow!("{e}"))?;
+        let reconcile = app.reconcile_config();
+        Ok(InProcess { app, reconcile })
+    }
+
+    /// Builds it from the same environment pairs the functions get under `cargo lambda watch`.
+    ///
+    /// # Errors
+    /// A bad setting.
+    pub fn from_pairs(env: &[(String, String)], sdk: &access_sync_aws::SdkConfig) -> Result<Self> {
+        let config =
+            Config::from_lookup(|k| env.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()))
+                .map_err(|e| anyhow!("{e}"))?;
+        InProcess::new(config, sdk)
+    }
+
+    /// The wiring (engine, publisher, clock).
+    pub fn app(&self) -> &App {
+        &self.app
+    }
+}
+
+impl Functions for InProcess {
+    async fn invoke(&self, function: &str, payload: Value) -> Result<Value> {
+        let a = &self.app;
+        let batch = || -> Result<SqsEvent> {
+            serde_json::from_value(payload.clone()).context("not an SQS batch")
+        };
+        let out = match function {
+            "on_booking" => {
+                let r = on_booking::handler::handle(&a.engine, &a.events, &a.clock, batch()?);
+                serde_json::to_value(r.await)?
+            }
+            "on_plan_change" => {
+                let r = on_plan_change::handler::handle(&a.engine, &a.events, &a.clock, batch()?);
+                serde_json::to_value(r.await)?
+            }
+            "on_checkin" => {
+                let r = on_checkin::handler::handle(&a.engine, &a.events, &a.clock, batch()?);
+                serde_json::to_value(r.await)?
+            }
+            "on_edge" => {
+                let input = serde_json::from_value(payload).context("not an on_edge input")?;
+                let out = on_edge::handler::handle(&a.engine, &a.clock, input).await;
+                serde_json::to_value(out.map_err(|e| anyhow!("on_edge failed: {e}"))?)?
+            }
+            "reconcile_15m" => {
+                let out =
+                    reconcile_15m::handler::handle(&a.engine, &a.events, &a.clock, &self.reconcile);
+                out.await
+                    .map_err(|e| anyhow!("reconcile_15m failed: {e}"))?
+            }
+            other => bail!("no function {other}"),
+        };
+        Ok(out)
+    }
+
+    async fn post(
+        &self,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Vec<u8>,
+    ) -> Result<(u16, String)> {
+        let mut req = lambda_http::http::Request::builder()
+            .method("POST")
+            .uri(format!("https://ingest.lambda-url.us-east-1.on.aws{path}"));
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let req = req.body(lambda_http::Body::Binary(body))?;
+        let r = ingest::handler::handle(&self.app.events, req).await;
+        let body = String::from_utf8_lossy(r.body().as_ref()).into_owned();
+        Ok((r.status().as_u16(), body))
+    }
+}
+
+/// The functions under `cargo lambda watch` (its invoke API and function URLs).
+#[derive(Debug, Clone)]
+pub struct Watch {
+    http: reqwest::Client,
+    /// `http://127.0.0.1:<port>`.
+    pub base: String,
+}
+
+impl Watch {
+    /// Talks to `cargo lambda watch` at `base`.
+    pub fn new(base: impl Into<String>) -> Watch {
+        let http = reqwest::Client::builder()
+            // The first invocation of each function builds it.
+            .timeout(std::time::Duration::from_secs(900))
+            .build()
+            .expect("a plain HTTP client");
+        Watch {
+            http,
+            base: base.into(),
+        }
+    }
+
+    /// `ingest`'s function URL.
+    pub fn ingest_url(&self) -> String {
+        format!("{}/lambda-url/ingest", self.base)
+    }
+}
+
+impl Functions for Watch {
+    async fn invoke(&self, function: &str, payload: Value) -> Result<Value> {
+        let url = format!("{}/2015-03-31/functions/{function}/invocations", self.base);
+        let r = self.http.post(&url).json(&payload).send().await?;
+        let failed = r.headers().contains_key("x-amz-function-error");
+        let status = r.status();
+        let text = r.text().await?;
+        if failed || !status.is_success() {
+            bail!("{function} failed ({status}): {text}");
+        }
+        Ok(if text.trim().is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Value::String(text))
+        })
+    }
+
+    async fn post(
+        &self,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Vec<u8>,
+    ) -> Result<(u16, String)> {
+        let mut req = self.http.post(format!("{}{path}", self.ingest_url()));
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let r = req.body(body).send().await?;
+        Ok((r.status().as_u16(), r.text().await?))
+    }
+}

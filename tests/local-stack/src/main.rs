@@ -1,0 +1,572 @@
+//! `local-stack`: the whole access-sync pipeline on this machine.
+//!
+//! - `local-stack up`: moto, the Kisi simulator, the functions under `cargo lambda watch`, and
+//!   the pumps (SQS → functions, due schedules → `on_edge`), until Ctrl-C.
+//! - `local-stack demo`: the same stack; applies a mapping file, replays a day of canonical
+//!   events through ingest on a fast-forwarded clock, prints Kisi's changes as they happen and
+//!   the final state, checks both against `preview`, and stops. `--check` also invokes every
+//!   sample in `events/` with `cargo lambda invoke` and fails on any difference (CI runs it).
+//! - `local-stack down`: stops a stack started elsewhere (or cleans up after a crashed one).
+
+use access_sync_rules::mapping::Mappings;
+use access_sync_rules::time::{format_instant, parse_instant};
+use access_sync_rules::{Event, Instant};
+use anyhow::{Context, Result, bail};
+use clap::{Args, Parser, Subcommand};
+use local_stack::functions::{Functions, InProcess, Watch};
+use local_stack::pumps::Pumps;
+use local_stack::stack::{LocalStack, Options, down};
+use local_stack::timeline::{kisi_state, kisi_timeline, preview_state, preview_timeline};
+use local_stack::{Driver, sim::SimAdmin};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+#[derive(Parser)]
+#[command(
+    name = "local-stack",
+    about = "The access-sync pipeline on this machine"
+)]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Start the stack and keep it running until Ctrl-C.
+    Up {
+        #[command(flatten)]
+        ports: Ports,
+        /// A mapping file to apply once the stack is up.
+        #[arg(long)]
+        mappings: Option<PathBuf>,
+        /// Fix the clock at this instant (move it with `POST <sim>/__admin/clock`); default:
+        /// the system clock.
+        #[arg(long)]
+        clock: Option<String>,
+    },
+    /// Replay a day through the stack on a fast-forwarded clock.
+    Demo {
+        #[command(flatten)]
+        ports: Ports,
+        /// The mapping file.
+        #[arg(long, default_value = "events/demo-day/mappings.toml")]
+        mappings: PathBuf,
+        /// Canonical events, JSON Lines.
+        #[arg(long, default_value = "events/demo-day/events.jsonl")]
+        events: PathBuf,
+        /// Play until this instant.
+        #[arg(long, default_value = "2026-12-08T00:00:00Z")]
+        until: String,
+        /// About how many real seconds the day takes (0: as fast as possible).
+        #[arg(long, default_value_t = 60)]
+        fast_forward: u64,
+        /// Fail unless Kisi's timeline and final state equal `preview`'s, and invoke every
+        /// sample in `events/` with `cargo lambda invoke`.
+        #[arg(long)]
+        check: bool,
+    },
+    /// Stop a running stack (or clean up after a crashed one).
+    Down {
+        /// The state directory.
+        #[arg(long, default_value = ".local-stack")]
+        dir: PathBuf,
+    },
+}
+
+#[derive(Args, Clone)]
+struct Ports {
+    /// moto's port.
+    #[arg(long, env = "LOCAL_STACK_MOTO_PORT", default_value_t = 5050)]
+    moto_port: u16,
+    /// The Kisi simulator's port.
+    #[arg(long, env = "LOCAL_STACK_SIM_PORT", default_value_t = 8089)]
+    sim_port: u16,
+    /// `cargo lambda watch`'s port.
+    #[arg(long, env = "LOCAL_STACK_LAMBDA_PORT", default_value_t = 9000)]
+    lambda_port: u16,
+    /// Run the handlers in this process instead of under `cargo lambda watch`.
+    #[arg(long)]
+    in_process: bool,
+    /// The state directory.
+    #[arg(long, default_value = ".local-stack")]
+    dir: PathBuf,
+}
+
+impl Ports {
+    fn options(&self) -> Options {
+        Options {
+            root: std::env::current_dir().unwrap_or_else(|_| ".".into()),
+            dir: self.dir.clone(),
+            moto_port: self.moto_port,
+            sim_port: self.sim_port,
+            lambda_port: (!self.in_process).then_some(self.lambda_port),
+            kisi_rate_limit: kisi_sim::DEFAULT_RATE_LIMIT_PER_SEC,
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("a tokio runtime");
+    let r = rt.block_on(async {
+        match cli.cmd {
+            Cmd::Up {
+                ports,
+                mappings,
+                clock,
+            } => up(ports, mappings, clock).await,
+            Cmd::Demo {
+                ports,
+                mappings,
+                events,
+                until,
+                fast_forward,
+                check,
+            } => {
+                let until = parse_instant(&until).map_err(|e| anyhow::anyhow!("--until: {e}"))?;
+                demo(ports, &mappings, &events, until, fast_forward, check).await
+            }
+            Cmd::Down { dir } => {
+                if down(&dir).await {
+                    println!("stopped");
+                } else {
+                    println!("no stack was running");
+                }
+                Ok(())
+            }
+        }
+    });
+    match r {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("local-stack: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn read_mappings(path: &Path) -> Result<(String, Mappings)> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("{}", path.display()))?;
+    let m = Mappings::parse(&text)
+        .map_err(|e| anyhow::anyhow!("{}:{}: {}", path.display(), e.line, e.message))?;
+    Ok((text, m))
+}
+
+/// `access-sync mappings apply FILE`, as an operator runs it, against the stack.
+fn apply_mappings(stack: &LocalStack, path: &Path) -> Result<()> {
+    let exe = std::env::current_exe()?.with_file_name("access-sync");
+    if !exe.is_file() {
+        bail!(
+            "{} not found: build it first (`cargo build -p access-sync`)",
+            exe.display()
+        );
+    }
+    let out = std::process::Command::new(&exe)
+        .args(["mappings", "apply"])
+        .arg(path)
+        .envs(stack.names.function_env())
+        .output()
+        .context("running access-sync mappings apply")?;
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        println!("   {line}");
+    }
+    if !out.status.success() {
+        bail!(
+            "access-sync mappings apply failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    Ok(())
+}
+
+async fn up(ports: Ports, mappings: Option<PathBuf>, clock: Option<String>) -> Result<()> {
+    let groups = match &mappings {
+        Some(p) => read_mappings(p)?
+            .1
+            .managed_groups()
+            .iter()
+            .map(|g| g.get())
+            .collect(),
+        None => Vec::new(),
+    };
+    let stack = LocalStack::start(&ports.options(), &groups).await?;
+    if let Some(c) = clock {
+        stack
+            .sim
+            .set_clock(parse_instant(&c).map_err(|e| anyhow::anyhow!("--clock: {e}"))?)
+            .await?;
+    }
+    if let Some(p) = &mappings {
+        println!("== access-sync mappings apply {}", p.display());
+        apply_mappings(&stack, p)?;
+    }
+    print_endpoints(&stack);
+    let result = match stack.lambda_url.clone() {
+        Some(url) => pump_forever(&stack, Watch::new(url)).await,
+        None => {
+            let f = InProcess::from_pairs(&stack.names.function_env(), &stack.sdk)?;
+            pump_forever(&stack, f).await
+        }
+    };
+    stack.stop().await;
+    println!("stopped: nothing left running");
+    result
+}
+
+fn print_endpoints(stack: &LocalStack) {
+    let n = &stack.names;
+    println!("== the local stack is up");
+    println!("   moto (AWS):       {}", n.moto_url);
+    println!(
+        "   Kisi simulator:   {}   (state: {}/__admin/state)",
+        n.sim_url, n.sim_url
+    );
+    println!("   clock:            {}", n.clock_url());
+    if let Some(url) = &stack.lambda_url {
+        println!(
+            "   functions:        {url}   (cargo lambda invoke NAME -A 127.0.0.1 -P {} --data-file events/NAME.json)",
+            url.rsplit(':').next().unwrap_or_default()
+        );
+        println!("   ingest:           {url}/lambda-url/ingest/events");
+    }
+    println!("   environment of the functions (for access-sync mappings apply, kisi, ...):");
+    for (k, v) in n.function_env() {
+        println!("     export {k}={v}");
+    }
+}
+
+/// The pumps in the background: deliver queued messages, fire edges due by the clock, hand
+/// failed items back after a while; until Ctrl-C or SIGTERM.
+async fn pump_forever<F: Functions>(stack: &LocalStack, f: F) -> Result<()> {
+    let pumps = Pumps::new(
+        f,
+        &stack.sdk,
+        stack.queues.clone(),
+        stack.names.schedule_group(),
+        stack.sim.clone(),
+    );
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    let mut tick = tokio::time::interval(Duration::from_millis(500));
+    let mut since_retry = 0u32;
+    println!("== pumping (Ctrl-C stops everything)");
+    loop {
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => return Ok(()),
+            _ = term.recv() => return Ok(()),
+            _ = tick.tick() => {
+                let now = stack.sim.now().await?;
+                if let Err(e) = pumps.drain().await {
+                    eprintln!("pump: {e:#}");
+                }
+                if let Err(e) = pumps.fire_due(now).await {
+                    eprintln!("scheduler pump: {e:#}");
+                }
+                // What SQS and Scheduler do after a failure: try again a little later.
+                since_retry += 1;
+                if since_retry >= 10 && pumps.has_failures() {
+                    since_retry = 0;
+                    pumps.redeliver_failed().await?;
+                }
+            }
+        }
+    }
+}
+
+fn read_events(path: &Path) -> Result<Vec<Event>> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("{}", path.display()))?;
+    let parsed = access_sync_rules::event::parse_jsonl(&text)
+        .map_err(|e| anyhow::anyhow!("{}:{}: {}", path.display(), e.line, e.message))?;
+    Ok(parsed.into_iter().map(|(_, e)| e).collect())
+}
+
+async fn demo(
+    ports: Ports,
+    mappings_path: &Path,
+    events_path: &Path,
+    until: Instant,
+    fast_forward: u64,
+    check: bool,
+) -> Result<()> {
+    let (_, mappings) = read_mappings(mappings_path)?;
+    let mut events = read_events(events_path)?;
+    events.sort_by_key(|e| e.at);
+    let Some(start) = events.first().map(|e| e.at) else {
+        bail!("{}: no events", events_path.display());
+    };
+    let groups: Vec<u64> = mappings.managed_groups().iter().map(|g| g.get()).collect();
+    let began = std::time::Instant::now();
+    let stack = LocalStack::start(&ports.options(), &groups).await?;
+    let result = async {
+        println!(
+            "== local stack up: moto {}, Kisi simulator {}, functions {}",
+            stack.names.moto_url,
+            stack.names.sim_url,
+            stack.lambda_url.as_deref().unwrap_or("in process")
+        );
+        stack.sim.set_clock(start).await?;
+        println!("== access-sync mappings apply {}", mappings_path.display());
+        apply_mappings(&stack, mappings_path)?;
+        match stack.lambda_url.clone() {
+            Some(url) => {
+                let watch = Watch::new(url);
+                warm_up(&watch).await?;
+                play(
+                    &stack,
+                    watch,
+                    &mappings,
+                    &events,
+                    until,
+                    fast_forward,
+                    check,
+                )
+                .await?;
+            }
+            None => {
+                let f = InProcess::from_pairs(&stack.names.function_env(), &stack.sdk)?;
+                play(&stack, f, &mappings, &events, until, fast_forward, check).await?;
+            }
+        }
+        if check && let Some(url) = &stack.lambda_url {
+            invoke_samples(url)?;
+        }
+        Ok::<(), anyhow::Error>(())
+    }
+    .await;
+    stack.stop().await;
+    println!(
+        "== stopped the stack ({:.0} s in all); nothing is left running",
+        began.elapsed().as_secs_f64()
+    );
+    result
+}
+
+/// The first invocation of each function under `cargo lambda watch` starts it (and builds it
+/// if the build is not fresh): do that before the clock starts.
+async fn warm_up(watch: &Watch) -> Result<()> {
+    let t = std::time::Instant::now();
+    print!("== starting the functions under cargo lambda watch ...");
+    use std::io::Write;
+    let _ = std::io::stdout().flush();
+    for f in ["on_booking", "on_plan_change", "on_checkin", "on_edge"] {
+        watch
+            .invoke(f, serde_json::json!({"Records": []}))
+            .await
+            .with_context(|| format!("starting {f}"))?;
+    }
+    let (status, _) = watch.post("/events", &[], b"\n".to_vec()).await?;
+    if status != 400 {
+        bail!("ingest answered {status} to an empty body, not 400");
+    }
+    println!(" ready in {:.1} s", t.elapsed().as_secs_f64());
+    Ok(())
+}
+
+fn hhmm(t: Instant) -> String {
+    t.format("%a %H:%M").to_string()
+}
+
+async fn play<F: Functions>(
+    stack: &LocalStack,
+    f: F,
+    mappings: &Mappings,
+    events: &[Event],
+    until: Instant,
+    fast_forward: u64,
+    check: bool,
+) -> Result<()> {
+    let driver = Driver {
+        pumps: Pumps::new(
+            f,
+            &stack.sdk,
+            stack.queues.clone(),
+            stack.names.schedule_group(),
+            stack.sim.clone(),
+        ),
+        sim: stack.sim.clone(),
+    };
+    let start = events[0].at;
+    let span = (until - start).num_seconds().max(1) as f64;
+    let real = std::time::Instant::now();
+    let pace = |t: Instant| {
+        let at = (t - start).num_seconds() as f64 / span * fast_forward as f64;
+        Duration::from_secs_f64(at.max(0.0))
+    };
+    println!(
+        "== replaying {} events through ingest, {} → {} (about {fast_forward} s)",
+        events.len(),
+        format_instant(start),
+        format_instant(until)
+    );
+    println!("   time (UTC)  change in Kisi");
+    let mut shown = 0;
+    let mut i = 0;
+    loop {
+        let next_event = events.get(i).map(|e| e.at).filter(|&t| t <= until);
+        let next_edge = driver.pumps.next_edge().await?.filter(|&t| t <= until);
+        let next = [next_event, next_edge, Some(until)]
+            .into_iter()
+            .flatten()
+            .min()
+            .unwrap_or(until);
+        if let Some(wait) = pace(next).checked_sub(real.elapsed()) {
+            tokio::time::sleep(wait).await;
+        }
+        driver.advance(next).await?;
+        let mut batch = Vec::new();
+        while let Some(e) = events.get(i).filter(|e| e.at == next) {
+            batch.push(e);
+            i += 1;
+        }
+        if !batch.is_empty() {
+            driver.post(&batch).await?;
+            driver.pumps.drain().await?;
+        }
+        shown = print_changes(&driver.sim, shown).await?;
+        if next >= until && events.get(i).is_none_or(|e| e.at > until) {
+            break;
+        }
+    }
+    println!("== the day played in {:.1} s", real.elapsed().as_secs_f64());
+
+    // The safety net: one reconcile at the end finds nothing to repair.
+    let report = driver
+        .pumps
+        .functions
+        .invoke("reconcile_15m", serde_json::json!({"detail-type": "Scheduled Event", "source": "aws.events", "detail": {}}))
+        .await?;
+    driver.pumps.drain().await?;
+    println!("== reconcile_15m at the end: {report}");
+
+    let kisi = kisi_timeline(&driver.sim.timeline().await?, until);
+    let preview = preview_timeline(mappings, events, until);
+    let state = kisi_state(&driver.sim.state().await?);
+    println!(
+        "== Kisi at {} (e-mail, group, valid until):",
+        format_instant(until)
+    );
+    for (email, group, valid) in &state {
+        println!(
+            "   {email:<22} group {group:<4} until {}",
+            valid.as_deref().unwrap_or("(no end)")
+        );
+    }
+    let open: std::collections::BTreeSet<(String, u64)> =
+        state.iter().map(|(e, g, _)| (e.clone(), *g)).collect();
+    let same_timeline = kisi == preview;
+    let same_state = open == preview_state(&preview);
+    println!(
+        "== Kisi's timeline {} preview's ({} intervals); the final state {}",
+        if same_timeline {
+            "equals"
+        } else {
+            "DIFFERS from"
+        },
+        preview.len(),
+        if same_state {
+            "matches"
+        } else {
+            "DOES NOT match"
+        }
+    );
+    if check && !(same_timeline && same_state) {
+        for l in kisi.iter().filter(|l| !preview.contains(l)) {
+            eprintln!("   only in Kisi:    {l:?}");
+        }
+        for l in preview.iter().filter(|l| !kisi.contains(l)) {
+            eprintln!("   only in preview: {l:?}");
+        }
+        bail!("Kisi differs from preview");
+    }
+    let stats = driver
+        .pumps
+        .stats
+        .lock()
+        .map(|s| s.clone())
+        .unwrap_or_default();
+    println!(
+        "   pumps: {} messages delivered {:?}, {} edges fired, {} deliveries failed",
+        stats.delivered.values().sum::<u64>(),
+        stats.delivered,
+        stats.edges,
+        stats.failed
+    );
+    Ok(())
+}
+
+/// Prints the simulator's timeline entries after the first `shown`; answers the new count.
+async fn print_changes(sim: &SimAdmin, shown: usize) -> Result<usize> {
+    let changes = sim.timeline().await?;
+    let mut k = shown;
+    while k < changes.len() {
+        let c = &changes[k];
+        // A deletion and a creation of the same pair at the same instant is a replacement.
+        let replaced = c.action == "deleted"
+            && changes.get(k + 1).is_some_and(|n| {
+                n.action == "created"
+                    && n.email == c.email
+                    && n.group_id == c.group_id
+                    && n.at == c.at
+            });
+        if replaced {
+            println!(
+                "   {}   ~ {:<22} group {} (window changed)",
+                hhmm(c.at),
+                c.email,
+                c.group_id
+            );
+            k += 2;
+            continue;
+        }
+        let (sign, verb) = if c.action == "created" {
+            ("+", "opens")
+        } else {
+            ("-", "closes")
+        };
+        println!(
+            "   {}   {sign} {:<22} group {} {verb}",
+            hhmm(c.at),
+            c.email,
+            c.group_id
+        );
+        k += 1;
+    }
+    Ok(changes.len())
+}
+
+/// `cargo lambda invoke NAME --data-file events/<sample>.json` for every sample.
+fn invoke_samples(url: &str) -> Result<()> {
+    let port = url.rsplit(':').next().unwrap_or("9000");
+    println!("== cargo lambda invoke with every sample in events/");
+    for (function, file) in [
+        ("ingest", "events/ingest.json"),
+        ("on_booking", "events/on_booking.json"),
+        ("on_plan_change", "events/on_plan_change.json"),
+        ("on_checkin", "events/on_checkin.json"),
+        ("on_edge", "events/on_edge.json"),
+        ("on_edge", "events/on_edge_converge.json"),
+        ("reconcile_15m", "events/reconcile_15m.json"),
+    ] {
+        let out = std::process::Command::new("cargo")
+            .args(["lambda", "invoke", function, "-A", "127.0.0.1", "-P", port])
+            .args(["--data-file", file])
+            .output()
+            .context("running cargo lambda invoke")?;
+        let text = String::from_utf8_lossy(&out.stdout);
+        let first: String = text.trim().chars().take(100).collect();
+        if !out.status.success() {
+            bail!(
+                "cargo lambda invoke {function} --data-file {file} failed: {}{}",
+                text,
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        println!("   ok  {function:<15} {file:<32} {first}");
+    }
+    Ok(())
+}

@@ -1,0 +1,109 @@
+//! The names of the stack's AWS resources and the environment the functions run with.
+
+/// Where the local stack's pieces listen, and what its AWS resources are called.
+#[derive(Debug, Clone)]
+pub struct Names {
+    /// Prefix of every resource name.
+    pub prefix: String,
+    /// moto's endpoint, `http://127.0.0.1:<port>`.
+    pub moto_url: String,
+    /// The Kisi simulator's base URL.
+    pub sim_url: String,
+    /// The Kisi API key the simulator accepts (stored in Secrets Manager for the functions).
+    pub kisi_key: String,
+}
+
+/// One SQS-fed function: the EventBridge detail-type routed to its queue.
+#[derive(Debug, Clone, Copy)]
+pub struct Route {
+    /// The function.
+    pub function: &'static str,
+    /// The detail-type its rule matches.
+    pub detail_type: &'static str,
+    /// Whether the rule also matches the source `access-sync.ingest` (platform events).
+    pub from_ingest: bool,
+}
+
+/// The routes, as in `infra/lib/service-stack.ts`, in the order the pumps drain them: events
+/// first, then the converge requests they cause.
+pub const ROUTES: [Route; 4] = [
+    Route {
+        function: "on_booking",
+        detail_type: "booking",
+        from_ingest: true,
+    },
+    Route {
+        function: "on_plan_change",
+        detail_type: "plan",
+        from_ingest: true,
+    },
+    Route {
+        function: "on_checkin",
+        detail_type: "checkin",
+        from_ingest: true,
+    },
+    Route {
+        function: "on_edge",
+        detail_type: "converge",
+        from_ingest: false,
+    },
+];
+
+/// The ARN edge schedules target (moto never invokes it; the scheduler pump reads it).
+pub const ON_EDGE_ARN: &str = "arn:aws:lambda:us-east-1:123456789012:function:on_edge";
+
+impl Names {
+    /// The single DynamoDB table.
+    pub fn table(&self) -> String {
+        format!("{}-access-sync", self.prefix)
+    }
+    /// The event bus.
+    pub fn bus(&self) -> String {
+        format!("{}-bus", self.prefix)
+    }
+    /// The queue feeding `route`.
+    pub fn queue(&self, route: &Route) -> String {
+        format!("{}-{}", self.prefix, route.detail_type)
+    }
+    /// Where messages go after five failed deliveries.
+    pub fn dlq(&self) -> String {
+        format!("{}-dlq", self.prefix)
+    }
+    /// The Scheduler group of edge schedules.
+    pub fn schedule_group(&self) -> String {
+        format!("{}-edges", self.prefix)
+    }
+    /// The Secrets Manager secret holding the Kisi API key.
+    pub fn secret(&self) -> String {
+        format!("{}-kisi-token", self.prefix)
+    }
+    /// The test clock every function reads (`GET` answers `{"now"}`).
+    pub fn clock_url(&self) -> String {
+        format!("{}/__admin/clock", self.sim_url)
+    }
+
+    /// The environment of every function (and of `access-sync mappings apply`): the same
+    /// variables as in AWS, pointed at moto and the simulator, plus the movable clock.
+    pub fn function_env(&self) -> Vec<(String, String)> {
+        [
+            ("AWS_ENDPOINT_URL", self.moto_url.clone()),
+            ("AWS_REGION", "us-east-1".into()),
+            ("AWS_ACCESS_KEY_ID", "testing".into()),
+            ("AWS_SECRET_ACCESS_KEY", "testing".into()),
+            ("TABLE_NAME", self.table()),
+            ("SCHEDULE_GROUP", self.schedule_group()),
+            ("CONVERGE_FUNCTION_ARN", ON_EDGE_ARN.into()),
+            (
+                "SCHEDULER_ROLE_ARN",
+                "arn:aws:iam::123456789012:role/local-scheduler".into(),
+            ),
+            ("EVENT_BUS_NAME", self.bus()),
+            ("KISI_TOKEN_SECRET", self.secret()),
+            ("KISI_BASE_URL", self.sim_url.clone()),
+            ("ACCESS_SYNC_CLOCK_URL", self.clock_url()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect()
+    }
+}

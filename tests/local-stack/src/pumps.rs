@@ -1,0 +1,303 @@
+//! What AWS does between the functions and moto does not: deliver each queue's messages to
+//! its function (an SQS event source mapping with partial batch responses) and fire each edge
+//! schedule when its instant comes (EventBridge Scheduler, then `ActionAfterCompletion =
+//! DELETE`).
+//!
+//! Both pumps are explicit steps ([`Pumps::drain`], [`Pumps::fire_due`]) so a driver can play
+//! time exactly: set the clock to an edge's instant, fire the edges due then, drain what they
+//! caused, and only then move on.
+
+use crate::functions::Functions;
+use crate::provision::Queues;
+use crate::sim::SimAdmin;
+use access_sync_ports::Edge;
+use access_sync_rules::Instant;
+use anyhow::{Context, Result};
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+
+/// The pumps of one stack.
+pub struct Pumps<F> {
+    /// The functions messages and edges are delivered to.
+    pub functions: F,
+    sqs: aws_sdk_sqs::Client,
+    scheduler: aws_sdk_scheduler::Client,
+    queues: Queues,
+    group: String,
+    clock: SimAdmin,
+    /// Receipts of messages whose delivery failed: SQS hands them back after the visibility
+    /// timeout; [`Pumps::redeliver_failed`] hands them back at once.
+    failed: Mutex<Vec<(String, String)>>,
+    /// Edges whose invocation failed: Scheduler retries them (its retry policy).
+    failed_edges: Mutex<Vec<Value>>,
+    /// Counts, for the demo's summary.
+    pub stats: Mutex<Stats>,
+}
+
+/// What the pumps did.
+#[derive(Debug, Clone, Default)]
+pub struct Stats {
+    /// Messages delivered, by function.
+    pub delivered: BTreeMap<String, u64>,
+    /// Deliveries that failed (and will come back).
+    pub failed: u64,
+    /// Edges fired.
+    pub edges: u64,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl<F: Functions> Pumps<F> {
+    /// Pumps over moto's SQS and Scheduler; `clock` is the simulator whose clock the functions
+    /// read.
+    pub fn new(
+        functions: F,
+        sdk: &access_sync_aws::SdkConfig,
+        queues: Queues,
+        schedule_group: String,
+        clock: SimAdmin,
+    ) -> Pumps<F> {
+        Pumps {
+            functions,
+            sqs: aws_sdk_sqs::Client::new(sdk),
+            scheduler: aws_sdk_scheduler::Client::new(sdk),
+            queues,
+            group: schedule_group,
+            clock,
+            failed: Mutex::new(Vec::new()),
+            failed_edges: Mutex::new(Vec::new()),
+            stats: Mutex::new(Stats::default()),
+        }
+    }
+
+    /// Delivers every visible message, queue by queue in route order, until all queues are
+    /// empty (a delivery can cause messages on another queue). Answers how many were delivered.
+    ///
+    /// # Errors
+    /// SQS or the function could not be reached (a function's own failure is not an error:
+    /// its items stay on the queue, as in AWS).
+    pub async fn drain(&self) -> Result<usize> {
+        let mut total = 0;
+        loop {
+            let mut moved = 0;
+            for (function, url) in &self.queues.routes {
+                loop {
+                    let n = self.deliver_batch(function, url).await?;
+                    if n == 0 {
+                        break;
+                    }
+                    moved += n;
+                }
+            }
+            total += moved;
+            if moved == 0 {
+                return Ok(total);
+            }
+        }
+    }
+
+    /// Receives up to 10 messages from `url` and invokes `function` with them as one SQS
+    /// event; deletes the ones it did not report failed.
+    async fn deliver_batch(&self, function: &str, url: &str) -> Result<usize> {
+        let got = self
+            .sqs
+            .receive_message()
+            .queue_url(url)
+            .max_number_of_messages(10)
+            .wait_time_seconds(0)
+            .send()
+            .await
+            .with_context(|| format!("receiving from {url}"))?;
+        let messages = got.messages();
+        if messages.is_empty() {
+            return Ok(0);
+        }
+        let records: Vec<Value> = messages
+            .iter()
+            .map(|m| {
+                json!({
+                    "messageId": m.message_id(),
+                    "receiptHandle": m.receipt_handle(),
+                    "body": m.body(),
+                    "md5OfBody": m.md5_of_body(),
+                    "attributes": {},
+                    "messageAttributes": {},
+                    "eventSource": "aws:sqs",
+                    "eventSourceARN": format!("arn:aws:sqs:us-east-1:123456789012:{}", url.rsplit('/').next().unwrap_or_default()),
+                    "awsRegion": "us-east-1",
+                })
+            })
+            .collect();
+        let failed_ids: Vec<String> = match self
+            .functions
+            .invoke(function, json!({ "Records": records }))
+            .await
+        {
+            Ok(r) => r["batchItemFailures"]
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|f| f["itemIdentifier"].as_str().map(str::to_string))
+                        .collect()
+                })
+                .unwrap_or_default(),
+            // The whole invocation failed: every item comes back.
+            Err(e) => {
+                tracing::warn!(%function, error = %e, "invocation failed");
+                messages
+                    .iter()
+                    .filter_map(|m| m.message_id().map(str::to_string))
+                    .collect()
+            }
+        };
+        for m in messages {
+            let (Some(id), Some(receipt)) = (m.message_id(), m.receipt_handle()) else {
+                continue;
+            };
+            if failed_ids.iter().any(|f| f == id) {
+                lock(&self.failed).push((url.to_string(), receipt.to_string()));
+                lock(&self.stats).failed += 1;
+            } else {
+                self.sqs
+                    .delete_message()
+                    .queue_url(url)
+                    .receipt_handle(receipt)
+                    .send()
+                    .await
+                    .with_context(|| format!("deleting from {url}"))?;
+                *lock(&self.stats)
+                    .delivered
+                    .entry(function.to_string())
+                    .or_default() += 1;
+            }
+        }
+        Ok(messages.len())
+    }
+
+    /// Makes failed messages visible again now and re-fires failed edges (what SQS and
+    /// Scheduler do on their own after a while).
+    ///
+    /// # Errors
+    /// SQS could not be reached.
+    pub async fn redeliver_failed(&self) -> Result<()> {
+        let failed = std::mem::take(&mut *lock(&self.failed));
+        for (url, receipt) in failed {
+            // A receipt may have expired already (the message is visible again): fine.
+            let _ = self
+                .sqs
+                .change_message_visibility()
+                .queue_url(&url)
+                .receipt_handle(&receipt)
+                .visibility_timeout(0)
+                .send()
+                .await;
+        }
+        let edges = std::mem::take(&mut *lock(&self.failed_edges));
+        for edge in edges {
+            self.fire(edge).await;
+        }
+        Ok(())
+    }
+
+    /// Whether anything failed and waits for redelivery.
+    pub fn has_failures(&self) -> bool {
+        !lock(&self.failed).is_empty() || !lock(&self.failed_edges).is_empty()
+    }
+
+    /// Every stored edge schedule: (name, input).
+    ///
+    /// # Errors
+    /// Scheduler could not be reached.
+    pub async fn schedules(&self) -> Result<Vec<(String, Edge, Value)>> {
+        let mut out = Vec::new();
+        let mut token = None;
+        loop {
+            let page = self
+                .scheduler
+                .list_schedules()
+                .group_name(&self.group)
+                .set_next_token(token)
+                .send()
+                .await
+                .context("listing schedules")?;
+            for s in page.schedules() {
+                let name = s.name().unwrap_or_default().to_string();
+                let Ok(got) = self
+                    .scheduler
+                    .get_schedule()
+                    .group_name(&self.group)
+                    .name(&name)
+                    .send()
+                    .await
+                else {
+                    continue; // deleted meanwhile
+                };
+                let input = got.target().and_then(|t| t.input()).unwrap_or_default();
+                let Ok(value) = serde_json::from_str::<Value>(input) else {
+                    tracing::warn!(%name, "a schedule whose input is not JSON");
+                    continue;
+                };
+                let Ok(edge) = serde_json::from_value::<Edge>(value.clone()) else {
+                    tracing::warn!(%name, "a schedule whose input is not an edge");
+                    continue;
+                };
+                out.push((name, edge, value));
+            }
+            token = page.next_token().map(str::to_string);
+            if token.is_none() {
+                return Ok(out);
+            }
+        }
+    }
+
+    /// The earliest stored edge, if any.
+    ///
+    /// # Errors
+    /// Scheduler could not be reached.
+    pub async fn next_edge(&self) -> Result<Option<Instant>> {
+        Ok(self.schedules().await?.iter().map(|(_, e, _)| e.edge).min())
+    }
+
+    /// Fires every schedule due at or before `t`, earliest instant first: the clock is set to
+    /// each instant, its schedules are deleted and `on_edge` invoked with their input, and the
+    /// queues are drained before the next instant. Answers how many edges fired.
+    ///
+    /// # Errors
+    /// moto, the simulator's clock or a function could not be reached.
+    pub async fn fire_due(&self, t: Instant) -> Result<usize> {
+        let mut fired = 0;
+        loop {
+            let all = self.schedules().await?;
+            let Some(first) = all.iter().map(|(_, e, _)| e.edge).filter(|e| *e <= t).min() else {
+                return Ok(fired);
+            };
+            self.clock.set_clock(first).await?;
+            for (name, _, input) in all.into_iter().filter(|(_, e, _)| e.edge == first) {
+                let deleted = self
+                    .scheduler
+                    .delete_schedule()
+                    .group_name(&self.group)
+                    .name(&name)
+                    .send()
+                    .await;
+                if deleted.is_err() {
+                    continue; // replaced or fired meanwhile
+                }
+                self.fire(input).await;
+                fired += 1;
+            }
+            self.drain().await?;
+        }
+    }
+
+    async fn fire(&self, input: Value) {
+        lock(&self.stats).edges += 1;
+        if let Err(e) = self.functions.invoke("on_edge", input.clone()).await {
+            tracing::warn!(error = %e, "edge failed; Scheduler retries it");
+            lock(&self.failed_edges).push(input);
+        }
+    }
+}
