@@ -4,12 +4,15 @@
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
+use std::sync::Arc;
 
 /// An e-mail address, trimmed and lower-cased (ACCESS-MODEL rule 7). Two members, or a member
 /// and a guest, with the same `Email` share one timeline: it is who Kisi sees.
+///
+/// The text is shared: a clone (one per pair, per interval of a preview) copies a pointer.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
-pub struct Email(String);
+pub struct Email(Arc<str>);
 
 impl Email {
     /// Normalises an address. `None` for an empty or blank one: such a member has no address.
@@ -17,8 +20,11 @@ impl Email {
         let t = raw.trim();
         if t.is_empty() {
             None
+        } else if t.bytes().all(|b| b.is_ascii() && !b.is_ascii_uppercase()) {
+            // Already lower case (nearly always): no intermediate string.
+            Some(Email(Arc::from(t)))
         } else {
-            Some(Email(t.to_lowercase()))
+            Some(Email(Arc::from(t.to_lowercase())))
         }
     }
 
@@ -37,7 +43,7 @@ impl TryFrom<String> for Email {
 
 impl From<Email> for String {
     fn from(e: Email) -> String {
-        e.0
+        e.0.to_string()
     }
 }
 

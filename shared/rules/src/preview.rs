@@ -31,8 +31,8 @@ pub struct Interval {
     pub from: Instant,
     /// Closed at; `None` still open at the horizon.
     pub until: Option<Instant>,
-    /// Every entitlement that contributed to it.
-    pub reasons: BTreeSet<EntitlementId>,
+    /// Every entitlement that contributed to it, each once, in order.
+    pub reasons: Vec<EntitlementId>,
 }
 
 impl Interval {
@@ -432,13 +432,15 @@ impl Simulation {
         out
     }
 
-    /// The ids of the entitlements with indices `ids`, inserted one by one: collecting would
-    /// first gather them in a `Vec`, an allocation per interval.
-    fn reasons(&self, ids: &[u32]) -> BTreeSet<EntitlementId> {
-        let mut out = BTreeSet::new();
-        for &i in ids {
-            out.insert(self.facts.entitlement_id(i).clone());
-        }
+    /// The ids of the entitlements with indices `ids` (each index once, so each id once), in
+    /// order.
+    fn reasons(&self, ids: &[u32]) -> Vec<EntitlementId> {
+        let mut out: Vec<EntitlementId> = ids
+            .iter()
+            .map(|&i| self.facts.entitlement_id(i).clone())
+            .collect();
+        out.sort_unstable();
+        out.dedup();
         out
     }
 }
