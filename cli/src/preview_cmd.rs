@@ -69,10 +69,5 @@ fn execute(args: &PreviewArgs) -> Result<String, String> {
     for w in &result.warnings {
         eprintln!("warning: {w}");
     }
-    let mut out = String::with_capacity(result.intervals.len() * 128);
-    for i in &result.intervals {
-        out.push_str(&i.to_json());
-        out.push('\n');
-    }
-    Ok(out)
+    Ok(result.to_jsonl())
 }

@@ -89,11 +89,7 @@ fn main() {
     let t_engine = t1.elapsed();
 
     let t2 = Instant::now();
-    let mut out = String::with_capacity(p.intervals.len() * 130);
-    for i in &p.intervals {
-        out.push_str(&i.to_json());
-        out.push('\n');
-    }
+    let out = p.to_jsonl();
     let t_format = t2.elapsed();
     let total = t0.elapsed();
     println!(

@@ -39,18 +39,24 @@ impl Interval {
     /// The `preview` output line (JSON): `email`, `group`, `from`, `until` (or `null`) and
     /// `reasons`, in that order, as serde_json writes them.
     pub fn to_json(&self) -> String {
-        let mut out = String::with_capacity(96);
+        let mut out = String::with_capacity(self.json_len());
+        self.write_json(&mut out);
+        out
+    }
+
+    /// Appends [`Interval::to_json`] to `out`.
+    pub fn write_json(&self, out: &mut String) {
         out.push_str("{\"email\":");
-        push_json_str(&mut out, self.email.as_str());
+        push_json_str(out, self.email.as_str());
         out.push_str(",\"group\":");
-        out.push_str(&self.group.get().to_string());
+        push_u64(out, self.group.get());
         out.push_str(",\"from\":\"");
-        push_instant(&mut out, self.from);
+        push_instant(out, self.from);
         out.push_str("\",\"until\":");
         match self.until {
             Some(u) => {
                 out.push('"');
-                push_instant(&mut out, u);
+                push_instant(out, u);
                 out.push('"');
             }
             None => out.push_str("null"),
@@ -60,10 +66,33 @@ impl Interval {
             if i > 0 {
                 out.push(',');
             }
-            push_json_str(&mut out, r.as_str());
+            push_json_str(out, r.as_str());
         }
         out.push_str("]}");
-        out
+    }
+
+    /// The length of [`Interval::to_json`] when no string needs escaping (else a little more).
+    fn json_len(&self) -> usize {
+        // {"email":"","group":,"from":"","until":"","reasons":[]}, two instants and the group.
+        let reasons: usize = self.reasons.iter().map(|r| r.as_str().len() + 3).sum();
+        58 + 40 + 20 + self.email.as_str().len() + reasons
+    }
+}
+
+/// Appends `v` in decimal.
+fn push_u64(out: &mut String, mut v: u64) {
+    let mut b = [0u8; 20];
+    let mut at = b.len();
+    loop {
+        at -= 1;
+        b[at] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    if let Ok(s) = std::str::from_utf8(&b[at..]) {
+        out.push_str(s);
     }
 }
 
@@ -474,6 +503,19 @@ pub struct Preview {
     pub horizon: Instant,
 }
 
+impl Preview {
+    /// The printed timeline: one [`Interval::to_json`] line per interval, each ending in `\n`.
+    pub fn to_jsonl(&self) -> String {
+        let len = self.intervals.iter().map(|i| i.json_len() + 1).sum();
+        let mut out = String::with_capacity(len);
+        for i in &self.intervals {
+            i.write_json(&mut out);
+            out.push('\n');
+        }
+        out
+    }
+}
+
 /// Runs a preview: events are de-duplicated by delivery id (the first line wins), sorted by `at`
 /// stably, and delivered to a [`Simulation`]; edges fire up to the horizon (`until`, or 30 days
 /// after the latest event).
@@ -560,18 +602,20 @@ mod tests {
     #[test]
     fn an_interval_line_is_what_serde_json_writes() {
         let at = |s| parse_instant(s).unwrap();
-        for (email, until, reasons) in [
+        let mut all = Vec::new();
+        for (email, group, until, reasons) in [
             (
                 "a@x.io",
+                42,
                 Some("2026-12-07T11:05:00Z"),
-                vec!["plan:1", "booking:2"],
+                vec!["booking:2", "plan:1"],
             ),
-            ("q\"uote\\d@x.io", None, vec![]),
-            ("\u{7f}tab\t@x.io", None, vec!["ünï\u{1}code"]),
+            ("q\"uote\\d@x.io", 1, None, vec![]),
+            ("\u{7f}tab\t@x.io", i64::MAX, None, vec!["ünï\u{1}code"]),
         ] {
             let i = Interval {
                 email: Email::parse(email).unwrap(),
-                group: GroupId::new(42).unwrap(),
+                group: GroupId::new(group).unwrap(),
                 from: at("2026-12-07T08:55:00Z"),
                 until: until.map(at),
                 reasons: reasons.iter().map(|&r| EntitlementId::from(r)).collect(),
@@ -585,6 +629,14 @@ mod tests {
             })
             .unwrap();
             assert_eq!(i.to_json(), want);
+            all.push(i);
         }
+        let p = Preview {
+            intervals: all,
+            warnings: vec![],
+            horizon: Instant::default(),
+        };
+        let lines: String = p.intervals.iter().map(|i| i.to_json() + "\n").collect();
+        assert_eq!(p.to_jsonl(), lines);
     }
 }

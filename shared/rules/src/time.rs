@@ -4,8 +4,7 @@
 //! skips or repeats resolve with the UTC offset in force *before* the change (ACCESS-MODEL §3.2).
 
 use chrono::{
-    DateTime, Datelike, Duration, LocalResult, NaiveDate, NaiveDateTime, NaiveTime, TimeZone,
-    Timelike, Utc,
+    DateTime, Duration, LocalResult, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Timelike, Utc,
 };
 use chrono_tz::Tz;
 
@@ -31,12 +30,14 @@ pub fn format_instant(t: Instant) -> String {
 
 /// Appends [`format_instant`] of `t` to `out`.
 pub fn push_instant(out: &mut String, t: Instant) {
-    let year = t.year();
+    let secs = t.timestamp();
+    let (year, month, day) = civil_from_days(secs.div_euclid(86_400));
     if !(0..=9999).contains(&year) || t.nanosecond() >= 1_000_000_000 {
         // Years chrono prints with a sign, and leap seconds: rare, so its formatter.
         out.push_str(&t.format("%Y-%m-%dT%H:%M:%SZ").to_string());
         return;
     }
+    let of_day = secs.rem_euclid(86_400) as u32;
     let mut b = *b"0000-00-00T00:00:00Z";
     let mut two = |at: usize, v: u32| {
         b[at] = b'0' + (v / 10) as u8;
@@ -45,12 +46,28 @@ pub fn push_instant(out: &mut String, t: Instant) {
     let year = year as u32;
     two(0, year / 100);
     two(2, year % 100);
-    two(5, t.month());
-    two(8, t.day());
-    two(11, t.hour());
-    two(14, t.minute());
-    two(17, t.second());
-    out.extend(b.iter().map(|&c| c as char));
+    two(5, month);
+    two(8, day);
+    two(11, of_day / 3600);
+    two(14, of_day / 60 % 60);
+    two(17, of_day % 60);
+    if let Ok(s) = std::str::from_utf8(&b) {
+        out.push_str(s);
+    }
+}
+
+/// The proleptic Gregorian (year, month, day) of a day counted from 1970-01-01, without
+/// chrono's ordinal tables (H. Hinnant's `civil_from_days`).
+fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097); // [0, 146096]
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365; // [0, 399]
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100); // [0, 365], from 1 March
+    let mp = (5 * doy + 2) / 153; // [0, 11], from March
+    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (yoe + era * 400 + i64::from(month <= 2), month, day)
 }
 
 /// `YYYY-MM-DDTHH:MM:SSZ` exactly, the form nearly every instant comes in: read without the
@@ -190,6 +207,47 @@ mod tests {
             format_instant(leap),
             leap.format("%Y-%m-%dT%H:%M:%SZ").to_string()
         );
+    }
+
+    #[test]
+    fn instants_print_as_chrono_prints_them_across_the_calendar() {
+        let from = at("0000-01-01T00:00:00Z").timestamp();
+        let to = at("9999-12-31T23:59:59Z").timestamp();
+        // Every 1,000,003 s (about 11.6 days, so every day of the year and time of day comes
+        // round), and the days around the edges of the range and of centuries.
+        let mut secs: Vec<i64> = (from..=to).step_by(1_000_003).collect();
+        for edge in [
+            "0000-01-01T00:00:00Z",
+            "1600-02-29T23:59:59Z",
+            "1700-02-28T12:00:00Z",
+            "1969-12-31T23:59:59Z",
+            "1970-01-01T00:00:00Z",
+            "2000-02-29T00:00:00Z",
+            "2100-03-01T00:00:00Z",
+            "9999-12-31T23:59:59Z",
+        ] {
+            let t = at(edge).timestamp();
+            secs.extend((t - 3 * 86_400..=t + 3 * 86_400).step_by(3_601));
+        }
+        for s in secs {
+            let t = DateTime::from_timestamp(s, 0).unwrap();
+            assert_eq!(
+                format_instant(t),
+                t.format("%Y-%m-%dT%H:%M:%SZ").to_string()
+            );
+        }
+        // Years outside 0–9999 go to chrono's formatter.
+        for (y, m, d) in [(-1, 12, 31), (10_000, 1, 1)] {
+            let t = NaiveDate::from_ymd_opt(y, m, d)
+                .unwrap()
+                .and_hms_opt(23, 59, 59)
+                .unwrap()
+                .and_utc();
+            assert_eq!(
+                format_instant(t),
+                t.format("%Y-%m-%dT%H:%M:%SZ").to_string()
+            );
+        }
     }
 
     #[test]
