@@ -17,4 +17,10 @@ if [ ! -x .venv-tools/bin/moto_server ]; then
   python3 -m venv .venv-tools
   .venv-tools/bin/pip install --quiet --disable-pip-version-check "moto[server]==$MOTO_VERSION"
 fi
+CARGO_LAMBDA_VERSION="1.9.2"
+if [ ! -x .venv-tools/bin/cargo-lambda ]; then
+  echo "== installing cargo-lambda==$CARGO_LAMBDA_VERSION into .venv-tools (once; brings zig)"
+  [ -d .venv-tools ] || python3 -m venv .venv-tools
+  .venv-tools/bin/pip install --quiet --disable-pip-version-check "cargo-lambda==$CARGO_LAMBDA_VERSION"
+fi
 export PATH="$PWD/.venv-tools/bin:$PATH"

@@ -9,6 +9,7 @@
 //! | `KISI_BASE_URL` | `https://api.kisi.io` | the Kisi API (the simulator locally) |
 //! | `ACCESS_SYNC_CLOCK_URL` | unset: system clock | see [`crate::clock`] |
 //! | `BRAKE_SHARE` | `0.10` | largest share of managed access one reconcile may revoke |
+//! | `KISI_MAX_ATTEMPTS` | `6` | tries per Kisi call within one invocation (1 to 10) |
 //!
 //! Every missing or bad variable is reported, one line each, in one error.
 
@@ -30,6 +31,8 @@ pub struct Config {
     pub clock_url: Option<String>,
     /// `BRAKE_SHARE`.
     pub brake_share: f64,
+    /// `KISI_MAX_ATTEMPTS`.
+    pub kisi_max_attempts: u32,
 }
 
 impl Config {
@@ -71,12 +74,25 @@ impl Config {
                 }
             },
         };
+        let kisi_max_attempts = match get("KISI_MAX_ATTEMPTS") {
+            None => 6,
+            Some(v) => match v.trim().parse::<u32>() {
+                Ok(n) if (1..=10).contains(&n) => n,
+                _ => {
+                    problems.push(format!(
+                        "KISI_MAX_ATTEMPTS={v:?} is not a number from 1 to 10"
+                    ));
+                    6
+                }
+            },
+        };
         match aws {
             Ok(aws) if problems.is_empty() => Ok(Config {
                 aws,
                 kisi_base_url,
                 clock_url,
                 brake_share,
+                kisi_max_attempts,
             }),
             _ => Err(ConfigError(problems)),
         }
@@ -111,6 +127,7 @@ mod tests {
             ("KISI_BASE_URL", "ftp://kisi"),
             ("ACCESS_SYNC_CLOCK_URL", "localhost:9"),
             ("BRAKE_SHARE", "50%"),
+            ("KISI_MAX_ATTEMPTS", "0"),
         ]))
         .unwrap_err();
         let text = err.to_string();
@@ -122,6 +139,7 @@ mod tests {
             "KISI_BASE_URL",
             "ACCESS_SYNC_CLOCK_URL",
             "BRAKE_SHARE",
+            "KISI_MAX_ATTEMPTS",
         ] {
             assert_eq!(text.matches(name).count(), 1, "{name} in {text}");
         }
@@ -144,6 +162,7 @@ mod tests {
         assert_eq!(c.kisi_base_url, DEFAULT_BASE_URL);
         assert_eq!(c.clock_url, None);
         assert_eq!(c.brake_share, 0.10);
+        assert_eq!(c.kisi_max_attempts, 6);
         assert_eq!(c.aws.event_bus_name, "default");
     }
 }

@@ -9,7 +9,7 @@
 //!   under Kisi's 5 requests/s (see `access_sync_kisi`'s budget module).
 
 use access_sync_engine::{AccessControl, AccessError, Assignment, Granted, KisiAccess};
-use access_sync_kisi::{ApiKey, KisiClient, KisiConfig, TokenBucket};
+use access_sync_kisi::{ApiKey, KisiClient, KisiConfig, RetryPolicy, TokenBucket};
 use access_sync_ports::SecretSource;
 use access_sync_rules::mapping::NotifyPolicy;
 use access_sync_rules::{Email, GroupId, Instant};
@@ -23,6 +23,7 @@ pub struct RefreshingKisi<S> {
     secret_name: String,
     base_url: String,
     budget: Arc<TokenBucket>,
+    retry: RetryPolicy,
     current: RwLock<Option<Arc<KisiAccess>>>,
 }
 
@@ -35,9 +36,9 @@ impl<S> std::fmt::Debug for RefreshingKisi<S> {
     }
 }
 
-/// Whether Kisi refused the API key (HTTP 401), as the Kisi adapter words it.
+/// Whether Kisi refused the API key (HTTP 401).
 pub fn is_unauthorized(e: &AccessError) -> bool {
-    matches!(e, AccessError::Refused(m) if m.contains("rejected the API key"))
+    matches!(e, AccessError::Unauthorized(_))
 }
 
 impl<S: SecretSource + Send + Sync> RefreshingKisi<S> {
@@ -48,8 +49,16 @@ impl<S: SecretSource + Send + Sync> RefreshingKisi<S> {
             secret_name: secret_name.into(),
             base_url: base_url.into(),
             budget: Arc::new(TokenBucket::kisi()),
+            retry: RetryPolicy::default(),
             current: RwLock::new(None),
         }
+    }
+
+    /// Tries each Kisi call at most `attempts` times within one invocation (default 6, over up
+    /// to 30 s); what still fails is retried by the trigger (SQS redelivery, Scheduler).
+    pub fn with_max_attempts(mut self, attempts: u32) -> Self {
+        self.retry.max_attempts = attempts.max(1);
+        self
     }
 
     /// The secret source (for tests).
@@ -78,7 +87,8 @@ impl<S: SecretSource + Send + Sync> RefreshingKisi<S> {
                 AccessError::Refused(text)
             }
         })?;
-        let config = KisiConfig::new(&self.base_url, ApiKey::new(key.expose()));
+        let mut config = KisiConfig::new(&self.base_url, ApiKey::new(key.expose()));
+        config.retry = self.retry.clone();
         let client = KisiClient::new(config)
             .map_err(|e| AccessError::Refused(e.to_string()))?
             .with_budget(self.budget.clone());

@@ -58,7 +58,8 @@ impl App {
             a.secrets,
             config.aws.kisi_token_secret.clone(),
             config.kisi_base_url.clone(),
-        );
+        )
+        .with_max_attempts(config.kisi_max_attempts);
         let settings = Settings {
             function: EVENT_SCOPE.into(),
             ..Settings::default()

@@ -55,9 +55,13 @@ pub enum AccessError {
     /// A read came back incomplete: never to be read as "nobody has access".
     #[error("incomplete read from Kisi: {0}")]
     Incomplete(String),
-    /// Kisi refused (bad key, validation, conflict with something we do not own).
+    /// Kisi refused (validation, conflict with something we do not own).
     #[error("Kisi refused: {0}")]
     Refused(String),
+    /// Kisi rejected the API key (HTTP 401): re-reading the key may help; retrying with the
+    /// same key does not.
+    #[error("Kisi rejected the API key: {0}")]
+    Unauthorized(String),
 }
 
 impl AccessError {
@@ -65,7 +69,7 @@ impl AccessError {
     pub fn is_retryable(&self) -> bool {
         match self {
             AccessError::Unavailable(_) | AccessError::Incomplete(_) => true,
-            AccessError::Refused(_) => false,
+            AccessError::Refused(_) | AccessError::Unauthorized(_) => false,
         }
     }
 }
@@ -151,6 +155,7 @@ fn invite(p: NotifyPolicy) -> InvitePolicy {
 fn error(e: KisiError) -> AccessError {
     match e {
         KisiError::IncompleteRead { .. } => AccessError::Incomplete(e.to_string()),
+        KisiError::Unauthorized => AccessError::Unauthorized(e.to_string()),
         e if e.is_transient() => AccessError::Unavailable(e.to_string()),
         e => AccessError::Refused(e.to_string()),
     }
