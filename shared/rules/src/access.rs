@@ -161,7 +161,7 @@ impl Facts {
         let cut = self.parts_into(res, email, group, now, hi, parts);
         parts.retain(|(w, _)| w.until.is_none_or(|u| u >= now));
         parts.sort_unstable_by_key(|(w, _)| w.from);
-        let recheck = cut.then_some(hi - RECHECK_BEFORE);
+        let recheck = cut.then(|| hi - RECHECK_BEFORE);
 
         // Walk the united intervals in order: the one holding `now`, and the next one to open.
         let mut current: Option<(usize, usize, Window)> = None; // parts[a..b] make it up

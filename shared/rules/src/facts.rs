@@ -592,7 +592,7 @@ impl Facts {
             name: m.name,
         });
         let new_email = self.members[i as usize].email;
-        let mut groups = Vec::new();
+        let mut groups = Few::Zero;
         let slot = &self.members[i as usize];
         for &e in slot.held.as_slice() {
             self.groups_of(e, res, &mut groups);
@@ -626,7 +626,7 @@ impl Facts {
             members: t.members,
         });
         let slot = &self.teams[i as usize];
-        let mut groups = Vec::new();
+        let mut groups = Few::Zero;
         for &e in slot.held.as_slice() {
             self.groups_of(e, res, &mut groups);
         }
@@ -687,7 +687,8 @@ impl Facts {
     /// Every (address, group) the current version of entitlement `i` can reach now, whatever its
     /// status.
     fn reach<R: Resolve>(&self, i: u32, res: &R, touched: &mut Vec<(u32, GroupId)>) {
-        let mut groups = Vec::new();
+        // Nearly always one group: kept inline.
+        let mut groups = Few::Zero;
         self.groups_of(i, res, &mut groups);
         if groups.is_empty() {
             return;
@@ -715,7 +716,7 @@ impl Facts {
     }
 
     /// Adds the groups entitlement `i`'s current version maps to (no repeats).
-    fn groups_of<R: Resolve>(&self, i: u32, res: &R, out: &mut Vec<GroupId>) {
+    fn groups_of<R: Resolve>(&self, i: u32, res: &R, out: &mut Few<GroupId>) {
         for &r in self.reach[i as usize].refs.as_slice() {
             if let Some(m) = res.entry(&self.refs, r) {
                 for &g in &m.groups {
@@ -730,14 +731,18 @@ impl Facts {
     /// Warnings about the facts as they stand: holders that were never described.
     pub fn dangling(&self) -> BTreeSet<Warning> {
         let mut out = BTreeSet::new();
-        for r in self.entitlements_iter() {
-            let Some(e) = &r.current else { continue };
-            match &e.holder {
-                Holder::Team(t) if self.team(t).is_none() => {
-                    out.insert(Warning::TeamNeverDescribed(t.clone()));
+        // The slot's holder is the current version's holder, as an index: no id is looked up.
+        for slot in &self.entitlements {
+            match slot.holder {
+                Some(HolderIx::Team(t)) if self.teams[t as usize].rec.is_none() => {
+                    out.insert(Warning::TeamNeverDescribed(
+                        self.teams[t as usize].id.clone(),
+                    ));
                 }
-                Holder::Member(m) if self.member(m).is_none() => {
-                    out.insert(Warning::MemberWithoutEmail(m.clone()));
+                Some(HolderIx::Member(m)) if self.members[m as usize].rec.is_none() => {
+                    out.insert(Warning::MemberWithoutEmail(
+                        self.members[m as usize].id.clone(),
+                    ));
                 }
                 _ => {}
             }
@@ -987,25 +992,45 @@ impl Facts {
             let m = &self.members[mi as usize];
             let Some(rec) = &m.rec else { continue };
             for &e in m.held.as_slice() {
-                cut |= self.part(res, e, Some(rec.email_since), group, lo, hi, out);
+                if self.may_open(res, e, group) {
+                    cut |= self.part(res, e, Some(rec.email_since), group, lo, hi, out);
+                }
             }
             for &ti in m.teams.as_slice() {
                 let t = &self.teams[ti as usize];
                 let team_at = t.rec.as_ref().map(|t| t.at);
                 let dep = team_at.map_or(rec.email_since, |t| t.max(rec.email_since));
                 for &e in t.held.as_slice() {
-                    cut |= self.part(res, e, Some(dep), group, lo, hi, out);
+                    if self.may_open(res, e, group) {
+                        cut |= self.part(res, e, Some(dep), group, lo, hi, out);
+                    }
                 }
             }
         }
         for &e in slot.guests.as_slice() {
-            cut |= self.part(res, e, None, group, lo, hi, out);
+            if self.may_open(res, e, group) {
+                cut |= self.part(res, e, None, group, lo, hi, out);
+            }
         }
         cut
     }
 
-    /// The windows entitlement `i` opens in `group` (see [`Facts::parts_into`]); returns
-    /// whether its weekly blocks go on past `hi`.
+    /// Whether entitlement `i` can matter to `group` at all: a ref of its current version maps
+    /// to it, or it has weekly blocks (which make every pair it reaches be re-checked). Checked
+    /// before [`Facts::part`], without reading the record: most entitlements of an address map
+    /// to other groups.
+    #[inline]
+    fn may_open<R: Resolve>(&self, res: &R, i: u32, group: GroupId) -> bool {
+        let reach = &self.reach[i as usize];
+        reach.weekly
+            || reach.refs.as_slice().iter().any(|&r| {
+                res.entry(&self.refs, r)
+                    .is_some_and(|m| m.groups.contains(&group))
+            })
+    }
+
+    /// The windows entitlement `i` opens in `group` (see [`Facts::parts_into`]; only asked when
+    /// [`Facts::may_open`]); returns whether its weekly blocks go on past `hi`.
     #[allow(clippy::too_many_arguments)]
     fn part<R: Resolve>(
         &self,
@@ -1017,16 +1042,7 @@ impl Facts {
         hi: Instant,
         out: &mut Vec<(Window, u32)>,
     ) -> bool {
-        let reach = &self.reach[i as usize];
-        let refs = reach.refs.as_slice();
-        let in_group = |r: u32| {
-            res.entry(&self.refs, r)
-                .is_some_and(|m| m.groups.contains(&group))
-        };
-        if !reach.weekly && !refs.iter().any(|&r| in_group(r)) {
-            // Opens nothing here, and no blocks to re-check: the record need not be read.
-            return false;
-        }
+        let refs = self.reach[i as usize].refs.as_slice();
         let rec = &self.entitlements[i as usize].rec;
         let (Some(e), Some(start)) = (&rec.current, rec.start()) else {
             return false;

@@ -140,12 +140,11 @@ struct PairState {
     /// settled.
     pending_since: Option<Instant>,
     pending: Few<(Window, u32)>,
-    /// Edges in the queue for this pair (so that one instant is queued once).
-    scheduled: Few<Instant>,
 }
 
 /// The edge queue: pair ids by the instant they are due. Edges cluster on a few instants
-/// (bookings start on the hour), so a heap of distinct instants stays small.
+/// (bookings start on the hour), so a heap of distinct instants stays small. A pair converged
+/// again before its edge queues the same instant again; the repeats go when the instant is due.
 #[derive(Debug, Default)]
 struct Edges {
     times: BinaryHeap<Reverse<Instant>>,
@@ -161,7 +160,8 @@ impl Edges {
         ids.push(id);
     }
 
-    /// The earliest instant with edges due at or before `t`, and their pair ids in order.
+    /// The earliest instant with edges due at or before `t`, and their pair ids in order, each
+    /// once.
     fn pop_due(&mut self, t: Instant) -> Option<(Instant, Vec<u32>)> {
         let &Reverse(at) = self.times.peek()?;
         if at > t {
@@ -170,6 +170,7 @@ impl Edges {
         self.times.pop();
         let mut ids = self.due.remove(&at).unwrap_or_default();
         ids.sort_unstable();
+        ids.dedup();
         Some((at, ids))
     }
 }
@@ -301,7 +302,6 @@ impl Simulation {
         // A converge schedules edges strictly after its instant, so none joins the batch.
         while let Some((at, ids)) = self.edges.pop_due(t) {
             for id in ids {
-                self.state[id as usize].scheduled.retain(|&s| s != at);
                 self.converge_id(id, at);
             }
         }
@@ -395,9 +395,7 @@ impl Simulation {
         }
         if let Some(t) = answer.next_change
             && t > now
-            && !st.scheduled.contains(&t)
         {
-            st.scheduled.push(t);
             self.edges.push(t, id);
         }
         if self.steps.is_some() && decision != Decision::Keep {

@@ -99,6 +99,23 @@ pub fn format_instant_exact(t: Instant) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
 }
 
+/// `t + d`, as chrono computes it, without chrono's calendar step when the result falls on the
+/// same UTC day (lead and lag are minutes, so it nearly always does).
+pub(crate) fn add_duration(t: Instant, d: Duration) -> Instant {
+    let time = t.time();
+    let nanos = time.nanosecond();
+    // Whole seconds onto a time that is not a leap second, staying within the day.
+    if d.subsec_nanos() == 0 && nanos < 1_000_000_000 {
+        let secs = i64::from(time.num_seconds_from_midnight()) + d.num_seconds();
+        if let Ok(secs) = u32::try_from(secs)
+            && let Some(time) = NaiveTime::from_num_seconds_from_midnight_opt(secs, nanos)
+        {
+            return t.date_naive().and_time(time).and_utc();
+        }
+    }
+    t + d
+}
+
 /// Parses an IANA time-zone name such as `Europe/London`.
 pub fn parse_tz(s: &str) -> Result<Tz, String> {
     s.parse::<Tz>()
@@ -247,6 +264,32 @@ mod tests {
                 format_instant(t),
                 t.format("%Y-%m-%dT%H:%M:%SZ").to_string()
             );
+        }
+    }
+
+    #[test]
+    fn adding_a_duration_is_what_chrono_adds() {
+        let leap = DateTime::parse_from_rfc3339("2016-12-31T23:59:60.5Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        for t in [
+            at("2026-12-07T10:00:00Z"),
+            at("2026-12-07T00:04:59Z"),
+            at("2026-12-31T23:57:00Z"),
+            at("2028-02-28T23:59:59Z"),
+            at("2026-12-07T10:00:00.25Z"),
+            leap,
+        ] {
+            for m in [-1_500, -61, -5, -1, 0, 1, 5, 61, 1_500] {
+                for d in [
+                    Duration::minutes(m),
+                    Duration::seconds(m),
+                    Duration::days(m),
+                ] {
+                    assert_eq!(add_duration(t, d), t + d, "{t} + {d}");
+                    assert_eq!(add_duration(t, -d), t - d, "{t} - {d}");
+                }
+            }
         }
     }
 

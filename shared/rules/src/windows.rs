@@ -5,7 +5,7 @@
 //! left out.
 
 use crate::event::{Entitlement, Kind};
-use crate::time::{Instant, local_date, local_to_utc, next_local_midnight};
+use crate::time::{Instant, add_duration, local_date, local_to_utc, next_local_midnight};
 use chrono::{Datelike, Duration, NaiveTime};
 use chrono_tz::Tz;
 
@@ -92,10 +92,12 @@ pub(crate) fn for_each_window(
             f(w);
         }
     };
+    let early = |t: Instant| add_duration(t, -lead);
+    let late = |t: Instant| add_duration(t, lag);
     match e.kind {
         Kind::Plan | Kind::Allowance | Kind::Pass | Kind::Occupancy => plain(start, e.end),
-        Kind::Booking | Kind::Registration => plain(start - lead, e.end.map(|x| x + lag)),
-        Kind::Assignment if e.blocks.is_empty() => plain(start - lead, e.end.map(|x| x + lag)),
+        Kind::Booking | Kind::Registration => plain(early(start), e.end.map(late)),
+        Kind::Assignment if e.blocks.is_empty() => plain(early(start), e.end.map(late)),
         Kind::Assignment => weekly(e, start, tz, lead, lag, lo, hi)
             .into_iter()
             .for_each(f),
