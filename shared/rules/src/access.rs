@@ -130,7 +130,13 @@ impl Facts {
     pub fn access(&self, mappings: &Mappings, pair: &Pair, now: Instant) -> Access {
         let mut parts = Vec::new();
         let email = self.email_index(&pair.email);
-        let a = self.answer(&Direct(mappings), email, pair.group, now, &mut parts);
+        let a = self.answer(
+            &Direct(mappings),
+            email,
+            pair.group,
+            (now, now + LOOKAHEAD),
+            &mut parts,
+        );
         let current = &parts[a.current.clone()];
         Access {
             reasons: current
@@ -147,16 +153,17 @@ impl Facts {
 
     /// [`Facts::access`] for address index `email` (`None`: an address never seen), computed
     /// into `parts` (cleared first), which afterwards holds the windows from `now` on in order
-    /// of their start, with their entitlements' indices.
+    /// of their start, with their entitlements' indices. `hi` is `now + LOOKAHEAD`, which a
+    /// caller converging many pairs at one instant computes once.
     pub(crate) fn answer<R: Resolve>(
         &self,
         res: &R,
         email: Option<u32>,
         group: GroupId,
-        now: Instant,
+        (now, hi): (Instant, Instant),
         parts: &mut Vec<(Window, u32)>,
     ) -> Answer {
-        let hi = now + LOOKAHEAD;
+        debug_assert_eq!(hi, now + LOOKAHEAD);
         parts.clear();
         let cut = self.parts_into(res, email, group, now, hi, parts);
         parts.retain(|(w, _)| w.until.is_none_or(|u| u >= now));

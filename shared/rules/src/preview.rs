@@ -6,13 +6,14 @@
 //! recorded, and those records are the printed timeline. So preview and production cannot
 //! disagree: they share [`Facts::apply`], [`Facts::access`] and [`decide`].
 
+use crate::access::LOOKAHEAD;
 use crate::converge::{Decision, Owned, decide};
 use crate::event::{Event, Ref};
 use crate::facts::{Facts, Resolve, Warning, lookup};
 use crate::few::Few;
 use crate::ids::{Email, EntitlementId, GroupId, Pair};
 use crate::mapping::{MappingEntry, Mappings};
-use crate::time::{Instant, push_instant};
+use crate::time::{Instant, push_instant_bytes};
 use crate::windows::Window;
 use chrono::Duration;
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
@@ -39,36 +40,36 @@ impl Interval {
     /// The `preview` output line (JSON): `email`, `group`, `from`, `until` (or `null`) and
     /// `reasons`, in that order, as serde_json writes them.
     pub fn to_json(&self) -> String {
-        let mut out = String::with_capacity(self.json_len());
+        let mut out = Vec::with_capacity(self.json_len());
         self.write_json(&mut out);
-        out
+        utf8(out)
     }
 
     /// Appends [`Interval::to_json`] to `out`.
-    pub fn write_json(&self, out: &mut String) {
-        out.push_str("{\"email\":");
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(b"{\"email\":");
         push_json_str(out, self.email.as_str());
-        out.push_str(",\"group\":");
+        out.extend_from_slice(b",\"group\":");
         push_u64(out, self.group.get());
-        out.push_str(",\"from\":\"");
-        push_instant(out, self.from);
-        out.push_str("\",\"until\":");
+        out.extend_from_slice(b",\"from\":\"");
+        push_instant_bytes(out, self.from);
+        out.extend_from_slice(b"\",\"until\":");
         match self.until {
             Some(u) => {
-                out.push('"');
-                push_instant(out, u);
-                out.push('"');
+                out.push(b'"');
+                push_instant_bytes(out, u);
+                out.push(b'"');
             }
-            None => out.push_str("null"),
+            None => out.extend_from_slice(b"null"),
         }
-        out.push_str(",\"reasons\":[");
+        out.extend_from_slice(b",\"reasons\":[");
         for (i, r) in self.reasons.iter().enumerate() {
             if i > 0 {
-                out.push(',');
+                out.push(b',');
             }
             push_json_str(out, r.as_str());
         }
-        out.push_str("]}");
+        out.extend_from_slice(b"]}");
     }
 
     /// The length of [`Interval::to_json`] when no string needs escaping (else a little more).
@@ -79,8 +80,13 @@ impl Interval {
     }
 }
 
+/// The text of bytes written from strings and ASCII (so always UTF-8).
+fn utf8(bytes: Vec<u8>) -> String {
+    String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+}
+
 /// Appends `v` in decimal.
-fn push_u64(out: &mut String, mut v: u64) {
+fn push_u64(out: &mut Vec<u8>, mut v: u64) {
     let mut b = [0u8; 20];
     let mut at = b.len();
     loop {
@@ -91,21 +97,32 @@ fn push_u64(out: &mut String, mut v: u64) {
             break;
         }
     }
-    if let Ok(s) = std::str::from_utf8(&b[at..]) {
-        out.push_str(s);
-    }
+    out.extend_from_slice(&b[at..]);
 }
 
+/// Bytes a JSON string cannot hold as they are (the control characters, `"` and `\\`) and DEL,
+/// which serde_json writes as it is but is left to it anyway.
+const ESCAPED: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 0x20 {
+        t[b] = true;
+        b += 1;
+    }
+    t[b'"' as usize] = true;
+    t[b'\\' as usize] = true;
+    t[0x7f] = true;
+    t
+};
+
 /// Appends `s` as a JSON string, escaped exactly as serde_json escapes it.
-fn push_json_str(out: &mut String, s: &str) {
-    if s.bytes()
-        .all(|b| b >= 0x20 && b != b'"' && b != b'\\' && b != 0x7f)
-    {
-        out.push('"');
-        out.push_str(s);
-        out.push('"');
+fn push_json_str(out: &mut Vec<u8>, s: &str) {
+    if s.bytes().any(|b| ESCAPED[usize::from(b)]) {
+        out.extend_from_slice(serde_json::to_string(s).unwrap_or_default().as_bytes());
     } else {
-        out.push_str(&serde_json::to_string(s).unwrap_or_default());
+        out.push(b'"');
+        out.extend_from_slice(s.as_bytes());
+        out.push(b'"');
     }
 }
 
@@ -175,6 +192,24 @@ impl Edges {
     }
 }
 
+/// `now + LOOKAHEAD` for the last `now` asked: converges come in runs at one instant (the
+/// events of one `at`, the edges due together), and the sum walks chrono's calendar.
+#[derive(Debug, Default)]
+struct Lookahead(Option<(Instant, Instant)>);
+
+impl Lookahead {
+    fn of(&mut self, now: Instant) -> (Instant, Instant) {
+        match self.0 {
+            Some((at, hi)) if at == now => (now, hi),
+            _ => {
+                let hi = now + LOOKAHEAD;
+                self.0 = Some((now, hi));
+                (now, hi)
+            }
+        }
+    }
+}
+
 /// Looks up the mapping of an interned ref in the simulation's cache, filled as refs appear.
 struct Cached<'a> {
     mappings: &'a Mappings,
@@ -213,6 +248,7 @@ pub struct Simulation {
     steps: Option<Vec<Step>>,
     /// Scratch buffers, kept to save allocations.
     parts: Vec<(Window, u32)>,
+    horizon: Lookahead,
     touched: Vec<(u32, GroupId)>,
 }
 
@@ -231,6 +267,7 @@ impl Simulation {
             warnings: BTreeSet::new(),
             steps: None,
             parts: Vec::new(),
+            horizon: Lookahead::default(),
             touched: Vec::new(),
         }
     }
@@ -353,9 +390,13 @@ impl Simulation {
             mappings: &self.mappings,
             table: &self.resolved,
         };
-        let answer = self
-            .facts
-            .answer(&res, Some(email), group, now, &mut self.parts);
+        let answer = self.facts.answer(
+            &res,
+            Some(email),
+            group,
+            self.horizon.of(now),
+            &mut self.parts,
+        );
         let st = &mut self.state[id as usize];
         let decision = decide(&answer.bare(), st.owned.as_ref(), now);
         settle_reasons(st, Some(now));
@@ -505,12 +546,12 @@ impl Preview {
     /// The printed timeline: one [`Interval::to_json`] line per interval, each ending in `\n`.
     pub fn to_jsonl(&self) -> String {
         let len = self.intervals.iter().map(|i| i.json_len() + 1).sum();
-        let mut out = String::with_capacity(len);
+        let mut out = Vec::with_capacity(len);
         for i in &self.intervals {
             i.write_json(&mut out);
-            out.push('\n');
+            out.push(b'\n');
         }
-        out
+        utf8(out)
     }
 }
 

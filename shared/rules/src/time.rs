@@ -30,12 +30,27 @@ pub fn format_instant(t: Instant) -> String {
 
 /// Appends [`format_instant`] of `t` to `out`.
 pub fn push_instant(out: &mut String, t: Instant) {
+    match plain_utc(t) {
+        Some(b) => b.iter().for_each(|&c| out.push(char::from(c))),
+        None => out.push_str(&t.format("%Y-%m-%dT%H:%M:%SZ").to_string()),
+    }
+}
+
+/// Appends [`format_instant`] of `t` to `out`, as bytes.
+pub(crate) fn push_instant_bytes(out: &mut Vec<u8>, t: Instant) {
+    match plain_utc(t) {
+        Some(b) => out.extend_from_slice(&b),
+        None => out.extend_from_slice(t.format("%Y-%m-%dT%H:%M:%SZ").to_string().as_bytes()),
+    }
+}
+
+/// `YYYY-MM-DDTHH:MM:SSZ` of `t` (ASCII), computed without chrono's calendar lookups; `None`
+/// for the years chrono prints with a sign and for leap seconds (rare: its formatter does those).
+fn plain_utc(t: Instant) -> Option<[u8; 20]> {
     let secs = t.timestamp();
     let (year, month, day) = civil_from_days(secs.div_euclid(86_400));
     if !(0..=9999).contains(&year) || t.nanosecond() >= 1_000_000_000 {
-        // Years chrono prints with a sign, and leap seconds: rare, so its formatter.
-        out.push_str(&t.format("%Y-%m-%dT%H:%M:%SZ").to_string());
-        return;
+        return None;
     }
     let of_day = secs.rem_euclid(86_400) as u32;
     let mut b = *b"0000-00-00T00:00:00Z";
@@ -51,9 +66,7 @@ pub fn push_instant(out: &mut String, t: Instant) {
     two(11, of_day / 3600);
     two(14, of_day / 60 % 60);
     two(17, of_day % 60);
-    if let Ok(s) = std::str::from_utf8(&b) {
-        out.push_str(s);
-    }
+    Some(b)
 }
 
 /// The proleptic Gregorian (year, month, day) of a day counted from 1970-01-01, without
