@@ -12,6 +12,9 @@
 //! - [`clock`]: where `now` comes from (the system clock, or a test clock over HTTP);
 //! - [`messages`]: the EventBridge envelope and the converge request passed between functions;
 //! - [`sqs`]: SQS batches with item-by-item partial failure;
+//! - [`ingest`]: what `ingest` does per route (canonical events, platform webhooks);
+//! - [`known`]: what platform normalisers ask about members and teams, from the store;
+//! - [`webhooks`]: the platforms' webhook secrets, from Secrets Manager;
 //! - [`on_event`]: what `on_booking`, `on_plan_change` and `on_checkin` do with one record;
 //! - [`error`]: handler errors typed Retryable / NonRetryable;
 //! - [`logging`]: JSON logs.
@@ -21,13 +24,16 @@
 pub mod clock;
 pub mod config;
 pub mod error;
+pub mod ingest;
 pub mod kisi;
+pub mod known;
 pub mod logging;
 pub mod messages;
 pub mod on_event;
 pub mod sqs;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod webhooks;
 pub mod wiring;
 
 pub use clock::{Clock, ClockError};

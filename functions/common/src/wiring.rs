@@ -8,11 +8,15 @@
 use crate::clock::Clock;
 use crate::config::{Config, ConfigError, event_bus_from_env};
 use crate::kisi::RefreshingKisi;
+use crate::known::StoreLookup;
+use crate::webhooks::{StoredWebhookSecrets, secret_names};
 use access_sync_aws::{
     Adapters, DynamoStore, EventBridgePublisher, SchedulerEdges, SdkConfig, SecretsManagerSource,
     load_sdk_config,
 };
 use access_sync_engine::{Engine, ReconcileConfig, Settings};
+use access_sync_platforms::Platform;
+use std::collections::BTreeMap;
 
 /// The idempotency scope of canonical events: shared by every `on_*` function, so a delivery
 /// is recorded once whichever queue it arrived on.
@@ -88,10 +92,73 @@ impl App {
     }
 }
 
-/// The publisher `ingest` needs (`EVENT_BUS_NAME` only: ingest touches nothing else).
-pub async fn publisher_from_env() -> EventBridgePublisher {
-    let sdk = load_sdk_config().await;
-    publisher(&sdk, event_bus_from_env())
+/// What `ingest` holds: the bus, the webhook secrets, the clock. Ingest touches nothing else
+/// (no table, no Kisi).
+pub struct IngestApp {
+    /// The EventBridge publisher (`EVENT_BUS_NAME`).
+    pub events: EventBridgePublisher,
+    /// The platforms' secrets (`WEBHOOK_SECRET_<PLATFORM>`: Secrets Manager names).
+    pub secrets: StoredWebhookSecrets<SecretsManagerSource>,
+    /// Where `now` comes from (`ACCESS_SYNC_CLOCK_URL`, for signature windows).
+    pub clock: Clock,
+    /// Reads of members and teams for the platforms' normalisers (`TABLE_NAME`; read-only).
+    pub lookup: StoreLookup<DynamoStore>,
+}
+
+impl IngestApp {
+    /// Builds ingest's clients from the environment.
+    ///
+    /// # Errors
+    /// `TABLE_NAME` missing, a bad `ACCESS_SYNC_CLOCK_URL`.
+    pub async fn from_env() -> Result<IngestApp, ConfigError> {
+        let sdk = load_sdk_config().await;
+        let var = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
+        let table = var("TABLE_NAME").ok_or_else(|| {
+            ConfigError(vec![
+                "TABLE_NAME is not set (ingest reads members and teams)".into(),
+            ])
+        })?;
+        IngestApp::new(
+            &sdk,
+            IngestSettings {
+                bus: event_bus_from_env(),
+                table,
+                webhook_secrets: secret_names(var),
+                clock_url: var("ACCESS_SYNC_CLOCK_URL"),
+            },
+        )
+    }
+
+    /// Builds ingest's clients.
+    ///
+    /// # Errors
+    /// A bad clock URL.
+    pub fn new(sdk: &SdkConfig, s: IngestSettings) -> Result<IngestApp, ConfigError> {
+        let clock = Clock::new(s.clock_url.as_deref()).map_err(|e| ConfigError(vec![e]))?;
+        let source = SecretsManagerSource::new(aws_sdk_secretsmanager::Client::new(sdk));
+        let platforms: Vec<&str> = s.webhook_secrets.keys().map(|p| p.as_str()).collect();
+        tracing::info!(?platforms, "webhook routes");
+        let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(sdk), &s.table);
+        Ok(IngestApp {
+            events: publisher(sdk, s.bus),
+            secrets: StoredWebhookSecrets::new(source, s.webhook_secrets),
+            clock,
+            lookup: StoreLookup(store),
+        })
+    }
+}
+
+/// What `ingest` is configured with.
+#[derive(Debug, Clone)]
+pub struct IngestSettings {
+    /// `EVENT_BUS_NAME`.
+    pub bus: String,
+    /// `TABLE_NAME` (read-only use).
+    pub table: String,
+    /// `WEBHOOK_SECRET_<PLATFORM>`: the secret name of each configured platform.
+    pub webhook_secrets: BTreeMap<Platform, String>,
+    /// `ACCESS_SYNC_CLOCK_URL`.
+    pub clock_url: Option<String>,
 }
 
 /// The EventBridge publisher on `bus`.

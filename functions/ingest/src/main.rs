@@ -1,20 +1,23 @@
-//! `ingest`: canonical events over HTTP (a Lambda function URL) → validated → EventBridge.
+//! `ingest`: canonical events and platform webhooks over HTTP (a Lambda function URL) →
+//! validated → EventBridge.
 
 // Deeply nested SDK futures need more than the default 128.
 #![recursion_limit = "256"]
 
+use access_sync_lambda::logging;
+use access_sync_lambda::wiring::IngestApp;
 use ingest::handler;
-
-use access_sync_lambda::{logging, wiring};
 use lambda_http::{Error, Request, run, service_fn};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     logging::init();
-    let events = wiring::publisher_from_env().await;
-    let events = &events;
+    let app = IngestApp::from_env().await?;
+    let app = &app;
     run(service_fn(move |req: Request| async move {
-        Ok::<_, Error>(handler::handle(events, req).await)
+        Ok::<_, Error>(
+            handler::handle(&app.events, &app.secrets, &app.lookup, &app.clock, req).await,
+        )
     }))
     .await
 }

@@ -126,7 +126,9 @@ describe('IAM', () => {
       'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem',
     ];
     const expected: Record<keyof typeof FN, string[]> = {
-      ingest: [...LOGS, 'secretsmanager:GetSecretValue', 'events:PutEvents'],
+      // ingest reads members and teams (an OfficeRnD member event needs its company's list).
+      ingest: [...LOGS, 'secretsmanager:GetSecretValue', 'events:PutEvents',
+        'dynamodb:BatchGetItem', 'dynamodb:ConditionCheckItem', 'dynamodb:GetItem', 'dynamodb:Query'],
       on_booking: [...LOGS, ...CONSUME, ...DYNAMO, 'events:PutEvents'],
       on_plan_change: [...LOGS, ...CONSUME, ...DYNAMO, 'events:PutEvents'],
       on_checkin: [...LOGS, ...CONSUME, ...DYNAMO, 'events:PutEvents'],

@@ -20,6 +20,7 @@ use access_sync_ports::{
     ScheduleOutcome, StoreError, Version, Versioned,
 };
 use access_sync_rules::converge::{Decision, Owned, decide, wants_user};
+use access_sync_rules::event::{Body, Holder};
 use access_sync_rules::facts::{Facts, Warning};
 use access_sync_rules::mapping::{Mappings, NotifyPolicy};
 use access_sync_rules::time::format_instant;
@@ -316,6 +317,13 @@ impl<S: Store, K: AccessControl + Send + Sync, E: EdgeScheduler + Send + Sync> E
             };
             match self.store.save(&loaded, &record).await {
                 Ok(_) => {
+                    if let Some(hold) = held(ev, &facts, now) {
+                        // Best effort: the facts are saved, the hold is applied when the
+                        // holder arrives whether or not this note is written.
+                        if let Err(e) = self.store.record(&[hold]).await {
+                            tracing::warn!(event = %ev.id, error = %e, "hold not audited");
+                        }
+                    }
                     return Ok(Handled {
                         pairs: applied.pairs.into_iter().collect(),
                         warnings,
@@ -588,4 +596,30 @@ impl<S: Store, K: AccessControl + Send + Sync, E: EdgeScheduler + Send + Sync> E
             }
         }
     }
+}
+
+/// The audit note for an entitlement whose holder nobody has described yet (an OfficeRnD
+/// membership names a member id only): it is stored and held, and applied when the member (or
+/// team) event arrives. Nothing is lost; the audit log says why nobody has access yet.
+fn held(ev: &Event, facts: &Facts, now: Instant) -> Option<AuditEntry> {
+    let Body::Entitlement(e) = &ev.body else {
+        return None;
+    };
+    let dangling = facts.dangling();
+    let waiting = match &e.holder {
+        Holder::Member(m) => dangling.contains(&Warning::MemberWithoutEmail(m.clone())),
+        Holder::Team(t) => dangling.contains(&Warning::TeamNeverDescribed(t.clone())),
+    };
+    waiting.then(|| AuditEntry {
+        at: now,
+        pair: None,
+        action: AuditAction::Hold,
+        cause: format!(
+            "entitlement {} held: its holder {:?} has not been described yet (no e-mail known); \
+             applied when the member or team event arrives (event {})",
+            e.id.as_str(),
+            e.holder,
+            ev.id
+        ),
+    })
 }

@@ -54,7 +54,7 @@ pub fn check_size(len: usize) -> Verdict {
 }
 
 /// A platform whose webhooks we understand.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Platform {
     /// OfficeRnD (Flex).
     Officernd,

@@ -137,6 +137,38 @@ pub fn verify_officernd(
     }
 }
 
+/// The `officernd-signature` header OfficeRnD would send for `body` at unix time `t`
+/// (timestamp first; for tests and tools).
+pub fn officernd_header(secret: &[u8], body: &[u8], t: i64) -> String {
+    let t = t.to_string();
+    let mac = hmac_sha256(secret, &[t.as_bytes(), b".", body])
+        .map(hex::encode)
+        .unwrap_or_default();
+    format!("t={t},v1={mac}")
+}
+
+/// An Optix form body signed as Optix would sign it: any `request_signature` is replaced by
+/// the right one for its `client_id` and `created_timestamp` (for tests and tools).
+pub fn sign_optix_body(secret: &str, body: &str) -> String {
+    let mut client_id = String::new();
+    let mut created = String::new();
+    let mut kept = form_urlencoded::Serializer::new(String::new());
+    for (k, v) in form_urlencoded::parse(body.as_bytes()) {
+        match k.as_ref() {
+            "client_id" if client_id.is_empty() => client_id = v.to_string(),
+            "created_timestamp" if created.is_empty() => created = v.to_string(),
+            "request_signature" => continue,
+            _ => {}
+        }
+        kept.append_pair(&k, &v);
+    }
+    kept.append_pair(
+        "request_signature",
+        &optix_signature(&client_id, secret, &created),
+    );
+    kept.finish()
+}
+
 /// The signature of an Optix delivery as it should be, hex SHA-1 (for tests and tools).
 pub fn optix_signature(client_id: &str, secret: &str, created_timestamp: &str) -> String {
     let mut h = Sha1::new();

@@ -3,10 +3,14 @@
 //! stack a developer runs). Either way the payloads are what AWS would send.
 
 use access_sync_engine::ReconcileConfig;
+use access_sync_lambda::webhooks::secret_names;
+use access_sync_lambda::wiring::{IngestApp, IngestSettings};
 use access_sync_lambda::{App, Config};
+use access_sync_platforms::Platform;
 use anyhow::{Context, Result, anyhow, bail};
 use aws_lambda_events::event::sqs::SqsEvent;
 use serde_json::Value;
+use std::collections::BTreeMap;
 use std::future::Future;
 
 /// The functions, as the pumps and the driver call them.
@@ -29,6 +33,7 @@ pub trait Functions: Send + Sync {
 /// function's `main` builds at cold start).
 pub struct InProcess {
     app: App,
+    ingest: IngestApp,
     reconcile: ReconcileConfig,
 }
 
@@ -37,10 +42,25 @@ impl InProcess {
     ///
     /// # Errors
     /// A bad setting.
-    pub fn new(config: Config, sdk: &access_sync_aws::SdkConfig) -> Result<InProcess> {
+    pub fn new(
+        config: Config,
+        webhook_secrets: BTreeMap<Platform, String>,
+        sdk: &access_sync_aws::SdkConfig,
+    ) -> Result<InProcess> {
+        let settings = IngestSettings {
+            bus: config.aws.event_bus_name.clone(),
+            table: config.aws.table_name.clone(),
+            webhook_secrets,
+            clock_url: config.clock_url.clone(),
+        };
+        let ingest = IngestApp::new(sdk, settings).map_err(|e| anyhow!("{e}"))?;
         let app = App::new(config, sdk).map_err(|e| anyhow!("{e}"))?;
         let reconcile = app.reconcile_config();
-        Ok(InProcess { app, reconcile })
+        Ok(InProcess {
+            app,
+            ingest,
+            reconcile,
+        })
     }
 
     /// Builds it from the same environment pairs the functions get under `cargo lambda watch`.
@@ -48,10 +68,9 @@ impl InProcess {
     /// # Errors
     /// A bad setting.
     pub fn from_pairs(env: &[(String, String)], sdk: &access_sync_aws::SdkConfig) -> Result<Self> {
-        let config =
-            Config::from_lookup(|k| env.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()))
-                .map_err(|e| anyhow!("{e}"))?;
-        InProcess::new(config, sdk)
+        let get = |k: &str| env.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+        let config = Config::from_lookup(get).map_err(|e| anyhow!("{e}"))?;
+        InProcess::new(config, secret_names(get), sdk)
     }
 
     /// The wiring (engine, publisher, clock).
@@ -108,7 +127,8 @@ impl Functions for InProcess {
             req = req.header(*k, *v);
         }
         let req = req.body(lambda_http::Body::Binary(body))?;
-        let r = ingest::handler::handle(&self.app.events, req).await;
+        let i = &self.ingest;
+        let r = ingest::handler::handle(&i.events, &i.secrets, &i.lookup, &i.clock, req).await;
         let body = String::from_utf8_lossy(r.body().as_ref()).into_owned();
         Ok((r.status().as_u16(), body))
     }

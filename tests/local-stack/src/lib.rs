@@ -23,6 +23,7 @@
 
 pub mod functions;
 pub mod names;
+pub mod native;
 pub mod provision;
 pub mod pumps;
 pub mod sim;
@@ -79,6 +80,23 @@ impl<F: Functions> Driver<F> {
             .await?;
         if status != 202 {
             bail!("ingest answered {status}: {text}");
+        }
+        Ok(())
+    }
+
+    /// Posts a platform's native webhook, signed as the platform would at the clock's `now`.
+    ///
+    /// # Errors
+    /// Ingest refused it or could not be reached.
+    pub async fn post_native(&self, n: &native::Native, now: Instant) -> Result<()> {
+        let (path, headers, body) = n.request(now);
+        let headers: Vec<(&str, &str)> = headers
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        let (status, text) = self.pumps.functions.post(&path, &headers, body).await?;
+        if status != 202 {
+            bail!("ingest answered {status} to {path}: {text}");
         }
         Ok(())
     }

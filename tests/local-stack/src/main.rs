@@ -8,12 +8,14 @@
 //!   sample in `events/` with `cargo lambda invoke` and fails on any difference (CI runs it).
 //! - `local-stack down`: stops a stack started elsewhere (or cleans up after a crashed one).
 
+use access_sync_platforms::Platform;
 use access_sync_rules::mapping::Mappings;
 use access_sync_rules::time::{format_instant, parse_instant};
-use access_sync_rules::{Event, Instant};
+use access_sync_rules::{Body, Event, Instant};
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand};
 use local_stack::functions::{Functions, InProcess, Watch};
+use local_stack::native::{Native, deliveries};
 use local_stack::pumps::Pumps;
 use local_stack::stack::{LocalStack, Options, down};
 use local_stack::timeline::{kisi_state, kisi_timeline, preview_state, preview_timeline};
@@ -50,15 +52,20 @@ enum Cmd {
     Demo {
         #[command(flatten)]
         ports: Ports,
-        /// The mapping file.
-        #[arg(long, default_value = "events/demo-day/mappings.toml")]
-        mappings: PathBuf,
-        /// Canonical events, JSON Lines.
-        #[arg(long, default_value = "events/demo-day/events.jsonl")]
-        events: PathBuf,
-        /// Play until this instant.
-        #[arg(long, default_value = "2026-12-08T00:00:00Z")]
-        until: String,
+        /// The mapping file (default `events/demo-day/mappings.toml`, or the platform's).
+        #[arg(long)]
+        mappings: Option<PathBuf>,
+        /// Canonical events, JSON Lines (default `events/demo-day/events.jsonl`); with
+        /// `--platform`, the platform's native webhooks (default its fixture in `events/`).
+        #[arg(long)]
+        events: Option<PathBuf>,
+        /// Replay a platform's native webhooks (officernd, optix, nexudus, teamup), signed as
+        /// the platform signs them, through its ingest route.
+        #[arg(long)]
+        platform: Option<String>,
+        /// Play until this instant (default: the midnight, UTC, after the last event).
+        #[arg(long)]
+        until: Option<String>,
         /// About how many real seconds the day takes (0: as fast as possible).
         #[arg(long, default_value_t = 60)]
         fast_forward: u64,
@@ -125,12 +132,17 @@ fn main() -> ExitCode {
                 ports,
                 mappings,
                 events,
+                platform,
                 until,
                 fast_forward,
                 check,
             } => {
-                let until = parse_instant(&until).map_err(|e| anyhow::anyhow!("--until: {e}"))?;
-                demo(ports, &mappings, &events, until, fast_forward, check).await
+                let input = Input::read(platform.as_deref(), mappings, events)?;
+                let until = match until {
+                    Some(u) => parse_instant(&u).map_err(|e| anyhow::anyhow!("--until: {e}"))?,
+                    None => midnight_after(input.last()),
+                };
+                demo(ports, input, until, fast_forward, check).await
             }
             Cmd::Down { dir } => {
                 if down(&dir).await {
@@ -285,20 +297,117 @@ fn read_events(path: &Path) -> Result<Vec<Event>> {
     Ok(parsed.into_iter().map(|(_, e)| e).collect())
 }
 
+/// What a demo replays: canonical events, or a platform's native webhooks (with the
+/// canonical events `access-sync normalize` makes of them, for the comparison with preview).
+struct Input {
+    mappings_path: PathBuf,
+    mappings: Mappings,
+    events_path: PathBuf,
+    /// Canonical events, in `at` order.
+    events: Vec<Event>,
+    /// Native deliveries, in order, when replaying a platform.
+    natives: Option<Vec<Native>>,
+}
+
+impl Input {
+    fn read(
+        platform: Option<&str>,
+        mappings: Option<PathBuf>,
+        events: Option<PathBuf>,
+    ) -> Result<Input> {
+        let platform = match platform {
+            Some(p) => Some(Platform::parse(p).with_context(|| {
+                format!("--platform {p}: want officernd, optix, nexudus or teamup")
+            })?),
+            None => None,
+        };
+        let dir = PathBuf::from("events").join(platform.map_or("demo-day", |p| p.as_str()));
+        let mappings_path = mappings.unwrap_or_else(|| dir.join("mappings.toml"));
+        let events_path = events.unwrap_or_else(|| {
+            dir.join(match platform {
+                None => "events.jsonl",
+                Some(Platform::Officernd | Platform::Teamup) => "webhooks.jsonl",
+                Some(_) => "webhooks.txt",
+            })
+        });
+        let (_, mappings) = read_mappings(&mappings_path)?;
+        let (events, natives) = match platform {
+            None => (read_events(&events_path)?, None),
+            Some(p) => {
+                let text = std::fs::read_to_string(&events_path)
+                    .with_context(|| format!("{}", events_path.display()))?;
+                let (natives, events) =
+                    deliveries(p, &text).with_context(|| format!("{}", events_path.display()))?;
+                (events, Some(natives))
+            }
+        };
+        let mut events = events;
+        events.sort_by_key(|e| e.at);
+        if events.is_empty() {
+            bail!("{}: no events", events_path.display());
+        }
+        Ok(Input {
+            mappings_path,
+            mappings,
+            events_path,
+            events,
+            natives,
+        })
+    }
+
+    fn first(&self) -> Instant {
+        let native = self.natives.as_ref().and_then(|n| n.first().map(|n| n.at));
+        native.unwrap_or(self.events[0].at)
+    }
+
+    fn last(&self) -> Instant {
+        let native = self
+            .natives
+            .as_ref()
+            .and_then(|n| n.iter().map(|n| n.at).max());
+        let canonical = self.events.iter().map(|e| e.at).max();
+        native.max(canonical).unwrap_or(self.events[0].at)
+    }
+
+    /// Instants at which something is posted, with what: (instant, canonical batch or one
+    /// native delivery).
+    fn steps(&self) -> Vec<(Instant, Step<'_>)> {
+        match &self.natives {
+            Some(n) => n.iter().map(|n| (n.at, Step::Native(n))).collect(),
+            None => {
+                let mut out: Vec<(Instant, Step<'_>)> = Vec::new();
+                for e in &self.events {
+                    match out.last_mut() {
+                        Some((t, Step::Canonical(batch))) if *t == e.at => batch.push(e),
+                        _ => out.push((e.at, Step::Canonical(vec![e]))),
+                    }
+                }
+                out
+            }
+        }
+    }
+}
+
+enum Step<'a> {
+    Canonical(Vec<&'a Event>),
+    Native(&'a Native),
+}
+
+fn midnight_after(t: Instant) -> Instant {
+    let day = t.date_naive().succ_opt().unwrap_or(t.date_naive());
+    day.and_hms_opt(0, 0, 0).map_or(t, |d| d.and_utc())
+}
+
 async fn demo(
     ports: Ports,
-    mappings_path: &Path,
-    events_path: &Path,
+    input: Input,
     until: Instant,
     fast_forward: u64,
     check: bool,
 ) -> Result<()> {
-    let (_, mappings) = read_mappings(mappings_path)?;
-    let mut events = read_events(events_path)?;
-    events.sort_by_key(|e| e.at);
-    let Some(start) = events.first().map(|e| e.at) else {
-        bail!("{}: no events", events_path.display());
-    };
+    let mappings = &input.mappings;
+    let mappings_path = input.mappings_path.as_path();
+    let start = input.first();
     let groups: Vec<u64> = mappings.managed_groups().iter().map(|g| g.get()).collect();
     let began = std::time::Instant::now();
     let stack = LocalStack::start(&ports.options(), &groups).await?;
@@ -316,20 +425,11 @@ async fn demo(
             Some(url) => {
                 let watch = Watch::new(url);
                 warm_up(&watch).await?;
-                play(
-                    &stack,
-                    watch,
-                    &mappings,
-                    &events,
-                    until,
-                    fast_forward,
-                    check,
-                )
-                .await?;
+                play(&stack, watch, &input, until, fast_forward, check).await?;
             }
             None => {
                 let f = InProcess::from_pairs(&stack.names.function_env(), &stack.sdk)?;
-                play(&stack, f, &mappings, &events, until, fast_forward, check).await?;
+                play(&stack, f, &input, until, fast_forward, check).await?;
             }
         }
         if check && let Some(url) = &stack.lambda_url {
@@ -368,14 +468,48 @@ async fn warm_up(watch: &Watch) -> Result<()> {
 }
 
 fn hhmm(t: Instant) -> String {
-    t.format("%a %H:%M").to_string()
+    t.format("%a %e %b %H:%M").to_string()
+}
+
+/// One line saying what arrived at ingest.
+fn describe(step: &Step<'_>) -> String {
+    match step {
+        Step::Canonical(batch) => batch
+            .iter()
+            .map(|e| match &e.body {
+                Body::Member(m) => format!("member {}", m.id.as_str()),
+                Body::Team(t) => format!("team {} ({} members)", t.id.as_str(), t.members.len()),
+                Body::Entitlement(en) => en.id.as_str().to_string(),
+                Body::Cancel(id) => format!("cancel {}", id.as_str()),
+            })
+            .collect::<Vec<_>>()
+            .join(", "),
+        Step::Native(n) => {
+            let kind = match n.platform {
+                Platform::Nexudus => n.word.clone(),
+                Platform::Optix => form_urlencoded::parse(n.payload.as_bytes())
+                    .find(|(k, _)| k == "event")
+                    .map(|(_, v)| v.into_owned()),
+                Platform::Officernd => serde_json::from_str::<serde_json::Value>(&n.payload)
+                    .ok()
+                    .and_then(|v| v["eventType"].as_str().map(str::to_string)),
+                Platform::Teamup => serde_json::from_str::<serde_json::Value>(&n.payload)
+                    .ok()
+                    .and_then(|v| v["feed_items"][0]["type"].as_str().map(str::to_string)),
+            };
+            format!(
+                "{} webhook {}",
+                n.platform.as_str(),
+                kind.unwrap_or_default()
+            )
+        }
+    }
 }
 
 async fn play<F: Functions>(
     stack: &LocalStack,
     f: F,
-    mappings: &Mappings,
-    events: &[Event],
+    input: &Input,
     until: Instant,
     fast_forward: u64,
     check: bool,
@@ -390,24 +524,30 @@ async fn play<F: Functions>(
         ),
         sim: stack.sim.clone(),
     };
-    let start = events[0].at;
+    let (mappings, events) = (&input.mappings, &input.events);
+    let steps = input.steps();
+    let start = input.first();
     let span = (until - start).num_seconds().max(1) as f64;
     let real = std::time::Instant::now();
     let pace = |t: Instant| {
         let at = (t - start).num_seconds() as f64 / span * fast_forward as f64;
         Duration::from_secs_f64(at.max(0.0))
     };
+    let what = match &input.natives {
+        Some(n) => format!("{} native webhooks", n.len()),
+        None => format!("{} canonical events", events.len()),
+    };
     println!(
-        "== replaying {} events through ingest, {} → {} (about {fast_forward} s)",
-        events.len(),
+        "== replaying {what} ({}) through ingest, {} → {} (about {fast_forward} s)",
+        input.events_path.display(),
         format_instant(start),
         format_instant(until)
     );
-    println!("   time (UTC)  change in Kisi");
+    println!("   time (UTC)         · what arrived / + - ~ what changed in Kisi");
     let mut shown = 0;
     let mut i = 0;
     loop {
-        let next_event = events.get(i).map(|e| e.at).filter(|&t| t <= until);
+        let next_event = steps.get(i).map(|s| s.0).filter(|&t| t <= until);
         let next_edge = driver.pumps.next_edge().await?.filter(|&t| t <= until);
         let next = [next_event, next_edge, Some(until)]
             .into_iter()
@@ -418,21 +558,22 @@ async fn play<F: Functions>(
             tokio::time::sleep(wait).await;
         }
         driver.advance(next).await?;
-        let mut batch = Vec::new();
-        while let Some(e) = events.get(i).filter(|e| e.at == next) {
-            batch.push(e);
+        while let Some((_, step)) = steps.get(i).filter(|s| s.0 == next) {
+            shown = print_changes(&driver.sim, shown).await?;
+            println!("   {}   · {}", hhmm(next), describe(step));
+            match step {
+                Step::Canonical(batch) => driver.post(batch).await?,
+                Step::Native(n) => driver.post_native(n, next).await?,
+            }
+            driver.pumps.drain().await?;
             i += 1;
         }
-        if !batch.is_empty() {
-            driver.post(&batch).await?;
-            driver.pumps.drain().await?;
-        }
         shown = print_changes(&driver.sim, shown).await?;
-        if next >= until && events.get(i).is_none_or(|e| e.at > until) {
+        if next >= until && steps.get(i).is_none_or(|s| s.0 > until) {
             break;
         }
     }
-    println!("== the day played in {:.1} s", real.elapsed().as_secs_f64());
+    println!("== played in {:.1} s", real.elapsed().as_secs_f64());
 
     // The safety net: one reconcile at the end finds nothing to repair.
     let report = driver

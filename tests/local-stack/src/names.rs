@@ -77,6 +77,10 @@ impl Names {
     pub fn secret(&self) -> String {
         format!("{}-kisi-token", self.prefix)
     }
+    /// The Secrets Manager secret holding a platform's webhook secret.
+    pub fn webhook_secret(&self, p: access_sync_platforms::Platform) -> String {
+        format!("{}-webhook-{}", self.prefix, p.as_str())
+    }
     /// The test clock every function reads (`GET` answers `{"now"}`).
     pub fn clock_url(&self) -> String {
         format!("{}/__admin/clock", self.sim_url)
@@ -104,6 +108,18 @@ impl Names {
         ]
         .into_iter()
         .map(|(k, v)| (k.to_string(), v))
+        .chain(access_sync_platforms::Platform::ALL.iter().map(|p| {
+            (
+                access_sync_lambda::webhooks::secret_variable(*p),
+                self.webhook_secret(*p),
+            )
+        }))
         .collect()
     }
+}
+
+/// The local stack's webhook secret of each platform (configure the platform's webhook with
+/// it when pointing a real platform at a local stack; the tests sign with it).
+pub fn local_webhook_secret(platform: access_sync_platforms::Platform) -> String {
+    format!("local-{}-secret", platform.as_str())
 }

@@ -101,22 +101,36 @@ pub async fn provision(sdk: &SdkConfig, names: &Names) -> Result<Queues> {
     }
 
     let secrets = aws_sdk_secretsmanager::Client::new(sdk);
-    let created = secrets
-        .create_secret()
-        .name(names.secret())
-        .secret_string(&names.kisi_key)
-        .send()
-        .await;
-    if created.is_err() {
-        secrets
-            .put_secret_value()
-            .secret_id(names.secret())
-            .secret_string(&names.kisi_key)
-            .send()
-            .await
-            .context("storing the Kisi key")?;
+    put_secret(&secrets, &names.secret(), &names.kisi_key).await?;
+    for p in access_sync_platforms::Platform::ALL {
+        let secret = crate::names::local_webhook_secret(p);
+        put_secret(&secrets, &names.webhook_secret(p), &secret).await?;
     }
     Ok(Queues { routes, dlq })
+}
+
+async fn put_secret(
+    secrets: &aws_sdk_secretsmanager::Client,
+    name: &str,
+    value: &str,
+) -> Result<()> {
+    if secrets
+        .create_secret()
+        .name(name)
+        .secret_string(value)
+        .send()
+        .await
+        .is_err()
+    {
+        secrets
+            .put_secret_value()
+            .secret_id(name)
+            .secret_string(value)
+            .send()
+            .await
+            .with_context(|| format!("storing secret {name}"))?;
+    }
+    Ok(())
 }
 
 async fn create_queue(sqs: &aws_sdk_sqs::Client, name: &str, dlq: Option<&str>) -> Result<String> {

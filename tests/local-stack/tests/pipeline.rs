@@ -4,16 +4,15 @@
 //! clock. What the Kisi simulator saw must be exactly `preview`'s timeline; with every event
 //! delivered twice and a Kisi outage in the middle, the end state must be the same.
 
-use access_sync_aws::testing::free_port;
-use access_sync_engine::ApplyOptions;
+mod common;
+
 use access_sync_rules::mapping::Mappings;
 use access_sync_rules::time::parse_instant;
 use access_sync_rules::{Event, Instant};
 use chrono::Duration;
 use local_stack::Driver;
 use local_stack::functions::InProcess;
-use local_stack::pumps::Pumps;
-use local_stack::stack::{LocalStack, Options};
+use local_stack::stack::LocalStack;
 use local_stack::timeline::{kisi_state, kisi_timeline, preview_state, preview_timeline};
 use serde_json::json;
 use std::collections::BTreeSet;
@@ -66,53 +65,9 @@ fn scenarios() -> Vec<Scenario> {
     out
 }
 
-/// A stack on free ports with the handlers in process, the mapping applied at the first event.
 async fn stack_for(sc: &Scenario) -> (LocalStack, Driver<InProcess>) {
-    let mappings = Mappings::parse(&sc.mapping).unwrap();
-    let groups: Vec<u64> = mappings.managed_groups().iter().map(|g| g.get()).collect();
-    let dir = std::env::temp_dir().join(format!(
-        "local-stack-test-{}-{}",
-        std::process::id(),
-        sc.name
-    ));
-    let opts = Options {
-        root: std::env::current_dir().unwrap(),
-        dir,
-        moto_port: free_port(),
-        sim_port: free_port(),
-        lambda_port: None,
-        kisi_rate_limit: 0,
-    };
-    let stack = LocalStack::start(&opts, &groups).await.unwrap();
-    // One try per Kisi call: an outage fails the delivery at once (SQS redelivers it) instead
-    // of retrying for 30 s inside the invocation.
-    let mut env = stack.names.function_env();
-    env.push(("KISI_MAX_ATTEMPTS".into(), "1".into()));
-    let functions = InProcess::from_pairs(&env, &stack.sdk).unwrap();
     let start = sc.events.iter().map(|e| e.at).min().unwrap();
-    stack.sim.set_clock(start).await.unwrap();
-    let change = functions
-        .app()
-        .engine
-        .apply_mapping(&sc.mapping, start, &ApplyOptions::default())
-        .await
-        .unwrap();
-    assert!(
-        change.applied,
-        "{}: mapping not applied: {change:?}",
-        sc.name
-    );
-    let driver = Driver {
-        pumps: Pumps::new(
-            functions,
-            &stack.sdk,
-            stack.queues.clone(),
-            stack.names.schedule_group(),
-            stack.sim.clone(),
-        ),
-        sim: stack.sim.clone(),
-    };
-    (stack, driver)
+    common::start(&sc.name, &sc.mapping, start).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,0 +1,206 @@
+//! What `ingest` does with one HTTP request, route by route.
+//!
+//! - `POST /` or `/events`: JSON Lines (or one JSON object) of canonical events. Every line is
+//!   parsed before anything is published: one bad line answers 400 naming the line and the
+//!   reason, and nothing is published.
+//! - `POST /officernd`, `/optix`, `/nexudus?action=…`, `/teamup` (or `/teamup/<secret>`): a
+//!   platform's native webhook. Size (413), then signature (401, compared in constant time;
+//!   a replay outside the 5-minute window is refused), then payload (400 with the reason):
+//!   as [`Platform::accept`] does, with member and team lists answered from the facts store
+//!   ([`crate::known`]). A platform with no secret configured has no route (404).
+//!
+//! Good events go to the bus with source `access-sync.ingest` and a detail-type by kind (see
+//! [`crate::messages`]): 202 with how many. The bus refusing answers 503 naming the events;
+//! resending is safe (events are recorded once per id).
+
+use crate::known::{Lookup, NormalizeError, normalize_with};
+use crate::messages::{canonical_event, parse_body};
+use crate::webhooks::WebhookSecrets;
+use access_sync_platforms::{Delivery, Platform, Rejection, check_size, signature};
+use access_sync_ports::{EventPublisher, OutboundEvent, PublishError};
+use access_sync_rules::{Event, Instant, LineError};
+use lambda_http::http::{HeaderMap, Method, StatusCode, header};
+use lambda_http::{Body, Request, Response};
+use serde_json::{Value, json};
+
+/// Largest body accepted (an EventBridge entry is at most 256 KiB too).
+pub const MAX_BODY: usize = access_sync_platforms::MAX_BODY_BYTES;
+
+/// Where a request goes.
+pub enum Route<'a> {
+    /// Canonical events.
+    Canonical,
+    /// A platform's webhook; for TeamUp, the secret presented in the path, if any.
+    Platform(Platform, Option<&'a str>),
+    /// Nothing here.
+    NotFound,
+}
+
+/// Routes a path.
+pub fn route(path: &str) -> Route<'_> {
+    let path = path.trim_end_matches('/');
+    if path.is_empty() || path == "/events" {
+        return Route::Canonical;
+    }
+    let mut parts = path.trim_start_matches('/').splitn(2, '/');
+    match (parts.next().and_then(Platform::parse), parts.next()) {
+        (Some(Platform::Teamup), secret) => Route::Platform(Platform::Teamup, secret),
+        (Some(p), None) => Route::Platform(p, None),
+        _ => Route::NotFound,
+    }
+}
+
+/// Refuses anything but a POST (405), and a body over [`MAX_BODY`] (413).
+#[allow(clippy::result_large_err)]
+pub fn check_request(req: &Request) -> Result<&[u8], Response<Body>> {
+    if req.method() != Method::POST {
+        let mut r = reply(StatusCode::METHOD_NOT_ALLOWED, json!({"error": "use POST"}));
+        r.headers_mut()
+            .insert(header::ALLOW, "POST".parse().expect("a valid header"));
+        return Err(r);
+    }
+    let body = req.body().as_ref();
+    if body.len() > MAX_BODY {
+        let error = format!(
+            "the body is {} bytes; at most {MAX_BODY} are accepted",
+            body.len()
+        );
+        return Err(reply(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            json!({ "error": error }),
+        ));
+    }
+    Ok(body)
+}
+
+/// Canonical events: parse every line, then publish all or nothing.
+pub async fn canonical<P: EventPublisher>(events: &P, body: &[u8]) -> Response<Body> {
+    let parsed = std::str::from_utf8(body)
+        .map_err(|_| LineError::new(1, "not UTF-8"))
+        .and_then(parse_body);
+    match parsed {
+        Ok(evs) if evs.is_empty() => reply(
+            StatusCode::BAD_REQUEST,
+            json!({"error": "no events in the body"}),
+        ),
+        Ok(evs) => publish(events, &evs).await,
+        Err(e) => {
+            tracing::warn!(line = e.line, reason = %e.message, "rejected a batch");
+            let body = json!({"error": "invalid event", "line": e.line, "reason": e.message});
+            reply(StatusCode::BAD_REQUEST, body)
+        }
+    }
+}
+
+/// A platform's webhook: verified and normalised, then published.
+/// Member ids the payload names without an e-mail are resolved (or held) by the engine.
+pub async fn platform<P: EventPublisher, W: WebhookSecrets, L: Lookup>(
+    events: &P,
+    secrets: &W,
+    lookup: &L,
+    platform: Platform,
+    presented: Option<&str>,
+    req: &Request,
+    now: Instant,
+) -> Response<Body> {
+    let secret = match secrets.secret(platform).await {
+        Ok(Some(s)) => s,
+        Ok(None) => {
+            let error = format!("no route /{}: not configured", platform.as_str());
+            return reply(StatusCode::NOT_FOUND, json!({ "error": error }));
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "webhook secrets unavailable");
+            return retry_later(json!({"error": "temporarily unavailable"}));
+        }
+    };
+    let headers = req.headers();
+    let query = req.uri().query().unwrap_or_default();
+    let action = form_urlencoded::parse(query.as_bytes())
+        .find(|(k, _)| k == "action")
+        .map(|(_, v)| v.into_owned());
+    let signature = match platform {
+        Platform::Officernd => text(headers, signature::OFFICERND_HEADER),
+        Platform::Nexudus => text(headers, signature::NEXUDUS_HEADER),
+        Platform::Teamup => {
+            presented.or_else(|| signature::bearer(text(headers, header::AUTHORIZATION.as_str())))
+        }
+        Platform::Optix => None,
+    };
+    let delivery = Delivery {
+        body: req.body().as_ref(),
+        signature,
+        delivery_id: text(headers, signature::TEAMUP_ID_HEADER),
+        action: action.as_deref(),
+    };
+    // Size, then signature, then payload: nothing is read from the store for a stranger.
+    let checked = check_size(delivery.body.len())
+        .and_then(|()| platform.verify(secret.expose(), &delivery, now));
+    if let Err(rejection) = checked {
+        return rejected(platform, &rejection);
+    }
+    match normalize_with(platform, &delivery, lookup).await {
+        Ok(evs) if evs.is_empty() => reply(
+            StatusCode::ACCEPTED,
+            json!({"accepted": 0, "note": "nothing in this webhook concerns access"}),
+        ),
+        Ok(evs) => publish(events, &evs).await,
+        Err(NormalizeError::Rejected(rejection)) => rejected(platform, &rejection),
+        Err(NormalizeError::Unavailable(e)) => {
+            tracing::error!(error = %e, "the facts store did not answer");
+            retry_later(json!({"error": "temporarily unavailable"}))
+        }
+    }
+}
+
+fn text<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+fn rejected(platform: Platform, r: &Rejection) -> Response<Body> {
+    // The reason never contains the secret or the expected signature.
+    tracing::warn!(platform = platform.as_str(), status = r.http_status(), reason = %r, "webhook rejected");
+    let status = StatusCode::from_u16(r.http_status()).unwrap_or(StatusCode::BAD_REQUEST);
+    reply(status, json!({"error": r.to_string()}))
+}
+
+async fn publish<P: EventPublisher>(events: &P, evs: &[Event]) -> Response<Body> {
+    let out: Vec<OutboundEvent> = evs.iter().map(canonical_event).collect();
+    match events.publish(&out).await {
+        Ok(()) => {
+            tracing::info!(accepted = out.len(), "published");
+            reply(StatusCode::ACCEPTED, json!({"accepted": out.len()}))
+        }
+        Err(e) => unavailable(evs, e),
+    }
+}
+
+/// The bus refused some events even after retries: 503, naming them.
+fn unavailable(events: &[Event], e: PublishError) -> Response<Body> {
+    tracing::error!(error = %e, "publishing failed");
+    let ids: Vec<&str> = match &e {
+        PublishError::Undelivered(u) => u
+            .iter()
+            .filter_map(|u| events.get(u.index))
+            .map(|e| e.id.as_str())
+            .collect(),
+        PublishError::Unavailable(_) => events.iter().map(|e| e.id.as_str()).collect(),
+    };
+    retry_later(json!({"error": e.to_string(), "undelivered": ids}))
+}
+
+fn retry_later(body: Value) -> Response<Body> {
+    let mut r = reply(StatusCode::SERVICE_UNAVAILABLE, body);
+    r.headers_mut()
+        .insert(header::RETRY_AFTER, "5".parse().expect("a valid header"));
+    r
+}
+
+/// A JSON answer.
+pub fn reply(status: StatusCode, body: Value) -> Response<Body> {
+    let mut r = Response::new(Body::Text(body.to_string()));
+    *r.status_mut() = status;
+    let json = "application/json".parse().expect("a valid header");
+    r.headers_mut().insert(header::CONTENT_TYPE, json);
+    r
+}

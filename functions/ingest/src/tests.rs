@@ -1,0 +1,412 @@
+//! `ingest`'s routes: canonical events, and each platform's webhook (signature, payload, size).
+
+use crate::handler::handle;
+use access_sync_lambda::Clock;
+use access_sync_lambda::known::NoLookup;
+use access_sync_lambda::webhooks::FixedWebhookSecrets;
+use access_sync_platforms::Platform;
+use access_sync_platforms::signature::{
+    NEXUDUS_HEADER, OFFICERND_HEADER, TEAMUP_ID_HEADER, nexudus_signature, officernd_header,
+    sign_optix_body,
+};
+use access_sync_rules::Event;
+use access_sync_rules::time::parse_instant;
+use lambda_http::http::{Method, StatusCode, header};
+use lambda_http::{Body, Request, Response};
+use serde_json::{Value, json};
+
+const MAX_BODY: usize = access_sync_lambda::ingest::MAX_BODY;
+
+/// No platform configured.
+async fn call(events: &FlakyPublisher, req: Request) -> Response<Body> {
+    let clock = Clock::fixed(parse_instant("2026-12-07T07:00:00Z").unwrap());
+    handle(
+        events,
+        &FixedWebhookSecrets::default(),
+        &NoLookup,
+        &clock,
+        req,
+    )
+    .await
+}
+
+use access_sync_lambda::testing::FlakyPublisher;
+
+const MEMBER: &str =
+    r#"{"id":"d-1","at":"2026-12-07T07:00:00Z","member":{"id":"m-cat","email":"cat@studio.dev"}}"#;
+const BOOKING: &str = r#"{"id":"d-2","at":"2026-12-07T07:01:00Z","entitlement":{"id":"booking:b-1","kind":"booking","refs":["resource:elephant-room"],"holder":{"member":"m-cat"},"start":"2026-12-07T10:00:00Z","end":"2026-12-07T11:00:00Z"}}"#;
+const CHECKIN: &str = r#"{"id":"d-3","at":"2026-12-07T08:40:00Z","entitlement":{"id":"checkin:c-1","kind":"checkin","refs":["checkin:london"],"holder":{"member":"m-cat"},"start":"2026-12-07T08:40:00Z"}}"#;
+const CANCEL: &str =
+    r#"{"id":"d-4","at":"2026-12-07T10:30:00Z","cancel":{"entitlement":"booking:b-1"}}"#;
+
+fn post(path: &str, body: impl Into<Body>) -> Request {
+    lambda_http::http::Request::builder()
+        .method("POST")
+        .uri(format!("https://abc.lambda-url.eu-west-1.on.aws{path}"))
+        .body(body.into())
+        .unwrap()
+}
+
+fn json_of(r: &Response<Body>) -> Value {
+    serde_json::from_slice(r.body().as_ref()).unwrap()
+}
+
+#[tokio::test]
+async fn a_good_batch_is_published_with_detail_types_by_kind() {
+    let events = FlakyPublisher::default();
+    let body = format!("{MEMBER}\n{BOOKING}\n\n{CHECKIN}\r\n{CANCEL}\n");
+    let r = call(&events, post("/events", body)).await;
+    assert_eq!(r.status(), StatusCode::ACCEPTED);
+    assert_eq!(json_of(&r), json!({"accepted": 4}));
+    let sent = events.published();
+    let types: Vec<&str> = sent.iter().map(|e| e.detail_type.as_str()).collect();
+    assert_eq!(types, ["plan", "booking", "checkin", "plan"]);
+    assert!(sent.iter().all(|e| e.source == "access-sync.ingest"));
+    assert_eq!(
+        Event::parse(&sent[1].detail.to_string()).unwrap(),
+        Event::parse(BOOKING).unwrap()
+    );
+}
+
+#[tokio::test]
+async fn one_pretty_printed_object_is_one_event_at_the_root_path() {
+    let events = FlakyPublisher::default();
+    let pretty = serde_json::to_string_pretty(&serde_json::from_str::<Value>(BOOKING).unwrap());
+    let r = call(&events, post("/", pretty.unwrap())).await;
+    assert_eq!(r.status(), StatusCode::ACCEPTED);
+    assert_eq!(events.published().len(), 1);
+}
+
+#[tokio::test]
+async fn a_bad_line_answers_400_naming_it_and_publishes_nothing() {
+    let events = FlakyPublisher::default();
+    let bad = BOOKING.replace("\"kind\":\"booking\"", "\"kind\":\"party\"");
+    let r = call(
+        &events,
+        post("/events", format!("{MEMBER}\n{bad}\n{CHECKIN}")),
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    let body = json_of(&r);
+    assert_eq!(body["line"], 2);
+    assert!(body["reason"].as_str().unwrap().contains("kind"), "{body}");
+    assert!(events.published().is_empty());
+}
+
+#[tokio::test]
+async fn an_oversized_body_answers_413_and_other_methods_and_paths_are_refused() {
+    let events = FlakyPublisher::default();
+    let huge = format!("{MEMBER}\n").repeat(MAX_BODY / MEMBER.len() + 1);
+    let r = call(&events, post("/events", huge)).await;
+    assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    let mut get = post("/events", "");
+    *get.method_mut() = Method::GET;
+    let r = call(&events, get).await;
+    assert_eq!(r.status(), StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(r.headers()[header::ALLOW], "POST");
+    assert_eq!(
+        call(&events, post("/officernd", MEMBER)).await.status(),
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        call(&events, post("/events", "\n")).await.status(),
+        StatusCode::BAD_REQUEST
+    );
+    assert!(events.published().is_empty());
+}
+
+#[tokio::test]
+async fn a_bus_outage_answers_503_naming_the_events() {
+    let events = FlakyPublisher::default();
+    events.refuse("m-cat");
+    let r = call(&events, post("/events", format!("{MEMBER}\n{BOOKING}"))).await;
+    assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(json_of(&r)["undelivered"], json!(["d-1", "d-2"]));
+}
+
+#[tokio::test]
+async fn the_sample_function_url_request_is_accepted() {
+    let events = FlakyPublisher::default();
+    let req = lambda_http::request::from_str(include_str!("../../../events/ingest.json"));
+    let r = call(&events, req.unwrap()).await;
+    assert_eq!(r.status(), StatusCode::ACCEPTED, "{:?}", r.body());
+    assert_eq!(events.published().len(), 4);
+}
+
+const SECRET: &str = "whsec_local_3kT9pQ";
+
+fn secrets() -> FixedWebhookSecrets {
+    FixedWebhookSecrets(
+        Platform::ALL
+            .iter()
+            .map(|p| (*p, SECRET.to_string()))
+            .collect(),
+    )
+}
+
+fn first_line(text: &str) -> (Option<&str>, &str) {
+    let line = text
+        .lines()
+        .find(|l| !l.trim().is_empty() && !l.starts_with('#'))
+        .unwrap();
+    match line.split_once(' ') {
+        Some((w, rest)) if !line.starts_with(['{', '[']) && !line.contains('=') => (Some(w), rest),
+        _ => (None, line),
+    }
+}
+
+/// One native delivery of each platform, signed right at `now` unless told otherwise.
+struct Native {
+    path: String,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+    now: access_sync_rules::Instant,
+}
+
+fn native(platform: Platform) -> Native {
+    let at = |s: &str| parse_instant(s).unwrap();
+    match platform {
+        Platform::Officernd => {
+            let (_, body) = first_line(include_str!("../../../events/officernd/webhooks.jsonl"));
+            let now = at("2026-12-01T08:00:00Z");
+            let sig = officernd_header(SECRET.as_bytes(), body.as_bytes(), now.timestamp());
+            Native {
+                path: "/officernd".into(),
+                headers: vec![(OFFICERND_HEADER.into(), sig)],
+                body: body.as_bytes().to_vec(),
+                now,
+            }
+        }
+        Platform::Optix => {
+            let (_, body) = first_line(include_str!("../../../events/optix/webhooks.txt"));
+            let ts: i64 = form_value(body, "created_timestamp").parse().unwrap();
+            Native {
+                path: "/optix".into(),
+                headers: vec![(
+                    "content-type".into(),
+                    "application/x-www-form-urlencoded".into(),
+                )],
+                body: sign_optix_body(SECRET, body).into_bytes(),
+                now: chrono::DateTime::from_timestamp(ts, 0).unwrap(),
+            }
+        }
+        Platform::Nexudus => {
+            let (action, body) = first_line(include_str!("../../../events/nexudus/webhooks.txt"));
+            let sig = nexudus_signature(SECRET.as_bytes(), body.as_bytes());
+            Native {
+                path: format!("/nexudus?action={}", action.unwrap()),
+                headers: vec![(NEXUDUS_HEADER.into(), sig)],
+                body: body.as_bytes().to_vec(),
+                now: at("2026-12-01T08:00:00Z"),
+            }
+        }
+        Platform::Teamup => {
+            let (id, body) = first_line(include_str!("../../../events/teamup/webhooks.jsonl"));
+            Native {
+                path: "/teamup".into(),
+                headers: vec![
+                    (TEAMUP_ID_HEADER.into(), id.unwrap().into()),
+                    ("authorization".into(), format!("Bearer {SECRET}")),
+                ],
+                body: body.as_bytes().to_vec(),
+                now: at("2026-12-01T08:00:00Z"),
+            }
+        }
+    }
+}
+
+fn form_value(body: &str, key: &str) -> String {
+    form_urlencoded::parse(body.as_bytes())
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.into_owned())
+        .unwrap()
+}
+
+impl Native {
+    fn request(&self) -> Request {
+        let mut r = lambda_http::http::Request::builder()
+            .method("POST")
+            .uri(format!(
+                "https://abc.lambda-url.eu-west-1.on.aws{}",
+                self.path
+            ));
+        for (k, v) in &self.headers {
+            r = r.header(k.as_str(), v.as_str());
+        }
+        r.body(Body::Binary(self.body.clone())).unwrap()
+    }
+
+    fn without(mut self, header: &str) -> Native {
+        self.headers
+            .retain(|(k, _)| !k.eq_ignore_ascii_case(header));
+        self
+    }
+
+    async fn send(&self, events: &FlakyPublisher) -> Response<Body> {
+        handle(
+            events,
+            &secrets(),
+            &NoLookup,
+            &Clock::fixed(self.now),
+            self.request(),
+        )
+        .await
+    }
+}
+
+#[tokio::test]
+async fn a_rightly_signed_webhook_of_each_platform_is_published_as_canonical_events() {
+    for p in Platform::ALL {
+        let events = FlakyPublisher::default();
+        let r = native(p).send(&events).await;
+        assert_eq!(r.status(), StatusCode::ACCEPTED, "{p:?}: {:?}", r.body());
+        let sent = events.published();
+        assert!(!sent.is_empty(), "{p:?}: nothing published");
+        assert_eq!(json_of(&r)["accepted"], json!(sent.len()));
+        for e in &sent {
+            assert_eq!(e.source, "access-sync.ingest");
+            Event::parse(&e.detail.to_string()).unwrap();
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_wrong_or_missing_signature_gets_401_and_publishes_nothing() {
+    for p in Platform::ALL {
+        let events = FlakyPublisher::default();
+        // Wrong: signed with another secret.
+        let mut wrong = native(p);
+        let other = FixedWebhookSecrets(
+            Platform::ALL
+                .iter()
+                .map(|p| (*p, "not-the-secret".to_string()))
+                .collect(),
+        );
+        let r = handle(
+            &events,
+            &other,
+            &NoLookup,
+            &Clock::fixed(wrong.now),
+            wrong.request(),
+        )
+        .await;
+        assert_eq!(
+            r.status(),
+            StatusCode::UNAUTHORIZED,
+            "{p:?} wrong: {:?}",
+            r.body()
+        );
+        // Missing.
+        wrong = match p {
+            Platform::Officernd => native(p).without(OFFICERND_HEADER),
+            Platform::Nexudus => native(p).without(NEXUDUS_HEADER),
+            Platform::Teamup => native(p).without("authorization"),
+            Platform::Optix => {
+                let mut n = native(p);
+                let body = String::from_utf8(n.body.clone()).unwrap();
+                let kept: String = form_urlencoded::Serializer::new(String::new())
+                    .extend_pairs(
+                        form_urlencoded::parse(body.as_bytes())
+                            .filter(|(k, _)| k != "request_signature"),
+                    )
+                    .finish();
+                n.body = kept.into_bytes();
+                n
+            }
+        };
+        let r = wrong.send(&events).await;
+        assert_eq!(
+            r.status(),
+            StatusCode::UNAUTHORIZED,
+            "{p:?} missing: {:?}",
+            r.body()
+        );
+        assert!(events.published().is_empty(), "{p:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_replayed_delivery_outside_the_five_minute_window_gets_401() {
+    for p in [Platform::Officernd, Platform::Optix] {
+        let events = FlakyPublisher::default();
+        let mut late = native(p);
+        late.now += chrono::Duration::minutes(6);
+        let r = late.send(&events).await;
+        assert_eq!(
+            r.status(),
+            StatusCode::UNAUTHORIZED,
+            "{p:?}: {:?}",
+            r.body()
+        );
+        let mut early = native(p);
+        early.now -= chrono::Duration::minutes(6);
+        assert_eq!(
+            early.send(&events).await.status(),
+            StatusCode::UNAUTHORIZED,
+            "{p:?}"
+        );
+        assert!(events.published().is_empty());
+    }
+}
+
+#[tokio::test]
+async fn the_teamup_secret_may_be_a_path_segment_and_a_wrong_one_is_refused() {
+    let events = FlakyPublisher::default();
+    let mut n = native(Platform::Teamup).without("authorization");
+    n.path = format!("/teamup/{SECRET}");
+    assert_eq!(n.send(&events).await.status(), StatusCode::ACCEPTED);
+    n.path = "/teamup/guess".into();
+    assert_eq!(n.send(&events).await.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn a_malformed_but_signed_payload_gets_400_with_a_reason_and_publishes_nothing() {
+    for p in Platform::ALL {
+        let events = FlakyPublisher::default();
+        let mut n = native(p);
+        let bad: &[u8] = match p {
+            Platform::Optix => b"client_id=8e3b7c1d&event=new_member_booking",
+            _ => br#"{"not": "a webhook"#,
+        };
+        n.body = bad.to_vec();
+        match p {
+            Platform::Officernd => {
+                n.headers = vec![(
+                    OFFICERND_HEADER.into(),
+                    officernd_header(SECRET.as_bytes(), bad, n.now.timestamp()),
+                )];
+            }
+            Platform::Nexudus => {
+                n.headers = vec![(
+                    NEXUDUS_HEADER.into(),
+                    nexudus_signature(SECRET.as_bytes(), bad),
+                )];
+            }
+            Platform::Optix => {
+                let ts = n.now.timestamp().to_string();
+                n.body = sign_optix_body(SECRET, &format!("client_id=8e3b7c1d&created_timestamp={ts}&event=new_member_booking&booking_id=")).into_bytes();
+            }
+            Platform::Teamup => {}
+        }
+        let r = n.send(&events).await;
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST, "{p:?}: {:?}", r.body());
+        assert!(json_of(&r)["error"].as_str().is_some_and(|e| !e.is_empty()));
+        assert!(events.published().is_empty(), "{p:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_platform_body_over_256_kib_gets_413_and_an_unconfigured_platform_404() {
+    for p in Platform::ALL {
+        let events = FlakyPublisher::default();
+        let mut n = native(p);
+        n.body = vec![b' '; MAX_BODY + 1];
+        assert_eq!(
+            n.send(&events).await.status(),
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "{p:?}"
+        );
+        let r = call(&events, native(p).request()).await;
+        assert_eq!(r.status(), StatusCode::NOT_FOUND, "{p:?}");
+    }
+}

@@ -1,0 +1,51 @@
+//! A local stack for one test: moto and the Kisi simulator on free ports, the handlers in
+//! process, the mapping applied at `start`.
+#![allow(dead_code)]
+
+use access_sync_aws::testing::free_port;
+use access_sync_engine::ApplyOptions;
+use access_sync_rules::Instant;
+use access_sync_rules::mapping::Mappings;
+use local_stack::Driver;
+use local_stack::functions::InProcess;
+use local_stack::pumps::Pumps;
+use local_stack::stack::{LocalStack, Options};
+
+pub async fn start(name: &str, mapping: &str, start: Instant) -> (LocalStack, Driver<InProcess>) {
+    let mappings = Mappings::parse(mapping).unwrap();
+    let groups: Vec<u64> = mappings.managed_groups().iter().map(|g| g.get()).collect();
+    let dir = std::env::temp_dir().join(format!("local-stack-test-{}-{name}", std::process::id()));
+    let opts = Options {
+        root: std::env::current_dir().unwrap(),
+        dir,
+        moto_port: free_port(),
+        sim_port: free_port(),
+        lambda_port: None,
+        kisi_rate_limit: 0,
+    };
+    let stack = LocalStack::start(&opts, &groups).await.unwrap();
+    // One try per Kisi call: an outage fails the delivery at once (SQS redelivers it) instead
+    // of retrying for 30 s inside the invocation.
+    let mut env = stack.names.function_env();
+    env.push(("KISI_MAX_ATTEMPTS".into(), "1".into()));
+    let functions = InProcess::from_pairs(&env, &stack.sdk).unwrap();
+    stack.sim.set_clock(start).await.unwrap();
+    let change = functions
+        .app()
+        .engine
+        .apply_mapping(mapping, start, &ApplyOptions::default())
+        .await
+        .unwrap();
+    assert!(change.applied, "{name}: mapping not applied: {change:?}");
+    let driver = Driver {
+        pumps: Pumps::new(
+            functions,
+            &stack.sdk,
+            stack.queues.clone(),
+            stack.names.schedule_group(),
+            stack.sim.clone(),
+        ),
+        sim: stack.sim.clone(),
+    };
+    (stack, driver)
+}
