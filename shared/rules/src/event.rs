@@ -284,7 +284,7 @@ pub fn parse_jsonl(text: &str) -> Result<Vec<(usize, Event)>, LineError> {
         .map(|block| usize::from(block.iter().map(|&b| u8::from(b == b'\n')).sum::<u8>()))
         .sum();
     let mut out = Vec::with_capacity(lines + 1);
-    for (i, line) in text.lines().enumerate() {
+    for (i, line) in Lines(text).enumerate() {
         if line.trim().is_empty() {
             continue;
         }
@@ -292,6 +292,46 @@ pub fn parse_jsonl(text: &str) -> Result<Vec<(usize, Event)>, LineError> {
         out.push((i + 1, ev));
     }
     Ok(out)
+}
+
+/// [`str::lines`], finding each `\n` eight bytes at a time (lines of events are long).
+struct Lines<'a>(&'a str);
+
+impl<'a> Iterator for Lines<'a> {
+    type Item = &'a str;
+
+    fn next(&mut self) -> Option<&'a str> {
+        if self.0.is_empty() {
+            return None;
+        }
+        let b = self.0.as_bytes();
+        const ONES: u64 = 0x0101_0101_0101_0101;
+        const HIGH: u64 = 0x8080_8080_8080_8080;
+        let mut at = 0;
+        // The lowest flagged byte of the has-zero-byte test is the first newline of the word.
+        while let Some(chunk) = b.get(at..at + 8) {
+            let mut word = [0; 8];
+            word.copy_from_slice(chunk);
+            let w = u64::from_le_bytes(word) ^ (ONES * u64::from(b'\n'));
+            let hits = w.wrapping_sub(ONES) & !w & HIGH;
+            if hits != 0 {
+                at += (hits.trailing_zeros() / 8) as usize;
+                break;
+            }
+            at += 8;
+        }
+        while at < b.len() && b[at] != b'\n' {
+            at += 1;
+        }
+        if at == b.len() {
+            let line = self.0;
+            self.0 = "";
+            return Some(line);
+        }
+        let (line, rest) = (&self.0[..at], &self.0[at + 1..]);
+        self.0 = rest;
+        Some(line.strip_suffix('\r').unwrap_or(line))
+    }
 }
 
 fn strip_position(msg: &str) -> String {
@@ -1049,6 +1089,29 @@ mod tests {
                     }
                 }
             }
+        }
+    }
+
+    #[test]
+    fn lines_are_split_as_str_lines_splits_them() {
+        for text in [
+            "",
+            "\n",
+            "a",
+            "a\n",
+            "a\r\n",
+            "a\r",
+            "a\r\rb\r\n\r\nc",
+            "\n\nabc\n",
+            "first line of several words\nsecond line, still fairly long\r\nthird\n",
+            "é\nü\r\n\u{2028}x\n\n",
+            "0123456\n01234567\n012345678\n0123456789abcdef\n",
+        ] {
+            assert_eq!(
+                Lines(text).collect::<Vec<_>>(),
+                text.lines().collect::<Vec<_>>(),
+                "{text:?}"
+            );
         }
     }
 
