@@ -3,8 +3,10 @@
 //! virtual clock, and formatting the output.
 //!
 //! `cargo bench -p access-sync-rules --bench preview -- --members 100000`
-//! (run it under `taskset -c 0` for one core). Prints one JSON line with the timings and the
-//! peak resident set size of the process (VmHWM), so sizes can be compared across runs.
+//! (run it under `taskset -c 0` for one core). Prints one JSON line with the timings, the CPU
+//! time of the timed part and how long it waited for the CPU (the scheduler's accounting, from
+//! /proc/self/schedstat: on a shared machine the wall time counts other processes' turns), and
+//! the peak resident set size of the process (VmHWM), so sizes can be compared across runs.
 
 use access_sync_rules::event::parse_jsonl;
 use access_sync_rules::mapping::Mappings;
@@ -62,6 +64,14 @@ fn peak_rss_kib() -> u64 {
         .unwrap_or(0)
 }
 
+/// Time this process has spent on a CPU and waiting for one (ns), from the scheduler's own
+/// accounting: on a shared machine the wall time also counts the turns of other processes.
+fn cpu_and_wait_ns() -> (u64, u64) {
+    let text = std::fs::read_to_string("/proc/self/schedstat").unwrap_or_default();
+    let mut fields = text.split_whitespace().map(|f| f.parse().unwrap_or(0));
+    (fields.next().unwrap_or(0), fields.next().unwrap_or(0))
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let members = args
@@ -73,6 +83,7 @@ fn main() {
     let (map_text, ev_text) = input(members);
     let rss_input = peak_rss_kib();
 
+    let (cpu0, wait0) = cpu_and_wait_ns();
     let t0 = Instant::now();
     let mappings = Mappings::parse(&map_text).expect("bench mapping parses");
     let events: Vec<_> = parse_jsonl(&ev_text)
@@ -92,13 +103,16 @@ fn main() {
     let out = p.to_jsonl();
     let t_format = t2.elapsed();
     let total = t0.elapsed();
+    let (cpu1, wait1) = cpu_and_wait_ns();
     println!(
-        r#"{{"members":{members},"events":{n_events},"intervals":{},"parse_s":{:.3},"engine_s":{:.3},"format_s":{:.3},"total_s":{:.3},"peak_rss_mib":{:.0},"input_rss_mib":{:.0},"output_bytes":{}}}"#,
+        r#"{{"members":{members},"events":{n_events},"intervals":{},"parse_s":{:.3},"engine_s":{:.3},"format_s":{:.3},"total_s":{:.3},"cpu_s":{:.3},"runqueue_wait_s":{:.3},"peak_rss_mib":{:.0},"input_rss_mib":{:.0},"output_bytes":{}}}"#,
         p.intervals.len(),
         t_parse.as_secs_f64(),
         t_engine.as_secs_f64(),
         t_format.as_secs_f64(),
         total.as_secs_f64(),
+        cpu1.saturating_sub(cpu0) as f64 / 1e9,
+        wait1.saturating_sub(wait0) as f64 / 1e9,
         peak_rss_kib() as f64 / 1024.0,
         rss_input as f64 / 1024.0,
         out.len()
