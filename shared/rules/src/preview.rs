@@ -13,7 +13,7 @@ use crate::facts::{Facts, Resolve, Warning, lookup};
 use crate::few::Few;
 use crate::ids::{Email, EntitlementId, GroupId, Pair};
 use crate::mapping::{MappingEntry, Mappings};
-use crate::time::{Instant, push_instant_bytes};
+use crate::time::{Instant, InstantText, push_instant_bytes};
 use crate::windows::Window;
 use chrono::Duration;
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
@@ -41,23 +41,27 @@ impl Interval {
     /// `reasons`, in that order, as serde_json writes them.
     pub fn to_json(&self) -> String {
         let mut out = Vec::with_capacity(self.json_len());
-        self.write_json(&mut out);
+        self.write_json(&mut out, None);
         utf8(out)
     }
 
     /// Appends [`Interval::to_json`] to `out`.
-    fn write_json(&self, out: &mut Vec<u8>) {
+    fn write_json(&self, out: &mut Vec<u8>, mut instants: Option<&mut InstantText>) {
+        let mut instant = |out: &mut Vec<u8>, t: Instant| match instants.as_deref_mut() {
+            Some(recent) => recent.push(out, t),
+            None => push_instant_bytes(out, t),
+        };
         out.extend_from_slice(b"{\"email\":");
         push_json_str(out, self.email.as_str());
         out.extend_from_slice(b",\"group\":");
         push_u64(out, self.group.get());
         out.extend_from_slice(b",\"from\":\"");
-        push_instant_bytes(out, self.from);
+        instant(out, self.from);
         out.extend_from_slice(b"\",\"until\":");
         match self.until {
             Some(u) => {
                 out.push(b'"');
-                push_instant_bytes(out, u);
+                instant(out, u);
                 out.push(b'"');
             }
             None => out.extend_from_slice(b"null"),
@@ -547,8 +551,9 @@ impl Preview {
     pub fn to_jsonl(&self) -> String {
         let len = self.intervals.iter().map(|i| i.json_len() + 1).sum();
         let mut out = Vec::with_capacity(len);
+        let mut instants = InstantText::new();
         for i in &self.intervals {
-            i.write_json(&mut out);
+            i.write_json(&mut out, Some(&mut instants));
             out.push(b'\n');
         }
         utf8(out)

@@ -7,6 +7,7 @@ use chrono::{
     DateTime, Duration, LocalResult, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Timelike, Utc,
 };
 use chrono_tz::Tz;
+use std::hash::{Hash, Hasher};
 
 /// An instant in UTC.
 pub type Instant = DateTime<Utc>;
@@ -41,6 +42,37 @@ pub(crate) fn push_instant_bytes(out: &mut Vec<u8>, t: Instant) {
     match plain_utc(t) {
         Some(b) => out.extend_from_slice(&b),
         None => out.extend_from_slice(t.format("%Y-%m-%dT%H:%M:%SZ").to_string().as_bytes()),
+    }
+}
+
+/// [`push_instant_bytes`] remembering the text of recent instants: a timeline repeats a few
+/// instants (bookings start on the hour) many times.
+pub(crate) struct InstantText {
+    recent: Vec<Option<(Instant, [u8; 20])>>,
+}
+
+impl InstantText {
+    pub(crate) fn new() -> Self {
+        InstantText {
+            recent: vec![None; 1024],
+        }
+    }
+
+    /// Appends [`format_instant`] of `t` to `out`.
+    pub(crate) fn push(&mut self, out: &mut Vec<u8>, t: Instant) {
+        let mut h = rustc_hash::FxHasher::default();
+        t.hash(&mut h);
+        let slot = &mut self.recent[(h.finish() >> 54) as usize];
+        match slot {
+            Some((at, text)) if *at == t => out.extend_from_slice(text),
+            _ => match plain_utc(t) {
+                Some(text) => {
+                    *slot = Some((t, text));
+                    out.extend_from_slice(&text);
+                }
+                None => push_instant_bytes(out, t),
+            },
+        }
     }
 }
 
@@ -278,6 +310,28 @@ mod tests {
                 t.format("%Y-%m-%dT%H:%M:%SZ").to_string()
             );
         }
+    }
+
+    #[test]
+    fn remembered_instants_print_as_the_others() {
+        let mut text = InstantText::new();
+        let mut out = Vec::new();
+        let mut want = String::new();
+        // Enough distinct instants to clash in the 1,024 slots, each printed a few times.
+        for round in 0..3 {
+            for i in 0..3_000 {
+                let t = at("2026-12-07T10:00:00Z") + Duration::minutes(37 * i);
+                text.push(&mut out, t);
+                want.push_str(&format_instant(t));
+            }
+            let far = NaiveDate::from_ymd_opt(10_000 + round, 1, 1)
+                .unwrap()
+                .and_time(NaiveTime::MIN)
+                .and_utc();
+            text.push(&mut out, far);
+            want.push_str(&format_instant(far));
+        }
+        assert_eq!(String::from_utf8(out).unwrap(), want);
     }
 
     #[test]
