@@ -8,6 +8,7 @@ use crate::{LineError, Source};
 use chrono::Weekday;
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
+use std::hash::{Hash, Hasher};
 
 /// One canonical event: a delivery with a unique `id`, the instant it happened, and its body.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -249,10 +250,15 @@ pub struct Entitlement {
 impl Event {
     /// Parses one JSON line. The error says which field is wrong and why.
     pub fn parse(line: &str) -> Result<Event, String> {
+        Event::parse_with(line, &mut Instants::default())
+    }
+
+    /// [`Event::parse`], reading the instants through `instants`.
+    fn parse_with(line: &str, instants: &mut Instants) -> Result<Event, String> {
         // Fast path for the common shape; serde reads anything else, and only a bad line pays
         // for the field path in its message.
         if let Some(raw) = scan_event(line) {
-            return Event::try_from(raw);
+            return Event::from_raw(raw, instants);
         }
         let de = &mut serde_json::Deserializer::from_str(line);
         let raw: RawEvent = serde_path_to_error::deserialize(de).map_err(|e| {
@@ -284,14 +290,51 @@ pub fn parse_jsonl(text: &str) -> Result<Vec<(usize, Event)>, LineError> {
         .map(|block| usize::from(block.iter().map(|&b| u8::from(b == b'\n')).sum::<u8>()))
         .sum();
     let mut out = Vec::with_capacity(lines + 1);
+    let mut instants = Instants::remembering();
     for (i, line) in Lines(text).enumerate() {
         if line.trim().is_empty() {
             continue;
         }
-        let ev = Event::parse(line).map_err(|m| LineError::new(i + 1, m))?;
+        let ev = Event::parse_with(line, &mut instants).map_err(|m| LineError::new(i + 1, m))?;
         out.push((i + 1, ev));
     }
     Ok(out)
+}
+
+/// [`parse_instant`], in a file remembering the instants of the plain form
+/// (`YYYY-MM-DDTHH:MM:SSZ`) it read last: the events of a file repeat a few instants (their
+/// `at`, bookings on the hour). The default remembers nothing (one line).
+#[derive(Default)]
+struct Instants {
+    recent: Vec<Option<([u8; 20], Instant)>>,
+}
+
+impl Instants {
+    fn remembering() -> Self {
+        Instants {
+            recent: vec![None; 1024],
+        }
+    }
+
+    fn parse(&mut self, s: &str) -> Result<Instant, String> {
+        let Ok(key) = <[u8; 20]>::try_from(s.as_bytes()) else {
+            return parse_instant(s);
+        };
+        if self.recent.is_empty() {
+            return parse_instant(s);
+        }
+        let mut h = rustc_hash::FxHasher::default();
+        key.hash(&mut h);
+        let slot = &mut self.recent[(h.finish() >> 54) as usize];
+        match slot {
+            Some((text, t)) if *text == key => Ok(*t),
+            _ => {
+                let t = parse_instant(s)?;
+                *slot = Some((key, t));
+                Ok(t)
+            }
+        }
+    }
 }
 
 /// [`str::lines`], finding each `\n` eight bytes at a time (lines of events are long).
@@ -425,10 +468,21 @@ impl<S: AsRef<str> + Into<String>> TryFrom<RawEvent<S>> for Event {
     type Error = String;
 
     fn try_from(r: RawEvent<S>) -> Result<Event, String> {
+        Event::from_raw(r, &mut Instants::default())
+    }
+}
+
+impl Event {
+    fn from_raw<S: AsRef<str> + Into<String>>(
+        r: RawEvent<S>,
+        instants: &mut Instants,
+    ) -> Result<Event, String> {
         if r.id.as_ref().is_empty() {
             return Err("id: empty delivery id".into());
         }
-        let at = parse_instant(r.at.as_ref()).map_err(|m| format!("at: {m}"))?;
+        let at = instants
+            .parse(r.at.as_ref())
+            .map_err(|m| format!("at: {m}"))?;
         let count = [
             r.member.is_some(),
             r.team.is_some(),
@@ -467,7 +521,9 @@ impl<S: AsRef<str> + Into<String>> TryFrom<RawEvent<S>> for Event {
             }
             Body::Cancel(EntitlementId(c.entitlement.into()))
         } else if let Some(e) = r.entitlement {
-            Body::Entitlement(Entitlement::try_from(e).map_err(|m| format!("entitlement.{m}"))?)
+            Body::Entitlement(
+                Entitlement::from_raw(e, instants).map_err(|m| format!("entitlement.{m}"))?,
+            )
         } else {
             unreachable!("count == 1")
         };
@@ -822,6 +878,15 @@ impl<S: AsRef<str> + Into<String>> TryFrom<RawEntitlement<S>> for Entitlement {
     type Error = String;
 
     fn try_from(r: RawEntitlement<S>) -> Result<Entitlement, String> {
+        Entitlement::from_raw(r, &mut Instants::default())
+    }
+}
+
+impl Entitlement {
+    fn from_raw<S: AsRef<str> + Into<String>>(
+        r: RawEntitlement<S>,
+        instants: &mut Instants,
+    ) -> Result<Entitlement, String> {
         if r.id.as_ref().is_empty() {
             return Err("id: empty id".into());
         }
@@ -857,13 +922,13 @@ impl<S: AsRef<str> + Into<String>> TryFrom<RawEntitlement<S>> for Entitlement {
         let start = r
             .start
             .as_ref()
-            .map(|s| parse_instant(s.as_ref()))
+            .map(|s| instants.parse(s.as_ref()))
             .transpose()
             .map_err(|m| format!("start: {m}"))?;
         let end = r
             .end
             .as_ref()
-            .map(|s| parse_instant(s.as_ref()))
+            .map(|s| instants.parse(s.as_ref()))
             .transpose()
             .map_err(|m| format!("end: {m}"))?;
         if let (Some(s), Some(e)) = (start, end)
@@ -1090,6 +1155,29 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn a_file_reads_its_instants_as_single_lines_do() {
+        let mut lines = Vec::new();
+        for i in 0..3_000 {
+            let (d, h) = (1 + i % 28, i % 24);
+            lines.push(format!(
+                r#"{{"id":"b{i}","at":"2026-12-01T00:00:00Z","entitlement":{{"id":"b{i}","kind":"booking","refs":["resource:r"],"holder":{{"member":"m"}},"start":"2026-12-{d:02}T{h:02}:00:00Z","end":"2026-12-{d:02}T{h:02}:30:00+00:00"}}}}"#
+            ));
+        }
+        let text = lines.join("\n");
+        let file: Vec<Event> = parse_jsonl(&text)
+            .unwrap()
+            .into_iter()
+            .map(|(_, e)| e)
+            .collect();
+        let one_by_one: Vec<Event> = lines.iter().map(|l| Event::parse(l).unwrap()).collect();
+        assert_eq!(file, one_by_one);
+        // A bad instant of the plain form is still refused after good ones.
+        let bad =
+            text.clone() + "\n" + &lines[0].replace("2026-12-01T00:00:00Z", "2027-02-29T00:00:00Z");
+        assert_eq!(parse_jsonl(&bad).unwrap_err().line, 3_001);
     }
 
     #[test]
