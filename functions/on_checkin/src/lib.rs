@@ -7,3 +7,6 @@
 #![recursion_limit = "256"]
 
 pub mod handler;
+
+#[cfg(test)]
+mod tests;

@@ -34,6 +34,9 @@ pub struct State {
     pub users: Vec<User>,
     /// Role assignments.
     pub role_assignments: Vec<Assignment>,
+    /// Request counts (`total`, `by_route`, `by_status`, ...).
+    #[serde(default)]
+    pub requests: serde_json::Value,
 }
 
 /// A Kisi user.
