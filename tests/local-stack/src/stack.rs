@@ -241,6 +241,14 @@ fn alive(pid: u32) -> bool {
             .unwrap_or(false)
 }
 
+/// A live process that is a local stack (not some other process that reused the pid).
+fn is_local_stack(pid: u32) -> bool {
+    alive(pid)
+        && std::fs::read(format!("/proc/{pid}/cmdline"))
+            .map(|c| String::from_utf8_lossy(&c).contains("local-stack"))
+            .unwrap_or(false)
+}
+
 fn group_alive(pgid: u32) -> bool {
     Command::new("kill")
         .args(["-0", "--", &format!("-{pgid}")])
@@ -261,7 +269,7 @@ pub async fn clean_up_previous(dir: &Path) {
         let _ = std::fs::remove_file(&path);
         return;
     };
-    if state.pid != std::process::id() && alive(state.pid) {
+    if state.pid != std::process::id() && is_local_stack(state.pid) {
         eprintln!(
             "local-stack: stopping the stack already running (pid {})",
             state.pid
