@@ -10,7 +10,9 @@
 //! (replace), a cancel (revoke): 4 × members events, 3 of them changing Kisi. The simulator adds
 //! no latency of its own (local HTTP); its rate limit is off and the functions' Kisi budget is the
 //! real 5 requests/s bucket, so a new user's grant (3 calls) waits ~0.4 s for budget: that part is
-//! reported separately. Also counted: Kisi calls made ÷ the minimum.
+//! reported separately. Also counted: Kisi calls made ÷ the minimum, and the time spent inside
+//! the handlers (ingest + on_* + on_edge, their moto and simulator calls included) as opposed to
+//! the local pumps polling moto's queues, which stand in for AWS's own delivery.
 
 use access_sync_aws::testing::free_port;
 use access_sync_engine::ApplyOptions;
@@ -18,10 +20,46 @@ use access_sync_rules::time::{format_instant_exact, parse_instant};
 use access_sync_rules::{Event, Instant};
 use chrono::Duration;
 use local_stack::Driver;
+use local_stack::functions::Functions;
 use local_stack::functions::InProcess;
 use local_stack::pumps::Pumps;
 use local_stack::stack::{LocalStack, Options};
-use std::time::Instant as Clock;
+use serde_json::Value;
+use std::sync::Mutex;
+use std::time::{Duration as Elapsed, Instant as Clock};
+
+/// The functions, timed: how long the handlers themselves ran (ingest, on_*, on_edge), as
+/// opposed to the local pumps' polling of moto's queues, which stands in for AWS's delivery.
+struct Timed<F> {
+    inner: F,
+    spent: Mutex<Elapsed>,
+}
+
+impl<F: Functions> Functions for Timed<F> {
+    async fn invoke(&self, function: &str, payload: Value) -> anyhow::Result<Value> {
+        let t = Clock::now();
+        let r = self.inner.invoke(function, payload).await;
+        *self.spent.lock().unwrap() += t.elapsed();
+        r
+    }
+    async fn post(
+        &self,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Vec<u8>,
+    ) -> anyhow::Result<(u16, String)> {
+        let t = Clock::now();
+        let r = self.inner.post(path, headers, body).await;
+        *self.spent.lock().unwrap() += t.elapsed();
+        r
+    }
+}
+
+impl<F> Timed<F> {
+    fn take(&self) -> f64 {
+        std::mem::take(&mut *self.spent.lock().unwrap()).as_secs_f64() * 1000.0
+    }
+}
 
 const MAP: &str = "[defaults]\nlead_minutes = 5\nlag_minutes = 5\n\n[[mapping]]\nsource = \"resource\"\nid = \"room\"\ngroups = [201]\n";
 
@@ -60,6 +98,10 @@ async fn main() {
         .apply_mapping(MAP, now, &ApplyOptions::default())
         .await
         .unwrap();
+    let f = Timed {
+        inner: f,
+        spent: Mutex::new(Elapsed::ZERO),
+    };
     let driver = Driver {
         pumps: Pumps::new(
             f,
@@ -71,7 +113,7 @@ async fn main() {
         sim: stack.sim.clone(),
     };
     let t = |i: Instant| format_instant_exact(i);
-    let (mut grant, mut change) = (Vec::new(), Vec::new());
+    let (mut grant, mut change, mut handlers) = (Vec::new(), Vec::new(), Vec::new());
     let changes_before = driver.sim.timeline().await.unwrap().len();
     let calls_before = driver.sim.state().await.unwrap().requests["total"]
         .as_u64()
@@ -104,14 +146,19 @@ async fn main() {
         ];
         for (k, e) in events.iter().enumerate() {
             driver.sim.set_clock(e.at).await.unwrap();
+            driver.pumps.functions.take();
             let t0 = Clock::now();
             driver.post(&[e]).await.unwrap();
             driver.pumps.drain().await.unwrap();
             let ms = t0.elapsed().as_secs_f64() * 1000.0;
+            let in_handlers = driver.pumps.functions.take();
             match k {
                 0 => {}
                 1 => grant.push(ms),
                 _ => change.push(ms),
+            }
+            if k > 0 {
+                handlers.push(in_handlers);
             }
         }
         now += Duration::seconds(3);
@@ -128,12 +175,14 @@ async fn main() {
     let mut all: Vec<f64> = grant.iter().chain(change.iter()).copied().collect();
     all.sort_by(|a, b| a.partial_cmp(b).unwrap());
     grant.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    handlers.sort_by(|a, b| a.partial_cmp(b).unwrap());
     change.sort_by(|a, b| a.partial_cmp(b).unwrap());
     println!(
         "{{\"events\":{},\"timed\":{},\"kisi_changes\":{changes},\"users\":{},\"wall_s\":{wall:.1},\
          \"p50_ms\":{:.0},\"p99_ms\":{:.0},\"max_ms\":{:.0},\
          \"new_user_grant_p50_ms\":{:.0},\"new_user_grant_p99_ms\":{:.0},\
          \"replace_or_revoke_p50_ms\":{:.0},\"replace_or_revoke_p99_ms\":{:.0},\
+         \"in_handlers_p50_ms\":{:.0},\"in_handlers_p99_ms\":{:.0},\
          \"kisi_calls\":{calls},\"kisi_calls_minimum\":{minimum},\"ratio\":{:.3}}}",
         members * 4,
         all.len(),
@@ -145,6 +194,8 @@ async fn main() {
         pct(&grant, 0.99),
         pct(&change, 0.5),
         pct(&change, 0.99),
+        pct(&handlers, 0.5),
+        pct(&handlers, 0.99),
         calls as f64 / minimum as f64,
     );
     stack.stop().await;
