@@ -198,6 +198,8 @@ fn apply_mappings(stack: &LocalStack, path: &Path) -> Result<()> {
 }
 
 async fn up(ports: Ports, mappings: Option<PathBuf>, clock: Option<String>) -> Result<()> {
+    // Listen for SIGTERM from the start: a stop asked for during start-up is then a clean one.
+    let term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     let groups = match &mappings {
         Some(p) => read_mappings(p)?
             .1
@@ -220,11 +222,11 @@ async fn up(ports: Ports, mappings: Option<PathBuf>, clock: Option<String>) -> R
     }
     print_endpoints(&stack);
     let result = match stack.lambda_url.clone() {
-        Some(url) => pump_forever(&stack, Watch::new(url)).await,
-        None => {
-            let f = InProcess::from_pairs(&stack.names.function_env(), &stack.sdk)?;
-            pump_forever(&stack, f).await
-        }
+        Some(url) => pump_forever(&stack, Watch::new(url), term).await,
+        None => match InProcess::from_pairs(&stack.names.function_env(), &stack.sdk) {
+            Ok(f) => pump_forever(&stack, f, term).await,
+            Err(e) => Err(e),
+        },
     };
     stack.stop().await;
     println!("stopped: nothing left running");
@@ -255,7 +257,11 @@ fn print_endpoints(stack: &LocalStack) {
 
 /// The pumps in the background: deliver queued messages, fire edges due by the clock, hand
 /// failed items back after a while; until Ctrl-C or SIGTERM.
-async fn pump_forever<F: Functions>(stack: &LocalStack, f: F) -> Result<()> {
+async fn pump_forever<F: Functions>(
+    stack: &LocalStack,
+    f: F,
+    mut term: tokio::signal::unix::Signal,
+) -> Result<()> {
     let pumps = Pumps::new(
         f,
         &stack.sdk,
@@ -263,7 +269,6 @@ async fn pump_forever<F: Functions>(stack: &LocalStack, f: F) -> Result<()> {
         stack.names.schedule_group(),
         stack.sim.clone(),
     );
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     let mut tick = tokio::time::interval(Duration::from_millis(500));
     let mut since_retry = 0u32;
     println!("== pumping (Ctrl-C stops everything)");

@@ -92,8 +92,9 @@ impl LocalStack {
                 "cargo lambda watch (--lambda-port / LOCAL_STACK_LAMBDA_PORT)",
             ),
         ] {
+            // A stack just stopped may take a moment to let go of its ports.
             if let Some(port) = port
-                && TcpListener::bind(("127.0.0.1", port)).is_err()
+                && !port_free_within(port, Duration::from_secs(10)).await
             {
                 bail!("port {port} for {what} is taken: choose another");
             }
@@ -213,6 +214,19 @@ impl Drop for LocalStack {
         }
         drop(self.moto.take());
         let _ = std::fs::remove_file(self.dir.join("state.json"));
+    }
+}
+
+async fn port_free_within(port: u16, limit: Duration) -> bool {
+    let deadline = Instant::now() + limit;
+    loop {
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return true;
+        }
+        if Instant::now() > deadline {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
 
