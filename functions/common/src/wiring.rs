@@ -92,8 +92,8 @@ impl App {
     }
 }
 
-/// What `ingest` holds: the bus, the webhook secrets, the clock. Ingest touches nothing else
-/// (no table, no Kisi).
+/// What `ingest` holds: the bus, the webhook secrets, the clock, and read-only access to the
+/// table (members and teams, for the platforms' normalisers). No Kisi, no writes.
 pub struct IngestApp {
     /// The EventBridge publisher (`EVENT_BUS_NAME`).
     pub events: EventBridgePublisher,

@@ -144,15 +144,13 @@ fn secrets() -> FixedWebhookSecrets {
     )
 }
 
-fn first_line(text: &str) -> (Option<&str>, &str) {
+/// The first payload of a fixture file, split as `access-sync normalize` splits it.
+fn first_line(platform: Platform, text: &str) -> (Option<&str>, &str) {
     let line = text
         .lines()
         .find(|l| !l.trim().is_empty() && !l.starts_with('#'))
         .unwrap();
-    match line.split_once(' ') {
-        Some((w, rest)) if !line.starts_with(['{', '[']) && !line.contains('=') => (Some(w), rest),
-        _ => (None, line),
-    }
+    access_sync_platforms::split_word(platform, line.trim())
 }
 
 /// One native delivery of each platform, signed right at `now` unless told otherwise.
@@ -167,7 +165,10 @@ fn native(platform: Platform) -> Native {
     let at = |s: &str| parse_instant(s).unwrap();
     match platform {
         Platform::Officernd => {
-            let (_, body) = first_line(include_str!("../../../events/officernd/webhooks.jsonl"));
+            let (_, body) = first_line(
+                Platform::Officernd,
+                include_str!("../../../events/officernd/webhooks.jsonl"),
+            );
             let now = at("2026-12-01T08:00:00Z");
             let sig = officernd_header(SECRET.as_bytes(), body.as_bytes(), now.timestamp());
             Native {
@@ -178,7 +179,10 @@ fn native(platform: Platform) -> Native {
             }
         }
         Platform::Optix => {
-            let (_, body) = first_line(include_str!("../../../events/optix/webhooks.txt"));
+            let (_, body) = first_line(
+                Platform::Optix,
+                include_str!("../../../events/optix/webhooks.txt"),
+            );
             let ts: i64 = form_value(body, "created_timestamp").parse().unwrap();
             Native {
                 path: "/optix".into(),
@@ -191,7 +195,10 @@ fn native(platform: Platform) -> Native {
             }
         }
         Platform::Nexudus => {
-            let (action, body) = first_line(include_str!("../../../events/nexudus/webhooks.txt"));
+            let (action, body) = first_line(
+                Platform::Nexudus,
+                include_str!("../../../events/nexudus/webhooks.txt"),
+            );
             let sig = nexudus_signature(SECRET.as_bytes(), body.as_bytes());
             Native {
                 path: format!("/nexudus?action={}", action.unwrap()),
@@ -201,7 +208,10 @@ fn native(platform: Platform) -> Native {
             }
         }
         Platform::Teamup => {
-            let (id, body) = first_line(include_str!("../../../events/teamup/webhooks.jsonl"));
+            let (id, body) = first_line(
+                Platform::Teamup,
+                include_str!("../../../events/teamup/webhooks.jsonl"),
+            );
             Native {
                 path: "/teamup".into(),
                 headers: vec![

@@ -238,3 +238,47 @@ impl aws_sdk_dynamodb::config::Intercept for RoundTrips {
         Ok(())
     }
 }
+
+/// Every edge schedule stored in `group`, by schedule name, read back from its target input
+/// (what EventBridge Scheduler would invoke `on_edge` with). moto stores schedules but never
+/// fires them: tests and the local stack's scheduler pump read them here to fire them.
+///
+/// # Errors
+/// Scheduler could not be reached. A schedule deleted meanwhile, or one whose input is not an
+/// edge, is skipped.
+pub async fn stored_edges(
+    client: &aws_sdk_scheduler::Client,
+    group: &str,
+) -> Result<Vec<(String, access_sync_ports::Edge)>, String> {
+    let mut out = Vec::new();
+    let mut token = None;
+    loop {
+        let page = client
+            .list_schedules()
+            .group_name(group)
+            .set_next_token(token)
+            .send()
+            .await
+            .map_err(|e| format!("listing schedules: {e}"))?;
+        for s in page.schedules() {
+            let name = s.name().unwrap_or_default().to_string();
+            let Ok(got) = client
+                .get_schedule()
+                .group_name(group)
+                .name(&name)
+                .send()
+                .await
+            else {
+                continue;
+            };
+            let input = got.target().and_then(|t| t.input()).unwrap_or_default();
+            if let Ok(edge) = serde_json::from_str(input) {
+                out.push((name, edge));
+            }
+        }
+        token = page.next_token().map(str::to_string);
+        if token.is_none() {
+            return Ok(out);
+        }
+    }
+}

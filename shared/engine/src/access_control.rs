@@ -60,7 +60,7 @@ pub enum AccessError {
     Refused(String),
     /// Kisi rejected the API key (HTTP 401): re-reading the key may help; retrying with the
     /// same key does not.
-    #[error("Kisi rejected the API key: {0}")]
+    #[error("{0}")]
     Unauthorized(String),
 }
 

@@ -34,7 +34,7 @@ mod when;
 
 pub use error::{Rejection, SignatureError, Verdict};
 pub use known::{Known, Nothing, Seen};
-pub use lines::{LineRejection, normalize_lines};
+pub use lines::{LineRejection, normalize_lines, split_word};
 
 use access_sync_rules::{Event, Instant};
 use std::fmt;

@@ -20,8 +20,9 @@ pub struct LineRejection {
     pub rejection: Rejection,
 }
 
-/// Splits `word payload` for the platforms that take a word before the JSON.
-fn split_word(platform: Platform, line: &str) -> (Option<&str>, &str) {
+/// Splits a fixture line `word payload` for the platforms that take a word before the JSON
+/// (Nexudus's action, TeamUp's webhook id); other lines are all payload.
+pub fn split_word(platform: Platform, line: &str) -> (Option<&str>, &str) {
     let t = line.trim_start();
     let takes_word = matches!(platform, Platform::Nexudus | Platform::Teamup);
     if takes_word

@@ -38,6 +38,49 @@ pub use model::{
     EmailKind, Group, Place, RoleAssignment, SentEmail, TimelineAction, TimelineEntry, User,
 };
 
+/// One access interval of an (e-mail, group): `until = None` still open.
+pub type Interval = (String, u64, DateTime<Utc>, Option<DateTime<Utc>>);
+
+/// The access intervals Kisi granted, from the assignment history (`GET /__admin/timeline`),
+/// per lower-cased e-mail and group: a replacement (deleted and created at the same instant)
+/// continues an interval, an assignment created and deleted at the same instant never opened,
+/// and intervals are cut at `horizon` (nothing from it on; an end after it is open), as
+/// `access-sync preview` prints them. Sorted by e-mail, group, start.
+pub fn access_intervals(timeline: &[TimelineEntry], horizon: DateTime<Utc>) -> Vec<Interval> {
+    type Spans = Vec<(DateTime<Utc>, Option<DateTime<Utc>>)>;
+    let mut open: BTreeMap<(String, u64), Spans> = BTreeMap::new();
+    for e in timeline {
+        let spans = open
+            .entry((e.email.to_lowercase(), e.group_id))
+            .or_default();
+        match e.action {
+            TimelineAction::Created => match spans.last_mut() {
+                Some(last) if last.1 == Some(e.at) => last.1 = None,
+                Some(last) if last.1.is_none() => {}
+                _ => spans.push((e.at, None)),
+            },
+            TimelineAction::Deleted => {
+                if let Some(last) = spans.last_mut()
+                    && last.1.is_none()
+                {
+                    if last.0 == e.at {
+                        spans.pop();
+                    } else {
+                        last.1 = Some(e.at);
+                    }
+                }
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for ((email, group), spans) in open {
+        for (from, until) in spans.into_iter().filter(|(f, _)| *f < horizon) {
+            out.push((email.clone(), group, from, until.filter(|&u| u <= horizon)));
+        }
+    }
+    out
+}
+
 /// Kisi's documented limit: 5 requests per second per user.
 pub const DEFAULT_RATE_LIMIT_PER_SEC: u32 = 5;
 

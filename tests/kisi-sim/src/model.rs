@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 /// The organisation every simulated record belongs to.
@@ -122,7 +122,7 @@ pub struct SentEmail {
 }
 
 /// What happened to an assignment.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum TimelineAction {
     /// `POST /role_assignments` succeeded.
@@ -133,7 +133,7 @@ pub enum TimelineAction {
 
 /// One entry of the assignment history, for end-to-end tests that compare the simulator's
 /// timeline with the preview.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct TimelineEntry {
     /// When (simulator clock, settable through the admin API).
     pub at: DateTime<Utc>,

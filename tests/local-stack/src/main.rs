@@ -14,6 +14,7 @@ use access_sync_rules::time::{format_instant, parse_instant};
 use access_sync_rules::{Body, Event, Instant};
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand};
+use kisi_sim::TimelineAction;
 use local_stack::functions::{Functions, InProcess, Watch};
 use local_stack::native::{Native, deliveries};
 use local_stack::pumps::Pumps;
@@ -652,9 +653,9 @@ async fn print_changes(sim: &SimAdmin, shown: usize) -> Result<usize> {
     while k < changes.len() {
         let c = &changes[k];
         // A deletion and a creation of the same pair at the same instant is a replacement.
-        let replaced = c.action == "deleted"
+        let replaced = c.action == TimelineAction::Deleted
             && changes.get(k + 1).is_some_and(|n| {
-                n.action == "created"
+                n.action == TimelineAction::Created
                     && n.email == c.email
                     && n.group_id == c.group_id
                     && n.at == c.at
@@ -669,7 +670,7 @@ async fn print_changes(sim: &SimAdmin, shown: usize) -> Result<usize> {
             k += 2;
             continue;
         }
-        let (sign, verb) = if c.action == "created" {
+        let (sign, verb) = if c.action == TimelineAction::Created {
             ("+", "opens")
         } else {
             ("-", "closes")

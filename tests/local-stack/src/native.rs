@@ -7,7 +7,7 @@ use access_sync_platforms::signature::{
     NEXUDUS_HEADER, OFFICERND_HEADER, TEAMUP_ID_HEADER, nexudus_signature, officernd_header,
     sign_optix_body,
 };
-use access_sync_platforms::{Delivery, Platform, Seen};
+use access_sync_platforms::{Delivery, Platform, Seen, split_word};
 use access_sync_rules::{Event, Instant};
 use anyhow::{Result, anyhow};
 
@@ -86,13 +86,8 @@ pub fn deliveries(platform: Platform, text: &str) -> Result<(Vec<Native>, Vec<Ev
         if t.is_empty() || t.starts_with('#') {
             continue;
         }
-        let takes_word = matches!(platform, Platform::Nexudus | Platform::Teamup);
-        let (word, payload) = match t.split_once(char::is_whitespace) {
-            Some((w, rest)) if takes_word && !t.starts_with(['[', '{']) => {
-                (Some(w.to_string()), rest.trim_start())
-            }
-            _ => (None, t),
-        };
+        let (word, payload) = split_word(platform, t);
+        let word = word.map(str::to_string);
         let delivery = Delivery {
             body: payload.as_bytes(),
             signature: None,

@@ -207,50 +207,14 @@ impl<F: Functions> Pumps<F> {
         !lock(&self.failed).is_empty() || !lock(&self.failed_edges).is_empty()
     }
 
-    /// Every stored edge schedule: (name, input).
+    /// Every stored edge schedule: (name, edge).
     ///
     /// # Errors
     /// Scheduler could not be reached.
-    pub async fn schedules(&self) -> Result<Vec<(String, Edge, Value)>> {
-        let mut out = Vec::new();
-        let mut token = None;
-        loop {
-            let page = self
-                .scheduler
-                .list_schedules()
-                .group_name(&self.group)
-                .set_next_token(token)
-                .send()
-                .await
-                .context("listing schedules")?;
-            for s in page.schedules() {
-                let name = s.name().unwrap_or_default().to_string();
-                let Ok(got) = self
-                    .scheduler
-                    .get_schedule()
-                    .group_name(&self.group)
-                    .name(&name)
-                    .send()
-                    .await
-                else {
-                    continue; // deleted meanwhile
-                };
-                let input = got.target().and_then(|t| t.input()).unwrap_or_default();
-                let Ok(value) = serde_json::from_str::<Value>(input) else {
-                    tracing::warn!(%name, "a schedule whose input is not JSON");
-                    continue;
-                };
-                let Ok(edge) = serde_json::from_value::<Edge>(value.clone()) else {
-                    tracing::warn!(%name, "a schedule whose input is not an edge");
-                    continue;
-                };
-                out.push((name, edge, value));
-            }
-            token = page.next_token().map(str::to_string);
-            if token.is_none() {
-                return Ok(out);
-            }
-        }
+    pub async fn schedules(&self) -> Result<Vec<(String, Edge)>> {
+        access_sync_aws::testing::stored_edges(&self.scheduler, &self.group)
+            .await
+            .map_err(anyhow::Error::msg)
     }
 
     /// The earliest stored edge, if any.
@@ -258,7 +222,7 @@ impl<F: Functions> Pumps<F> {
     /// # Errors
     /// Scheduler could not be reached.
     pub async fn next_edge(&self) -> Result<Option<Instant>> {
-        Ok(self.schedules().await?.iter().map(|(_, e, _)| e.edge).min())
+        Ok(self.schedules().await?.iter().map(|(_, e)| e.edge).min())
     }
 
     /// Fires every schedule due at or before `t`, earliest instant first: the clock is set to
@@ -271,11 +235,11 @@ impl<F: Functions> Pumps<F> {
         let mut fired = 0;
         loop {
             let all = self.schedules().await?;
-            let Some(first) = all.iter().map(|(_, e, _)| e.edge).filter(|e| *e <= t).min() else {
+            let Some(first) = all.iter().map(|(_, e)| e.edge).filter(|e| *e <= t).min() else {
                 return Ok(fired);
             };
             self.clock.set_clock(first).await?;
-            for (name, _, input) in all.into_iter().filter(|(_, e, _)| e.edge == first) {
+            for (name, edge) in all.into_iter().filter(|(_, e)| e.edge == first) {
                 let deleted = self
                     .scheduler
                     .delete_schedule()
@@ -286,7 +250,7 @@ impl<F: Functions> Pumps<F> {
                 if deleted.is_err() {
                     continue; // replaced or fired meanwhile
                 }
-                self.fire(input).await;
+                self.fire(serde_json::to_value(&edge)?).await;
                 fired += 1;
             }
             self.drain().await?;

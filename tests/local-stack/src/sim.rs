@@ -14,19 +14,6 @@ pub struct SimAdmin {
     pub base: String,
 }
 
-/// One assignment change the simulator recorded.
-#[derive(Debug, Clone, Deserialize)]
-pub struct Change {
-    /// When (the simulator's clock).
-    pub at: Instant,
-    /// `created` or `deleted`.
-    pub action: String,
-    /// The user's e-mail then.
-    pub email: String,
-    /// The group.
-    pub group_id: u64,
-}
-
 /// What Kisi grants now.
 #[derive(Debug, Clone, Deserialize)]
 pub struct State {
@@ -142,7 +129,7 @@ impl SimAdmin {
     ///
     /// # Errors
     /// The simulator did not answer.
-    pub async fn timeline(&self) -> Result<Vec<Change>> {
+    pub async fn timeline(&self) -> Result<Vec<kisi_sim::TimelineEntry>> {
         let v = self.call(reqwest::Method::GET, "/timeline", None).await?;
         Ok(serde_json::from_value(v)?)
     }

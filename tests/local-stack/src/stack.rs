@@ -190,23 +190,16 @@ impl LocalStack {
 
     /// Stops everything this stack started and removes the state file.
     pub async fn stop(mut self) {
-        self.shutdown().await;
-    }
-
-    async fn shutdown(&mut self) {
-        if let Some(mut c) = self.watch.take() {
-            kill_group(c.id());
-            let _ = c.wait();
-        }
+        // The simulator stops gracefully here; the rest is what dropping does.
         if let Some(h) = self.sim_handle.take() {
             h.stop().await;
         }
-        drop(self.moto.take());
-        let _ = std::fs::remove_file(self.dir.join("state.json"));
     }
 }
 
 impl Drop for LocalStack {
+    /// Stops `cargo lambda watch` (its whole process group) and moto, and removes the state
+    /// file; the in-process simulator ends with its runtime.
     fn drop(&mut self) {
         if let Some(mut c) = self.watch.take() {
             kill_group(c.id());

@@ -16,7 +16,7 @@ use access_sync_rules::mapping::Mappings;
 use access_sync_rules::time::{format_instant, parse_instant};
 use access_sync_rules::{Email, Event, GroupId, Instant};
 use chrono::Duration;
-use kisi_sim::{SimConfig, SimHandle, TimelineAction};
+use kisi_sim::{SimConfig, SimHandle};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -24,9 +24,6 @@ use std::sync::atomic::{AtomicU32, Ordering};
 pub type TestEngine = Engine<DynamoStore, KisiAccess, SchedulerEdges>;
 
 pub mod crash;
-
-/// Open spans of one (email, group): `[from, until)`, `until = None` still open.
-type Spans = Vec<(Instant, Option<Instant>)>;
 
 /// One isolated stack: its own table, schedule group and simulator. The ports may be wrapped
 /// (see [`crash`]).
@@ -210,37 +207,11 @@ impl<S: Store, K: AccessControl + Send + Sync, E: EdgeScheduler + Send + Sync> S
 
     /// Every stored schedule's edge, by schedule name.
     pub async fn schedules(&self) -> BTreeMap<String, Edge> {
-        let mut out = BTreeMap::new();
-        let mut token = None;
-        loop {
-            let page = self
-                .scheduler
-                .list_schedules()
-                .group_name(&self.group)
-                .set_next_token(token)
-                .send()
-                .await
-                .unwrap();
-            for s in page.schedules() {
-                let name = s.name().unwrap_or_default().to_string();
-                let got = self
-                    .scheduler
-                    .get_schedule()
-                    .group_name(&self.group)
-                    .name(&name)
-                    .send()
-                    .await
-                    .unwrap();
-                let input = got.target().and_then(|t| t.input()).unwrap_or_default();
-                let edge: Edge = serde_json::from_str(input).unwrap();
-                out.insert(name, edge);
-            }
-            token = page.next_token().map(str::to_string);
-            if token.is_none() {
-                break;
-            }
-        }
-        out
+        access_sync_aws::testing::stored_edges(&self.scheduler, &self.group)
+            .await
+            .unwrap()
+            .into_iter()
+            .collect()
     }
 
     /// Fires every schedule due at or before `t`, in time order, as EventBridge Scheduler
@@ -290,47 +261,10 @@ impl<S: Store, K: AccessControl + Send + Sync, E: EdgeScheduler + Send + Sync> S
     /// The access timeline Kisi saw: intervals per (email, group) built from the simulator's
     /// assignment history, touching ones merged, cut at `horizon` like `preview`.
     pub fn kisi_timeline(&self, horizon: Instant) -> Vec<(String, u64, String, Option<String>)> {
-        let snap = self.sim.snapshot();
-        let mut open: BTreeMap<(String, u64), Spans> = BTreeMap::new();
-        for e in &snap.timeline {
-            let spans = open
-                .entry((e.email.to_lowercase(), e.group_id))
-                .or_default();
-            match e.action {
-                TimelineAction::Created => match spans.last_mut() {
-                    Some(last) if last.1 == Some(e.at) => last.1 = None,
-                    Some(last) if last.1.is_none() => {}
-                    _ => spans.push((e.at, None)),
-                },
-                TimelineAction::Deleted => {
-                    if let Some(last) = spans.last_mut()
-                        && last.1.is_none()
-                    {
-                        if last.0 == e.at {
-                            spans.pop();
-                        } else {
-                            last.1 = Some(e.at);
-                        }
-                    }
-                }
-            }
-        }
-        let mut out = Vec::new();
-        for ((email, group), spans) in open {
-            for (f, u) in spans {
-                if f >= horizon {
-                    continue;
-                }
-                let u = u.filter(|&u| u <= horizon);
-                out.push((
-                    email.clone(),
-                    group,
-                    format_instant(f),
-                    u.map(format_instant),
-                ));
-            }
-        }
-        out
+        kisi_sim::access_intervals(&self.sim.snapshot().timeline, horizon)
+            .into_iter()
+            .map(|(e, g, f, u)| (e, g, format_instant(f), u.map(format_instant)))
+            .collect()
     }
 
     /// What Kisi grants right now: (email, group, valid_until) of every assignment.
