@@ -15,9 +15,11 @@
 //!   event to them and telling which (e-mail, group) pairs it can change.
 //! - [`access`]: for one pair at `now`: open or closed, until when, and the next edge.
 //! - [`converge`]: desired access against what we own in Kisi → one decision.
-//! - [`preview`]: the same operations on a virtual clock over an event file.
+//! - [`preview`]: the same operations on a virtual clock over an event file (and the same
+//!   timeline read from the whole history at once, `batch`).
 
 pub mod access;
+mod batch;
 pub mod converge;
 pub mod event;
 pub mod facts;

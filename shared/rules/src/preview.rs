@@ -561,10 +561,48 @@ impl Preview {
 }
 
 /// Runs a preview: events are de-duplicated by delivery id (the first line wins), sorted by `at`
-/// stably, and delivered to a [`Simulation`]; edges fire up to the horizon (`until`, or 30 days
-/// after the latest event).
+/// stably, and read into the timeline the live engine records ([`preview_live`]) up to the
+/// horizon (`until`, or 30 days after the latest event). Without weekly blocks the timeline is
+/// computed from the whole history at once (the same intervals, reasons and warnings, byte for
+/// byte; see [`preview_batch`]); with them the engine itself runs.
 pub fn preview(mappings: &Mappings, events: Vec<Event>, until: Option<Instant>) -> Preview {
-    let mut events = events;
+    let (events, horizon) = in_order(events, until);
+    match crate::batch::timeline(mappings, &events, horizon) {
+        Some((intervals, warnings)) => Preview {
+            intervals,
+            warnings: warnings.iter().map(ToString::to_string).collect(),
+            horizon,
+        },
+        None => run_live(mappings, events, horizon),
+    }
+}
+
+/// [`preview`] by the batch reading only: `None` when some version has weekly blocks, which the
+/// engine expands only up to its look-ahead from each converge (so the batch reading could
+/// differ). For comparing the two readings.
+pub fn preview_batch(
+    mappings: &Mappings,
+    events: Vec<Event>,
+    until: Option<Instant>,
+) -> Option<Preview> {
+    let (events, horizon) = in_order(events, until);
+    let (intervals, warnings) = crate::batch::timeline(mappings, &events, horizon)?;
+    Some(Preview {
+        intervals,
+        warnings: warnings.iter().map(ToString::to_string).collect(),
+        horizon,
+    })
+}
+
+/// [`preview`] by the live engine only: every event delivered to a [`Simulation`], edges fired
+/// up to the horizon. The reference the batch reading is compared with.
+pub fn preview_live(mappings: &Mappings, events: Vec<Event>, until: Option<Instant>) -> Preview {
+    let (events, horizon) = in_order(events, until);
+    run_live(mappings, events, horizon)
+}
+
+/// First deliveries only (by delivery id), sorted by `at` stably; and the horizon.
+fn in_order(mut events: Vec<Event>, until: Option<Instant>) -> (Vec<Event>, Instant) {
     let mut seen = HashSet::with_capacity_and_hasher(events.len(), Default::default());
     let first: Vec<bool> = events.iter().map(|e| seen.insert(e.id.as_str())).collect();
     drop(seen);
@@ -577,6 +615,10 @@ pub fn preview(mappings: &Mappings, events: Vec<Event>, until: Option<Instant>) 
             .map(|e| e.at + Duration::days(30))
             .unwrap_or_default()
     });
+    (events, horizon)
+}
+
+fn run_live(mappings: &Mappings, events: Vec<Event>, horizon: Instant) -> Preview {
     let mut sim = Simulation::new(mappings.clone());
     sim.reserve(events.len());
     // Events after the horizon still run: intervals are merged first and cut afterwards, so a
