@@ -27,11 +27,12 @@
 
 use crate::event::{Body, Event, Holder};
 use crate::facts::{Facts, Warning};
-use crate::ids::{Email, EntitlementId, GroupId, MemberId, TeamId};
+use crate::ids::{Email, EntitlementId, GroupId};
 use crate::mapping::Mappings;
-use crate::preview::Interval;
+use crate::preview::{Interval, Preview};
 use crate::time::Instant;
 use crate::windows::{Timing, Window, for_each_window};
+use chrono::Duration;
 use rustc_hash::FxHashMap as HashMap;
 use std::collections::BTreeSet;
 
@@ -82,16 +83,6 @@ struct TeamAt {
     team: u32,
     from: u32,
     to: u32,
-    at: Instant,
-}
-
-/// An entitlement event: the version in force from `at` on (`event` is `NONE` for a cancel),
-/// with its holder (a member index, or a team index with [`TEAM`] set).
-#[derive(Clone, Copy)]
-struct VersionAt {
-    entitlement: u32,
-    event: u32,
-    holder: u32,
     at: Instant,
 }
 
@@ -166,36 +157,143 @@ fn clip(w: Window, from: Instant, until: Option<Instant>) -> Option<Window> {
     (!w.is_empty()).then_some(w)
 }
 
-/// The timeline and warnings of `events` (first deliveries only, in `at` order, stably) up to
-/// `horizon`, exactly as the engine records them; `None` when some version has weekly blocks
-/// (see the module documentation).
-pub(crate) fn timeline(
+/// Pairs `(hash, index)` ordered by hash, indices increasing within one hash (given in
+/// increasing order): two stable counting passes on the top 16 bits, then each short run of
+/// equal top bits sorted in place. Hashing with a sort keeps the memory walked sequential, where
+/// a hash table of every id would miss the cache at each event.
+fn by_hash(keys: Vec<(u64, u32)>) -> Vec<(u64, u32)> {
+    let mut from = keys;
+    let mut to = vec![(0u64, 0u32); from.len()];
+    for shift in [48, 56] {
+        let digit = |k: u64| ((k >> shift) & 0xff) as usize;
+        let mut count = [0usize; 257];
+        for &(h, _) in &from {
+            count[digit(h) + 1] += 1;
+        }
+        for d in 0..256 {
+            count[d + 1] += count[d];
+        }
+        for &k in &from {
+            let at = &mut count[digit(k.0)];
+            to[*at] = k;
+            *at += 1;
+        }
+        std::mem::swap(&mut from, &mut to);
+    }
+    let mut i = 0;
+    while i < from.len() {
+        let top = from[i].0 >> 48;
+        let mut j = i + 1;
+        while j < from.len() && from[j].0 >> 48 == top {
+            j += 1;
+        }
+        // Stable: equal hashes keep their indices in order.
+        from[i..j].sort_by_key(|&(h, _)| h);
+        i = j;
+    }
+    from
+}
+
+/// Calls `f` with each group of indices whose `text` is the same, in increasing order, from
+/// [`by_hash`]'s pairs (ids whose hashes clash are told apart by their text).
+fn for_each_group<'a>(
+    sorted: &[(u64, u32)],
+    text: impl Fn(u32) -> &'a str,
+    mut f: impl FnMut(&[u32]),
+) {
+    let mut group = Vec::new();
+    let mut rest = Vec::new();
+    let mut i = 0;
+    while i < sorted.len() {
+        let h = sorted[i].0;
+        let mut j = i + 1;
+        while j < sorted.len() && sorted[j].0 == h {
+            j += 1;
+        }
+        if j == i + 1 {
+            // Alone with its hash (nearly always): no need to read its text.
+            f(&[sorted[i].1]);
+            i = j;
+            continue;
+        }
+        rest.clear();
+        rest.extend(sorted[i..j].iter().map(|&(_, x)| x));
+        while let Some(&first) = rest.first() {
+            let key = text(first);
+            group.clear();
+            group.extend(rest.iter().copied().filter(|&x| text(x) == key));
+            rest.retain(|&x| text(x) != key);
+            f(&group);
+        }
+        i = j;
+    }
+}
+
+fn hash(s: &str) -> u64 {
+    use std::hash::BuildHasher;
+    rustc_hash::FxBuildHasher.hash_one(s)
+}
+
+/// The preview of `events` (de-duplicated by delivery id, the first line winning; sorted by
+/// `at`, stably) up to `until` (or 30 days after the latest event), exactly as the engine
+/// records it; `None` when some version has weekly blocks (see the module documentation).
+pub(crate) fn preview(
     mappings: &Mappings,
     events: &[Event],
-    horizon: Instant,
-) -> Option<(Vec<Interval>, BTreeSet<Warning>)> {
+    until: Option<Instant>,
+) -> Option<Preview> {
     if events
         .iter()
         .any(|e| matches!(&e.body, Body::Entitlement(x) if !x.blocks.is_empty()))
     {
         return None;
     }
-    let mut warnings = BTreeSet::new();
+    let n = events.len();
 
-    // The histories, in event order (so in time order).
-    let mut members = Ids::with_capacity(events.len() / 8);
+    // First deliveries, in `at` order (stably).
+    let mut first = vec![true; n];
+    let ids = by_hash(
+        events
+            .iter()
+            .enumerate()
+            .map(|(i, e)| (hash(&e.id), i as u32))
+            .collect(),
+    );
+    for_each_group(
+        &ids,
+        |i| events[i as usize].id.as_str(),
+        |g| {
+            for &i in &g[1..] {
+                first[i as usize] = false;
+            }
+        },
+    );
+    drop(ids);
+    let mut order: Vec<u32> = (0..n as u32).filter(|&i| first[i as usize]).collect();
+    drop(first);
+    order.sort_by_key(|&i| events[i as usize].at);
+    let event = |p: u32| &events[order[p as usize] as usize];
+    let horizon = until.unwrap_or_else(|| {
+        order
+            .last()
+            .map(|&i| events[i as usize].at + Duration::days(30))
+            .unwrap_or_default()
+    });
+
+    // Members' address periods and teams' lists, in time order; entitlement events by id.
+    let mut warnings = BTreeSet::new();
+    let mut members = Ids::with_capacity(n / 8);
     let mut teams = Ids::with_capacity(0);
-    let mut entitlements = Ids::with_capacity(events.len());
-    let mut emails = Ids::with_capacity(events.len() / 8);
-    let mut addresses: Vec<&Email> = Vec::with_capacity(events.len() / 8);
-    let mut member_at = Vec::with_capacity(events.len() / 8);
+    let mut emails = Ids::with_capacity(n / 8);
+    let mut addresses: Vec<&Email> = Vec::with_capacity(n / 8);
+    let mut member_at = Vec::with_capacity(n / 8);
     let mut team_at = Vec::new();
     let mut team_lists = Vec::new();
-    let mut version_at = Vec::with_capacity(events.len());
-    let mut first_seen: Vec<Option<Instant>> = Vec::with_capacity(events.len());
-    let mut described_member = Vec::with_capacity(events.len() / 8);
+    let mut described_member = Vec::with_capacity(n / 8);
     let mut described_team = Vec::new();
-    for (i, ev) in events.iter().enumerate() {
+    let mut versions = Vec::with_capacity(n);
+    for p in 0..order.len() as u32 {
+        let ev = event(p);
         match &ev.body {
             Body::Member(m) => {
                 let member = members.intern(m.id.as_str());
@@ -230,65 +328,19 @@ pub(crate) fn timeline(
                 });
             }
             Body::Entitlement(x) => {
-                let entitlement = entitlements.intern(x.id.as_str());
-                first_seen.resize(entitlements.len(), None);
-                first_seen[entitlement as usize].get_or_insert(ev.at);
-                let holder = match &x.holder {
-                    Holder::Member(m) => members.intern(m.as_str()),
-                    Holder::Team(t) => teams.intern(t.as_str()) | TEAM,
-                };
                 for g in &x.guests {
                     intern_email(&mut emails, &mut addresses, g);
                 }
-                version_at.push(VersionAt {
-                    entitlement,
-                    event: i as u32,
-                    holder,
-                    at: ev.at,
-                });
+                versions.push((hash(x.id.as_str()), p));
             }
-            Body::Cancel(id) => {
-                let entitlement = entitlements.intern(id.as_str());
-                first_seen.resize(entitlements.len(), None);
-                if first_seen[entitlement as usize].is_none() {
-                    warnings.insert(Warning::CancelOfUnknown(id.clone()));
-                }
-                version_at.push(VersionAt {
-                    entitlement,
-                    event: NONE,
-                    holder: NONE,
-                    at: ev.at,
-                });
-            }
+            Body::Cancel(id) => versions.push((hash(id.as_str()), p)),
         }
     }
     described_member.resize(members.len(), false);
     described_team.resize(teams.len(), false);
     let member_at = Grouped::new(members.len(), &member_at, |r| r.member);
     let team_at = Grouped::new(teams.len(), &team_at, |r| r.team);
-    let version_at = Grouped::new(entitlements.len(), &version_at, |r| r.entitlement);
-
-    // Holders of current versions that nothing described (the engine's `Facts::dangling`).
-    for x in 0..entitlements.len() as u32 {
-        let Some(last) = version_at.of(x).last() else {
-            continue;
-        };
-        match last.holder {
-            NONE => {}
-            h if h & TEAM != 0 => {
-                if !described_team[(h & !TEAM) as usize] {
-                    let id = teams.text[(h & !TEAM) as usize];
-                    warnings.insert(Warning::TeamNeverDescribed(TeamId::from(id)));
-                }
-            }
-            m => {
-                if !described_member[m as usize] {
-                    let id = members.text[m as usize];
-                    warnings.insert(Warning::MemberWithoutEmail(MemberId::from(id)));
-                }
-            }
-        }
-    }
+    let versions = by_hash(versions);
 
     // Groups by rank, and each mapping's groups as ranks.
     let mut groups: Vec<GroupId> = mappings
@@ -304,6 +356,139 @@ pub(crate) fn timeline(
         .iter()
         .map(|e| e.groups.iter().map(|&g| rank_of(g)).collect())
         .collect();
+
+    // Each entitlement record's first and next record with the same id (positions in time
+    // order), so that the records are read in time order rather than id by id.
+    let id_of = |p: u32| match &event(p).body {
+        Body::Entitlement(x) => x.id.as_str(),
+        Body::Cancel(id) => id.as_str(),
+        Body::Member(_) | Body::Team(_) => "",
+    };
+    let mut head = vec![NONE; order.len()];
+    let mut next = vec![NONE; order.len()];
+    for_each_group(&versions, id_of, |g| {
+        for w in g.windows(2) {
+            next[w[0] as usize] = w[1];
+        }
+        for &p in g {
+            head[p as usize] = g[0];
+        }
+    });
+    drop(versions);
+    // The records of one id from its first to (not including) `p`.
+    let earlier = |p: u32| {
+        std::iter::successors(Some(head[p as usize]), |&q| Some(next[q as usize]))
+            .take_while(move |&q| q != p)
+    };
+    let is_version = |p: u32| matches!(event(p).body, Body::Entitlement(_));
+
+    // Every piece: a version's window within its period, reaching an address within the
+    // periods that connect the two. Keyed by address index for now.
+    let mut pieces: Vec<Piece> = Vec::with_capacity(order.len());
+    // Entitlements by index (in order of first appearance), and each first record's index.
+    let mut entitlements: Vec<&str> = Vec::with_capacity(order.len());
+    let mut index_of = vec![NONE; order.len()];
+    let mut hits: Vec<(u32, Window)> = Vec::new();
+    for p in 0..order.len() as u32 {
+        let h = head[p as usize];
+        if h == NONE {
+            continue; // a member or team event
+        }
+        let x = if h == p {
+            index_of[p as usize] = entitlements.len() as u32;
+            entitlements.push(id_of(p));
+            entitlements.len() as u32 - 1
+        } else {
+            index_of[h as usize]
+        };
+        let vf = event(p).at;
+        let Body::Entitlement(e) = &event(p).body else {
+            if !earlier(p).any(is_version) {
+                warnings.insert(Warning::CancelOfUnknown(EntitlementId::from(id_of(p))));
+            }
+            continue;
+        };
+        let first_seen = earlier(p)
+            .find(|&q| is_version(q))
+            .map_or(vf, |q| event(q).at);
+        let vu = match next[p as usize] {
+            NONE => None,
+            q => Some(event(q).at),
+        };
+        let holder = match &e.holder {
+            Holder::Member(m) => members.ix.get(m.as_str()).copied(),
+            Holder::Team(t) => teams.ix.get(t.as_str()).map(|&t| t | TEAM),
+        };
+        if vu.is_none() {
+            // The current version's holder, if nothing described it (`Facts::dangling`).
+            match (&e.holder, holder) {
+                (Holder::Member(m), h) if h.is_none_or(|h| !described_member[h as usize]) => {
+                    warnings.insert(Warning::MemberWithoutEmail(m.clone()));
+                }
+                (Holder::Team(t), h) if h.is_none_or(|h| !described_team[(h & !TEAM) as usize]) => {
+                    warnings.insert(Warning::TeamNeverDescribed(t.clone()));
+                }
+                _ => {}
+            }
+        }
+        if vu == Some(vf) || !Facts::grants(e.status, mappings) {
+            continue;
+        }
+        let start = e.start.unwrap_or(first_seen);
+        for r in &e.refs {
+            let Some(m) = mappings.position(r.source, &r.id) else {
+                continue;
+            };
+            let entry = &mappings.entries[m];
+            let timing = Timing {
+                lead: entry.lead(),
+                lag: entry.lag(),
+                default_tz: mappings.defaults.timezone,
+            };
+            hits.clear();
+            for_each_window(e, start, timing, vf, vf, |w| {
+                let Some(w) = clip(w, vf, vu) else { return };
+                for g in &e.guests {
+                    if let Some(&ix) = emails.ix.get(g.as_str()) {
+                        hits.push((ix, w));
+                    }
+                }
+                let mut reach = |member: u32, w: Window| {
+                    for (pf, pu, p) in periods(member_at.of(member), |r| r.at) {
+                        if p.email != NONE
+                            && let Some(x) = clip(w, pf, pu)
+                        {
+                            hits.push((p.email, x));
+                        }
+                    }
+                };
+                match holder {
+                    None => {}
+                    Some(h) if h & TEAM == 0 => reach(h, w),
+                    Some(t) => {
+                        for (tf, tu, t) in periods(team_at.of(t & !TEAM), |r| r.at) {
+                            let Some(wt) = clip(w, tf, tu) else { continue };
+                            for &member in &team_lists[t.from as usize..t.to as usize] {
+                                reach(member, wt);
+                            }
+                        }
+                    }
+                }
+            });
+            for &(email, w) in &hits {
+                for &g in &entry_groups[m] {
+                    pieces.push(Piece {
+                        key: u64::from(email) << 32 | g,
+                        from: w.from,
+                        until: w.until,
+                        entitlement: x,
+                    });
+                }
+            }
+        }
+    }
+    drop((head, next, index_of));
+
     // Addresses by rank in text order (the order of the output).
     let mut by_rank: Vec<u32> = (0..emails.len() as u32).collect();
     by_rank.sort_unstable_by(|&a, &b| emails.text[a as usize].cmp(emails.text[b as usize]));
@@ -311,73 +496,8 @@ pub(crate) fn timeline(
     for (r, &e) in by_rank.iter().enumerate() {
         rank[e as usize] = (r as u64) << 32;
     }
-
-    // Every piece: a version's window within its period, reaching an address within the
-    // periods that connect the two.
-    let mut pieces: Vec<Piece> = Vec::with_capacity(version_at.recs.len());
-    let mut hits: Vec<(u32, Window)> = Vec::new();
-    for x in 0..entitlements.len() as u32 {
-        for (vf, vu, v) in periods(version_at.of(x), |r| r.at) {
-            if v.event == NONE {
-                continue;
-            }
-            let Body::Entitlement(e) = &events[v.event as usize].body else {
-                continue;
-            };
-            if !Facts::grants(e.status, mappings) {
-                continue;
-            }
-            let start = e.start.or(first_seen[x as usize]).unwrap_or(vf);
-            for r in &e.refs {
-                let Some(m) = mappings.position(r.source, &r.id) else {
-                    continue;
-                };
-                let entry = &mappings.entries[m];
-                let timing = Timing {
-                    lead: entry.lead(),
-                    lag: entry.lag(),
-                    default_tz: mappings.defaults.timezone,
-                };
-                hits.clear();
-                for_each_window(e, start, timing, vf, vf, |w| {
-                    let Some(w) = clip(w, vf, vu) else { return };
-                    for g in &e.guests {
-                        if let Some(&ix) = emails.ix.get(g.as_str()) {
-                            hits.push((ix, w));
-                        }
-                    }
-                    let mut reach = |member: u32, w: Window| {
-                        for (pf, pu, p) in periods(member_at.of(member), |r| r.at) {
-                            if p.email != NONE
-                                && let Some(x) = clip(w, pf, pu)
-                            {
-                                hits.push((p.email, x));
-                            }
-                        }
-                    };
-                    if v.holder & TEAM == 0 {
-                        reach(v.holder, w);
-                    } else {
-                        for (tf, tu, t) in periods(team_at.of(v.holder & !TEAM), |r| r.at) {
-                            let Some(wt) = clip(w, tf, tu) else { continue };
-                            for &member in &team_lists[t.from as usize..t.to as usize] {
-                                reach(member, wt);
-                            }
-                        }
-                    }
-                });
-                for &(email, w) in &hits {
-                    for &g in &entry_groups[m] {
-                        pieces.push(Piece {
-                            key: rank[email as usize] | g,
-                            from: w.from,
-                            until: w.until,
-                            entitlement: x,
-                        });
-                    }
-                }
-            }
-        }
+    for p in &mut pieces {
+        p.key = rank[(p.key >> 32) as usize] | (p.key & u64::from(u32::MAX));
     }
     pieces.sort_unstable_by(|a, b| a.key.cmp(&b.key).then(a.from.cmp(&b.from)));
 
@@ -409,7 +529,7 @@ pub(crate) fn timeline(
         reasons.dedup();
         let mut ids: Vec<EntitlementId> = reasons
             .iter()
-            .map(|&x| EntitlementId::from(entitlements.text[x as usize]))
+            .map(|&x| EntitlementId::from(entitlements[x as usize]))
             .collect();
         ids.sort_unstable();
         out.push(Interval {
@@ -420,5 +540,38 @@ pub(crate) fn timeline(
             reasons: ids,
         });
     }
-    Some((out, warnings))
+    Some(Preview {
+        intervals: out,
+        warnings: warnings.iter().map(ToString::to_string).collect(),
+        horizon,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pairs_come_out_by_hash_with_indices_in_order() {
+        // Hashes that share their top bits, and equal hashes, among many.
+        let mut keys: Vec<(u64, u32)> = (0..5_000u32)
+            .map(|i| {
+                let h = u64::from(i % 97).wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ u64::from(i % 3);
+                (h, i)
+            })
+            .collect();
+        let got = by_hash(keys.clone());
+        keys.sort();
+        assert_eq!(got, keys);
+    }
+
+    #[test]
+    fn ids_whose_hashes_clash_are_told_apart_by_their_text() {
+        let text = ["a", "b", "a", "c", "b", "d"];
+        // Every id with one hash but the last.
+        let sorted: Vec<(u64, u32)> = (0..6).map(|i| (if i < 5 { 7 } else { 9 }, i)).collect();
+        let mut groups = Vec::new();
+        for_each_group(&sorted, |i| text[i as usize], |g| groups.push(g.to_vec()));
+        assert_eq!(groups, vec![vec![0, 2], vec![1, 4], vec![3], vec![5]]);
+    }
 }

@@ -566,14 +566,9 @@ impl Preview {
 /// computed from the whole history at once (the same intervals, reasons and warnings, byte for
 /// byte; see [`preview_batch`]); with them the engine itself runs.
 pub fn preview(mappings: &Mappings, events: Vec<Event>, until: Option<Instant>) -> Preview {
-    let (events, horizon) = in_order(events, until);
-    match crate::batch::timeline(mappings, &events, horizon) {
-        Some((intervals, warnings)) => Preview {
-            intervals,
-            warnings: warnings.iter().map(ToString::to_string).collect(),
-            horizon,
-        },
-        None => run_live(mappings, events, horizon),
+    match crate::batch::preview(mappings, &events, until) {
+        Some(p) => p,
+        None => preview_live(mappings, events, until),
     }
 }
 
@@ -585,13 +580,7 @@ pub fn preview_batch(
     events: Vec<Event>,
     until: Option<Instant>,
 ) -> Option<Preview> {
-    let (events, horizon) = in_order(events, until);
-    let (intervals, warnings) = crate::batch::timeline(mappings, &events, horizon)?;
-    Some(Preview {
-        intervals,
-        warnings: warnings.iter().map(ToString::to_string).collect(),
-        horizon,
-    })
+    crate::batch::preview(mappings, &events, until)
 }
 
 /// [`preview`] by the live engine only: every event delivered to a [`Simulation`], edges fired
