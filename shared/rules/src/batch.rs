@@ -492,17 +492,30 @@ pub(crate) fn preview(
     // Addresses by rank in text order (the order of the output).
     let mut by_rank: Vec<u32> = (0..emails.len() as u32).collect();
     by_rank.sort_unstable_by(|&a, &b| emails.text[a as usize].cmp(emails.text[b as usize]));
-    let mut rank = vec![0u64; emails.len()];
+    let mut rank = vec![0u32; emails.len()];
     for (r, &e) in by_rank.iter().enumerate() {
-        rank[e as usize] = (r as u64) << 32;
+        rank[e as usize] = r as u32;
     }
     for p in &mut pieces {
-        p.key = rank[(p.key >> 32) as usize] | (p.key & u64::from(u32::MAX));
+        p.key = u64::from(rank[(p.key >> 32) as usize]) << 32 | (p.key & u64::from(u32::MAX));
     }
-    pieces.sort_unstable_by(|a, b| a.key.cmp(&b.key).then(a.from.cmp(&b.from)));
+    // By address (a counting sort: an address has a few pieces), then each address's by group
+    // and start.
+    let pieces = Grouped::new(emails.len(), &pieces, |p| (p.key >> 32) as u32);
+    let mut pieces = pieces.recs;
+    let mut i = 0;
+    while i < pieces.len() {
+        let email = pieces[i].key >> 32;
+        let mut j = i + 1;
+        while j < pieces.len() && pieces[j].key >> 32 == email {
+            j += 1;
+        }
+        pieces[i..j].sort_unstable_by(|a, b| a.key.cmp(&b.key).then(a.from.cmp(&b.from)));
+        i = j;
+    }
 
     // United per (address, group): touching pieces join (rule 8).
-    let mut out = Vec::new();
+    let mut out = Vec::with_capacity(pieces.len());
     let mut reasons: Vec<u32> = Vec::new();
     let mut i = 0;
     while i < pieces.len() {
