@@ -109,18 +109,18 @@ impl Drop for Moto {
 /// using the Python interpreter `moto_server` itself runs on (so the same moto); the
 /// single-threaded server speaks HTTP/1.0, so no kept-alive connection blocks another. If
 /// that interpreter cannot import moto, plain `moto_server` is started instead.
+///
+/// The same wrapper also fixes moto's TransactWriteItems, which deep-copied the whole table per
+/// item of every transaction (seconds per call and gigabytes of memory once a table holds a few
+/// thousand items): see `moto_app.py`.
 fn spawn_guarded(exe: &Path, port: u16) -> Child {
     // fd 3 keeps the pipe: background jobs of a non-interactive shell get /dev/null as stdin.
     let script = r#"exec 3<&0
 py=$(head -n 1 "$0" | sed -n 's/^#!//p' | cut -d' ' -f1)
 case "$py" in *python*) ;; *) py=python3 ;; esac
 [ -x "$py" ] || command -v "$py" >/dev/null 2>&1 || py=python3
-app='import sys
-from werkzeug.serving import run_simple
-from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
-run_simple("127.0.0.1", int(sys.argv[1]), DomainDispatcherApplication(create_backend_app), threaded=False)'
 if MOTO_PORT="$1" "$py" -c 'import moto.moto_server.werkzeug_app' >/dev/null 2>&1; then
-  MOTO_PORT="$1" "$py" -c "$app" "$1" >/dev/null 2>&1 &
+  MOTO_PORT="$1" "$py" -c "$2" "$1" >/dev/null 2>&1 &
 else
   "$0" -H 127.0.0.1 -p "$1" >/dev/null 2>&1 &
 fi
@@ -132,12 +132,16 @@ wait "$pid""#;
         .arg(script)
         .arg(exe)
         .arg(port.to_string())
+        .arg(MOTO_APP)
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .unwrap_or_else(|e| panic!("cannot start {}: {e}", exe.display()))
 }
+
+/// The Python program the wrapper runs: moto's WSGI app, single-threaded, with the transaction fix.
+const MOTO_APP: &str = include_str!("moto_app.py");
 
 /// The one moto server of this test binary, started on first use and stopped when the
 /// binary exits (see [`Moto`]'s lifeline).
