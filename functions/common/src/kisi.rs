@@ -4,12 +4,12 @@
 //!   call Kisi, so they never read the secret.
 //! - When Kisi answers 401 (the key was rotated), the secret is read again once and the call
 //!   retried with a new client; a second 401 is the answer.
-//! - Every client of the process draws on one [`TokenBucket::kisi`], so a key refresh does not
+//! - Every client of the process draws on one [`SlidingWindow::kisi`], so a key refresh does not
 //!   reset the budget. With reserved concurrency 1 on `on_edge` this keeps the deployment
 //!   under Kisi's 5 requests/s (see `access_sync_kisi`'s budget module).
 
 use access_sync_engine::{AccessControl, AccessError, Assignment, Granted, KisiAccess};
-use access_sync_kisi::{ApiKey, KisiClient, KisiConfig, RetryPolicy, TokenBucket};
+use access_sync_kisi::{ApiKey, KisiClient, KisiConfig, RetryPolicy, SlidingWindow};
 use access_sync_ports::SecretSource;
 use access_sync_rules::mapping::NotifyPolicy;
 use access_sync_rules::{Email, GroupId, Instant};
@@ -22,7 +22,7 @@ pub struct RefreshingKisi<S> {
     secrets: S,
     secret_name: String,
     base_url: String,
-    budget: Arc<TokenBucket>,
+    budget: Arc<SlidingWindow>,
     retry: RetryPolicy,
     current: RwLock<Option<Arc<KisiAccess>>>,
 }
@@ -48,7 +48,7 @@ impl<S: SecretSource + Send + Sync> RefreshingKisi<S> {
             secrets,
             secret_name: secret_name.into(),
             base_url: base_url.into(),
-            budget: Arc::new(TokenBucket::kisi()),
+            budget: Arc::new(SlidingWindow::kisi()),
             retry: RetryPolicy::default(),
             current: RwLock::new(None),
         }

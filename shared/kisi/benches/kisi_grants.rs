@@ -82,7 +82,7 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
             ..Faults::default()
         });
     }
-    // Production defaults: TokenBucket::kisi(), default retry policy and timeouts.
+    // Production defaults: SlidingWindow::kisi(), default retry policy and timeouts.
     let kisi = KisiClient::new(KisiConfig::new(
         sim.base_url.clone(),
         ApiKey::new("bench-key"),

@@ -4,11 +4,16 @@
 //! and answers 429 beyond 5/s. The client asks a [`RequestBudget`] before every HTTP attempt
 //! (retries included), so the policy is swappable:
 //!
-//! - [`TokenBucket`] (implemented): an in-process bucket. [`TokenBucket::kisi`] spaces requests
-//!   about 206 ms apart (5/s less a 3 % margin, burst 1), so even a strict one-second sliding
-//!   window on Kisi's side never sees a sixth request.
+//! - [`SlidingWindow`] (the default): an in-process sliding log. [`SlidingWindow::kisi`] lets a
+//!   request go when fewer than 5 were sent in the last 1.031 s (one second plus a 3 % margin
+//!   for network jitter), so a strict one-second sliding window on Kisi's side never sees a
+//!   sixth request, while a change of one to five calls after a quiet second goes out at once
+//!   instead of being spaced 206 ms apart.
+//! - [`TokenBucket`]: an in-process bucket. [`TokenBucket::kisi`] spaces requests about 206 ms
+//!   apart (5/s less a 3 % margin, burst 1): the same long-run rate, but a 3-call grant always
+//!   waits ~0.4 s. Kept for benches that need an arbitrary steady rate.
 //! - **Production plan**: the Kisi-writing Lambda runs with *reserved concurrency 1*, so one
-//!   process at a time holds the key, and that process uses [`TokenBucket::kisi`]. Together they
+//!   process at a time holds the key, and that process uses [`SlidingWindow::kisi`]. Together they
 //!   keep the whole deployment under 5/s without shared state. Read-only tools (the CLI) are
 //!   run by hand and rarely.
 //! - **Later, if writers must run concurrently**: a DynamoDB-backed budget (a per-second counter
@@ -19,6 +24,7 @@
 //! [`RequestBudget::rate_limited`] so every task sharing the budget pauses, not just the one
 //! that was refused.
 
+use std::collections::VecDeque;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
@@ -158,9 +164,203 @@ impl RequestBudget for TokenBucket {
     }
 }
 
+#[derive(Debug)]
+struct WindowState {
+    /// Send instants of the last `limit` requests, oldest first.
+    sent: VecDeque<Instant>,
+    paused_until: Option<Instant>,
+}
+
+/// An in-process sliding log: at most `limit` requests in any `window`.
+///
+/// Unlike a token bucket with burst 1, requests after a quiet spell go out back to back (up to
+/// `limit`), and any `limit + 1` consecutive requests still span at least `window`. Waiters are
+/// served in arrival order through a fair `tokio` mutex, as in [`TokenBucket`].
+#[derive(Debug)]
+pub struct SlidingWindow {
+    limit: usize,
+    window: Duration,
+    state: Mutex<WindowState>,
+    turnstile: tokio::sync::Mutex<()>,
+}
+
+impl SlidingWindow {
+    /// At most `limit` requests in any `window`.
+    ///
+    /// # Errors
+    /// `Config` when `limit` is 0 or `window` is zero.
+    pub fn new(limit: usize, window: Duration) -> Result<Self, KisiError> {
+        if limit == 0 || window.is_zero() {
+            return Err(KisiError::Config(format!(
+                "a sliding window needs a limit of at least 1 and a positive window (got {limit} in {window:?})"
+            )));
+        }
+        Ok(Self {
+            limit,
+            window,
+            state: Mutex::new(WindowState {
+                sent: VecDeque::with_capacity(limit),
+                paused_until: None,
+            }),
+            turnstile: tokio::sync::Mutex::new(()),
+        })
+    }
+
+    /// The budget for one process using a Kisi key: 5 requests in any 1.031 s (Kisi's 5 per
+    /// second with a 3 % margin for jitter between our send time and Kisi's arrival time).
+    pub fn kisi() -> Self {
+        Self::new(
+            KISI_REQUESTS_PER_SECOND as usize,
+            Duration::from_secs_f64(1.0 / 0.97),
+        )
+        .expect("5 requests per 1.031 s is a valid window")
+    }
+
+    /// Records a send if the window has room; otherwise says how long to wait.
+    fn try_take(&self) -> Option<Duration> {
+        let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let now = Instant::now();
+        if let Some(until) = s.paused_until {
+            if now < until {
+                return Some(until - now);
+            }
+            s.paused_until = None;
+        }
+        if s.sent.len() >= self.limit {
+            // Full: the oldest of the last `limit` sends must have left the window.
+            let free_at = s.sent[0] + self.window;
+            if now < free_at {
+                return Some(free_at - now);
+            }
+            s.sent.pop_front();
+        }
+        s.sent.push_back(now);
+        None
+    }
+}
+
+impl RequestBudget for SlidingWindow {
+    fn acquire(&self) -> BudgetFuture<'_> {
+        Box::pin(async move {
+            let _turn = self.turnstile.lock().await;
+            while let Some(wait) = self.try_take() {
+                tokio::time::sleep(wait).await;
+            }
+            Ok(())
+        })
+    }
+
+    fn rate_limited(&self, pause: Duration) {
+        let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let until = Instant::now() + pause;
+        let until = s.paused_until.map_or(until, |p| p.max(until));
+        s.paused_until = Some(until);
+        // Kisi counted more than we did (another tool on the key): after the pause, start a
+        // fresh window as if `limit` requests had just been sent.
+        s.sent.clear();
+        s.sent.extend(std::iter::repeat_n(until, self.limit));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Sends `n` requests through `budget` as fast as it allows; the send instants.
+    async fn send(budget: &dyn RequestBudget, n: usize) -> Vec<Duration> {
+        let start = Instant::now();
+        let mut sent = Vec::new();
+        for _ in 0..n {
+            budget.acquire().await.unwrap();
+            sent.push(Instant::now() - start);
+        }
+        sent
+    }
+
+    // These run on tokio's paused clock: sleeps advance virtual time exactly, so the
+    // assertions are about the schedule the budget produces, not about this machine's speed.
+
+    #[tokio::test(start_paused = true)]
+    async fn sliding_window_never_lets_six_requests_into_one_second() {
+        let sent = send(&SlidingWindow::kisi(), 41).await;
+        for w in sent.windows(6) {
+            assert!(
+                w[5] - w[0] >= Duration::from_secs(1),
+                "six requests within {:?}",
+                w[5] - w[0]
+            );
+        }
+        // Full use of the limit: 41 requests = 8 full windows + 1 (tokio's timer rounds each
+        // sleep up to the next millisecond).
+        let floor = Duration::from_secs_f64(8.0 / 0.97);
+        assert!(
+            sent[40] >= floor && sent[40] <= floor + Duration::from_millis(8),
+            "{:?}",
+            sent[40]
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn after_a_quiet_second_five_requests_go_at_once() {
+        let budget = SlidingWindow::kisi();
+        assert_eq!(send(&budget, 5).await, vec![Duration::ZERO; 5]);
+        tokio::time::sleep(Duration::from_millis(1100)).await;
+        // A new user's grant (3 calls) then waits for nothing.
+        assert_eq!(send(&budget, 3).await, vec![Duration::ZERO; 3]);
+        // Two more fit; the sixth within a window waits for the first of these to age out.
+        let more = send(&budget, 3).await;
+        assert_eq!(more[..2], [Duration::ZERO; 2]);
+        let window = Duration::from_secs_f64(1.0 / 0.97);
+        assert!(
+            more[2] >= window && more[2] <= window + Duration::from_millis(1),
+            "{:?}",
+            more[2]
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_429_pauses_the_window_and_starts_it_afresh() {
+        let budget = SlidingWindow::kisi();
+        send(&budget, 1).await;
+        budget.rate_limited(Duration::from_millis(600));
+        let sent = send(&budget, 6).await;
+        // Nothing before the pause ends; then a full window is assumed used at the pause's end.
+        let window = Duration::from_secs_f64(1.0 / 0.97);
+        let after = Duration::from_millis(600) + window;
+        assert!(sent.iter().all(|t| *t >= after), "{sent:?}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn concurrent_tasks_share_one_window() {
+        let budget = std::sync::Arc::new(SlidingWindow::kisi());
+        let start = Instant::now();
+        let mut tasks = Vec::new();
+        for _ in 0..4 {
+            let b = budget.clone();
+            tasks.push(tokio::spawn(async move {
+                let mut at = Vec::new();
+                for _ in 0..5 {
+                    b.acquire().await.unwrap();
+                    at.push(Instant::now() - start);
+                }
+                at
+            }));
+        }
+        let mut all = Vec::new();
+        for t in tasks {
+            all.extend(t.await.unwrap());
+        }
+        all.sort();
+        for w in all.windows(6) {
+            assert!(w[5] - w[0] >= Duration::from_secs(1), "{all:?}");
+        }
+    }
+
+    #[test]
+    fn nonsense_windows_are_refused() {
+        assert!(SlidingWindow::new(0, Duration::from_secs(1)).is_err());
+        assert!(SlidingWindow::new(5, Duration::ZERO).is_err());
+    }
 
     #[tokio::test]
     async fn kisi_bucket_never_lets_six_requests_into_one_second() {

@@ -27,7 +27,7 @@ use serde_json::Value;
 use tokio::time::Instant;
 
 use crate::KisiError;
-use crate::budget::{RequestBudget, TokenBucket};
+use crate::budget::{RequestBudget, SlidingWindow};
 use crate::pagination::{CollectionRange, PageCheck};
 use crate::secret::ApiKey;
 use crate::types::{
@@ -270,7 +270,7 @@ impl Keyed for RawAssignment {
 }
 
 impl KisiClient {
-    /// Builds the client with the in-process budget for one Kisi key ([`TokenBucket::kisi`]).
+    /// Builds the client with the in-process budget for one Kisi key ([`SlidingWindow::kisi`]).
     ///
     /// # Errors
     /// `Config` for an unusable base URL or key.
@@ -313,7 +313,7 @@ impl KisiClient {
             base_url: base,
             retry: config.retry,
             page_size: config.page_size,
-            budget: Arc::new(TokenBucket::kisi()),
+            budget: Arc::new(SlidingWindow::kisi()),
             counters: Counters::default(),
         })
     }

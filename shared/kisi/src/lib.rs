@@ -4,7 +4,7 @@
 //!   `reqwest::Client` with timeouts, an injectable base URL, retries with backoff and jitter on
 //!   429/5xx/timeouts within a deadline, and 409/404 turned into outcomes
 //!   ([`GrantOutcome::Adopted`], [`RevokeOutcome::AlreadyGone`]) after checking them.
-//! - [`RequestBudget`] — what keeps the process under Kisi's 5 requests/s; [`TokenBucket`] is
+//! - [`RequestBudget`] — what keeps the process under Kisi's 5 requests/s; [`SlidingWindow`] is
 //!   the in-process budget used in production together with reserved concurrency 1 on the
 //!   Kisi-writing Lambda (see the `budget` module for the shared-budget plan).
 //! - Listings prove themselves complete (`X-Collection-Range` totals, no duplicate ids, no short
@@ -20,7 +20,9 @@ mod pagination;
 mod secret;
 mod types;
 
-pub use budget::{BudgetFuture, KISI_REQUESTS_PER_SECOND, RequestBudget, TokenBucket, Unlimited};
+pub use budget::{
+    BudgetFuture, KISI_REQUESTS_PER_SECOND, RequestBudget, SlidingWindow, TokenBucket, Unlimited,
+};
 pub use client::{CallStats, DEFAULT_BASE_URL, KisiClient, KisiConfig, RetryPolicy, same_email};
 pub use error::KisiError;
 pub use pagination::CollectionRange;
