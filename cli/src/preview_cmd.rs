@@ -1,11 +1,11 @@
 //! `access-sync preview --mappings FILE.toml --events FILE.jsonl [--until RFC3339]`
 //!
-//! Runs [`access_sync_rules::preview`] and prints one JSON object per interval (ACCESS-MODEL §4).
+//! Runs [`access_sync_rules::preview`] (reading the file with
+//! [`PreviewInput::parse`]) and prints one JSON object per interval (ACCESS-MODEL §4).
 //! Bad input: exit 2, nothing on stdout, `FILE:LINE: reason` on stderr.
 
-use access_sync_rules::event::parse_jsonl;
 use access_sync_rules::mapping::Mappings;
-use access_sync_rules::preview::preview;
+use access_sync_rules::preview::PreviewInput;
 use access_sync_rules::time::parse_instant;
 use std::io::Write;
 use std::path::PathBuf;
@@ -59,13 +59,10 @@ fn execute(args: &PreviewArgs) -> Result<String, String> {
         .map_err(|m| format!("--until: {m}"))?;
     let mappings = Mappings::parse(&read(&args.mappings)?)
         .map_err(|e| format!("{}:{}: {}", args.mappings.display(), e.line, e.message))?;
-    let events = parse_jsonl(&read(&args.events)?)
+    let text = read(&args.events)?;
+    let events = PreviewInput::parse(&text)
         .map_err(|e| format!("{}:{}: {}", args.events.display(), e.line, e.message))?;
-    let result = preview(
-        &mappings,
-        events.into_iter().map(|(_, e)| e).collect(),
-        until,
-    );
+    let result = events.preview(&mappings, until);
     for w in &result.warnings {
         eprintln!("warning: {w}");
     }

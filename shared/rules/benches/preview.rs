@@ -1,6 +1,7 @@
 //! Preview benchmark (a bench binary): N members, each with a member event, a plan and five
-//! bookings, through the whole preview path — JSON Lines parsing, the live engine on its
-//! virtual clock, and formatting the output.
+//! bookings, through the whole preview path as the CLI runs it — reading the JSON Lines
+//! ([`PreviewInput::parse`]), the timeline (`engine_s`: the batch reading, which prints what the
+//! live engine on its virtual clock records), and formatting the output.
 //!
 //! `cargo bench -p access-sync-rules --bench preview -- --members 100000`
 //! (run it under `taskset -c 0` for one core). Prints one JSON line with the timings, the CPU
@@ -8,9 +9,8 @@
 //! /proc/self/schedstat: on a shared machine the wall time counts other processes' turns), and
 //! the peak resident set size of the process (VmHWM), so sizes can be compared across runs.
 
-use access_sync_rules::event::parse_jsonl;
 use access_sync_rules::mapping::Mappings;
-use access_sync_rules::preview::preview;
+use access_sync_rules::preview::PreviewInput;
 use std::fmt::Write;
 use std::time::Instant;
 
@@ -86,17 +86,12 @@ fn main() {
     let (cpu0, wait0) = cpu_and_wait_ns();
     let t0 = Instant::now();
     let mappings = Mappings::parse(&map_text).expect("bench mapping parses");
-    let events: Vec<_> = parse_jsonl(&ev_text)
-        .expect("bench events parse")
-        .into_iter()
-        .map(|(_, e)| e)
-        .collect();
+    let input = PreviewInput::parse(&ev_text).expect("bench events parse");
     let t_parse = t0.elapsed();
-    let n_events = events.len();
-    drop(ev_text);
+    let n_events = input.len();
 
     let t1 = Instant::now();
-    let p = preview(&mappings, events, None);
+    let p = input.preview(&mappings, None);
     let t_engine = t1.elapsed();
 
     let t2 = Instant::now();

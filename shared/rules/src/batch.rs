@@ -25,14 +25,16 @@
 //! converge, so the reasons of an interval still open at the end can depend on when the pair was
 //! last converged. Event sets with weekly blocks therefore run the engine itself.
 
-use crate::event::{Body, Event, Holder};
+use crate::Source;
+use crate::event::{Body, Event, Holder, Kind, Status};
 use crate::facts::{Facts, Warning};
-use crate::ids::{Email, EntitlementId, GroupId};
+use crate::ids::{Email, EntitlementId, GroupId, MemberId, TeamId};
 use crate::mapping::Mappings;
 use crate::preview::{Interval, Preview};
 use crate::time::Instant;
-use crate::windows::{Timing, Window, for_each_window};
+use crate::windows::{Shape, Timing, Window, for_each_window_of};
 use chrono::Duration;
+use chrono_tz::Tz;
 use rustc_hash::FxHashMap as HashMap;
 use std::collections::BTreeSet;
 
@@ -143,7 +145,7 @@ fn periods<T>(
 }
 
 /// The index of an address, and the address itself kept by index.
-fn intern_email<'a>(emails: &mut Ids<'a>, addresses: &mut Vec<&'a Email>, e: &'a Email) -> u32 {
+fn intern_email<'e>(emails: &mut Ids<'e>, addresses: &mut Vec<&'e Email>, e: &'e Email) -> u32 {
     let ix = emails.intern(e.as_str());
     if ix as usize == addresses.len() {
         addresses.push(e);
@@ -234,20 +236,150 @@ fn hash(s: &str) -> u64 {
     rustc_hash::FxBuildHasher.hash_one(s)
 }
 
-/// The preview of `events` (de-duplicated by delivery id, the first line winning; sorted by
-/// `at`, stably) up to `until` (or 30 days after the latest event), exactly as the engine
-/// records it; `None` when some version has weekly blocks (see the module documentation).
+/// One event as the batch reading needs it, its text borrowed from the event file (see
+/// [`crate::event::scan_records`]) or from parsed [`Event`]s: no allocation per event.
+#[derive(Clone, Debug)]
+pub(crate) struct Rec<'a> {
+    /// Delivery id.
+    pub(crate) id: &'a str,
+    /// When.
+    pub(crate) at: Instant,
+    /// What.
+    pub(crate) body: RecBody<'a>,
+}
+
+/// [`Body`], borrowed; lists live in an [`Arena`].
+#[derive(Clone, Debug)]
+pub(crate) enum RecBody<'a> {
+    /// A member event.
+    Member {
+        id: &'a str,
+        email: Option<Email>,
+        removed: bool,
+    },
+    /// A team event: its members are `arena.names[members]`.
+    Team {
+        id: &'a str,
+        members: std::ops::Range<u32>,
+    },
+    /// An entitlement version (never with weekly blocks).
+    Entitlement(Ent<'a>),
+    /// A cancel.
+    Cancel(&'a str),
+}
+
+/// An entitlement version without weekly blocks, borrowed: refs are `arena.refs[refs]`, guests
+/// `arena.emails[guests]`.
+#[derive(Clone, Debug)]
+pub(crate) struct Ent<'a> {
+    pub(crate) id: &'a str,
+    pub(crate) kind: Kind,
+    pub(crate) holder: RecHolder<'a>,
+    pub(crate) refs: std::ops::Range<u32>,
+    pub(crate) guests: std::ops::Range<u32>,
+    pub(crate) start: Option<Instant>,
+    pub(crate) end: Option<Instant>,
+    pub(crate) tz: Option<Tz>,
+    pub(crate) status: Status,
+}
+
+/// [`Holder`], borrowed.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum RecHolder<'a> {
+    Member(&'a str),
+    Team(&'a str),
+}
+
+/// The lists of the [`Rec`]s of one file.
+#[derive(Debug, Default)]
+pub(crate) struct Arena<'a> {
+    /// Team members.
+    pub(crate) names: Vec<&'a str>,
+    /// Refs.
+    pub(crate) refs: Vec<(Source, &'a str)>,
+    /// Guests.
+    pub(crate) emails: Vec<Email>,
+}
+
+/// `xs` pushed onto `list`, as their range in it.
+pub(crate) fn push_all<T>(
+    list: &mut Vec<T>,
+    xs: impl IntoIterator<Item = T>,
+) -> std::ops::Range<u32> {
+    let from = list.len() as u32;
+    list.extend(xs);
+    from..list.len() as u32
+}
+
+impl<'a> Rec<'a> {
+    /// `e` borrowed; `None` for a version with weekly blocks.
+    fn of_event(e: &'a Event, arena: &mut Arena<'a>) -> Option<Rec<'a>> {
+        let body = match &e.body {
+            Body::Member(m) => RecBody::Member {
+                id: m.id.as_str(),
+                email: m.email.clone(),
+                removed: m.removed,
+            },
+            Body::Team(t) => RecBody::Team {
+                id: t.id.as_str(),
+                members: push_all(&mut arena.names, t.members.iter().map(|m| m.as_str())),
+            },
+            Body::Cancel(id) => RecBody::Cancel(id.as_str()),
+            Body::Entitlement(x) => {
+                if !x.blocks.is_empty() {
+                    return None;
+                }
+                RecBody::Entitlement(Ent {
+                    id: x.id.as_str(),
+                    kind: x.kind,
+                    holder: match &x.holder {
+                        Holder::Member(m) => RecHolder::Member(m.as_str()),
+                        Holder::Team(t) => RecHolder::Team(t.as_str()),
+                    },
+                    refs: push_all(
+                        &mut arena.refs,
+                        x.refs.iter().map(|r| (r.source, r.id.as_str())),
+                    ),
+                    guests: push_all(&mut arena.emails, x.guests.iter().cloned()),
+                    start: x.start,
+                    end: x.end,
+                    tz: x.tz,
+                    status: x.status,
+                })
+            }
+        };
+        Some(Rec {
+            id: e.id.as_str(),
+            at: e.at,
+            body,
+        })
+    }
+}
+
+/// The preview of `events` as the engine records it, or `None` when some version has weekly
+/// blocks (see the module documentation).
 pub(crate) fn preview(
     mappings: &Mappings,
     events: &[Event],
     until: Option<Instant>,
 ) -> Option<Preview> {
-    if events
+    let mut arena = Arena::default();
+    let recs = events
         .iter()
-        .any(|e| matches!(&e.body, Body::Entitlement(x) if !x.blocks.is_empty()))
-    {
-        return None;
-    }
+        .map(|e| Rec::of_event(e, &mut arena))
+        .collect::<Option<Vec<_>>>()?;
+    Some(timeline(mappings, &recs, &arena, until))
+}
+
+/// The preview of `events` (de-duplicated by delivery id, the first line winning; sorted by
+/// `at`, stably) up to `until` (or 30 days after the latest event), exactly as the engine
+/// records it.
+pub(crate) fn timeline(
+    mappings: &Mappings,
+    events: &[Rec<'_>],
+    arena: &Arena<'_>,
+    until: Option<Instant>,
+) -> Preview {
     let n = events.len();
 
     // First deliveries, in `at` order (stably).
@@ -256,12 +388,12 @@ pub(crate) fn preview(
         events
             .iter()
             .enumerate()
-            .map(|(i, e)| (hash(&e.id), i as u32))
+            .map(|(i, e)| (hash(e.id), i as u32))
             .collect(),
     );
     for_each_group(
         &ids,
-        |i| events[i as usize].id.as_str(),
+        |i| events[i as usize].id,
         |g| {
             for &i in &g[1..] {
                 first[i as usize] = false;
@@ -295,14 +427,14 @@ pub(crate) fn preview(
     for p in 0..order.len() as u32 {
         let ev = event(p);
         match &ev.body {
-            Body::Member(m) => {
-                let member = members.intern(m.id.as_str());
+            RecBody::Member { id, email, removed } => {
+                let member = members.intern(id);
                 described_member.resize(members.len(), false);
                 described_member[member as usize] = true;
-                if m.email.is_none() && !m.removed {
-                    warnings.insert(Warning::MemberWithoutEmail(m.id.clone()));
+                if email.is_none() && !removed {
+                    warnings.insert(Warning::MemberWithoutEmail(MemberId::from(*id)));
                 }
-                let email = match (&m.email, m.removed) {
+                let email = match (email, removed) {
                     (Some(e), false) => intern_email(&mut emails, &mut addresses, e),
                     _ => NONE,
                 };
@@ -312,13 +444,13 @@ pub(crate) fn preview(
                     at: ev.at,
                 });
             }
-            Body::Team(t) => {
-                let team = teams.intern(t.id.as_str());
+            RecBody::Team { id, members: list } => {
+                let team = teams.intern(id);
                 described_team.resize(teams.len(), false);
                 described_team[team as usize] = true;
                 let from = team_lists.len() as u32;
-                for m in &t.members {
-                    team_lists.push(members.intern(m.as_str()));
+                for m in &arena.names[list.start as usize..list.end as usize] {
+                    team_lists.push(members.intern(m));
                 }
                 team_at.push(TeamAt {
                     team,
@@ -327,13 +459,13 @@ pub(crate) fn preview(
                     at: ev.at,
                 });
             }
-            Body::Entitlement(x) => {
-                for g in &x.guests {
+            RecBody::Entitlement(x) => {
+                for g in &arena.emails[x.guests.start as usize..x.guests.end as usize] {
                     intern_email(&mut emails, &mut addresses, g);
                 }
-                versions.push((hash(x.id.as_str()), p));
+                versions.push((hash(x.id), p));
             }
-            Body::Cancel(id) => versions.push((hash(id.as_str()), p)),
+            RecBody::Cancel(id) => versions.push((hash(id), p)),
         }
     }
     described_member.resize(members.len(), false);
@@ -360,9 +492,9 @@ pub(crate) fn preview(
     // Each entitlement record's first and next record with the same id (positions in time
     // order), so that the records are read in time order rather than id by id.
     let id_of = |p: u32| match &event(p).body {
-        Body::Entitlement(x) => x.id.as_str(),
-        Body::Cancel(id) => id.as_str(),
-        Body::Member(_) | Body::Team(_) => "",
+        RecBody::Entitlement(x) => x.id,
+        RecBody::Cancel(id) => id,
+        RecBody::Member { .. } | RecBody::Team { .. } => "",
     };
     let mut head = vec![NONE; order.len()];
     let mut next = vec![NONE; order.len()];
@@ -380,7 +512,7 @@ pub(crate) fn preview(
         std::iter::successors(Some(head[p as usize]), |&q| Some(next[q as usize]))
             .take_while(move |&q| q != p)
     };
-    let is_version = |p: u32| matches!(event(p).body, Body::Entitlement(_));
+    let is_version = |p: u32| matches!(event(p).body, RecBody::Entitlement(_));
 
     // Every piece: a version's window within its period, reaching an address within the
     // periods that connect the two. Keyed by address index for now.
@@ -402,7 +534,7 @@ pub(crate) fn preview(
             index_of[h as usize]
         };
         let vf = event(p).at;
-        let Body::Entitlement(e) = &event(p).body else {
+        let RecBody::Entitlement(e) = &event(p).body else {
             if !earlier(p).any(is_version) {
                 warnings.insert(Warning::CancelOfUnknown(EntitlementId::from(id_of(p))));
             }
@@ -415,18 +547,20 @@ pub(crate) fn preview(
             NONE => None,
             q => Some(event(q).at),
         };
-        let holder = match &e.holder {
-            Holder::Member(m) => members.ix.get(m.as_str()).copied(),
-            Holder::Team(t) => teams.ix.get(t.as_str()).map(|&t| t | TEAM),
+        let holder = match e.holder {
+            RecHolder::Member(m) => members.ix.get(m).copied(),
+            RecHolder::Team(t) => teams.ix.get(t).map(|&t| t | TEAM),
         };
         if vu.is_none() {
             // The current version's holder, if nothing described it (`Facts::dangling`).
-            match (&e.holder, holder) {
-                (Holder::Member(m), h) if h.is_none_or(|h| !described_member[h as usize]) => {
-                    warnings.insert(Warning::MemberWithoutEmail(m.clone()));
+            match (e.holder, holder) {
+                (RecHolder::Member(m), h) if h.is_none_or(|h| !described_member[h as usize]) => {
+                    warnings.insert(Warning::MemberWithoutEmail(MemberId::from(m)));
                 }
-                (Holder::Team(t), h) if h.is_none_or(|h| !described_team[(h & !TEAM) as usize]) => {
-                    warnings.insert(Warning::TeamNeverDescribed(t.clone()));
+                (RecHolder::Team(t), h)
+                    if h.is_none_or(|h| !described_team[(h & !TEAM) as usize]) =>
+                {
+                    warnings.insert(Warning::TeamNeverDescribed(TeamId::from(t)));
                 }
                 _ => {}
             }
@@ -435,8 +569,15 @@ pub(crate) fn preview(
             continue;
         }
         let start = e.start.unwrap_or(first_seen);
-        for r in &e.refs {
-            let Some(m) = mappings.position(r.source, &r.id) else {
+        let shape = Shape {
+            kind: e.kind,
+            end: e.end,
+            tz: e.tz,
+            blocks: &[],
+        };
+        let guests = &arena.emails[e.guests.start as usize..e.guests.end as usize];
+        for &(source, id) in &arena.refs[e.refs.start as usize..e.refs.end as usize] {
+            let Some(m) = mappings.position(source, id) else {
                 continue;
             };
             let entry = &mappings.entries[m];
@@ -446,9 +587,9 @@ pub(crate) fn preview(
                 default_tz: mappings.defaults.timezone,
             };
             hits.clear();
-            for_each_window(e, start, timing, vf, vf, |w| {
+            for_each_window_of(shape, start, timing, vf, vf, |w| {
                 let Some(w) = clip(w, vf, vu) else { return };
-                for g in &e.guests {
+                for g in guests {
                     if let Some(&ix) = emails.ix.get(g.as_str()) {
                         hits.push((ix, w));
                     }
@@ -553,11 +694,11 @@ pub(crate) fn preview(
             reasons: ids,
         });
     }
-    Some(Preview {
+    Preview {
         intervals: out,
         warnings: warnings.iter().map(ToString::to_string).collect(),
         horizon,
-    })
+    }
 }
 
 #[cfg(test)]

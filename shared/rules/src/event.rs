@@ -2,6 +2,7 @@
 //! consumes. Parsing validates fully; an [`Event`] that exists is well-formed. The serde form of
 //! an [`Event`] is exactly the canonical JSON, so events can be stored and republished as-is.
 
+use crate::batch::{Arena, Ent, Rec, RecBody, RecHolder, push_all};
 use crate::ids::{Email, EntitlementId, MemberId, TeamId};
 use crate::time::{Instant, format_instant, parse_instant, parse_tz};
 use crate::{LineError, Source};
@@ -283,13 +284,7 @@ impl Event {
 /// Parses a JSON Lines file of canonical events, skipping blank lines. Each event comes with
 /// its 1-based line number; the first bad line stops parsing.
 pub fn parse_jsonl(text: &str) -> Result<Vec<(usize, Event)>, LineError> {
-    // Counted in blocks of 255 bytes with a byte-sized count, which compiles to vector code.
-    let lines: usize = text
-        .as_bytes()
-        .chunks(255)
-        .map(|block| usize::from(block.iter().map(|&b| u8::from(b == b'\n')).sum::<u8>()))
-        .sum();
-    let mut out = Vec::with_capacity(lines + 1);
+    let mut out = Vec::with_capacity(count_lines(text) + 1);
     let mut instants = Instants::remembering();
     for (i, line) in Lines(text).enumerate() {
         if line.trim().is_empty() {
@@ -299,6 +294,143 @@ pub fn parse_jsonl(text: &str) -> Result<Vec<(usize, Event)>, LineError> {
         out.push((i + 1, ev));
     }
     Ok(out)
+}
+
+/// The number of `\n` in `text`, counted in blocks of 255 bytes with a byte-sized count, which
+/// compiles to vector code.
+fn count_lines(text: &str) -> usize {
+    text.as_bytes()
+        .chunks(255)
+        .map(|block| usize::from(block.iter().map(|&b| u8::from(b == b'\n')).sum::<u8>()))
+        .sum()
+}
+
+/// The events of a JSON Lines file as records borrowing its text, for `preview`'s batch reading
+/// — when every line has the common shape [`scan_event`] reads, passes every check
+/// [`Event::from_raw`] makes, and no version has weekly blocks. `None` otherwise: the caller
+/// then reads the file with [`parse_jsonl`], which names the first bad line. So a file read here
+/// is one `parse_jsonl` accepts, read the same way (both go through [`scan_event`]).
+pub(crate) fn scan_records(text: &str) -> Option<(Vec<Rec<'_>>, Arena<'_>)> {
+    let mut recs = Vec::with_capacity(count_lines(text) + 1);
+    let mut arena = Arena::default();
+    let mut instants = Instants::remembering();
+    for line in Lines(text) {
+        if line.trim().is_empty() {
+            continue;
+        }
+        recs.push(record(scan_event(line)?, &mut instants, &mut arena)?);
+    }
+    Some((recs, arena))
+}
+
+/// [`Event::from_raw`], borrowing (keep the two in step): `None` where it fails.
+fn record<'a>(
+    r: RawEvent<&'a str>,
+    instants: &mut Instants,
+    arena: &mut Arena<'a>,
+) -> Option<Rec<'a>> {
+    if r.id.is_empty() {
+        return None;
+    }
+    let at = instants.parse(r.at).ok()?;
+    let count = [
+        r.member.is_some(),
+        r.team.is_some(),
+        r.entitlement.is_some(),
+        r.cancel.is_some(),
+    ]
+    .iter()
+    .filter(|&&b| b)
+    .count();
+    if count != 1 {
+        return None;
+    }
+    let body = if let Some(m) = r.member {
+        if m.id.is_empty() {
+            return None;
+        }
+        RecBody::Member {
+            id: m.id,
+            email: m.email.and_then(Email::parse),
+            removed: m.removed.unwrap_or(false),
+        }
+    } else if let Some(t) = r.team {
+        if t.id.is_empty() {
+            return None;
+        }
+        RecBody::Team {
+            id: t.id,
+            members: push_all(&mut arena.names, t.members),
+        }
+    } else if let Some(c) = r.cancel {
+        if c.entitlement.is_empty() {
+            return None;
+        }
+        RecBody::Cancel(c.entitlement)
+    } else {
+        RecBody::Entitlement(entitlement_record(r.entitlement?, instants, arena)?)
+    };
+    Some(Rec { id: r.id, at, body })
+}
+
+/// [`Entitlement::from_raw`], borrowing (keep the two in step): `None` where it fails, and for
+/// any `blocks` (weekly blocks run the engine; on another kind they are an error).
+fn entitlement_record<'a>(
+    r: RawEntitlement<&'a str>,
+    instants: &mut Instants,
+    arena: &mut Arena<'a>,
+) -> Option<Ent<'a>> {
+    if r.id.is_empty() || r.blocks.is_some() {
+        return None;
+    }
+    let kind = Kind::parse(r.kind)?;
+    let refs_from = arena.refs.len() as u32;
+    for s in &r.refs {
+        // `Ref::parse`.
+        let (src, id) = s.split_once(':')?;
+        let source = Source::parse(src)?;
+        if id.is_empty() {
+            return None;
+        }
+        arena.refs.push((source, id));
+    }
+    let refs = refs_from..arena.refs.len() as u32;
+    let holder = match (r.holder.member, r.holder.team) {
+        (Some(m), None) if !m.is_empty() => RecHolder::Member(m),
+        (None, Some(t)) if !t.is_empty() => RecHolder::Team(t),
+        _ => return None,
+    };
+    let guests_from = arena.emails.len();
+    for g in r.guests.unwrap_or_default() {
+        let e = Email::parse(g)?;
+        if !arena.emails[guests_from..].contains(&e) {
+            arena.emails.push(e);
+        }
+    }
+    let guests = guests_from as u32..arena.emails.len() as u32;
+    let start = r.start.map(|s| instants.parse(s)).transpose().ok()?;
+    let end = r.end.map(|s| instants.parse(s)).transpose().ok()?;
+    if let (Some(s), Some(e)) = (start, end)
+        && e < s
+    {
+        return None;
+    }
+    let tz = r.tz.map(parse_tz).transpose().ok()?;
+    let status = match r.status {
+        None => Status::Active,
+        Some(s) => Status::parse(s)?,
+    };
+    Some(Ent {
+        id: r.id,
+        kind,
+        holder,
+        refs,
+        guests,
+        start,
+        end,
+        tz,
+        status,
+    })
 }
 
 /// [`parse_instant`], in a file remembering the instants of the plain form

@@ -6,9 +6,11 @@
 //! recorded, and those records are the printed timeline. So preview and production cannot
 //! disagree: they share [`Facts::apply`], [`Facts::access`] and [`decide`].
 
+use crate::LineError;
 use crate::access::LOOKAHEAD;
+use crate::batch::{Arena, Rec};
 use crate::converge::{Decision, Owned, decide};
-use crate::event::{Event, Ref};
+use crate::event::{Event, Ref, parse_jsonl};
 use crate::facts::{Facts, Resolve, Warning, lookup};
 use crate::few::Few;
 use crate::ids::{Email, EntitlementId, GroupId, Pair};
@@ -569,6 +571,52 @@ pub fn preview(mappings: &Mappings, events: Vec<Event>, until: Option<Instant>) 
     match crate::batch::preview(mappings, &events, until) {
         Some(p) => p,
         None => preview_live(mappings, events, until),
+    }
+}
+
+/// An event file read for [`preview`] (see [`PreviewInput::parse`]).
+#[derive(Debug)]
+pub struct PreviewInput<'a>(Input<'a>);
+
+#[derive(Debug)]
+enum Input<'a> {
+    /// Records borrowing the file's text, for the batch reading.
+    Records(Vec<Rec<'a>>, Arena<'a>),
+    /// Parsed events (a line of another shape, or weekly blocks).
+    Events(Vec<Event>),
+}
+
+impl<'a> PreviewInput<'a> {
+    /// Reads a JSON Lines event file: accepts and rejects exactly what [`parse_jsonl`] does, with
+    /// the same error. Lines of the common shape are read into records that borrow the text
+    /// (no allocation per event); a file with any other line, or with weekly blocks, is read
+    /// into [`Event`]s.
+    pub fn parse(text: &'a str) -> Result<Self, LineError> {
+        Ok(PreviewInput(match crate::event::scan_records(text) {
+            Some((recs, arena)) => Input::Records(recs, arena),
+            None => Input::Events(parse_jsonl(text)?.into_iter().map(|(_, e)| e).collect()),
+        }))
+    }
+
+    /// The number of events read (blank lines left out).
+    pub fn len(&self) -> usize {
+        match &self.0 {
+            Input::Records(recs, _) => recs.len(),
+            Input::Events(events) => events.len(),
+        }
+    }
+
+    /// Whether the file holds no event.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// [`preview`] of these events.
+    pub fn preview(self, mappings: &Mappings, until: Option<Instant>) -> Preview {
+        match self.0 {
+            Input::Records(recs, arena) => crate::batch::timeline(mappings, &recs, &arena, until),
+            Input::Events(events) => preview(mappings, events, until),
+        }
     }
 }
 

@@ -4,7 +4,7 @@
 //! forever, so callers pass the range `[lo, hi)` they care about; windows wholly outside it may be
 //! left out.
 
-use crate::event::{Entitlement, Kind};
+use crate::event::{Block, Entitlement, Kind};
 use crate::time::{Instant, add_duration, local_date, local_to_utc, next_local_midnight};
 use chrono::{Datelike, Duration, NaiveTime};
 use chrono_tz::Tz;
@@ -78,6 +78,37 @@ pub(crate) fn for_each_window(
     t: Timing,
     lo: Instant,
     hi: Instant,
+    f: impl FnMut(Window),
+) {
+    let shape = Shape {
+        kind: e.kind,
+        end: e.end,
+        tz: e.tz,
+        blocks: &e.blocks,
+    };
+    for_each_window_of(shape, start, t, lo, hi, f);
+}
+
+/// What of a version decides its windows, besides its start.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Shape<'e> {
+    /// Kind.
+    pub(crate) kind: Kind,
+    /// End.
+    pub(crate) end: Option<Instant>,
+    /// Zone for blocks and check-in day end.
+    pub(crate) tz: Option<Tz>,
+    /// Weekly blocks.
+    pub(crate) blocks: &'e [Block],
+}
+
+/// [`for_each_window`] of a version's [`Shape`].
+pub(crate) fn for_each_window_of(
+    e: Shape<'_>,
+    start: Instant,
+    t: Timing,
+    lo: Instant,
+    hi: Instant,
     mut f: impl FnMut(Window),
 ) {
     let tz = e.tz.unwrap_or(t.default_tz);
@@ -111,7 +142,7 @@ pub(crate) fn for_each_window(
 /// Weekly blocks: every occurrence whose local block start lies in `[start, end)` opens
 /// `[block start − lead, block end + lag)`, not clipped to `end`.
 fn weekly(
-    e: &Entitlement,
+    e: Shape<'_>,
     start: Instant,
     tz: Tz,
     lead: Duration,
@@ -133,7 +164,7 @@ fn weekly(
     let mut day = local_date(tz, first) - Duration::days(1);
     let stop = local_date(tz, last) + Duration::days(1);
     while day <= stop {
-        for b in &e.blocks {
+        for b in e.blocks {
             if !b.days.contains(&day.weekday()) {
                 continue;
             }
