@@ -3,8 +3,14 @@
 //! it through EventBridge → SQS → `on_*` → the converge queue → `on_edge` and Kisi has changed.
 //!
 //! ```text
-//! cargo bench -p access-sync-local-stack --bench latency [-- --members 250]
+//! cargo bench -p access-sync-local-stack --bench latency [-- --members 250 --every-ms 500]
 //! ```
+//!
+//! `--every-ms N` offers the events open loop, one every N ms, and times each from the instant it
+//! was due (so an event held up by the one before it counts the hold-up). `--every-ms 0` (the
+//! default) posts each event as soon as the one before it has landed: that saturates Kisi's 5
+//! requests/s (1.5 calls per event on average), so it measures the budget's queue as much as
+//! the path.
 //!
 //! Per member: a member event, a booking that is open now (Kisi: new user + grant), an extension
 //! (replace), a cancel (revoke): 4 × members events, 3 of them changing Kisi. The simulator adds
@@ -81,6 +87,13 @@ async fn main() {
         .and_then(|i| args.get(i + 1))
         .and_then(|s| s.parse().ok())
         .unwrap_or(250);
+    let every = Elapsed::from_millis(
+        args.iter()
+            .position(|a| a == "--every-ms")
+            .and_then(|i| args.get(i + 1))
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0),
+    );
     let opts = Options {
         root: std::env::current_dir().unwrap(),
         dir: std::env::temp_dir().join(format!("local-stack-latency-{}", std::process::id())),
@@ -119,6 +132,7 @@ async fn main() {
         .as_u64()
         .unwrap_or(0);
     let began = Clock::now();
+    let mut due = began;
     for i in 0..members {
         let start = now - Duration::minutes(1);
         let end = now + Duration::hours(1);
@@ -146,8 +160,16 @@ async fn main() {
         ];
         for (k, e) in events.iter().enumerate() {
             driver.sim.set_clock(e.at).await.unwrap();
+            // Open loop: wait for the event's due instant unless the previous one overran it.
+            let t0 = if every.is_zero() {
+                Clock::now()
+            } else {
+                tokio::time::sleep_until(due.into()).await;
+                let t0 = due;
+                due += every;
+                t0
+            };
             driver.pumps.functions.take();
-            let t0 = Clock::now();
             driver.post(&[e]).await.unwrap();
             driver.pumps.drain().await.unwrap();
             let ms = t0.elapsed().as_secs_f64() * 1000.0;
@@ -178,12 +200,13 @@ async fn main() {
     handlers.sort_by(|a, b| a.partial_cmp(b).unwrap());
     change.sort_by(|a, b| a.partial_cmp(b).unwrap());
     println!(
-        "{{\"events\":{},\"timed\":{},\"kisi_changes\":{changes},\"users\":{},\"wall_s\":{wall:.1},\
+        "{{\"every_ms\":{},\"events\":{},\"timed\":{},\"kisi_changes\":{changes},\"users\":{},\"wall_s\":{wall:.1},\
          \"p50_ms\":{:.0},\"p99_ms\":{:.0},\"max_ms\":{:.0},\
          \"new_user_grant_p50_ms\":{:.0},\"new_user_grant_p99_ms\":{:.0},\
          \"replace_or_revoke_p50_ms\":{:.0},\"replace_or_revoke_p99_ms\":{:.0},\
          \"in_handlers_p50_ms\":{:.0},\"in_handlers_p99_ms\":{:.0},\
          \"kisi_calls\":{calls},\"kisi_calls_minimum\":{minimum},\"ratio\":{:.3}}}",
+        every.as_millis(),
         members * 4,
         all.len(),
         state.users.len(),
