@@ -62,11 +62,48 @@ impl RequestBudget for Unlimited {
     fn rate_limited(&self, _pause: Duration) {}
 }
 
+/// A pause after a 429, shared by the in-process budgets.
+#[derive(Debug, Default)]
+struct Pause(Option<Instant>);
+
+impl Pause {
+    /// Extends the pause to at least `pause` from now; the instant it ends.
+    fn extend(&mut self, pause: Duration) -> Instant {
+        let until = Instant::now() + pause;
+        let until = self.0.map_or(until, |p| p.max(until));
+        self.0 = Some(until);
+        until
+    }
+
+    /// How long the pause still lasts at `now`, if it does (an ended pause is forgotten).
+    fn remaining(&mut self, now: Instant) -> Option<Duration> {
+        match self.0 {
+            Some(until) if now < until => Some(until - now),
+            _ => {
+                self.0 = None;
+                None
+            }
+        }
+    }
+}
+
+/// Waits in arrival order (the fair `turnstile`) until `try_take` grants a request.
+async fn in_turn(
+    turnstile: &tokio::sync::Mutex<()>,
+    try_take: impl Fn() -> Option<Duration>,
+) -> Result<(), KisiError> {
+    let _turn = turnstile.lock().await;
+    while let Some(wait) = try_take() {
+        tokio::time::sleep(wait).await;
+    }
+    Ok(())
+}
+
 #[derive(Debug)]
 struct BucketState {
     tokens: f64,
     last: Instant,
-    paused_until: Option<Instant>,
+    paused: Pause,
 }
 
 /// An in-process token bucket: `rate` tokens per second, at most `burst` saved up.
@@ -101,7 +138,7 @@ impl TokenBucket {
             state: Mutex::new(BucketState {
                 tokens: f64::from(burst),
                 last: Instant::now(),
-                paused_until: None,
+                paused: Pause::default(),
             }),
             turnstile: tokio::sync::Mutex::new(()),
         })
@@ -117,7 +154,7 @@ impl TokenBucket {
             state: Mutex::new(BucketState {
                 tokens: 1.0,
                 last: Instant::now(),
-                paused_until: None,
+                paused: Pause::default(),
             }),
             turnstile: tokio::sync::Mutex::new(()),
         }
@@ -127,11 +164,8 @@ impl TokenBucket {
     fn try_take(&self) -> Option<Duration> {
         let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
         let now = Instant::now();
-        if let Some(until) = s.paused_until {
-            if now < until {
-                return Some(until - now);
-            }
-            s.paused_until = None;
+        if let Some(wait) = s.paused.remaining(now) {
+            return Some(wait);
         }
         let elapsed = now.saturating_duration_since(s.last).as_secs_f64();
         s.tokens = (s.tokens + elapsed * self.rate).min(self.burst);
@@ -147,19 +181,12 @@ impl TokenBucket {
 
 impl RequestBudget for TokenBucket {
     fn acquire(&self) -> BudgetFuture<'_> {
-        Box::pin(async move {
-            let _turn = self.turnstile.lock().await;
-            while let Some(wait) = self.try_take() {
-                tokio::time::sleep(wait).await;
-            }
-            Ok(())
-        })
+        Box::pin(in_turn(&self.turnstile, || self.try_take()))
     }
 
     fn rate_limited(&self, pause: Duration) {
         let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        let until = Instant::now() + pause;
-        s.paused_until = Some(s.paused_until.map_or(until, |p| p.max(until)));
+        s.paused.extend(pause);
         s.tokens = 0.0;
     }
 }
@@ -168,7 +195,7 @@ impl RequestBudget for TokenBucket {
 struct WindowState {
     /// Send instants of the last `limit` requests, oldest first.
     sent: VecDeque<Instant>,
-    paused_until: Option<Instant>,
+    paused: Pause,
 }
 
 /// An in-process sliding log: at most `limit` requests in any `window`.
@@ -200,7 +227,7 @@ impl SlidingWindow {
             window,
             state: Mutex::new(WindowState {
                 sent: VecDeque::with_capacity(limit),
-                paused_until: None,
+                paused: Pause::default(),
             }),
             turnstile: tokio::sync::Mutex::new(()),
         })
@@ -220,11 +247,8 @@ impl SlidingWindow {
     fn try_take(&self) -> Option<Duration> {
         let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
         let now = Instant::now();
-        if let Some(until) = s.paused_until {
-            if now < until {
-                return Some(until - now);
-            }
-            s.paused_until = None;
+        if let Some(wait) = s.paused.remaining(now) {
+            return Some(wait);
         }
         if s.sent.len() >= self.limit {
             // Full: the oldest of the last `limit` sends must have left the window.
@@ -241,20 +265,12 @@ impl SlidingWindow {
 
 impl RequestBudget for SlidingWindow {
     fn acquire(&self) -> BudgetFuture<'_> {
-        Box::pin(async move {
-            let _turn = self.turnstile.lock().await;
-            while let Some(wait) = self.try_take() {
-                tokio::time::sleep(wait).await;
-            }
-            Ok(())
-        })
+        Box::pin(in_turn(&self.turnstile, || self.try_take()))
     }
 
     fn rate_limited(&self, pause: Duration) {
         let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        let until = Instant::now() + pause;
-        let until = s.paused_until.map_or(until, |p| p.max(until));
-        s.paused_until = Some(until);
+        let until = s.paused.extend(pause);
         // Kisi counted more than we did (another tool on the key): after the pause, start a
         // fresh window as if `limit` requests had just been sent.
         s.sent.clear();
