@@ -8,18 +8,22 @@
 //! - [`wiring`]: the engine over DynamoDB, Scheduler and Kisi, and the EventBridge publisher,
 //!   built once;
 //! - [`kisi`]: the Kisi port with the API key read from Secrets Manager, re-read once when Kisi
-//!   answers 401, and one token bucket for the process;
+//!   answers 401, and one Kisi request budget (a sliding window) for the process;
 //! - [`clock`]: where `now` comes from (the system clock, or a test clock over HTTP);
 //! - [`messages`]: the EventBridge envelope and the converge request passed between functions;
 //! - [`sqs`]: SQS batches with item-by-item partial failure;
 //! - [`ingest`]: what `ingest` does per route (canonical events, platform webhooks);
 //! - [`known`]: what platform normalisers ask about members and teams, from the store;
 //! - [`webhooks`]: the platforms' webhook secrets, from Secrets Manager;
-//! - [`on_event`]: what `on_booking`, `on_plan_change` and `on_checkin` do with one record;
+//! - [`on_event`]: what `on_booking`, `on_plan_change` and `on_checkin` do (their handler and
+//!   their whole `main`);
 //! - [`error`]: handler errors typed Retryable / NonRetryable;
 //! - [`logging`]: JSON logs.
 //!
 //! With the `testing` feature, [`testing`] has an in-memory Kisi and helpers for handler tests.
+
+// Deeply nested SDK futures (`on_event::serve`) need more than the default 128.
+#![recursion_limit = "256"]
 
 pub mod clock;
 pub mod config;

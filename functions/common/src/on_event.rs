@@ -1,5 +1,8 @@
 //! One canonical event from SQS, as `on_booking`, `on_plan_change` and `on_checkin` handle it:
 //! record it once ([`Engine::handle_event`]) and ask for a converge per e-mail it touches.
+//! The three functions differ only in the queue they read (one EventBridge rule each, so each
+//! has its own concurrency, alarms and dead letters); [`handle_batch`] is their handler and
+//! [`serve`] their whole `main`.
 //!
 //! The converge requests go through EventBridge to `on_edge`, the only function that writes
 //! Kisi. A duplicate delivery publishes its requests again (the engine returns the pairs it
@@ -9,9 +12,40 @@
 use crate::clock::Clock;
 use crate::error::HandlerError;
 use crate::messages::{ConvergeRequest, canonical_from_sqs};
-use crate::{Edges, Kisi};
+use crate::{App, Edges, Kisi, logging, sqs};
 use access_sync_engine::{Engine, Store, Trigger};
 use access_sync_ports::{EventPublisher, OutboundEvent};
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
+use lambda_runtime::{Error, LambdaEvent, run, service_fn};
+
+/// An SQS batch of canonical events → each recorded once by the engine, one converge request
+/// per e-mail published for `on_edge`; failed records reported item by item.
+pub async fn handle_batch<S: Store, K: Kisi, E: Edges, P: EventPublisher>(
+    engine: &Engine<S, K, E>,
+    events: &P,
+    clock: &Clock,
+    batch: SqsEvent,
+) -> SqsBatchResponse {
+    sqs::each_record(batch, |body| async move {
+        handle_record(engine, events, clock, &body).await
+    })
+    .await
+}
+
+/// The whole `main` of an event function: logging, the app from the environment (once, at
+/// cold start), then [`handle_batch`] for every invocation.
+///
+/// # Errors
+/// A setting is missing or wrong, or the Lambda runtime fails.
+pub async fn serve() -> Result<(), Error> {
+    logging::init();
+    let app = App::from_env().await?;
+    let app = &app;
+    run(service_fn(move |ev: LambdaEvent<SqsEvent>| async move {
+        Ok::<_, Error>(handle_batch(&app.engine, &app.events, &app.clock, ev.payload).await)
+    }))
+    .await
+}
 
 /// Handles one SQS message body (an EventBridge envelope whose detail is a canonical event).
 ///
