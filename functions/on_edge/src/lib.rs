@@ -1,4 +1,4 @@
-//! `on_edge`: the only function that writes Kisi (reserved concurrency 1, one token bucket).
+//! `on_edge`: the only function that writes Kisi (reserved concurrency 1, one request budget).
 //!
 //! The handler is a library so that end-to-end tests and the local stack can run it in
 //! process; `main.rs` only wires it to the Lambda runtime.
