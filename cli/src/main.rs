@@ -1,6 +1,7 @@
 //! `access-sync`: the operator's admin CLI.
 //!
-//! - `preview`: the real engine on a virtual clock over an event file (no AWS, no Kisi).
+//! - `preview`: the access timeline of an event file under a mapping file (no AWS, no Kisi);
+//!   `--live` steps the live operations on a virtual clock instead of reading it in one pass.
 //! - `kisi`: look up Kisi groups and users (`kisi groups`, `kisi whois EMAIL`).
 //! - `mappings apply FILE`: change the mapping file of the live system.
 //!

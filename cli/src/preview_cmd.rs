@@ -1,11 +1,15 @@
-//! `access-sync preview --mappings FILE.toml --events FILE.jsonl [--until RFC3339]`
+//! `access-sync preview --mappings FILE.toml --events FILE.jsonl [--until RFC3339] [--live]`
 //!
 //! Runs [`access_sync_rules::preview`] (reading the file with
 //! [`PreviewInput::parse`]) and prints one JSON object per interval (ACCESS-MODEL §4).
+//! `--live` runs [`access_sync_rules::preview::preview_live`] instead: the live operations
+//! themselves on a virtual clock (apply each event, converge the pairs it can change, fire the
+//! edges as they fall due) — slower, the same output; CI runs the scenarios through both.
 //! Bad input: exit 2, nothing on stdout, `FILE:LINE: reason` on stderr.
 
+use access_sync_rules::event::parse_jsonl;
 use access_sync_rules::mapping::Mappings;
-use access_sync_rules::preview::PreviewInput;
+use access_sync_rules::preview::{PreviewInput, preview_live};
 use access_sync_rules::time::parse_instant;
 use std::io::Write;
 use std::path::PathBuf;
@@ -23,6 +27,10 @@ pub struct PreviewArgs {
     /// Horizon (RFC 3339); default 30 days after the latest event.
     #[arg(long)]
     until: Option<String>,
+    /// Step the live operations edge by edge (the engine the Lambdas run) instead of reading
+    /// the timeline in one pass; same output, slower. For cross-checking.
+    #[arg(long)]
+    live: bool,
 }
 
 /// Runs `preview`.
@@ -60,9 +68,21 @@ fn execute(args: &PreviewArgs) -> Result<String, String> {
     let mappings = Mappings::parse(&read(&args.mappings)?)
         .map_err(|e| format!("{}:{}: {}", args.mappings.display(), e.line, e.message))?;
     let text = read(&args.events)?;
-    let events = PreviewInput::parse(&text)
-        .map_err(|e| format!("{}:{}: {}", args.events.display(), e.line, e.message))?;
-    let result = events.preview(&mappings, until);
+    let bad = |e: access_sync_rules::LineError| {
+        format!("{}:{}: {}", args.events.display(), e.line, e.message)
+    };
+    let result = if args.live {
+        let events = parse_jsonl(&text).map_err(bad)?;
+        preview_live(
+            &mappings,
+            events.into_iter().map(|(_, e)| e).collect(),
+            until,
+        )
+    } else {
+        PreviewInput::parse(&text)
+            .map_err(bad)?
+            .preview(&mappings, until)
+    };
     for w in &result.warnings {
         eprintln!("warning: {w}");
     }
