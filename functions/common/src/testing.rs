@@ -175,6 +175,15 @@ impl FlakyPublisher {
     pub fn published(&self) -> Vec<OutboundEvent> {
         self.inner.published()
     }
+
+    /// The details of the converge requests delivered, in order.
+    pub fn converge_requests(&self) -> Vec<serde_json::Value> {
+        self.published()
+            .into_iter()
+            .filter(|e| e.detail_type == "converge")
+            .map(|e| e.detail)
+            .collect()
+    }
 }
 
 impl EventPublisher for FlakyPublisher {

@@ -1,18 +1,11 @@
 //! `on_booking`'s handler on the in-memory ports with a fake Kisi.
 
 use crate::handler::*;
-#[allow(unused_imports)]
-use access_sync_engine::{Engine, Store};
+use access_sync_lambda::Clock;
 use access_sync_lambda::messages::SOURCE_INGEST;
 use access_sync_lambda::testing::{FlakyPublisher, at, engine, envelope, failed_ids, sqs_batch};
-#[allow(unused_imports)]
-use access_sync_lambda::{Clock, Edges, Kisi, on_event, sqs};
-#[allow(unused_imports)]
-use access_sync_ports::EventPublisher;
 use access_sync_ports::FactStore;
 use access_sync_rules::Email;
-#[allow(unused_imports)]
-use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use serde_json::json;
 
 fn member(id: &str, member: &str, email: &str) -> String {
@@ -35,14 +28,6 @@ fn booking(id: &str, holder: &str, booking: &str) -> String {
     )
 }
 
-fn converge_requests(p: &FlakyPublisher) -> Vec<serde_json::Value> {
-    p.published()
-        .into_iter()
-        .filter(|e| e.detail_type == "converge")
-        .map(|e| e.detail)
-        .collect()
-}
-
 #[tokio::test]
 async fn a_booking_is_recorded_and_a_converge_request_published() {
     let (engine, events) = (engine().await, FlakyPublisher::default());
@@ -63,7 +48,7 @@ async fn a_booking_is_recorded_and_a_converge_request_published() {
             .is_empty()
     );
     assert_eq!(
-        converge_requests(&events),
+        events.converge_requests(),
         vec![json!({"email": "cat@studio.dev", "groups": [201], "trigger": "event"})]
     );
     assert_eq!(engine.kisi().calls(), 0, "event functions never call Kisi");
@@ -81,7 +66,7 @@ async fn a_duplicate_is_acknowledged_and_asks_for_the_converge_again() {
     let again = sqs_batch(&[("m3", booking("d-2", "m-cat", "booking:b-1"))]);
     let r = handle(&engine, &events, &clock, again).await;
     assert!(failed_ids(&r).is_empty());
-    assert_eq!(converge_requests(&events).len(), 2);
+    assert_eq!(events.converge_requests().len(), 2);
 }
 
 #[tokio::test]
@@ -98,7 +83,7 @@ async fn a_retryable_failure_fails_only_its_own_item() {
     let r = handle(&engine, &events, &clock, batch).await;
     assert_eq!(failed_ids(&r), vec!["m3"]);
     assert_eq!(
-        converge_requests(&events),
+        events.converge_requests(),
         vec![json!({"email": "cat@studio.dev", "groups": [201], "trigger": "event"})]
     );
     // SQS redelivers m3; the event is recorded already, the request goes out this time.
@@ -106,7 +91,7 @@ async fn a_retryable_failure_fails_only_its_own_item() {
     let retry = sqs_batch(&[("m3", booking("d-3", "m-bob", "booking:b-2"))]);
     let r = handle(&engine, &events2, &clock, retry).await;
     assert!(failed_ids(&r).is_empty());
-    assert_eq!(converge_requests(&events2).len(), 1);
+    assert_eq!(events2.converge_requests().len(), 1);
 }
 
 #[tokio::test]
@@ -140,5 +125,5 @@ async fn the_sample_event_is_handled() {
     )
     .await;
     assert!(failed_ids(&r).is_empty());
-    assert!(!converge_requests(&events).is_empty());
+    assert!(!events.converge_requests().is_empty());
 }

@@ -1,16 +1,9 @@
 //! `on_checkin`'s handler on the in-memory ports with a fake Kisi.
 
 use crate::handler::*;
-#[allow(unused_imports)]
-use access_sync_engine::{Engine, Store};
+use access_sync_lambda::Clock;
 use access_sync_lambda::messages::SOURCE_INGEST;
 use access_sync_lambda::testing::{FlakyPublisher, at, engine, envelope, failed_ids, sqs_batch};
-#[allow(unused_imports)]
-use access_sync_lambda::{Clock, Edges, Kisi, on_event, sqs};
-#[allow(unused_imports)]
-use access_sync_ports::EventPublisher;
-#[allow(unused_imports)]
-use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use serde_json::json;
 
 fn member(id: &str, member: &str, email: &str) -> String {

@@ -1,26 +1,11 @@
 //! `on_edge`'s handler on the in-memory ports with a fake Kisi.
 
 use crate::handler::*;
-#[allow(unused_imports)]
-use access_sync_engine::{Engine, Store, Trigger};
-#[allow(unused_imports)]
-use access_sync_lambda::messages::ConvergeRequest;
+use access_sync_lambda::Clock;
 use access_sync_lambda::messages::{SOURCE_EVENTS, SOURCE_INGEST};
 use access_sync_lambda::testing::{TestEngine, at, engine, envelope, failed_ids, sqs_batch};
-#[allow(unused_imports)]
-use access_sync_lambda::{Clock, Edges, HandlerError, Kisi, sqs};
-#[allow(unused_imports)]
-use access_sync_ports::Edge;
 use access_sync_rules::Event;
-#[allow(unused_imports)]
-use access_sync_rules::{Email, GroupId};
-#[allow(unused_imports)]
-use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
-#[allow(unused_imports)]
-use serde::{Deserialize, Serialize};
 use serde_json::json;
-#[allow(unused_imports)]
-use std::collections::BTreeSet;
 
 /// Cat is a member; she booked the Elephant room 10:00-11:00, Bob booked it 11:00-12:00.
 async fn booked() -> TestEngine {

@@ -1,18 +1,11 @@
 //! `on_plan_change`'s handler on the in-memory ports with a fake Kisi.
 
 use crate::handler::*;
-#[allow(unused_imports)]
-use access_sync_engine::{Engine, Store};
+use access_sync_lambda::Clock;
 use access_sync_lambda::messages::SOURCE_INGEST;
 use access_sync_lambda::testing::{FlakyPublisher, at, engine, envelope, failed_ids, sqs_batch};
-#[allow(unused_imports)]
-use access_sync_lambda::{Clock, Edges, Kisi, on_event, sqs};
-#[allow(unused_imports)]
-use access_sync_ports::EventPublisher;
 use access_sync_ports::FactStore;
 use access_sync_rules::Email;
-#[allow(unused_imports)]
-use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use serde_json::json;
 
 fn plan(detail: serde_json::Value) -> String {
@@ -57,12 +50,7 @@ async fn a_team_plan_asks_to_converge_every_team_member() {
             .unwrap()
             .is_empty()
     );
-    let converge: Vec<_> = events
-        .published()
-        .into_iter()
-        .filter(|e| e.detail_type == "converge")
-        .map(|e| e.detail)
-        .collect();
+    let converge = events.converge_requests();
     assert_eq!(
         converge,
         vec![json!({"email": "ann@acme.io", "groups": [101, 102], "trigger": "event"})]

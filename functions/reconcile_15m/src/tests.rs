@@ -1,16 +1,10 @@
 //! `reconcile_15m`'s handler on the in-memory ports with a fake Kisi.
 
 use crate::handler::*;
-#[allow(unused_imports)]
-use access_sync_engine::{Engine, ReconcileConfig, Store, Trigger};
+use access_sync_engine::{ReconcileConfig, Trigger};
+use access_sync_lambda::Clock;
 use access_sync_lambda::testing::{FlakyPublisher, at, engine};
-#[allow(unused_imports)]
-use access_sync_lambda::{Clock, ConvergeRequest, Edges, HandlerError, Kisi};
-#[allow(unused_imports)]
-use access_sync_ports::{EventPublisher, OutboundEvent};
 use access_sync_rules::{Email, Event, GroupId};
-#[allow(unused_imports)]
-use serde_json::Value;
 use serde_json::json;
 use std::collections::BTreeSet;
 
