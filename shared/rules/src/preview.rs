@@ -1,10 +1,13 @@
-//! `preview`: the live engine on a virtual clock (ACCESS-MODEL §4).
+//! `preview`: the access timeline of an event file (ACCESS-MODEL §4).
 //!
-//! A [`Simulation`] does exactly what production does, in memory: it applies each event to the
-//! facts, converges every pair the event can change, and fires the scheduled edges that fall due
-//! before the next event. Its Kisi is a map of owned role assignments; every grant and revoke is
-//! recorded, and those records are the printed timeline. So preview and production cannot
-//! disagree: they share [`Facts::apply`], [`Facts::access`] and [`decide`].
+//! The reference is [`preview_live`]: a [`Simulation`] does exactly what production does, in
+//! memory: it applies each event to the facts, converges every pair the event can change, and
+//! fires the scheduled edges that fall due before the next event. Its Kisi is a map of owned
+//! role assignments; every grant and revoke is recorded, and those records are the printed
+//! timeline; it shares [`Facts::apply`], [`Facts::access`] and [`decide`] with production.
+//! [`preview`] computes the same records from the whole history at once (`crate::batch`, with
+//! the same window code) unless weekly blocks are present; `tests/batch.rs` holds the two to
+//! byte-for-byte equality, and `access-sync preview --live` runs the reference.
 
 use crate::LineError;
 use crate::access::LOOKAHEAD;
