@@ -9,9 +9,10 @@
 //!   for network jitter), so a strict one-second sliding window on Kisi's side never sees a
 //!   sixth request, while a change of one to five calls after a quiet second goes out at once
 //!   instead of being spaced 206 ms apart.
-//! - [`TokenBucket`]: an in-process bucket. [`TokenBucket::kisi`] spaces requests about 206 ms
-//!   apart (5/s less a 3 % margin, burst 1): the same long-run rate, but a 3-call grant always
-//!   waits ~0.4 s. Kept for benches that need an arbitrary steady rate.
+//! - [`TokenBucket`]: an in-process bucket. At 97 % of 5/s with burst 1 it spaces requests
+//!   about 206 ms apart (the production default before [`SlidingWindow`]: the same long-run
+//!   rate, but a 3-call grant always waited ~0.4 s). Kept for benches that need an arbitrary
+//!   steady rate.
 //! - **Production plan**: the Kisi-writing Lambda runs with *reserved concurrency 1*, so one
 //!   process at a time holds the key, and that process uses [`SlidingWindow::kisi`]. Together they
 //!   keep the whole deployment under 5/s without shared state. Read-only tools (the CLI) are
@@ -142,22 +143,6 @@ impl TokenBucket {
             }),
             turnstile: tokio::sync::Mutex::new(()),
         })
-    }
-
-    /// The budget for one process using a Kisi key: 97 % of 5/s, burst 1. A burst above 1
-    /// would let 5 + 5 requests into one second, which Kisi's sliding window refuses; the 3 %
-    /// margin absorbs network jitter between our send time and Kisi's arrival time.
-    pub fn kisi() -> Self {
-        Self {
-            rate: KISI_REQUESTS_PER_SECOND * 0.97,
-            burst: 1.0,
-            state: Mutex::new(BucketState {
-                tokens: 1.0,
-                last: Instant::now(),
-                paused: Pause::default(),
-            }),
-            turnstile: tokio::sync::Mutex::new(()),
-        }
     }
 
     /// Takes a token if one is there; otherwise says how long to wait.
@@ -380,7 +365,7 @@ mod tests {
 
     #[tokio::test]
     async fn kisi_bucket_never_lets_six_requests_into_one_second() {
-        let bucket = TokenBucket::kisi();
+        let bucket = TokenBucket::new(KISI_REQUESTS_PER_SECOND * 0.97, 1).unwrap();
         let start = Instant::now();
         let mut sent = Vec::new();
         for _ in 0..11 {
@@ -401,7 +386,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_429_pauses_the_bucket() {
-        let bucket = TokenBucket::kisi();
+        let bucket = TokenBucket::new(KISI_REQUESTS_PER_SECOND * 0.97, 1).unwrap();
         bucket.acquire().await.unwrap();
         let t0 = Instant::now();
         bucket.rate_limited(Duration::from_millis(600));
