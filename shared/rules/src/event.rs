@@ -333,16 +333,7 @@ fn record<'a>(
         return None;
     }
     let at = instants.parse(r.at).ok()?;
-    let count = [
-        r.member.is_some(),
-        r.team.is_some(),
-        r.entitlement.is_some(),
-        r.cancel.is_some(),
-    ]
-    .iter()
-    .filter(|&&b| b)
-    .count();
-    if count != 1 {
+    if r.bodies() != 1 {
         return None;
     }
     let body = if let Some(m) = r.member {
@@ -533,6 +524,16 @@ struct RawEvent<S = String> {
     cancel: Option<RawCancel<S>>,
 }
 
+impl<S> RawEvent<S> {
+    /// How many of `member`, `team`, `entitlement`, `cancel` the line has (an event needs one).
+    fn bodies(&self) -> usize {
+        usize::from(self.member.is_some())
+            + usize::from(self.team.is_some())
+            + usize::from(self.entitlement.is_some())
+            + usize::from(self.cancel.is_some())
+    }
+}
+
 #[derive(Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawMember<S = String> {
@@ -615,15 +616,7 @@ impl Event {
         let at = instants
             .parse(r.at.as_ref())
             .map_err(|m| format!("at: {m}"))?;
-        let count = [
-            r.member.is_some(),
-            r.team.is_some(),
-            r.entitlement.is_some(),
-            r.cancel.is_some(),
-        ]
-        .iter()
-        .filter(|&&b| b)
-        .count();
+        let count = r.bodies();
         if count != 1 {
             return Err(format!(
                 "an event needs exactly one of \"member\", \"team\", \"entitlement\", \"cancel\" (found {count})"
