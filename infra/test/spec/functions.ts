@@ -5,6 +5,7 @@ import { strict as assert } from 'node:assert';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import { CANONICAL_SECRET_ENV, FUNCTIONS, INGEST_CONCURRENCY, WORKSPACE_MANIFEST } from '../../lib/service-stack';
+import { DEFAULT_RUST_LOG } from '../../lib/config';
 import { PLATFORMS } from '../../lib/stateful-stack';
 import { defaultSynth, FN, functionId, only, render, resources, roleOf, target } from '../helpers';
 
@@ -84,7 +85,7 @@ describe('functions', () => {
       assert.equal(env.LEAD_MINUTES, '5');
       assert.equal(env.LAG_MINUTES, '5');
       assert.equal(env.BRAKE_SHARE, '0.1');
-      assert.equal(env.RUST_LOG, 'info');
+      assert.equal(env.RUST_LOG, DEFAULT_RUST_LOG);
     }
   });
 
