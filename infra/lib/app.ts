@@ -36,6 +36,7 @@ export function buildApp(app: cdk.App, defaults: cdk.Environment = {}): AccessSy
     table: stateful.table,
     kisiTokenSecret: stateful.kisiTokenSecret,
     webhookSecrets: stateful.webhookSecrets,
+    canonicalWebhookSecret: stateful.canonicalWebhookSecret,
   });
   cdk.Tags.of(app).add('app', 'access-sync');
   cdk.Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));

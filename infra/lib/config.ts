@@ -28,6 +28,19 @@ export interface AccessSyncConfig {
   readonly alarmTopicArn?: string;
 }
 
+/**
+ * Default `RUST_LOG`: everything at info, except the Lambda runtime, HTTP, TLS and AWS SDK
+ * plumbing, which log requests (and at debug/trace their bodies: webhook payloads, personal
+ * data) and are kept at warn. A target matches every target it prefixes (`hyper` also covers
+ * `hyper_util`); the list names them anyway so each is visibly quiet. The functions redact on
+ * their side too; an operator who needs the libraries' lines sets `rustLog` explicitly.
+ */
+export const DEFAULT_RUST_LOG = [
+  'info',
+  ...['lambda_runtime', 'lambda_runtime_api_client', 'lambda_http', 'hyper', 'hyper_util', 'h2', 'reqwest', 'rustls', 'tower',
+    'aws_smithy_runtime', 'aws_smithy_http_client', 'aws_config'].map((t) => `${t}=warn`),
+].join(',');
+
 /** Retention periods CloudWatch Logs accepts. */
 export const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
 
@@ -110,7 +123,7 @@ export function parseConfig(get: (key: string) => unknown): AccessSyncConfig {
     lagMinutes: number('lagMinutes', 5, 0, 1440, true),
     // 0 would forbid every revoke; above 1 the brake could never hold.
     brakeShare: number('brakeShare', 0.1, 0.001, 1, false),
-    rustLog: text('rustLog', 'info')!,
+    rustLog: text('rustLog', DEFAULT_RUST_LOG)!,
     logRetentionDays: retention(number('logRetentionDays', 90, 1, 3653, true)),
     alarmTopicArn,
   };

@@ -11,7 +11,7 @@
 // in-process token bucket keeps every Kisi write under Kisi's 5 requests/s.
 //
 // Each function has its own role holding exactly what its code calls; the IAM test in
-// test/iam.test.ts walks every statement and fails on any wildcard not listed there with a reason.
+// test/spec/iam.ts walks every statement and fails on any wildcard not listed there with a reason.
 
 import * as cdk from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
@@ -45,6 +45,9 @@ export const BRAKE_METRIC = 'ReconcileBrake';
 
 /** Environment variable carrying each platform's webhook secret name (ingest only). */
 export const webhookSecretEnv = (p: Platform): string => `WEBHOOK_SECRET_${p.toUpperCase()}`;
+
+/** Environment variable carrying the canonical route's signing secret name (ingest only). */
+export const CANONICAL_SECRET_ENV = 'WEBHOOK_SECRET_CANONICAL';
 
 /** The functions, by binary name (the `[[bin]]` names in the workspace). */
 export type FunctionName = 'ingest' | 'on_booking' | 'on_plan_change' | 'on_checkin' | 'on_edge' | 'reconcile_15m';
@@ -98,11 +101,26 @@ const DYNAMO_READ = ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Quer
 /** Write actions the DynamoDB adapters use. */
 const DYNAMO_WRITE = ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem'];
 
+/**
+ * The public ingest function's table access, partition by partition (`dynamodb:LeadingKeys`).
+ * - Reads: the platforms' normalisers look up members, teams and members by e-mail
+ *   (functions/common/src/known.rs, issue 15's contract): `GetItem` of `MEMBER#<id>`/`TEAM#<id>`
+ *   records and `Query` of one `EMAIL#<address>` partition. Nothing else: no ENT#, HOLDER#,
+ *   MEMBEROF#, ownership, audit, idempotency or mapping items, no batch, no Scan, no index.
+ * - Writes: `PutItem` of replay records only (`pk = REPLAY#<sha256 of the delivery>`,
+ *   `sk = REPLAY`, a conditional put that refuses a delivery seen before; `ttl` expires it).
+ */
+export const INGEST_TABLE_ACCESS = {
+  read: { actions: ['dynamodb:GetItem', 'dynamodb:Query'], partitions: ['MEMBER#*', 'TEAM#*', 'EMAIL#*'] },
+  write: { actions: ['dynamodb:PutItem'], partitions: ['REPLAY#*'] },
+} as const;
+
 export interface ServiceStackProps extends cdk.StackProps {
   readonly config: AccessSyncConfig;
   readonly table: dynamodb.ITableV2;
   readonly kisiTokenSecret: EmptySecret;
   readonly webhookSecrets: Record<Platform, EmptySecret>;
+  readonly canonicalWebhookSecret: EmptySecret;
 }
 
 export class ServiceStack extends cdk.Stack {
@@ -192,7 +210,7 @@ export class ServiceStack extends cdk.Stack {
     };
 
     // ---- the functions ----
-    const ingestEnv: Record<string, string> = {};
+    const ingestEnv: Record<string, string> = { [CANONICAL_SECRET_ENV]: props.canonicalWebhookSecret.name };
     for (const p of PLATFORMS) ingestEnv[webhookSecretEnv(p)] = props.webhookSecrets[p].name;
 
     const edgeFailures = this.queue('OnEdgeFailures', `${prefix}-on-edge-failures`, { isDlq: true });
@@ -227,17 +245,25 @@ export class ServiceStack extends cdk.Stack {
     }
     const fns = this.functions;
 
-    // ---- ingest: public function URL, signatures checked in code ----
+    // ---- ingest: public function URL, every route's signature checked in code ----
+    // Platforms cannot sign AWS requests, so the URL takes no AWS credential (auth NONE); the
+    // canonical route checks access-sync-signature with its own secret, each platform route its
+    // platform's. The reserved concurrency above caps what a flood can take.
     this.functionUrl = fns.ingest.addFunctionUrl({ authType: lambda.FunctionUrlAuthType.NONE });
     new cdk.CfnOutput(this, 'IngestUrl', {
       value: this.functionUrl.url,
-      description: 'Webhook base URL: <url>officernd, <url>optix, <url>nexudus, <url>teamup; canonical events at <url>',
+      description: 'Webhook base URL: <url>officernd, <url>optix, <url>nexudus, <url>teamup; signed canonical events at <url>',
     });
-    this.allowSecrets(fns.ingest, PLATFORMS.map((p) => props.webhookSecrets[p].arn));
+    this.allowSecrets(fns.ingest, [props.canonicalWebhookSecret.arn, ...PLATFORMS.map((p) => props.webhookSecrets[p].arn)]);
     this.allowPutEvents(fns.ingest);
-    // Read-only: an OfficeRnD member event needs its company's member list to make the
-    // canonical team event (functions/common/src/known.rs).
-    this.allowTable(fns.ingest, table, { write: false });
+    // The table, partition by partition: the look-ups the normalisers need and the replay records.
+    for (const access of [INGEST_TABLE_ACCESS.read, INGEST_TABLE_ACCESS.write]) {
+      fns.ingest.addToRolePolicy(new iam.PolicyStatement({
+        actions: [...access.actions],
+        resources: [table.tableArn],
+        conditions: leadingKeys(access.partitions),
+      }));
+    }
 
     // ---- the event path: a queue (with DLQ) per route, filled by a rule on the bus ----
     const ruleDlq = this.queue('RuleTargetDlq', `${prefix}-rule-target-dlq`, { isDlq: true });
@@ -272,17 +298,17 @@ export class ServiceStack extends cdk.Stack {
 
     // ---- data and Kisi access, function by function ----
     for (const f of ['on_booking', 'on_plan_change', 'on_checkin'] as const) {
-      this.allowTable(fns[f], table, { write: true });
+      this.allowTable(fns[f], table);
       this.allowPutEvents(fns[f]);
     }
 
-    this.allowTable(fns.on_edge, table, { write: true });
+    this.allowTable(fns.on_edge, table);
     this.allowSecrets(fns.on_edge, [props.kisiTokenSecret.arn]);
     this.allowSchedules(fns.on_edge, schedulesArn, ['scheduler:CreateSchedule', 'scheduler:DeleteSchedule']);
 
     // reconcile also writes: audit records (including the brake's) and ownership of pairs that
     // vanished from Kisi (shared/engine/src/reconcile.rs). Kisi writes still go via converge.
-    this.allowTable(fns.reconcile_15m, table, { write: true, gsi: 'gsi1' });
+    this.allowTable(fns.reconcile_15m, table, { gsi: 'gsi1' });
     this.allowSecrets(fns.reconcile_15m, [props.kisiTokenSecret.arn]);
     this.allowPutEvents(fns.reconcile_15m);
     this.allowSchedules(fns.reconcile_15m, schedulesArn, ['scheduler:CreateSchedule']);
@@ -421,9 +447,10 @@ export class ServiceStack extends cdk.Stack {
     return q;
   }
 
-  private allowTable(fn: lambda.Function, table: dynamodb.ITableV2, opts: { write: boolean; gsi?: string }): void {
+  /** Read and write on the whole table (the private functions), plus Query on `opts.gsi`. */
+  private allowTable(fn: lambda.Function, table: dynamodb.ITableV2, opts: { gsi?: string } = {}): void {
     fn.addToRolePolicy(new iam.PolicyStatement({
-      actions: opts.write ? [...DYNAMO_READ, ...DYNAMO_WRITE] : DYNAMO_READ,
+      actions: [...DYNAMO_READ, ...DYNAMO_WRITE],
       resources: [table.tableArn],
     }));
     if (opts.gsi) {
@@ -448,7 +475,7 @@ export class ServiceStack extends cdk.Stack {
     fn.addToRolePolicy(new iam.PolicyStatement({ actions, resources: [schedulesArn] }));
     cdk.Validations.of(fn.role!).acknowledge({
       id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:scheduler:<AWS::Region>:<AWS::AccountId>:schedule/${this.scheduleGroupName}/*]`,
-      reason: 'Edge schedules are named at run time (one per member/group edge); the grant covers only schedules in the access-sync edge group.',
+      reason: `Edge schedules are named at run time (one per member/group edge), so the resource is "${this.scheduleGroupName}/*": only schedules in this deployment's edge group, no other group and no other scheduler resource.`,
     });
     fn.addToRolePolicy(new iam.PolicyStatement({
       actions: ['iam:PassRole'],
@@ -479,6 +506,18 @@ export class ServiceStack extends cdk.Stack {
     }
     this.alarms.push(alarm);
   }
+}
+
+/**
+ * Limits a DynamoDB statement to items whose partition key matches one of `patterns`.
+ * ForAllValues is true for a request with no leading keys at all (a Scan), so the Null test
+ * also requires the key to be present: a Scan granted here by mistake would still be refused.
+ */
+export function leadingKeys(patterns: readonly string[]): Record<string, unknown> {
+  return {
+    'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [...patterns] },
+    Null: { 'dynamodb:LeadingKeys': 'false' },
+  };
 }
 
 function pascal(s: string): string {

@@ -3,7 +3,7 @@
 
 import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
-import { ConfigError, parseConfig } from '../../lib/config';
+import { ConfigError, DEFAULT_RUST_LOG, parseConfig } from '../../lib/config';
 import { cdkJsonContext, synth } from '../helpers';
 
 const from = (ctx: Record<string, unknown>) => parseConfig((k) => ctx[k]);
@@ -17,18 +17,32 @@ describe('configuration', () => {
       leadMinutes: 5,
       lagMinutes: 5,
       brakeShare: 0.1,
-      rustLog: 'info',
+      rustLog: DEFAULT_RUST_LOG,
       logRetentionDays: 90,
       alarmTopicArn: undefined,
     });
   });
 
   it('cdk.json and cdk.context.example.json hold valid settings', () => {
-    from(cdkJsonContext());
+    assert.equal(from(cdkJsonContext()).rustLog, DEFAULT_RUST_LOG, 'cdk.json repeats the default RUST_LOG');
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const example = require('../../cdk.context.example.json');
     const c = from(example);
     assert.equal(c.region, 'eu-west-1');
+  });
+
+  it('the default RUST_LOG keeps the runtime, HTTP, TLS and SDK libraries at warn, the rest at info', () => {
+    const directives = DEFAULT_RUST_LOG.split(',');
+    assert.equal(directives[0], 'info');
+    const quiet = new Map(directives.slice(1).map((d) => d.split('=') as [string, string]));
+    for (const t of ['lambda_runtime', 'lambda_runtime_api_client', 'hyper', 'reqwest', 'aws_smithy_runtime', 'aws_config', 'h2', 'rustls']) {
+      assert.equal(quiet.get(t), 'warn', t);
+    }
+    for (const [t, level] of quiet) {
+      assert.equal(level, 'warn', t);
+      assert.match(t, /^[a-z][a-z0-9_]*$/, `${t}: a crate target (underscores, as tracing names it)`);
+      assert.ok(!t.startsWith('access_sync'), 'our own crates stay at info');
+    }
   });
 
   it('accepts strings from -c as well as numbers', () => {

@@ -4,7 +4,8 @@
 import { strict as assert } from 'node:assert';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
-import { FUNCTIONS, INGEST_CONCURRENCY, WORKSPACE_MANIFEST } from '../../lib/service-stack';
+import { CANONICAL_SECRET_ENV, FUNCTIONS, INGEST_CONCURRENCY, WORKSPACE_MANIFEST } from '../../lib/service-stack';
+import { DEFAULT_RUST_LOG } from '../../lib/config';
 import { PLATFORMS } from '../../lib/stateful-stack';
 import { defaultSynth, FN, functionId, only, render, resources, roleOf, target } from '../helpers';
 
@@ -84,16 +85,18 @@ describe('functions', () => {
       assert.equal(env.LEAD_MINUTES, '5');
       assert.equal(env.LAG_MINUTES, '5');
       assert.equal(env.BRAKE_SHARE, '0.1');
-      assert.equal(env.RUST_LOG, 'info');
+      assert.equal(env.RUST_LOG, DEFAULT_RUST_LOG);
     }
   });
 
-  it('only ingest gets the webhook secret names', () => {
+  it('only ingest gets the webhook secret names (the canonical route and each platform)', () => {
     for (const [, r] of fns) {
       const env = r.Properties.Environment.Variables;
       const webhookKeys = Object.keys(env).filter((k) => k.startsWith('WEBHOOK_SECRET_')).sort();
       if (r.Properties.FunctionName === FN.ingest) {
-        assert.deepEqual(webhookKeys, PLATFORMS.map((p) => `WEBHOOK_SECRET_${p.toUpperCase()}`).sort());
+        assert.deepEqual(webhookKeys, ['WEBHOOK_SECRET_CANONICAL', ...PLATFORMS.map((p) => `WEBHOOK_SECRET_${p.toUpperCase()}`)].sort());
+        assert.equal(CANONICAL_SECRET_ENV, 'WEBHOOK_SECRET_CANONICAL');
+        assert.equal(env.WEBHOOK_SECRET_CANONICAL, 'access-sync/webhooks/canonical');
         for (const p of PLATFORMS) assert.equal(env[`WEBHOOK_SECRET_${p.toUpperCase()}`], `access-sync/webhooks/${p}`);
       } else {
         assert.deepEqual(webhookKeys, []);

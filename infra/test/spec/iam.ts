@@ -2,13 +2,17 @@
 // - every Allow statement in every identity policy names its resources; a wildcard resource
 //   fails the test unless it is in WILDCARDS below, with the reason AWS requires it;
 // - each function's role holds exactly the actions its code uses;
+// - the public ingest function's policy is exactly the statements it needs, statement by
+//   statement (resources and conditions included);
 // - the Scheduler role can invoke on_edge and nothing else.
 
 import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
 import * as cdk from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import { defaultSynth, synth, FN, functionId, Json, list, render, resources, roleOf, statementsOfRole, target } from '../helpers';
+import { INGEST_TABLE_ACCESS } from '../../lib/service-stack';
+import { PLATFORMS } from '../../lib/stateful-stack';
+import { defaultSynth, synth, FN, functionId, Json, list, only, render, resources, roleOf, statementsOfRole, target } from '../helpers';
 
 interface Wildcard {
   readonly actions: string[];
@@ -85,6 +89,45 @@ function violations(t: Json): string[] {
   return out;
 }
 
+/** A statement as comparable text: effect, sorted actions, sorted resources, condition. */
+function statementText(template: Json, s: Json): string {
+  const actions = list<string>(s.Action).slice().sort();
+  // Cross-stack imports carry a hash suffix; the logical id before it is what names the resource.
+  const res = list(s.Resource).map((r) => resourceText(template, r).replace(/[0-9A-F]{8}\}$/, '}')).sort();
+  const extra = Object.keys(s).filter((k) => !['Effect', 'Action', 'Resource', 'Condition'].includes(k));
+  return [
+    s.Effect,
+    actions.join(','),
+    'on ' + res.join(' '),
+    s.Condition === undefined ? 'unconditional' : 'if ' + JSON.stringify(s.Condition),
+    ...(extra.length ? ['unexpected keys ' + extra.join(',')] : []),
+  ].join(' | ');
+}
+
+/** What ingest's role may do, one line per statement; anything else is a finding. */
+function ingestPolicyFindings(template: Json, stateful: Json): string[] {
+  const fnId = functionId(template, FN.ingest);
+  const logGroup = target(template.Resources[fnId].Properties.LoggingConfig.LogGroup);
+  const tableId = only(stateful, 'AWS::DynamoDB::GlobalTable', () => true)[0];
+  const table = `\${Import:AccessSyncStateful:ExportsOutputFnGetAtt${tableId}Arn}`;
+  const secret = (id: string) => `\${Import:AccessSyncStateful:ExportsOutputRefWebhook${id}}`;
+  const leading = (partitions: readonly string[]) =>
+    'if ' + JSON.stringify({ 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': partitions }, Null: { 'dynamodb:LeadingKeys': 'false' } });
+  const bus = only(template, 'AWS::Events::EventBus', () => true)[0];
+  const expected = [
+    `Allow | logs:CreateLogStream,logs:PutLogEvents | on <log group ${logGroup}>:* | unconditional`,
+    `Allow | secretsmanager:GetSecretValue | on ${['Canonical', ...PLATFORMS.map((p) => p[0].toUpperCase() + p.slice(1))].map(secret).sort().join(' ')} | unconditional`,
+    `Allow | events:PutEvents | on \${${bus}.Arn} | unconditional`,
+    `Allow | dynamodb:GetItem,dynamodb:Query | on ${table} | ${leading(['MEMBER#*', 'TEAM#*', 'EMAIL#*'])}`,
+    `Allow | dynamodb:PutItem | on ${table} | ${leading(['REPLAY#*'])}`,
+  ];
+  const actual = statementsOfRole(template, roleOf(template, fnId)).map((s) => statementText(template, s));
+  const missing = expected.filter((e) => !actual.includes(e)).map((e) => `missing: ${e}`);
+  const extra = actual.filter((a) => !expected.includes(a)).map((a) => `not allowed: ${a}`);
+  const twice = actual.filter((a, i) => actual.indexOf(a) !== i).map((a) => `twice: ${a}`);
+  return [...missing, ...extra, ...twice];
+}
+
 describe('IAM', () => {
   const { stateful, service } = defaultSynth();
   const templates: Array<[string, Json]> = [
@@ -126,9 +169,10 @@ describe('IAM', () => {
       'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem',
     ];
     const expected: Record<keyof typeof FN, string[]> = {
-      // ingest reads members and teams (an OfficeRnD member event needs its company's list).
+      // ingest reads members and teams (an OfficeRnD member event needs its company's list)
+      // and records replays; the statements, with their partitions, are checked below.
       ingest: [...LOGS, 'secretsmanager:GetSecretValue', 'events:PutEvents',
-        'dynamodb:BatchGetItem', 'dynamodb:ConditionCheckItem', 'dynamodb:GetItem', 'dynamodb:Query'],
+        'dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:PutItem'],
       on_booking: [...LOGS, ...CONSUME, ...DYNAMO, 'events:PutEvents'],
       on_plan_change: [...LOGS, ...CONSUME, ...DYNAMO, 'events:PutEvents'],
       on_checkin: [...LOGS, ...CONSUME, ...DYNAMO, 'events:PutEvents'],
@@ -167,11 +211,23 @@ describe('IAM', () => {
       }
     });
 
-    it('ingest reads the four webhook secrets and nothing else; Kisi readers read only the Kisi key', () => {
+    it('ingest reads the canonical and four platform webhook secrets and nothing else; Kisi readers read only the Kisi key', () => {
       const ingest = grants('ingest').get('secretsmanager:GetSecretValue')!.map((r) => r.replace(/[0-9A-F]{8}\}$/, '}'));
-      assert.deepEqual(ingest.sort(), ['Nexudus', 'Officernd', 'Optix', 'Teamup'].map((p) => `\${Import:AccessSyncStateful:ExportsOutputRefWebhook${p}}`).sort());
+      assert.deepEqual(ingest.sort(), ['Canonical', 'Nexudus', 'Officernd', 'Optix', 'Teamup'].map((p) => `\${Import:AccessSyncStateful:ExportsOutputRefWebhook${p}}`).sort());
       for (const fn of ['on_edge', 'reconcile_15m'] as const) {
         assert.deepEqual(grants(fn).get('secretsmanager:GetSecretValue')!.map((r) => r.replace(/[0-9A-F]{8}\}$/, '}')), ['${Import:AccessSyncStateful:ExportsOutputRefKisiApiKey}']);
+      }
+    });
+
+    it('only the private functions write to any partition; ingest only to REPLAY#', () => {
+      for (const fn of Object.keys(expected) as Array<keyof typeof FN>) {
+        const stmts = statementsOfRole(service, roleOf(service, functionId(service, FN[fn])));
+        const writes = stmts.filter((s) => list<string>(s.Action).some((a) => /^dynamodb:(Put|Update|Delete|BatchWrite)/.test(a)));
+        if (fn === 'ingest') {
+          assert.deepEqual(writes.map((s) => [s.Action, s.Condition['ForAllValues:StringLike']['dynamodb:LeadingKeys']]), [['dynamodb:PutItem', ['REPLAY#*']]]);
+        } else {
+          assert.ok(writes.length > 0, fn);
+        }
       }
     });
 
@@ -179,6 +235,39 @@ describe('IAM', () => {
       for (const fn of ['on_edge', 'reconcile_15m'] as const) {
         const s = statementsOfRole(service, roleOf(service, functionId(service, FN[fn]))).find((x) => x.Action === 'iam:PassRole');
         assert.deepEqual(s.Condition, { StringEquals: { 'iam:PassedToService': 'scheduler.amazonaws.com' } });
+      }
+    });
+  });
+
+  describe('the public ingest function', () => {
+    it('holds exactly its five statements: logs, the five webhook secrets, PutEvents on the bus, partition-bound reads and replay writes', () => {
+      assert.deepEqual(ingestPolicyFindings(service, stateful), []);
+    });
+
+    it('the table statements come from INGEST_TABLE_ACCESS: no Scan, no batch, no index, no update or delete', () => {
+      assert.deepEqual([...INGEST_TABLE_ACCESS.read.actions], ['dynamodb:GetItem', 'dynamodb:Query']);
+      assert.deepEqual([...INGEST_TABLE_ACCESS.write.actions], ['dynamodb:PutItem']);
+      for (const p of [...INGEST_TABLE_ACCESS.read.partitions, ...INGEST_TABLE_ACCESS.write.partitions]) {
+        // A prefix up to '#' then '*': MEMBER#* must not also match MEMBEROF#…
+        assert.match(p, /^[A-Z]+#\*$/);
+      }
+    });
+
+    it('the check fails on an extra action, an extra resource, a widened partition or a lost condition', () => {
+      const cases: Array<[string, (fn: iam.IGrantable & { addToRolePolicy(s: iam.PolicyStatement): void }, tableArn: string) => void, RegExp]> = [
+        ['extra action', (fn) => fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['sqs:SendMessage'], resources: ['arn:aws:sqs:eu-west-1:123456789012:x'] })), /not allowed: Allow \| sqs:SendMessage/],
+        ['extra secret', (fn) => fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: ['arn:aws:secretsmanager:eu-west-1:123456789012:secret:other'] })), /not allowed: .*secret:other/],
+        ['wider partition', (fn, t) => fn.addToRolePolicy(new iam.PolicyStatement({
+          actions: ['dynamodb:PutItem'], resources: [t],
+          conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['*'] }, Null: { 'dynamodb:LeadingKeys': 'false' } },
+        })), /not allowed: Allow \| dynamodb:PutItem .*\["\*"\]/],
+        ['unconditional read', (fn, t) => fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['dynamodb:GetItem'], resources: [t] })), /not allowed: Allow \| dynamodb:GetItem \| .* \| unconditional/],
+      ];
+      for (const [name, add, expect] of cases) {
+        const tweaked = synth({}, ({ service: svc, stateful: st }) => add(svc.functions.ingest, st.table.tableArn));
+        const found = ingestPolicyFindings(tweaked.service, tweaked.stateful);
+        assert.equal(found.length, 1, `${name}: ${found.join('\n')}`);
+        assert.match(found[0], expect, name);
       }
     });
   });

@@ -40,11 +40,11 @@ describe('stateful stack', () => {
     assert.equal(t.UpdateReplacePolicy, 'Retain');
   });
 
-  it('creates the Kisi key and one webhook secret per platform, without values, retained', () => {
+  it('creates the Kisi key, one webhook secret per platform and the canonical route secret, without values, retained', () => {
     const secrets = resources(stateful, 'AWS::SecretsManager::Secret');
     assert.deepEqual(
       secrets.map(([, s]) => s.Properties.Name).sort(),
-      ['access-sync/kisi-api-key', ...PLATFORMS.map((p) => `access-sync/webhooks/${p}`)].sort(),
+      ['access-sync/kisi-api-key', 'access-sync/webhooks/canonical', ...PLATFORMS.map((p) => `access-sync/webhooks/${p}`)].sort(),
     );
     for (const [id, s] of secrets) {
       assert.equal(s.Properties.SecretString, undefined, id);
@@ -52,6 +52,16 @@ describe('stateful stack', () => {
       assert.equal(s.DeletionPolicy, 'Retain', id);
       assert.match(s.Properties.Description, /put-secret-value/, id);
     }
+  });
+
+  it("the canonical route's secret says what it signs, and its name is an output", () => {
+    const [, s] = only(stateful, 'AWS::SecretsManager::Secret', (p) => p.Name === 'access-sync/webhooks/canonical');
+    assert.match(s.Properties.Description, /HMAC-SHA256/);
+    assert.match(s.Properties.Description, /access-sync-signature: t=<unix>,v1=<hex>/);
+    assert.match(s.Properties.Description, /empty, the route is closed/);
+    assert.equal(stacks.stateful.canonicalWebhookSecret.name, 'access-sync/webhooks/canonical');
+    assert.deepEqual(stateful.Outputs.CanonicalWebhookSecretName, { Value: 'access-sync/webhooks/canonical' });
+    assert.deepEqual(stateful.Outputs.KisiApiKeySecretName, { Value: 'access-sync/kisi-api-key' });
   });
 
   it('is protected from deletion', () => {
