@@ -1,10 +1,13 @@
 //! Signatures per platform: the right one is accepted; a wrong, missing or replayed one is
 //! refused with 401; comparisons are constant-time; bodies over 256 KiB get 413.
 
-use access_sync_platforms::signature::{
-    self, bearer, nexudus_signature, optix_signature, parse_officernd_header, verify_nexudus,
-    verify_officernd, verify_optix, verify_teamup,
+use access_sync_platforms::nexudus::{signature as nexudus_signature, verify as verify_nexudus};
+use access_sync_platforms::officernd::{
+    parse_header as parse_officernd_header, verify as verify_officernd,
 };
+use access_sync_platforms::optix::{signature as optix_signature, verify as verify_optix};
+use access_sync_platforms::signature::{self, bearer};
+use access_sync_platforms::teamup::verify as verify_teamup;
 use access_sync_platforms::{
     Delivery, MAX_BODY_BYTES, Nothing, Platform, Rejection, SignatureError, check_size,
 };
@@ -274,15 +277,24 @@ fn teamup_needs_the_installation_secret_as_bearer_or_path_segment() {
 
 #[test]
 fn signature_comparisons_are_constant_time() {
-    // Every digest comparison in the signature module goes through `subtle`; the module has no
-    // `==` at all outside its tests, so a plain (early-exit) comparison cannot slip in.
-    let src = include_str!("../src/signature.rs");
-    let code = src.split("#[cfg(test)]").next().unwrap_or(src);
-    let code: String = code
-        .lines()
-        .filter(|l| !l.trim_start().starts_with("//"))
-        .collect::<Vec<_>>()
-        .join("\n");
+    // Every digest comparison in the signature modules (the shared one and each platform's)
+    // goes through `subtle`; they have no `==` at all outside their tests, so a plain
+    // (early-exit) comparison cannot slip in.
+    let src_dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let files = std::iter::once(src_dir.join("signature.rs")).chain(
+        Platform::ALL
+            .iter()
+            .map(|p| src_dir.join(p.as_str()).join("signature.rs")),
+    );
+    let mut code = String::new();
+    for f in files {
+        let src = std::fs::read_to_string(&f).unwrap_or_else(|e| panic!("{}: {e}", f.display()));
+        let src = src.split("#[cfg(test)]").next().unwrap_or(&src);
+        for l in src.lines().filter(|l| !l.trim_start().starts_with("//")) {
+            code.push_str(l);
+            code.push('\n');
+        }
+    }
     assert!(!code.contains("=="), "a non-constant-time comparison");
     assert!(!code.contains("!="), "a non-constant-time comparison");
     assert!(
