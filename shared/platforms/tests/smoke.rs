@@ -269,6 +269,8 @@ proptest! {
         for v in &v1 { h.push_str(&format!(",v1={v}")); }
         let now = Utc.timestamp_opt(now, 0).single().unwrap_or_default();
         let _ = verify_officernd(b"s", Some(&h), b"{}", now);
+        // OfficeRnD's own key, `signature=`.
+        let _ = verify_officernd(b"s", Some(&h.replace("v1=", "signature=")), b"{}", now);
     }
 }
 

@@ -1,6 +1,14 @@
-//! The OfficeRnD signature: `officernd-signature: t=<unix>,v1=<hex>`, an HMAC-SHA256 keyed with
-//! the webhook's secret over `body.t` **or** `t.body` (the published samples disagree; either is
-//! accepted), `t` within [`WINDOW_SECS`](crate::signature::WINDOW_SECS) of now.
+//! The OfficeRnD signature, as OfficeRnD sends it (`../shared/reference/kisi-api.md` §4.1,
+//! corrected; `platform-apis/officernd.md` §5): the header
+//! `officernd-signature: t=<unix>,signature=<hex>`, the hex HMAC-SHA256 keyed with the webhook's
+//! secret over `rawBody + "." + t`, `t` within [`WINDOW_SECS`](crate::signature::WINDOW_SECS)
+//! of now.
+//!
+//! The signature is read as OfficeRnD's own demo reads it: the value of the header's second
+//! part, whatever its key. Every `signature=` and `v1=` part is read too, so the older
+//! `t=<unix>,v1=<hex>` form still passes; and a timestamp-first HMAC (`t + "." + rawBody`, what
+//! a broken third-party verifier once assumed, and what this crate signed before) is accepted
+//! beside the body-first one.
 
 use crate::Rejection;
 use crate::error::SignatureError;
@@ -18,30 +26,43 @@ pub struct Signature<'a> {
     pub t: &'a str,
     /// The timestamp's value, unix seconds.
     pub unix: i64,
-    /// Every `v1` signature, decoded from hex.
-    pub v1: Vec<Vec<u8>>,
+    /// Every candidate signature, decoded from hex: the second part's value (whatever its key),
+    /// and every `signature=` and `v1=` value.
+    pub signatures: Vec<Vec<u8>>,
 }
 
-/// Parses `t=<unix>,v1=<hex>[,v1=<hex>…]` (spaces around parts tolerated, unknown parts ignored).
+/// Parses `t=<unix>,signature=<hex>` (or `t=<unix>,v1=<hex>[,v1=<hex>…]`): `t` by its key, the
+/// signature as the second part's value whatever its key (as OfficeRnD's demo reads it), and
+/// every `signature=` or `v1=` part. Spaces around parts are tolerated; other parts are ignored,
+/// and so is a second part under another key that is not hex.
 pub fn parse_header(header: &str) -> Result<Signature<'_>, SignatureError> {
     let mut t = None;
-    let mut v1 = Vec::new();
-    for part in header.split(',') {
+    let mut signatures = Vec::new();
+    for (i, part) in header.split(',').enumerate() {
         let Some((k, v)) = part.trim().split_once('=') else {
             continue;
         };
-        match k.trim() {
-            "t" => t = Some(v.trim()),
-            "v1" => v1.push(hex::decode(v.trim()).map_err(|_| SignatureError::Unreadable(HEADER))?),
+        let v = v.trim();
+        match (i, k.trim()) {
+            (_, "t") => t = Some(v),
+            (_, "signature" | "v1") => {
+                signatures.push(hex::decode(v).map_err(|_| SignatureError::Unreadable(HEADER))?);
+            }
+            // The second part, whatever its key (OfficeRnD's demo reads it so).
+            (1, _) => signatures.extend(hex::decode(v).ok()),
             _ => {}
         }
     }
     let t = t.ok_or(SignatureError::Unreadable(HEADER))?;
     let unix = unix_seconds(t).ok_or(SignatureError::Unreadable(HEADER))?;
-    if v1.is_empty() {
+    if signatures.is_empty() {
         return Err(SignatureError::Unreadable(HEADER));
     }
-    Ok(Signature { t, unix, v1 })
+    Ok(Signature {
+        t,
+        unix,
+        signatures,
+    })
 }
 
 /// Verifies an OfficeRnD delivery: `header` is the `officernd-signature` header's value.
@@ -60,7 +81,7 @@ pub fn verify(
     let time_first = hmac_sha256(secret, &[t, b".", body])?;
     // Check every candidate against both orders without short-circuiting.
     let mut ok = Choice::from(0);
-    for v in &sig.v1 {
+    for v in &sig.signatures {
         ok |= v.as_slice().ct_eq(&body_first) | v.as_slice().ct_eq(&time_first);
     }
     if bool::from(ok) {
@@ -70,12 +91,12 @@ pub fn verify(
     }
 }
 
-/// The `officernd-signature` header OfficeRnD would send for `body` at unix time `t`
-/// (timestamp first; for tests and tools).
+/// The `officernd-signature` header OfficeRnD sends for `body` at unix time `t`:
+/// `t=<t>,signature=<hex HMAC-SHA256 of body + "." + t>` (for tests and tools).
 pub fn header(secret: &[u8], body: &[u8], t: i64) -> String {
     let t = t.to_string();
-    let mac = hmac_sha256(secret, &[t.as_bytes(), b".", body])
+    let mac = hmac_sha256(secret, &[body, b".", t.as_bytes()])
         .map(hex::encode)
         .unwrap_or_default();
-    format!("t={t},v1={mac}")
+    format!("t={t},signature={mac}")
 }
