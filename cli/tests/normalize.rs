@@ -20,12 +20,8 @@ fn scratch(name: &str) -> PathBuf {
 
 #[test]
 fn normalize_output_feeds_preview_for_every_platform() {
-    for (platform, file) in [
-        ("officernd", "webhooks.jsonl"),
-        ("optix", "webhooks.txt"),
-        ("nexudus", "webhooks.txt"),
-        ("teamup", "webhooks.jsonl"),
-    ] {
+    for p in access_sync_platforms::Platform::ALL {
+        let (platform, file) = (p.as_str(), p.spec().fixture().file);
         let dir = events_dir().join(platform);
         let out = bin()
             .args(["normalize", platform])

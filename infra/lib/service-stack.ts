@@ -252,7 +252,7 @@ export class ServiceStack extends cdk.Stack {
     this.functionUrl = fns.ingest.addFunctionUrl({ authType: lambda.FunctionUrlAuthType.NONE });
     new cdk.CfnOutput(this, 'IngestUrl', {
       value: this.functionUrl.url,
-      description: 'Webhook base URL: <url>officernd, <url>optix, <url>nexudus, <url>teamup; signed canonical events at <url>',
+      description: `Webhook base URL: ${PLATFORMS.map((p) => `<url>${p}`).join(', ')}; signed canonical events at <url>`,
     });
     this.allowSecrets(fns.ingest, [props.canonicalWebhookSecret.arn, ...PLATFORMS.map((p) => props.webhookSecrets[p].arn)]);
     this.allowPutEvents(fns.ingest);

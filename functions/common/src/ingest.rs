@@ -16,7 +16,7 @@
 use crate::known::{Lookup, NormalizeError, normalize_with};
 use crate::messages::{canonical_event, parse_body};
 use crate::webhooks::WebhookSecrets;
-use access_sync_platforms::{Delivery, Platform, Rejection, check_size, signature};
+use access_sync_platforms::{IncomingRequest, Platform, Rejection, check_size};
 use access_sync_ports::{EventPublisher, OutboundEvent, PublishError};
 use access_sync_rules::{Event, Instant, LineError};
 use lambda_http::http::{HeaderMap, Method, StatusCode, header};
@@ -30,7 +30,8 @@ pub const MAX_BODY: usize = access_sync_platforms::MAX_BODY_BYTES;
 pub enum Route<'a> {
     /// Canonical events.
     Canonical,
-    /// A platform's webhook; for TeamUp, the secret presented in the path, if any.
+    /// A platform's webhook, and the path segment after its name for a platform that takes
+    /// one (TeamUp: the secret presented in the path).
     Platform(Platform, Option<&'a str>),
     /// Nothing here.
     NotFound,
@@ -44,8 +45,10 @@ pub fn route(path: &str) -> Route<'_> {
     }
     let mut parts = path.trim_start_matches('/').splitn(2, '/');
     match (parts.next().and_then(Platform::parse), parts.next()) {
-        (Some(Platform::Teamup), secret) => Route::Platform(Platform::Teamup, secret),
         (Some(p), None) => Route::Platform(p, None),
+        (Some(p), Some(segment)) if p.spec().takes_path_segment() => {
+            Route::Platform(p, Some(segment))
+        }
         _ => Route::NotFound,
     }
 }
@@ -115,24 +118,13 @@ pub async fn platform<P: EventPublisher, W: WebhookSecrets, L: Lookup>(
         }
     };
     let headers = req.headers();
-    let query = req.uri().query().unwrap_or_default();
-    let action = form_urlencoded::parse(query.as_bytes())
-        .find(|(k, _)| k == "action")
-        .map(|(_, v)| v.into_owned());
-    let signature = match platform {
-        Platform::Officernd => text(headers, signature::OFFICERND_HEADER),
-        Platform::Nexudus => text(headers, signature::NEXUDUS_HEADER),
-        Platform::Teamup => {
-            presented.or_else(|| signature::bearer(text(headers, header::AUTHORIZATION.as_str())))
-        }
-        Platform::Optix => None,
-    };
-    let delivery = Delivery {
-        body: req.body().as_ref(),
-        signature,
-        delivery_id: text(headers, signature::TEAMUP_ID_HEADER),
-        action: action.as_deref(),
-    };
+    let read_header = |name: &str| text(headers, name);
+    let received = platform.spec().receive(&IncomingRequest {
+        path_segment: presented,
+        query: req.uri().query().unwrap_or_default(),
+        header: &read_header,
+    });
+    let delivery = received.delivery(req.body().as_ref());
     // Size, then signature, then payload: nothing is read from the store for a stranger.
     let checked = check_size(delivery.body.len())
         .and_then(|()| platform.verify(secret.expose(), &delivery, now));

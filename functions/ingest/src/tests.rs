@@ -4,11 +4,7 @@ use crate::handler::handle;
 use access_sync_lambda::Clock;
 use access_sync_lambda::known::NoLookup;
 use access_sync_lambda::webhooks::FixedWebhookSecrets;
-use access_sync_platforms::Platform;
-use access_sync_platforms::signature::{
-    NEXUDUS_HEADER, OFFICERND_HEADER, TEAMUP_ID_HEADER, nexudus_signature, officernd_header,
-    sign_optix_body,
-};
+use access_sync_platforms::{FixtureLine, Format, Platform, SignedRequest};
 use access_sync_rules::Event;
 use access_sync_rules::time::parse_instant;
 use lambda_http::http::{Method, StatusCode, header};
@@ -144,92 +140,60 @@ fn secrets() -> FixedWebhookSecrets {
     )
 }
 
-/// The first payload of a fixture file, split as `access-sync normalize` splits it.
-fn first_line(platform: Platform, text: &str) -> (Option<&str>, &str) {
+/// The first payload of a platform's fixture file, split as `access-sync normalize` splits it.
+fn first_line(platform: Platform) -> (Option<String>, String) {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../events")
+        .join(platform.as_str())
+        .join(platform.spec().fixture().file);
+    let text = std::fs::read_to_string(path).unwrap();
     let line = text
         .lines()
         .find(|l| !l.trim().is_empty() && !l.starts_with('#'))
         .unwrap();
-    access_sync_platforms::split_word(platform, line.trim())
+    let (word, payload) = access_sync_platforms::split_word(platform, line.trim());
+    (word.map(str::to_string), payload.to_string())
 }
 
 /// One native delivery of each platform, signed right at `now` unless told otherwise.
 struct Native {
+    platform: Platform,
     path: String,
     headers: Vec<(String, String)>,
     body: Vec<u8>,
     now: access_sync_rules::Instant,
 }
 
+/// The first delivery of the platform's fixture, signed as the platform signs it, at the
+/// instant it says it was sent (else 2026-12-01T08:00:00Z).
 fn native(platform: Platform) -> Native {
-    let at = |s: &str| parse_instant(s).unwrap();
-    match platform {
-        Platform::Officernd => {
-            let (_, body) = first_line(
-                Platform::Officernd,
-                include_str!("../../../events/officernd/webhooks.jsonl"),
-            );
-            let now = at("2026-12-01T08:00:00Z");
-            let sig = officernd_header(SECRET.as_bytes(), body.as_bytes(), now.timestamp());
-            Native {
-                path: "/officernd".into(),
-                headers: vec![(OFFICERND_HEADER.into(), sig)],
-                body: body.as_bytes().to_vec(),
-                now,
-            }
-        }
-        Platform::Optix => {
-            let (_, body) = first_line(
-                Platform::Optix,
-                include_str!("../../../events/optix/webhooks.txt"),
-            );
-            let ts: i64 = form_value(body, "created_timestamp").parse().unwrap();
-            Native {
-                path: "/optix".into(),
-                headers: vec![(
-                    "content-type".into(),
-                    "application/x-www-form-urlencoded".into(),
-                )],
-                body: sign_optix_body(SECRET, body).into_bytes(),
-                now: chrono::DateTime::from_timestamp(ts, 0).unwrap(),
-            }
-        }
-        Platform::Nexudus => {
-            let (action, body) = first_line(
-                Platform::Nexudus,
-                include_str!("../../../events/nexudus/webhooks.txt"),
-            );
-            let sig = nexudus_signature(SECRET.as_bytes(), body.as_bytes());
-            Native {
-                path: format!("/nexudus?action={}", action.unwrap()),
-                headers: vec![(NEXUDUS_HEADER.into(), sig)],
-                body: body.as_bytes().to_vec(),
-                now: at("2026-12-01T08:00:00Z"),
-            }
-        }
-        Platform::Teamup => {
-            let (id, body) = first_line(
-                Platform::Teamup,
-                include_str!("../../../events/teamup/webhooks.jsonl"),
-            );
-            Native {
-                path: "/teamup".into(),
-                headers: vec![
-                    (TEAMUP_ID_HEADER.into(), id.unwrap().into()),
-                    ("authorization".into(), format!("Bearer {SECRET}")),
-                ],
-                body: body.as_bytes().to_vec(),
-                now: at("2026-12-01T08:00:00Z"),
-            }
-        }
-    }
+    let (word, payload) = first_line(platform);
+    let spec = platform.spec();
+    let now = spec
+        .sent_at(&payload)
+        .unwrap_or_else(|| parse_instant("2026-12-01T08:00:00Z").unwrap());
+    signed(platform, word.as_deref(), &payload, now)
 }
 
-fn form_value(body: &str, key: &str) -> String {
-    form_urlencoded::parse(body.as_bytes())
-        .find(|(k, _)| k == key)
-        .map(|(_, v)| v.into_owned())
-        .unwrap()
+fn signed(
+    platform: Platform,
+    word: Option<&str>,
+    payload: &str,
+    now: access_sync_rules::Instant,
+) -> Native {
+    let line = FixtureLine { word, payload };
+    let SignedRequest {
+        path,
+        headers,
+        body,
+    } = platform.spec().send(SECRET, line, now);
+    Native {
+        platform,
+        path,
+        headers,
+        body,
+        now,
+    }
 }
 
 impl Native {
@@ -250,6 +214,22 @@ impl Native {
         self.headers
             .retain(|(k, _)| !k.eq_ignore_ascii_case(header));
         self
+    }
+
+    /// Without what authenticates it (signature header, field or bearer token).
+    fn unsigned(self) -> Native {
+        let mut r = SignedRequest {
+            path: self.path,
+            headers: self.headers,
+            body: self.body,
+        };
+        self.platform.spec().unsign(&mut r);
+        Native {
+            path: r.path,
+            headers: r.headers,
+            body: r.body,
+            ..self
+        }
     }
 
     async fn send(&self, events: &FlakyPublisher) -> Response<Body> {
@@ -307,23 +287,7 @@ async fn a_wrong_or_missing_signature_gets_401_and_publishes_nothing() {
             r.body()
         );
         // Missing.
-        wrong = match p {
-            Platform::Officernd => native(p).without(OFFICERND_HEADER),
-            Platform::Nexudus => native(p).without(NEXUDUS_HEADER),
-            Platform::Teamup => native(p).without("authorization"),
-            Platform::Optix => {
-                let mut n = native(p);
-                let body = String::from_utf8(n.body.clone()).unwrap();
-                let kept: String = form_urlencoded::Serializer::new(String::new())
-                    .extend_pairs(
-                        form_urlencoded::parse(body.as_bytes())
-                            .filter(|(k, _)| k != "request_signature"),
-                    )
-                    .finish();
-                n.body = kept.into_bytes();
-                n
-            }
-        };
+        wrong = native(p).unsigned();
         let r = wrong.send(&events).await;
         assert_eq!(
             r.status(),
@@ -337,7 +301,12 @@ async fn a_wrong_or_missing_signature_gets_401_and_publishes_nothing() {
 
 #[tokio::test]
 async fn a_replayed_delivery_outside_the_five_minute_window_gets_401() {
-    for p in [Platform::Officernd, Platform::Optix] {
+    let windowed: Vec<Platform> = Platform::ALL
+        .into_iter()
+        .filter(|p| p.spec().has_replay_window())
+        .collect();
+    assert_eq!(windowed, [Platform::Officernd, Platform::Optix]);
+    for p in windowed {
         let events = FlakyPublisher::default();
         let mut late = native(p);
         late.now += chrono::Duration::minutes(6);
@@ -373,31 +342,18 @@ async fn the_teamup_secret_may_be_a_path_segment_and_a_wrong_one_is_refused() {
 async fn a_malformed_but_signed_payload_gets_400_with_a_reason_and_publishes_nothing() {
     for p in Platform::ALL {
         let events = FlakyPublisher::default();
-        let mut n = native(p);
-        let bad: &[u8] = match p {
-            Platform::Optix => b"client_id=8e3b7c1d&event=new_member_booking",
-            _ => br#"{"not": "a webhook"#,
-        };
-        n.body = bad.to_vec();
-        match p {
-            Platform::Officernd => {
-                n.headers = vec![(
-                    OFFICERND_HEADER.into(),
-                    officernd_header(SECRET.as_bytes(), bad, n.now.timestamp()),
-                )];
-            }
-            Platform::Nexudus => {
-                n.headers = vec![(
-                    NEXUDUS_HEADER.into(),
-                    nexudus_signature(SECRET.as_bytes(), bad),
-                )];
-            }
-            Platform::Optix => {
+        let (word, _) = first_line(p);
+        let n = native(p);
+        let bad = match p.spec().fixture().format {
+            Format::Form => {
                 let ts = n.now.timestamp().to_string();
-                n.body = sign_optix_body(SECRET, &format!("client_id=8e3b7c1d&created_timestamp={ts}&event=new_member_booking&booking_id=")).into_bytes();
+                format!(
+                    "client_id=8e3b7c1d&created_timestamp={ts}&event=new_member_booking&booking_id="
+                )
             }
-            Platform::Teamup => {}
-        }
+            Format::Json => r#"{"not": "a webhook"#.to_string(),
+        };
+        let n = signed(p, word.as_deref(), &bad, n.now);
         let r = n.send(&events).await;
         assert_eq!(r.status(), StatusCode::BAD_REQUEST, "{p:?}: {:?}", r.body());
         assert!(json_of(&r)["error"].as_str().is_some_and(|e| !e.is_empty()));

@@ -2,12 +2,12 @@
 //! and the fixture tests run. Signatures are not checked; members and teams seen on earlier
 //! lines are known to later ones ([`Seen`]).
 //!
-//! Line format: blank lines and lines starting with `#` are skipped. Optix: one form-encoded
-//! body. OfficeRnD: one JSON payload. Nexudus and TeamUp: one JSON payload, optionally preceded
-//! by a word and a space — the Nexudus action (`BookingDelete [{…}]`, what the URL's `action`
-//! parameter carries live) or the TeamUp `TEAMUP-WEBHOOK-ID` header.
+//! Line format: blank lines and lines starting with `#` are skipped; each other line is one
+//! payload, preceded, for a platform whose [`Fixture`](crate::Fixture) takes a [`Word`], by that
+//! word and a space (the Nexudus action, the TeamUp `TEAMUP-WEBHOOK-ID` header). Each platform's
+//! folder says its format.
 
-use crate::{Delivery, Platform, Rejection, Seen};
+use crate::{FixtureLine, Platform, Rejection, Seen, Word};
 use access_sync_rules::Event;
 
 /// A rejected line: its 1-based number and why.
@@ -24,7 +24,10 @@ pub struct LineRejection {
 /// (Nexudus's action, TeamUp's webhook id); other lines are all payload.
 pub fn split_word(platform: Platform, line: &str) -> (Option<&str>, &str) {
     let t = line.trim_start();
-    let takes_word = matches!(platform, Platform::Nexudus | Platform::Teamup);
+    let takes_word = match platform.spec().fixture().word {
+        Word::None => false,
+        Word::Action | Word::DeliveryId => true,
+    };
     if takes_word
         && !t.starts_with(['[', '{'])
         && let Some((word, rest)) = t.split_once(char::is_whitespace)
@@ -34,28 +37,30 @@ pub fn split_word(platform: Platform, line: &str) -> (Option<&str>, &str) {
     (None, t)
 }
 
+/// The payload lines of a fixture file, in order, with their 1-based line numbers: blank
+/// lines and comments skipped, each line split into its word and payload.
+pub fn fixture_lines(
+    platform: Platform,
+    text: &str,
+) -> impl Iterator<Item = (usize, FixtureLine<'_>)> {
+    text.lines().enumerate().filter_map(move |(i, line)| {
+        let trimmed = line.trim();
+        if trimmed.is_empty() || trimmed.starts_with('#') {
+            return None;
+        }
+        Some((i + 1, platform.fixture_line(trimmed)))
+    })
+}
+
 /// Normalises every payload of `text`, in order; the first bad line stops.
 pub fn normalize_lines(platform: Platform, text: &str) -> Result<Vec<Event>, LineRejection> {
     let mut seen = Seen::new();
     let mut out = Vec::new();
-    for (i, line) in text.lines().enumerate() {
-        let trimmed = line.trim();
-        if trimmed.is_empty() || trimmed.starts_with('#') {
-            continue;
-        }
-        let (word, payload) = split_word(platform, trimmed);
-        let delivery = Delivery {
-            body: payload.as_bytes(),
-            signature: None,
-            delivery_id: word.filter(|_| platform == Platform::Teamup),
-            action: word.filter(|_| platform == Platform::Nexudus),
-        };
+    for (line, fixture_line) in fixture_lines(platform, text) {
+        let delivery = platform.fixture_delivery(fixture_line);
         let events = platform
             .normalize(&delivery, &seen)
-            .map_err(|rejection| LineRejection {
-                line: i + 1,
-                rejection,
-            })?;
+            .map_err(|rejection| LineRejection { line, rejection })?;
         for e in events {
             seen.observe(&e);
             out.push(e);

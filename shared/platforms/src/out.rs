@@ -3,7 +3,7 @@
 //! from its canonical JSON.
 
 use crate::Rejection;
-use crate::known::Known;
+use crate::directory::Known;
 use access_sync_rules::event::{MemberEvent, TeamEvent};
 use access_sync_rules::{
     Body, Email, Entitlement, EntitlementId, Event, Holder, Instant, Kind, MemberId, Ref, Source,

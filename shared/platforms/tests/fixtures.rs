@@ -17,11 +17,7 @@ fn folder(p: Platform) -> PathBuf {
 }
 
 fn webhooks(p: Platform) -> String {
-    let name = match p {
-        Platform::Officernd | Platform::Teamup => "webhooks.jsonl",
-        Platform::Optix | Platform::Nexudus => "webhooks.txt",
-    };
-    std::fs::read_to_string(folder(p).join(name)).unwrap()
+    std::fs::read_to_string(folder(p).join(p.spec().fixture().file)).unwrap()
 }
 
 fn events(p: Platform) -> Vec<Event> {

@@ -1,10 +1,13 @@
 //! Signatures per platform: the right one is accepted; a wrong, missing or replayed one is
 //! refused with 401; comparisons are constant-time; bodies over 256 KiB get 413.
 
-use access_sync_platforms::signature::{
-    self, bearer, nexudus_signature, optix_signature, parse_officernd_header, verify_nexudus,
-    verify_officernd, verify_optix, verify_teamup,
+use access_sync_platforms::nexudus::{signature as nexudus_signature, verify as verify_nexudus};
+use access_sync_platforms::officernd::{
+    header as officernd_header, parse_header as parse_officernd_header, verify as verify_officernd,
 };
+use access_sync_platforms::optix::{signature as optix_signature, verify as verify_optix};
+use access_sync_platforms::signature::{self, bearer};
+use access_sync_platforms::teamup::verify as verify_teamup;
 use access_sync_platforms::{
     Delivery, MAX_BODY_BYTES, Nothing, Platform, Rejection, SignatureError, check_size,
 };
@@ -114,7 +117,85 @@ fn officernd_refuses_wrong_missing_and_replayed_signatures() {
 fn officernd_header_parts_are_read() {
     let p = parse_officernd_header("t=1796637600,v1=ab01,v1=CD").unwrap();
     assert_eq!(p.unix, 1_796_637_600);
-    assert_eq!(p.v1, vec![vec![0xab, 0x01], vec![0xcd]]);
+    assert_eq!(p.signatures, vec![vec![0xab, 0x01], vec![0xcd]]);
+    // OfficeRnD's own form, and the second part read whatever its key (as its demo does).
+    let p = parse_officernd_header("t=1796637600,signature=ab01").unwrap();
+    assert_eq!(
+        (p.unix, p.signatures),
+        (1_796_637_600, vec![vec![0xab, 0x01]])
+    );
+    let p = parse_officernd_header("t=1796637600, sig=CD").unwrap();
+    assert_eq!(p.signatures, vec![vec![0xcd]]);
+    assert!(matches!(
+        parse_officernd_header("t=1796637600,signature=xyz"),
+        Err(SignatureError::Unreadable(_))
+    ));
+}
+
+/// The header as OfficeRnD sends it (kisi-api.md §4.1): `t=<unix>,signature=<hex>`, the HMAC
+/// over `rawBody + "." + t`, computed here independently of the crate.
+fn real_header(t: i64, body: &[u8]) -> String {
+    let msg = [body, b".", t.to_string().as_bytes()].concat();
+    format!("t={t},signature={}", hmac_hex(SECRET, &msg))
+}
+
+#[test]
+fn officernd_accepts_a_delivery_signed_as_officernd_signs_it() {
+    let t = now().timestamp();
+    let h = real_header(t, ORND_BODY);
+    verify_officernd(SECRET.as_bytes(), Some(&h), ORND_BODY, now()).unwrap();
+    // The crate's own signer (tests, the local stack) makes exactly that header.
+    assert_eq!(officernd_header(SECRET.as_bytes(), ORND_BODY, t), h);
+    // Read positionally: the second part's value counts whatever its key.
+    let renamed = h.replace(",signature=", ",s=");
+    verify_officernd(SECRET.as_bytes(), Some(&renamed), ORND_BODY, now()).unwrap();
+    // The older `v1=` form, in either signing order, still passes.
+    for body_first in [true, false] {
+        let h = orn_header(t, body_first);
+        assert!(h.contains(",v1="));
+        verify_officernd(SECRET.as_bytes(), Some(&h), ORND_BODY, now()).unwrap();
+    }
+}
+
+#[test]
+fn officernd_refuses_a_tampered_delivery_signed_as_officernd_signs_it() {
+    let t = now().timestamp();
+    let s = SECRET.as_bytes();
+    let h = real_header(t, ORND_BODY);
+    // The body changed after signing.
+    let tampered = [ORND_BODY, b" "].concat();
+    assert_eq!(
+        unauthorized(verify_officernd(s, Some(&h), &tampered, now())),
+        SignatureError::Mismatch
+    );
+    // The timestamp changed after signing (still within the window).
+    let moved = h.replace(&format!("t={t},"), &format!("t={},", t - 1));
+    assert_eq!(
+        unauthorized(verify_officernd(s, Some(&moved), ORND_BODY, now())),
+        SignatureError::Mismatch
+    );
+    // One hex digit of the signature changed.
+    let last = h.chars().last().unwrap();
+    let flipped = format!(
+        "{}{}",
+        &h[..h.len() - 1],
+        if last == '0' { '1' } else { '0' }
+    );
+    assert_eq!(
+        unauthorized(verify_officernd(s, Some(&flipped), ORND_BODY, now())),
+        SignatureError::Mismatch
+    );
+    // Signed with another secret.
+    assert_eq!(
+        unauthorized(verify_officernd(b"other", Some(&h), ORND_BODY, now())),
+        SignatureError::Mismatch
+    );
+    // Replayed outside the window.
+    let old = real_header(t - 301, ORND_BODY);
+    assert!(matches!(
+        unauthorized(verify_officernd(s, Some(&old), ORND_BODY, now())),
+        SignatureError::OutsideWindow { .. }
+    ));
 }
 
 fn optix_body(ts: i64, sig: Option<&str>) -> String {
@@ -274,15 +355,24 @@ fn teamup_needs_the_installation_secret_as_bearer_or_path_segment() {
 
 #[test]
 fn signature_comparisons_are_constant_time() {
-    // Every digest comparison in the signature module goes through `subtle`; the module has no
-    // `==` at all outside its tests, so a plain (early-exit) comparison cannot slip in.
-    let src = include_str!("../src/signature.rs");
-    let code = src.split("#[cfg(test)]").next().unwrap_or(src);
-    let code: String = code
-        .lines()
-        .filter(|l| !l.trim_start().starts_with("//"))
-        .collect::<Vec<_>>()
-        .join("\n");
+    // Every digest comparison in the signature modules (the shared one and each platform's)
+    // goes through `subtle`; they have no `==` at all outside their tests, so a plain
+    // (early-exit) comparison cannot slip in.
+    let src_dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let files = std::iter::once(src_dir.join("signature.rs")).chain(
+        Platform::ALL
+            .iter()
+            .map(|p| src_dir.join(p.as_str()).join("signature.rs")),
+    );
+    let mut code = String::new();
+    for f in files {
+        let src = std::fs::read_to_string(&f).unwrap_or_else(|e| panic!("{}: {e}", f.display()));
+        let src = src.split("#[cfg(test)]").next().unwrap_or(&src);
+        for l in src.lines().filter(|l| !l.trim_start().starts_with("//")) {
+            code.push_str(l);
+            code.push('\n');
+        }
+    }
     assert!(!code.contains("=="), "a non-constant-time comparison");
     assert!(!code.contains("!="), "a non-constant-time comparison");
     assert!(

@@ -5,10 +5,16 @@
 //!
 //! `PROPTEST_CASES` raises the count per target (default here: 2000).
 
-use access_sync_platforms::signature::{
-    bearer, parse_officernd_header, verify_nexudus, verify_officernd, verify_optix, verify_teamup,
+use access_sync_platforms::nexudus::verify as verify_nexudus;
+use access_sync_platforms::officernd::{
+    parse_header as parse_officernd_header, verify as verify_officernd,
 };
-use access_sync_platforms::{Delivery, Nothing, Platform, Seen, normalize_lines};
+use access_sync_platforms::optix::verify as verify_optix;
+use access_sync_platforms::signature::bearer;
+use access_sync_platforms::teamup::verify as verify_teamup;
+use access_sync_platforms::{
+    Delivery, Format, Nothing, Platform, Seen, normalize_lines, split_word,
+};
 use access_sync_rules::Event;
 use chrono::{TimeZone, Utc};
 use proptest::prelude::*;
@@ -22,14 +28,10 @@ fn cases() -> u32 {
 }
 
 fn fixture(p: Platform) -> Vec<String> {
-    let name = match p {
-        Platform::Officernd | Platform::Teamup => "webhooks.jsonl",
-        Platform::Optix | Platform::Nexudus => "webhooks.txt",
-    };
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../../events")
         .join(p.as_str())
-        .join(name);
+        .join(p.spec().fixture().file);
     std::fs::read_to_string(path)
         .unwrap()
         .lines()
@@ -174,22 +176,17 @@ fn mutate_form(s: &str, rng: &mut Rng) -> String {
 
 /// (word, payload) of a fixture line, as the CLI splits it.
 fn split(p: Platform, line: &str) -> (Option<String>, String) {
-    if matches!(p, Platform::Nexudus | Platform::Teamup)
-        && !line.starts_with(['[', '{'])
-        && let Some((w, rest)) = line.split_once(' ')
-    {
-        return (Some(w.to_string()), rest.to_string());
-    }
-    (None, line.to_string())
+    let (w, rest) = split_word(p, line);
+    (w.map(str::to_string), rest.to_string())
 }
 
 fn mutated(p: Platform, seed: u64) -> (Option<String>, Vec<u8>) {
     let lines = fixture(p);
     let mut rng = Rng(seed | 1);
     let (word, payload) = split(p, &lines[rng.below(lines.len())]);
-    let body = match (p, rng.below(3)) {
-        (Platform::Optix, 0 | 1) => mutate_form(&payload, &mut rng).into_bytes(),
-        (_, 0 | 1) => match serde_json::from_str::<Value>(&payload) {
+    let body = match (p.spec().fixture().format, rng.below(3)) {
+        (Format::Form, 0 | 1) => mutate_form(&payload, &mut rng).into_bytes(),
+        (Format::Json, 0 | 1) => match serde_json::from_str::<Value>(&payload) {
             Ok(mut v) => {
                 for _ in 0..=rng.below(3) {
                     mutate_json(&mut v, &mut rng);
@@ -272,6 +269,8 @@ proptest! {
         for v in &v1 { h.push_str(&format!(",v1={v}")); }
         let now = Utc.timestamp_opt(now, 0).single().unwrap_or_default();
         let _ = verify_officernd(b"s", Some(&h), b"{}", now);
+        // OfficeRnD's own key, `signature=`.
+        let _ = verify_officernd(b"s", Some(&h.replace("v1=", "signature=")), b"{}", now);
     }
 }
 

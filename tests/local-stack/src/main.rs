@@ -323,7 +323,8 @@ impl Input {
     ) -> Result<Input> {
         let platform = match platform {
             Some(p) => Some(Platform::parse(p).with_context(|| {
-                format!("--platform {p}: want officernd, optix, nexudus or teamup")
+                let all = Platform::ALL.map(Platform::as_str).join(", ");
+                format!("--platform {p}: want one of {all}")
             })?),
             None => None,
         };
@@ -332,8 +333,7 @@ impl Input {
         let events_path = events.unwrap_or_else(|| {
             dir.join(match platform {
                 None => "events.jsonl",
-                Some(Platform::Officernd | Platform::Teamup) => "webhooks.jsonl",
-                Some(_) => "webhooks.txt",
+                Some(p) => p.spec().fixture().file,
             })
         });
         let (_, mappings) = read_mappings(&mappings_path)?;
@@ -491,18 +491,7 @@ fn describe(step: &Step<'_>) -> String {
             .collect::<Vec<_>>()
             .join(", "),
         Step::Native(n) => {
-            let kind = match n.platform {
-                Platform::Nexudus => n.word.clone(),
-                Platform::Optix => form_urlencoded::parse(n.payload.as_bytes())
-                    .find(|(k, _)| k == "event")
-                    .map(|(_, v)| v.into_owned()),
-                Platform::Officernd => serde_json::from_str::<serde_json::Value>(&n.payload)
-                    .ok()
-                    .and_then(|v| v["eventType"].as_str().map(str::to_string)),
-                Platform::Teamup => serde_json::from_str::<serde_json::Value>(&n.payload)
-                    .ok()
-                    .and_then(|v| v["feed_items"][0]["type"].as_str().map(str::to_string)),
-            };
+            let kind = n.platform.spec().event_type(n.line());
             format!(
                 "{} webhook {}",
                 n.platform.as_str(),

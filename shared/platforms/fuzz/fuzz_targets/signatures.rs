@@ -1,9 +1,13 @@
 //! Fuzz every signature parser and verifier: no input may panic. Input: `header\nbody`.
 #![no_main]
 
-use access_sync_platforms::signature::{
-    bearer, parse_officernd_header, verify_nexudus, verify_officernd, verify_optix, verify_teamup,
+use access_sync_platforms::nexudus::verify as verify_nexudus;
+use access_sync_platforms::officernd::{
+    parse_header as parse_officernd_header, verify as verify_officernd,
 };
+use access_sync_platforms::optix::verify as verify_optix;
+use access_sync_platforms::signature::bearer;
+use access_sync_platforms::teamup::verify as verify_teamup;
 use chrono::{TimeZone, Utc};
 use libfuzzer_sys::fuzz_target;
 

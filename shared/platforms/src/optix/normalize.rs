@@ -25,7 +25,7 @@
 //! and removes people at that instant.
 
 use crate::Rejection;
-use crate::known::Known;
+use crate::directory::Known;
 use crate::out::{Grant, Out, hashed_id, person, reference};
 use crate::when::{self, DateIs};
 use access_sync_rules::time::parse_tz;

@@ -17,8 +17,8 @@
 //! Dates: a bare `endDate` (no time) includes that day.
 
 use crate::Rejection;
+use crate::directory::Known;
 use crate::json::{Obj, ids_in, parse_body};
-use crate::known::Known;
 use crate::out::{Grant, Out, reference};
 use crate::when::DateIs;
 use access_sync_rules::event::MemberEvent;

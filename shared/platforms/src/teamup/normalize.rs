@@ -17,8 +17,8 @@
 //! A `customer` embedded as an object with an `email` also yields its member event.
 
 use crate::Rejection;
+use crate::directory::Known;
 use crate::json::{Obj, join, parse_body};
-use crate::known::Known;
 use crate::out::{Grant, Out, person, reference};
 use crate::when::DateIs;
 use access_sync_rules::event::MemberEvent;

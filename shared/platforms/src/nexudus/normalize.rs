@@ -21,8 +21,8 @@
 //! | blog, welcome e-mail, invoice actions | nothing |
 
 use crate::Rejection;
+use crate::directory::Known;
 use crate::json::{Obj, parse_body};
-use crate::known::Known;
 use crate::out::{Grant, Out, hashed_id, reference};
 use crate::when::DateIs;
 use access_sync_rules::event::MemberEvent;

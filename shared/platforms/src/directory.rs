@@ -1,4 +1,5 @@
-//! What the normalisers may know from earlier deliveries: members (id ↔ e-mail) and team lists.
+//! The directory a normaliser may consult: the members (id ↔ e-mail) and team lists described by
+//! earlier deliveries.
 //!
 //! Normalisers are pure functions of (payload, [`Known`]). The CLI keeps a [`Seen`] over the
 //! events of one file; the live engine implements [`Known`] over its fact store. Nothing here is

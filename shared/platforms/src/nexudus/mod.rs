@@ -1,0 +1,84 @@
+//! Nexudus: everything about its webhooks.
+//!
+//! - Delivery: `POST /nexudus?action=<Action>`, a JSON array ([`normalize`]); the action is
+//!   fixed when the webhook is created and travels in the URL. Signed in the
+//!   `X-Nexudus-Hook-Signature` header ([`signature`]).
+//! - Fixtures: `events/nexudus/webhooks.txt`, one JSON body per line, optionally preceded by the
+//!   action and a space (`BookingDelete [{…}]`).
+
+mod normalize;
+mod signature;
+
+pub use normalize::normalize;
+pub use signature::{HEADER, signature, verify};
+
+use crate::spec::{
+    Delivery, Fixture, FixtureLine, Format, IncomingRequest, PlatformSpec, Received, SignedRequest,
+    Word,
+};
+use crate::{Known, Rejection, Verdict};
+use access_sync_rules::{Event, Instant};
+
+/// Nexudus's [`PlatformSpec`].
+#[derive(Clone, Copy, Debug)]
+pub struct Nexudus;
+
+impl PlatformSpec for Nexudus {
+    fn name(&self) -> &'static str {
+        "nexudus"
+    }
+
+    fn fixture(&self) -> Fixture {
+        Fixture {
+            file: "webhooks.txt",
+            format: Format::Json,
+            word: Word::Action,
+        }
+    }
+
+    fn takes_path_segment(&self) -> bool {
+        false
+    }
+
+    fn has_replay_window(&self) -> bool {
+        false
+    }
+
+    fn receive(&self, req: &IncomingRequest<'_>) -> Received {
+        Received {
+            signature: (req.header)(HEADER).map(str::to_string),
+            action: req.query_param("action"),
+            ..Received::default()
+        }
+    }
+
+    fn verify(&self, secret: &str, d: &Delivery<'_>, _now: Instant) -> Verdict {
+        verify(secret.as_bytes(), d.signature, d.body)
+    }
+
+    fn normalize(&self, d: &Delivery<'_>, known: &dyn Known) -> Result<Vec<Event>, Rejection> {
+        normalize(d.body, d.action, known)
+    }
+
+    fn send(&self, secret: &str, line: FixtureLine<'_>, _now: Instant) -> SignedRequest {
+        let body = line.payload.as_bytes().to_vec();
+        let sig = signature(secret.as_bytes(), &body);
+        SignedRequest {
+            path: format!("/nexudus?action={}", line.word.unwrap_or_default()),
+            headers: vec![(HEADER.into(), sig)],
+            body,
+        }
+    }
+
+    fn unsign(&self, req: &mut SignedRequest) {
+        req.remove_header(HEADER);
+    }
+
+    fn event_type(&self, line: FixtureLine<'_>) -> Option<String> {
+        line.word.map(str::to_string)
+    }
+
+    fn sent_at(&self, _payload: &str) -> Option<Instant> {
+        None
+    }
+}

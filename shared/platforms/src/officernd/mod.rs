@@ -1,0 +1,83 @@
+//! OfficeRnD (Flex): everything about its webhooks.
+//!
+//! - Delivery: `POST /officernd`, a JSON body ([`normalize`]), signed in the
+//!   `officernd-signature` header ([`signature`]).
+//! - Fixtures: `events/officernd/webhooks.jsonl`, one JSON body per line.
+
+mod normalize;
+mod signature;
+
+pub use normalize::normalize;
+pub use signature::{HEADER, Signature, header, parse_header, verify};
+
+use crate::spec::{
+    Delivery, Fixture, FixtureLine, Format, IncomingRequest, PlatformSpec, Received, SignedRequest,
+    Word,
+};
+use crate::{Known, Rejection, Verdict};
+use access_sync_rules::{Event, Instant};
+
+/// OfficeRnD's [`PlatformSpec`].
+#[derive(Clone, Copy, Debug)]
+pub struct Officernd;
+
+impl PlatformSpec for Officernd {
+    fn name(&self) -> &'static str {
+        "officernd"
+    }
+
+    fn fixture(&self) -> Fixture {
+        Fixture {
+            file: "webhooks.jsonl",
+            format: Format::Json,
+            word: Word::None,
+        }
+    }
+
+    fn takes_path_segment(&self) -> bool {
+        false
+    }
+
+    fn has_replay_window(&self) -> bool {
+        true
+    }
+
+    fn receive(&self, req: &IncomingRequest<'_>) -> Received {
+        Received {
+            signature: (req.header)(HEADER).map(str::to_string),
+            ..Received::default()
+        }
+    }
+
+    fn verify(&self, secret: &str, d: &Delivery<'_>, now: Instant) -> Verdict {
+        verify(secret.as_bytes(), d.signature, d.body, now)
+    }
+
+    fn normalize(&self, d: &Delivery<'_>, known: &dyn Known) -> Result<Vec<Event>, Rejection> {
+        normalize(d.body, known)
+    }
+
+    fn send(&self, secret: &str, line: FixtureLine<'_>, now: Instant) -> SignedRequest {
+        let body = line.payload.as_bytes().to_vec();
+        let sig = header(secret.as_bytes(), &body, now.timestamp());
+        SignedRequest {
+            path: "/officernd".into(),
+            headers: vec![(HEADER.into(), sig)],
+            body,
+        }
+    }
+
+    fn unsign(&self, req: &mut SignedRequest) {
+        req.remove_header(HEADER);
+    }
+
+    fn event_type(&self, line: FixtureLine<'_>) -> Option<String> {
+        serde_json::from_str::<serde_json::Value>(line.payload)
+            .ok()
+            .and_then(|v| v["eventType"].as_str().map(str::to_string))
+    }
+
+    fn sent_at(&self, _payload: &str) -> Option<Instant> {
+        None
+    }
+}

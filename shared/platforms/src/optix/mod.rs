@@ -1,0 +1,92 @@
+//! Optix: everything about its webhooks.
+//!
+//! - Delivery: `POST /optix`, an HTML form ([`normalize`]) that carries its own signature in
+//!   the `request_signature` field ([`signature`]); `created_timestamp` is when it was sent.
+//! - Fixtures: `events/optix/webhooks.txt`, one form-encoded body per line.
+
+mod normalize;
+mod signature;
+
+pub use normalize::normalize;
+pub use signature::{SIGNATURE_FIELD, sign_body, signature, verify};
+
+use crate::spec::{
+    Delivery, Fixture, FixtureLine, Format, IncomingRequest, PlatformSpec, Received, SignedRequest,
+    Word,
+};
+use crate::{Known, Rejection, Verdict};
+use access_sync_rules::{Event, Instant};
+
+/// Optix's [`PlatformSpec`].
+#[derive(Clone, Copy, Debug)]
+pub struct Optix;
+
+fn form_value(payload: &str, key: &str) -> Option<String> {
+    form_urlencoded::parse(payload.as_bytes())
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.into_owned())
+}
+
+impl PlatformSpec for Optix {
+    fn name(&self) -> &'static str {
+        "optix"
+    }
+
+    fn fixture(&self) -> Fixture {
+        Fixture {
+            file: "webhooks.txt",
+            format: Format::Form,
+            word: Word::None,
+        }
+    }
+
+    fn takes_path_segment(&self) -> bool {
+        false
+    }
+
+    fn has_replay_window(&self) -> bool {
+        true
+    }
+
+    fn receive(&self, _req: &IncomingRequest<'_>) -> Received {
+        // Everything Optix sends is in the form body.
+        Received::default()
+    }
+
+    fn verify(&self, secret: &str, d: &Delivery<'_>, now: Instant) -> Verdict {
+        verify(secret, d.body, now)
+    }
+
+    fn normalize(&self, d: &Delivery<'_>, known: &dyn Known) -> Result<Vec<Event>, Rejection> {
+        normalize(d.body, known)
+    }
+
+    fn send(&self, secret: &str, line: FixtureLine<'_>, _now: Instant) -> SignedRequest {
+        // Optix signs the form's own `created_timestamp`, not the time of sending.
+        SignedRequest {
+            path: "/optix".into(),
+            headers: vec![(
+                "content-type".into(),
+                "application/x-www-form-urlencoded".into(),
+            )],
+            body: sign_body(secret, line.payload).into_bytes(),
+        }
+    }
+
+    fn unsign(&self, req: &mut SignedRequest) {
+        let kept: String = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(form_urlencoded::parse(&req.body).filter(|(k, _)| k != SIGNATURE_FIELD))
+            .finish();
+        req.body = kept.into_bytes();
+    }
+
+    fn event_type(&self, line: FixtureLine<'_>) -> Option<String> {
+        form_value(line.payload, "event")
+    }
+
+    fn sent_at(&self, payload: &str) -> Option<Instant> {
+        form_value(payload, "created_timestamp")
+            .and_then(|v| v.parse::<i64>().ok())
+            .and_then(|t| chrono::DateTime::from_timestamp(t, 0))
+    }
+}
