@@ -23,10 +23,10 @@ mod batch;
 pub mod converge;
 pub mod event;
 pub mod facts;
-mod few;
 pub mod ids;
 pub mod mapping;
 pub mod preview;
+mod short_list;
 pub mod time;
 pub mod windows;
 

@@ -15,9 +15,9 @@ use crate::batch::{Arena, Rec};
 use crate::converge::{Decision, Owned, decide};
 use crate::event::{Event, Ref, parse_jsonl};
 use crate::facts::{Facts, Resolve, Warning, lookup};
-use crate::few::Few;
 use crate::ids::{Email, EntitlementId, GroupId, Pair};
 use crate::mapping::{MappingEntry, Mappings};
+use crate::short_list::ShortList;
 use crate::time::{Instant, InstantText, push_instant_bytes};
 use crate::windows::Window;
 use chrono::Duration;
@@ -152,7 +152,7 @@ struct Span {
     from: Instant,
     until: Option<Instant>,
     /// Indices of the entitlements behind it, each once.
-    reasons: Few<u32>,
+    reasons: ShortList<u32>,
 }
 
 /// Per-pair state of the simulation; pairs are interned to small ids so that the edge queue and
@@ -160,12 +160,12 @@ struct Span {
 #[derive(Debug, Default)]
 struct PairState {
     owned: Option<Owned>,
-    log: Few<Span>,
+    log: ShortList<Span>,
     /// When the pair was last converged while open; `pending` then holds the windows that kept
     /// it open. Those facts hold until the pair's next converge, so that is when reasons are
     /// settled.
     pending_since: Option<Instant>,
-    pending: Few<(Window, u32)>,
+    pending: ShortList<(Window, u32)>,
 }
 
 /// The edge queue: pair ids by the instant they are due. Edges cluster on a few instants
@@ -250,7 +250,7 @@ pub struct Simulation {
     /// Per pair id: (address index in the facts, group).
     keys: Vec<(u32, GroupId)>,
     /// Per address index: its pairs, as (group, pair id).
-    by_email: Vec<Few<(GroupId, u32)>>,
+    by_email: Vec<ShortList<(GroupId, u32)>>,
     state: Vec<PairState>,
     edges: Edges,
     warnings: BTreeSet<Warning>,
@@ -329,7 +329,7 @@ impl Simulation {
     fn intern(&mut self, email: u32, group: GroupId) -> u32 {
         let e = email as usize;
         if e >= self.by_email.len() {
-            self.by_email.resize_with(e + 1, Few::default);
+            self.by_email.resize_with(e + 1, ShortList::default);
         }
         if let Some(&(_, id)) = self.by_email[e].iter().find(|(g, _)| *g == group) {
             return id;
@@ -420,7 +420,7 @@ impl Simulation {
                     _ => st.log.push(Span {
                         from: now,
                         until: None,
-                        reasons: Few::Zero,
+                        reasons: ShortList::Zero,
                     }),
                 }
             }
