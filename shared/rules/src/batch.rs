@@ -25,12 +25,12 @@
 //! converge, so the reasons of an interval still open at the end can depend on when the pair was
 //! last converged. Event sets with weekly blocks therefore run the engine itself.
 
-use crate::Source;
 use crate::event::{Body, Event, Holder, Kind, Status};
 use crate::facts::{Facts, Warning};
 use crate::ids::{Email, EntitlementId, GroupId, MemberId, TeamId};
 use crate::mapping::Mappings;
 use crate::preview::{Interval, Preview};
+use crate::source::Source;
 use crate::time::Instant;
 use crate::windows::{Shape, Timing, Window, for_each_window_of};
 use chrono::Duration;

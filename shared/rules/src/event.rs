@@ -3,9 +3,10 @@
 //! an [`Event`] is exactly the canonical JSON, so events can be stored and republished as-is.
 
 use crate::batch::{Arena, Ent, Rec, RecBody, RecHolder, push_all};
+use crate::error::LineError;
 use crate::ids::{Email, EntitlementId, MemberId, TeamId};
+use crate::source::Source;
 use crate::time::{Instant, format_instant, parse_instant, parse_tz};
-use crate::{LineError, Source};
 use chrono::Weekday;
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};

@@ -9,10 +9,10 @@
 //! the same window code) unless weekly blocks are present; `tests/batch.rs` holds the two to
 //! byte-for-byte equality, and `access-sync preview --live` runs the reference.
 
-use crate::LineError;
 use crate::access::LOOKAHEAD;
 use crate::batch::{Arena, Rec};
 use crate::converge::{Decision, Owned, decide};
+use crate::error::LineError;
 use crate::event::{Event, Ref, parse_jsonl};
 use crate::facts::{Facts, Resolve, Warning, lookup};
 use crate::ids::{Email, EntitlementId, GroupId, Pair};
