@@ -8,6 +8,8 @@
 //! every decision is returned as plain data for the shell to carry out. The contract is
 //! `ACCESS-MODEL.md` (in the shared reference beside the repository).
 //!
+//! The production path reads, module by module, event → facts → access → converge:
+//!
 //! - [`mapping`]: the mapping file, validated with line numbers.
 //! - [`event`]: canonical events, validated.
 //! - [`windows`]: the windows one entitlement version opens, per kind.
@@ -15,11 +17,15 @@
 //!   event to them and telling which (e-mail, group) pairs it can change.
 //! - [`access`]: for one pair at `now`: open or closed, until when, and the next edge.
 //! - [`converge`]: desired access against what we own in Kisi → one decision.
+//! - [`ids`], [`time`], [`Source`], [`LineError`]: identifiers, instants, mapping sources and
+//!   input errors.
+//!
+//! On top of the core, never below it:
+//!
 //! - [`preview`]: the same operations on a virtual clock over an event file (and the same
-//!   timeline read from the whole history at once, `batch`).
+//!   timeline read from the whole history at once).
 
 pub mod access;
-mod batch;
 pub mod converge;
 mod error;
 pub mod event;
