@@ -24,6 +24,9 @@
 //!
 //! - [`preview`]: the same operations on a virtual clock over an event file (and the same
 //!   timeline read from the whole history at once).
+//!
+//! `tests/module_graph.rs` checks that the files import each other without a cycle and that no
+//! core module imports the preview folder.
 
 pub mod access;
 pub mod converge;

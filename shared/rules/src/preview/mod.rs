@@ -1,6 +1,6 @@
 //! `preview`: the access timeline of an event file (ACCESS-MODEL §4). It sits on top of the
 //! core — the production path reads event → facts → access → converge — and nothing in the core
-//! depends on it.
+//! depends on it (`tests/module_graph.rs` checks that).
 //!
 //! The reference is [`preview_live`]: a [`Simulation`] does exactly what production does, in
 //! memory (see `live`); it shares [`Facts::apply`](crate::facts::Facts::apply),
