@@ -28,6 +28,8 @@
 //! `tests/module_graph.rs` checks that the files import each other without a cycle and that no
 //! core module imports the preview folder.
 
+#![warn(missing_docs)]
+
 pub mod access;
 pub mod converge;
 mod error;
