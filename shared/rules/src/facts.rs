@@ -11,9 +11,9 @@
 //! pairs whose access it can change, so that a handler converges only those.
 
 use crate::event::{Body, Entitlement, Event, Holder, MemberEvent, Ref, Status, TeamEvent};
-use crate::few::Few;
 use crate::ids::{Email, EntitlementId, GroupId, MemberId, Pair, TeamId};
 use crate::mapping::{BlockedPolicy, MappingEntry, Mappings};
+use crate::short_list::ShortList;
 use crate::time::Instant;
 use crate::windows::{Timing, Window, for_each_window};
 use rustc_hash::{FxHashMap as HashMap, FxHasher};
@@ -177,9 +177,9 @@ struct MemberSlot {
     /// The active address of `rec`.
     email: Option<u32>,
     /// Teams whose current list names the member.
-    teams: Few<u32>,
+    teams: ShortList<u32>,
     /// Entitlements held directly.
-    held: Few<u32>,
+    held: ShortList<u32>,
 }
 
 /// A team id that has been seen.
@@ -190,7 +190,7 @@ struct TeamSlot {
     /// `rec.members`, as member indices.
     members: Vec<u32>,
     /// Entitlements held by the team.
-    held: Few<u32>,
+    held: ShortList<u32>,
 }
 
 /// An entitlement record, with its current holder and guests as indices.
@@ -198,7 +198,7 @@ struct TeamSlot {
 struct EntitlementSlot {
     rec: EntitlementRecord,
     holder: Option<HolderIx>,
-    guests: Few<u32>,
+    guests: ShortList<u32>,
 }
 
 /// What a converge must know about an entitlement before reading its record: which refs the
@@ -234,9 +234,9 @@ impl RefIds {
 struct EmailSlot {
     email: Email,
     /// Members whose active address it is.
-    members: Few<u32>,
+    members: ShortList<u32>,
     /// Entitlements that name it as a guest.
-    guests: Few<u32>,
+    guests: ShortList<u32>,
 }
 
 /// The id lists behind the slice-returning accessors, built on first use after a change.
@@ -338,13 +338,13 @@ impl Index {
     }
 }
 
-fn add(list: &mut Few<u32>, v: u32) {
+fn add(list: &mut ShortList<u32>, v: u32) {
     if !list.contains(&v) {
         list.push(v);
     }
 }
 
-fn remove(list: &mut Few<u32>, v: u32) {
+fn remove(list: &mut ShortList<u32>, v: u32) {
     list.retain(|&x| x != v);
 }
 
@@ -592,7 +592,7 @@ impl Facts {
             name: m.name,
         });
         let new_email = self.members[i as usize].email;
-        let mut groups = Few::Zero;
+        let mut groups = ShortList::Zero;
         let slot = &self.members[i as usize];
         for &e in slot.held.as_slice() {
             self.groups_of(e, res, &mut groups);
@@ -626,7 +626,7 @@ impl Facts {
             members: t.members,
         });
         let slot = &self.teams[i as usize];
-        let mut groups = Few::Zero;
+        let mut groups = ShortList::Zero;
         for &e in slot.held.as_slice() {
             self.groups_of(e, res, &mut groups);
         }
@@ -688,7 +688,7 @@ impl Facts {
     /// status.
     fn reach<R: Resolve>(&self, i: u32, res: &R, touched: &mut Vec<(u32, GroupId)>) {
         // Nearly always one group: kept inline.
-        let mut groups = Few::Zero;
+        let mut groups = ShortList::Zero;
         self.groups_of(i, res, &mut groups);
         if groups.is_empty() {
             return;
@@ -716,7 +716,7 @@ impl Facts {
     }
 
     /// Adds the groups entitlement `i`'s current version maps to (no repeats).
-    fn groups_of<R: Resolve>(&self, i: u32, res: &R, out: &mut Few<GroupId>) {
+    fn groups_of<R: Resolve>(&self, i: u32, res: &R, out: &mut ShortList<GroupId>) {
         for &r in self.reach[i as usize].refs.as_slice() {
             if let Some(m) = res.entry(&self.refs, r) {
                 for &g in &m.groups {
@@ -764,8 +764,8 @@ impl Facts {
             id: id.clone(),
             rec: None,
             email: None,
-            teams: Few::Zero,
-            held: Few::Zero,
+            teams: ShortList::Zero,
+            held: ShortList::Zero,
         });
         i
     }
@@ -780,7 +780,7 @@ impl Facts {
                 id: id.clone(),
                 rec: None,
                 members: Vec::new(),
-                held: Few::Zero,
+                held: ShortList::Zero,
             });
         }
         i
@@ -807,8 +807,8 @@ impl Facts {
             self.lists.take();
             self.emails.push(EmailSlot {
                 email: email.clone(),
-                members: Few::Zero,
-                guests: Few::Zero,
+                members: ShortList::Zero,
+                guests: ShortList::Zero,
             });
         }
         i
@@ -922,7 +922,7 @@ impl Facts {
         }
         let mut reach = Reach::default();
         let mut holder = None;
-        let mut guests = Few::Zero;
+        let mut guests = ShortList::Zero;
         if let Some(e) = &rec.current {
             holder = Some(match &e.holder {
                 Holder::Member(m) => {

@@ -8,6 +8,8 @@
 //! every decision is returned as plain data for the shell to carry out. The contract is
 //! `ACCESS-MODEL.md` (in the shared reference beside the repository).
 //!
+//! The production path reads, module by module, event → facts → access → converge:
+//!
 //! - [`mapping`]: the mapping file, validated with line numbers.
 //! - [`event`]: canonical events, validated.
 //! - [`windows`]: the windows one entitlement version opens, per kind.
@@ -15,133 +17,37 @@
 //!   event to them and telling which (e-mail, group) pairs it can change.
 //! - [`access`]: for one pair at `now`: open or closed, until when, and the next edge.
 //! - [`converge`]: desired access against what we own in Kisi → one decision.
+//! - [`ids`], [`time`], [`Source`], [`LineError`]: identifiers, instants, mapping sources and
+//!   input errors.
+//!
+//! On top of the core, never below it:
+//!
 //! - [`preview`]: the same operations on a virtual clock over an event file (and the same
-//!   timeline read from the whole history at once, `batch`).
+//!   timeline read from the whole history at once).
+//!
+//! `tests/module_graph.rs` checks that the files import each other without a cycle and that no
+//! core module imports the preview folder.
+
+#![warn(missing_docs)]
 
 pub mod access;
-mod batch;
 pub mod converge;
+mod error;
 pub mod event;
 pub mod facts;
-mod few;
 pub mod ids;
 pub mod mapping;
 pub mod preview;
+mod short_list;
+mod source;
 pub mod time;
 pub mod windows;
 
 pub use access::Access;
+pub use error::LineError;
 pub use event::{Body, Entitlement, Event, Holder, Kind, Ref, Status};
 pub use facts::Facts;
 pub use ids::{Email, EntitlementId, GroupId, MemberId, Pair, TeamId};
 pub use mapping::Mappings;
+pub use source::Source;
 pub use time::Instant;
-
-use serde::{Deserialize, Serialize};
-use std::fmt;
-
-/// What kind of platform thing a mapping (and a ref) names.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Source {
-    /// A membership plan.
-    Plan,
-    /// An allowance.
-    Allowance,
-    /// A pass.
-    Pass,
-    /// A bookable or assignable resource.
-    Resource,
-    /// A location (building, site).
-    Location,
-    /// A floor.
-    Floor,
-    /// A private office.
-    Office,
-    /// A desk.
-    Desk,
-    /// Check-ins at a location.
-    Checkin,
-    /// Registrations for an offering (class type, appointment type, course).
-    Registration,
-}
-
-impl Source {
-    /// Every source name, for error messages.
-    pub const NAMES: [&'static str; 10] = [
-        "plan",
-        "allowance",
-        "pass",
-        "resource",
-        "location",
-        "floor",
-        "office",
-        "desk",
-        "checkin",
-        "registration",
-    ];
-
-    /// Parses a source name.
-    pub fn parse(s: &str) -> Option<Source> {
-        Some(match s {
-            "plan" => Source::Plan,
-            "allowance" => Source::Allowance,
-            "pass" => Source::Pass,
-            "resource" => Source::Resource,
-            "location" => Source::Location,
-            "floor" => Source::Floor,
-            "office" => Source::Office,
-            "desk" => Source::Desk,
-            "checkin" => Source::Checkin,
-            "registration" => Source::Registration,
-            _ => return None,
-        })
-    }
-
-    /// The canonical name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Source::Plan => "plan",
-            Source::Allowance => "allowance",
-            Source::Pass => "pass",
-            Source::Resource => "resource",
-            Source::Location => "location",
-            Source::Floor => "floor",
-            Source::Office => "office",
-            Source::Desk => "desk",
-            Source::Checkin => "checkin",
-            Source::Registration => "registration",
-        }
-    }
-}
-
-/// An input error that names the 1-based line it is on. The caller adds the file name.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("line {line}: {message}")]
-pub struct LineError {
-    /// 1-based line.
-    pub line: usize,
-    /// What is wrong, naming the field.
-    pub message: String,
-}
-
-impl LineError {
-    /// An error on a line.
-    pub fn new(line: usize, message: impl Into<String>) -> Self {
-        LineError {
-            line,
-            message: message.into(),
-        }
-    }
-
-    /// An error at a byte offset of `text`.
-    pub(crate) fn at(text: &str, offset: usize, message: impl Into<String>) -> Self {
-        LineError::new(mapping::line_of(text, offset), message)
-    }
-}
-
-impl fmt::Display for Source {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}

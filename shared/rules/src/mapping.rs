@@ -4,9 +4,10 @@
 //! Parsing validates everything and names the line of the first problem. A group that appears in
 //! no mapping is never touched by access-sync: staff and manual groups stay as they are.
 
+use crate::error::{LineError, line_of};
 use crate::ids::GroupId;
+use crate::source::Source;
 use crate::time::parse_tz;
-use crate::{LineError, Source};
 use chrono::Duration;
 use chrono_tz::Tz;
 use rustc_hash::FxHashMap;
@@ -348,15 +349,6 @@ fn minutes(text: &str, v: &Spanned<toml::Value>, field: &str) -> Result<i64, Lin
             format!("{field}: {other} is not a whole number of minutes ≥ 0"),
         )),
     }
-}
-
-/// 1-based line number of a byte offset.
-pub(crate) fn line_of(text: &str, offset: usize) -> usize {
-    text.as_bytes()[..offset.min(text.len())]
-        .iter()
-        .filter(|&&b| b == b'\n')
-        .count()
-        + 1
 }
 
 /// The line of the table header (e.g. `[[mapping]]`) that a table's body at `offset` belongs to.

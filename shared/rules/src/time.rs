@@ -76,6 +76,44 @@ impl InstantText {
     }
 }
 
+/// [`parse_instant`], in a file remembering the instants of the plain form
+/// (`YYYY-MM-DDTHH:MM:SSZ`) it read last: the events of a file repeat a few instants (their
+/// `at`, bookings on the hour). The default remembers nothing (one line).
+#[derive(Default)]
+pub(crate) struct RecentInstants {
+    recent: Vec<Option<([u8; 20], Instant)>>,
+}
+
+impl RecentInstants {
+    /// Remembering the last 1,024 or so instants read.
+    pub(crate) fn remembering() -> Self {
+        RecentInstants {
+            recent: vec![None; 1024],
+        }
+    }
+
+    /// [`parse_instant`] of `s`.
+    pub(crate) fn parse(&mut self, s: &str) -> Result<Instant, String> {
+        let Ok(key) = <[u8; 20]>::try_from(s.as_bytes()) else {
+            return parse_instant(s);
+        };
+        if self.recent.is_empty() {
+            return parse_instant(s);
+        }
+        let mut h = rustc_hash::FxHasher::default();
+        key.hash(&mut h);
+        let slot = &mut self.recent[(h.finish() >> 54) as usize];
+        match slot {
+            Some((text, t)) if *text == key => Ok(*t),
+            _ => {
+                let t = parse_instant(s)?;
+                *slot = Some((key, t));
+                Ok(t)
+            }
+        }
+    }
+}
+
 /// `YYYY-MM-DDTHH:MM:SSZ` of `t` (ASCII), computed without chrono's calendar lookups; `None`
 /// for the years chrono prints with a sign and for leap seconds (rare: its formatter does those).
 fn plain_utc(t: Instant) -> Option<[u8; 20]> {

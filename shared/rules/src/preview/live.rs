@@ -1,139 +1,24 @@
-//! `preview`: the access timeline of an event file (ACCESS-MODEL §4).
-//!
-//! The reference is [`preview_live`]: a [`Simulation`] does exactly what production does, in
-//! memory: it applies each event to the facts, converges every pair the event can change, and
-//! fires the scheduled edges that fall due before the next event. Its Kisi is a map of owned
-//! role assignments; every grant and revoke is recorded, and those records are the printed
-//! timeline; it shares [`Facts::apply`], [`Facts::access`] and [`decide`] with production.
-//! [`preview`] computes the same records from the whole history at once (`crate::batch`, with
-//! the same window code) unless weekly blocks are present; `tests/batch.rs` holds the two to
-//! byte-for-byte equality, and `access-sync preview --live` runs the reference.
+//! The reference reading: a [`Simulation`] is the live engine in memory, on a virtual clock. It
+//! applies each event to the facts, converges every pair the event can change, and fires the
+//! scheduled edges that fall due before the next event. Its Kisi is a map of owned role
+//! assignments; every grant and revoke is recorded, and those records are the printed timeline.
+//! It shares [`Facts::apply`], [`Facts::access`] and [`decide`] with production.
 
-use crate::LineError;
+use super::timeline::{Interval, Preview};
 use crate::access::LOOKAHEAD;
-use crate::batch::{Arena, Rec};
 use crate::converge::{Decision, Owned, decide};
-use crate::event::{Event, Ref, parse_jsonl};
+use crate::event::{Event, Ref};
 use crate::facts::{Facts, Resolve, Warning, lookup};
-use crate::few::Few;
-use crate::ids::{Email, EntitlementId, GroupId, Pair};
+use crate::ids::{EntitlementId, GroupId, Pair};
 use crate::mapping::{MappingEntry, Mappings};
-use crate::time::{Instant, InstantText, push_instant_bytes};
+use crate::short_list::ShortList;
+use crate::time::Instant;
 use crate::windows::Window;
 use chrono::Duration;
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use std::cmp::Reverse;
 use std::collections::{BTreeSet, BinaryHeap};
 use std::sync::OnceLock;
-
-/// One interval of the printed timeline.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Interval {
-    /// Who.
-    pub email: Email,
-    /// Which Kisi group.
-    pub group: GroupId,
-    /// Opened at.
-    pub from: Instant,
-    /// Closed at; `None` still open at the horizon.
-    pub until: Option<Instant>,
-    /// Every entitlement that contributed to it, each once, in order.
-    pub reasons: Vec<EntitlementId>,
-}
-
-impl Interval {
-    /// The `preview` output line (JSON): `email`, `group`, `from`, `until` (or `null`) and
-    /// `reasons`, in that order, as serde_json writes them.
-    pub fn to_json(&self) -> String {
-        let mut out = Vec::with_capacity(self.json_len());
-        self.write_json(&mut out, None);
-        utf8(out)
-    }
-
-    /// Appends [`Interval::to_json`] to `out`.
-    fn write_json(&self, out: &mut Vec<u8>, mut instants: Option<&mut InstantText>) {
-        let mut instant = |out: &mut Vec<u8>, t: Instant| match instants.as_deref_mut() {
-            Some(recent) => recent.push(out, t),
-            None => push_instant_bytes(out, t),
-        };
-        out.extend_from_slice(b"{\"email\":");
-        push_json_str(out, self.email.as_str());
-        out.extend_from_slice(b",\"group\":");
-        push_u64(out, self.group.get());
-        out.extend_from_slice(b",\"from\":\"");
-        instant(out, self.from);
-        out.extend_from_slice(b"\",\"until\":");
-        match self.until {
-            Some(u) => {
-                out.push(b'"');
-                instant(out, u);
-                out.push(b'"');
-            }
-            None => out.extend_from_slice(b"null"),
-        }
-        out.extend_from_slice(b",\"reasons\":[");
-        for (i, r) in self.reasons.iter().enumerate() {
-            if i > 0 {
-                out.push(b',');
-            }
-            push_json_str(out, r.as_str());
-        }
-        out.extend_from_slice(b"]}");
-    }
-
-    /// The length of [`Interval::to_json`] when no string needs escaping (else a little more).
-    fn json_len(&self) -> usize {
-        // {"email":"","group":,"from":"","until":"","reasons":[]}, two instants and the group.
-        let reasons: usize = self.reasons.iter().map(|r| r.as_str().len() + 3).sum();
-        58 + 40 + 20 + self.email.as_str().len() + reasons
-    }
-}
-
-/// The text of bytes written from strings and ASCII (so always UTF-8).
-fn utf8(bytes: Vec<u8>) -> String {
-    String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
-}
-
-/// Appends `v` in decimal.
-fn push_u64(out: &mut Vec<u8>, mut v: u64) {
-    let mut b = [0u8; 20];
-    let mut at = b.len();
-    loop {
-        at -= 1;
-        b[at] = b'0' + (v % 10) as u8;
-        v /= 10;
-        if v == 0 {
-            break;
-        }
-    }
-    out.extend_from_slice(&b[at..]);
-}
-
-/// Bytes a JSON string cannot hold as they are (the control characters, `"` and `\\`) and DEL,
-/// which serde_json writes as it is but is left to it anyway.
-const ESCAPED: [bool; 256] = {
-    let mut t = [false; 256];
-    let mut b = 0;
-    while b < 0x20 {
-        t[b] = true;
-        b += 1;
-    }
-    t[b'"' as usize] = true;
-    t[b'\\' as usize] = true;
-    t[0x7f] = true;
-    t
-};
-
-/// Appends `s` as a JSON string, escaped exactly as serde_json escapes it.
-fn push_json_str(out: &mut Vec<u8>, s: &str) {
-    if s.bytes().any(|b| ESCAPED[usize::from(b)]) {
-        out.extend_from_slice(serde_json::to_string(s).unwrap_or_default().as_bytes());
-    } else {
-        out.push(b'"');
-        out.extend_from_slice(s.as_bytes());
-        out.push(b'"');
-    }
-}
 
 /// What one converge did, for observers (tests, the demo).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -152,7 +37,7 @@ struct Span {
     from: Instant,
     until: Option<Instant>,
     /// Indices of the entitlements behind it, each once.
-    reasons: Few<u32>,
+    reasons: ShortList<u32>,
 }
 
 /// Per-pair state of the simulation; pairs are interned to small ids so that the edge queue and
@@ -160,12 +45,12 @@ struct Span {
 #[derive(Debug, Default)]
 struct PairState {
     owned: Option<Owned>,
-    log: Few<Span>,
+    log: ShortList<Span>,
     /// When the pair was last converged while open; `pending` then holds the windows that kept
     /// it open. Those facts hold until the pair's next converge, so that is when reasons are
     /// settled.
     pending_since: Option<Instant>,
-    pending: Few<(Window, u32)>,
+    pending: ShortList<(Window, u32)>,
 }
 
 /// The edge queue: pair ids by the instant they are due. Edges cluster on a few instants
@@ -250,7 +135,7 @@ pub struct Simulation {
     /// Per pair id: (address index in the facts, group).
     keys: Vec<(u32, GroupId)>,
     /// Per address index: its pairs, as (group, pair id).
-    by_email: Vec<Few<(GroupId, u32)>>,
+    by_email: Vec<ShortList<(GroupId, u32)>>,
     state: Vec<PairState>,
     edges: Edges,
     warnings: BTreeSet<Warning>,
@@ -329,7 +214,7 @@ impl Simulation {
     fn intern(&mut self, email: u32, group: GroupId) -> u32 {
         let e = email as usize;
         if e >= self.by_email.len() {
-            self.by_email.resize_with(e + 1, Few::default);
+            self.by_email.resize_with(e + 1, ShortList::default);
         }
         if let Some(&(_, id)) = self.by_email[e].iter().find(|(g, _)| *g == group) {
             return id;
@@ -420,7 +305,7 @@ impl Simulation {
                     _ => st.log.push(Span {
                         from: now,
                         until: None,
-                        reasons: Few::Zero,
+                        reasons: ShortList::Zero,
                     }),
                 }
             }
@@ -540,102 +425,9 @@ fn settle_reasons(st: &mut PairState, until: Option<Instant>) {
     }
 }
 
-/// The result of a preview.
-#[derive(Clone, Debug)]
-pub struct Preview {
-    /// The timeline.
-    pub intervals: Vec<Interval>,
-    /// Warnings for stderr.
-    pub warnings: Vec<String>,
-    /// The horizon used.
-    pub horizon: Instant,
-}
-
-impl Preview {
-    /// The printed timeline: one [`Interval::to_json`] line per interval, each ending in `\n`.
-    pub fn to_jsonl(&self) -> String {
-        let len = self.intervals.iter().map(|i| i.json_len() + 1).sum();
-        let mut out = Vec::with_capacity(len);
-        let mut instants = InstantText::new();
-        for i in &self.intervals {
-            i.write_json(&mut out, Some(&mut instants));
-            out.push(b'\n');
-        }
-        utf8(out)
-    }
-}
-
-/// Runs a preview: events are de-duplicated by delivery id (the first line wins), sorted by `at`
-/// stably, and read into the timeline the live engine records ([`preview_live`]) up to the
-/// horizon (`until`, or 30 days after the latest event). Without weekly blocks the timeline is
-/// computed from the whole history at once (the same intervals, reasons and warnings, byte for
-/// byte; see [`preview_batch`]); with them the engine itself runs.
-pub fn preview(mappings: &Mappings, events: Vec<Event>, until: Option<Instant>) -> Preview {
-    match crate::batch::preview(mappings, &events, until) {
-        Some(p) => p,
-        None => preview_live(mappings, events, until),
-    }
-}
-
-/// An event file read for [`preview`] (see [`PreviewInput::parse`]).
-#[derive(Debug)]
-pub struct PreviewInput<'a>(Input<'a>);
-
-#[derive(Debug)]
-enum Input<'a> {
-    /// Records borrowing the file's text, for the batch reading.
-    Records(Vec<Rec<'a>>, Arena<'a>),
-    /// Parsed events (a line of another shape, or weekly blocks).
-    Events(Vec<Event>),
-}
-
-impl<'a> PreviewInput<'a> {
-    /// Reads a JSON Lines event file: accepts and rejects exactly what [`parse_jsonl`] does, with
-    /// the same error. Lines of the common shape are read into records that borrow the text
-    /// (no allocation per event); a file with any other line, or with weekly blocks, is read
-    /// into [`Event`]s.
-    pub fn parse(text: &'a str) -> Result<Self, LineError> {
-        Ok(PreviewInput(match crate::event::scan_records(text) {
-            Some((recs, arena)) => Input::Records(recs, arena),
-            None => Input::Events(parse_jsonl(text)?.into_iter().map(|(_, e)| e).collect()),
-        }))
-    }
-
-    /// The number of events read (blank lines left out).
-    pub fn len(&self) -> usize {
-        match &self.0 {
-            Input::Records(recs, _) => recs.len(),
-            Input::Events(events) => events.len(),
-        }
-    }
-
-    /// Whether the file holds no event.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    /// [`preview`] of these events.
-    pub fn preview(self, mappings: &Mappings, until: Option<Instant>) -> Preview {
-        match self.0 {
-            Input::Records(recs, arena) => crate::batch::timeline(mappings, &recs, &arena, until),
-            Input::Events(events) => preview(mappings, events, until),
-        }
-    }
-}
-
-/// [`preview`] by the batch reading only: `None` when some version has weekly blocks, which the
-/// engine expands only up to its look-ahead from each converge (so the batch reading could
-/// differ). For comparing the two readings.
-pub fn preview_batch(
-    mappings: &Mappings,
-    events: Vec<Event>,
-    until: Option<Instant>,
-) -> Option<Preview> {
-    crate::batch::preview(mappings, &events, until)
-}
-
-/// [`preview`] by the live engine only: every event delivered to a [`Simulation`], edges fired
-/// up to the horizon. The reference the batch reading is compared with.
+/// [`preview`](super::preview()) by the live engine only: every event delivered to a
+/// [`Simulation`], edges fired up to the horizon. The reference the batch reading is compared
+/// with.
 pub fn preview_live(mappings: &Mappings, events: Vec<Event>, until: Option<Instant>) -> Preview {
     let (events, horizon) = in_order(events, until);
     run_live(mappings, events, horizon)
@@ -678,17 +470,8 @@ fn run_live(mappings: &Mappings, events: Vec<Event>, horizon: Instant) -> Previe
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::time::{format_instant, parse_instant};
-    use serde::Serialize;
-
-    #[derive(Serialize)]
-    struct IntervalLine<'a> {
-        email: &'a str,
-        group: u64,
-        from: String,
-        until: Option<String>,
-        reasons: Vec<&'a str>,
-    }
+    use crate::ids::Email;
+    use crate::time::parse_instant;
 
     #[test]
     fn the_virtual_kisi_and_the_steps_name_their_pairs() {
@@ -723,46 +506,5 @@ mod tests {
         sim.advance_to(parse_instant("2026-12-10T00:00:00Z").unwrap());
         assert_eq!(sim.kisi().count(), 0);
         assert_eq!(sim.steps().len(), 4);
-    }
-
-    #[test]
-    fn an_interval_line_is_what_serde_json_writes() {
-        let at = |s| parse_instant(s).unwrap();
-        let mut all = Vec::new();
-        for (email, group, until, reasons) in [
-            (
-                "a@x.io",
-                42,
-                Some("2026-12-07T11:05:00Z"),
-                vec!["booking:2", "plan:1"],
-            ),
-            ("q\"uote\\d@x.io", 1, None, vec![]),
-            ("\u{7f}tab\t@x.io", i64::MAX, None, vec!["ünï\u{1}code"]),
-        ] {
-            let i = Interval {
-                email: Email::parse(email).unwrap(),
-                group: GroupId::new(group).unwrap(),
-                from: at("2026-12-07T08:55:00Z"),
-                until: until.map(at),
-                reasons: reasons.iter().map(|&r| EntitlementId::from(r)).collect(),
-            };
-            let want = serde_json::to_string(&IntervalLine {
-                email: i.email.as_str(),
-                group: i.group.get(),
-                from: format_instant(i.from),
-                until: i.until.map(format_instant),
-                reasons: i.reasons.iter().map(EntitlementId::as_str).collect(),
-            })
-            .unwrap();
-            assert_eq!(i.to_json(), want);
-            all.push(i);
-        }
-        let p = Preview {
-            intervals: all,
-            warnings: vec![],
-            horizon: Instant::default(),
-        };
-        let lines: String = p.intervals.iter().map(|i| i.to_json() + "\n").collect();
-        assert_eq!(p.to_jsonl(), lines);
     }
 }

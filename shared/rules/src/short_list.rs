@@ -4,7 +4,7 @@
 
 /// Zero, one (inline) or more (on the heap) items, in insertion order.
 #[derive(Clone, Debug, Default)]
-pub(crate) enum Few<T> {
+pub(crate) enum ShortList<T> {
     /// No item.
     #[default]
     Zero,
@@ -14,48 +14,48 @@ pub(crate) enum Few<T> {
     Many(Vec<T>),
 }
 
-impl<T> Few<T> {
+impl<T> ShortList<T> {
     /// The items.
     pub(crate) fn as_slice(&self) -> &[T] {
         match self {
-            Few::Zero => &[],
-            Few::One(x) => std::slice::from_ref(x),
-            Few::Many(v) => v,
+            ShortList::Zero => &[],
+            ShortList::One(x) => std::slice::from_ref(x),
+            ShortList::Many(v) => v,
         }
     }
 
     /// The items, mutably.
     pub(crate) fn as_mut_slice(&mut self) -> &mut [T] {
         match self {
-            Few::Zero => &mut [],
-            Few::One(x) => std::slice::from_mut(x),
-            Few::Many(v) => v,
+            ShortList::Zero => &mut [],
+            ShortList::One(x) => std::slice::from_mut(x),
+            ShortList::Many(v) => v,
         }
     }
 
     /// Appends an item.
     pub(crate) fn push(&mut self, x: T) {
         match self {
-            Few::Zero => *self = Few::One(x),
-            Few::One(_) => {
-                let Few::One(a) = std::mem::take(self) else {
+            ShortList::Zero => *self = ShortList::One(x),
+            ShortList::One(_) => {
+                let ShortList::One(a) = std::mem::take(self) else {
                     unreachable!()
                 };
-                *self = Few::Many(vec![a, x]);
+                *self = ShortList::Many(vec![a, x]);
             }
-            Few::Many(v) => v.push(x),
+            ShortList::Many(v) => v.push(x),
         }
     }
 
     /// Removes and returns the last item.
     pub(crate) fn pop(&mut self) -> Option<T> {
         match self {
-            Few::Zero => None,
-            Few::One(_) => match std::mem::take(self) {
-                Few::One(a) => Some(a),
+            ShortList::Zero => None,
+            ShortList::One(_) => match std::mem::take(self) {
+                ShortList::One(a) => Some(a),
                 _ => unreachable!(),
             },
-            Few::Many(v) => v.pop(),
+            ShortList::Many(v) => v.pop(),
         }
     }
 
@@ -67,26 +67,26 @@ impl<T> Few<T> {
     /// Removes every item (keeping a heap buffer for reuse).
     pub(crate) fn clear(&mut self) {
         match self {
-            Few::Many(v) => v.clear(),
-            _ => *self = Few::Zero,
+            ShortList::Many(v) => v.clear(),
+            _ => *self = ShortList::Zero,
         }
     }
 
     /// Keeps the items for which `f` holds, in order.
     pub(crate) fn retain(&mut self, mut f: impl FnMut(&T) -> bool) {
         match self {
-            Few::Zero => {}
-            Few::One(x) => {
+            ShortList::Zero => {}
+            ShortList::One(x) => {
                 if !f(x) {
-                    *self = Few::Zero;
+                    *self = ShortList::Zero;
                 }
             }
-            Few::Many(v) => v.retain(f),
+            ShortList::Many(v) => v.retain(f),
         }
     }
 }
 
-impl<T> std::ops::Deref for Few<T> {
+impl<T> std::ops::Deref for ShortList<T> {
     type Target = [T];
 
     fn deref(&self) -> &[T] {
@@ -94,7 +94,7 @@ impl<T> std::ops::Deref for Few<T> {
     }
 }
 
-impl<'a, T> IntoIterator for &'a Few<T> {
+impl<'a, T> IntoIterator for &'a ShortList<T> {
     type Item = &'a T;
     type IntoIter = std::slice::Iter<'a, T>;
 
@@ -103,25 +103,25 @@ impl<'a, T> IntoIterator for &'a Few<T> {
     }
 }
 
-impl<T: PartialEq> Few<T> {
+impl<T: PartialEq> ShortList<T> {
     /// Whether `x` is one of the items.
     pub(crate) fn contains(&self, x: &T) -> bool {
         self.as_slice().contains(x)
     }
 }
 
-impl<T: Copy> Few<T> {
+impl<T: Copy> ShortList<T> {
     /// Appends every item of `xs`.
     pub(crate) fn extend_from_slice(&mut self, xs: &[T]) {
         match (&mut *self, xs) {
             (_, []) => {}
-            (Few::Zero, [x]) => *self = Few::One(*x),
-            (Few::Many(v), xs) => v.extend_from_slice(xs),
+            (ShortList::Zero, [x]) => *self = ShortList::One(*x),
+            (ShortList::Many(v), xs) => v.extend_from_slice(xs),
             (_, xs) => {
                 let mut v = Vec::with_capacity(self.as_slice().len() + xs.len());
                 v.extend_from_slice(self.as_slice());
                 v.extend_from_slice(xs);
-                *self = Few::Many(v);
+                *self = ShortList::Many(v);
             }
         }
     }
@@ -133,7 +133,7 @@ mod tests {
 
     #[test]
     fn items_stay_in_order_through_every_operation() {
-        let mut f = Few::default();
+        let mut f = ShortList::default();
         assert_eq!(f.as_slice(), &[] as &[u32]);
         f.push(1);
         assert_eq!(f.as_slice(), &[1]);

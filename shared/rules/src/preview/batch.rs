@@ -25,16 +25,15 @@
 //! converge, so the reasons of an interval still open at the end can depend on when the pair was
 //! last converged. Event sets with weekly blocks therefore run the engine itself.
 
-use crate::Source;
-use crate::event::{Body, Event, Holder, Kind, Status};
+use super::records::{Arena, Rec, RecBody, RecHolder};
+use super::timeline::{Interval, Preview};
+use crate::event::Event;
 use crate::facts::{Facts, Warning};
 use crate::ids::{Email, EntitlementId, GroupId, MemberId, TeamId};
 use crate::mapping::Mappings;
-use crate::preview::{Interval, Preview};
 use crate::time::Instant;
 use crate::windows::{Shape, Timing, Window, for_each_window_of};
 use chrono::Duration;
-use chrono_tz::Tz;
 use rustc_hash::FxHashMap as HashMap;
 use std::collections::BTreeSet;
 
@@ -236,129 +235,9 @@ fn hash(s: &str) -> u64 {
     rustc_hash::FxBuildHasher.hash_one(s)
 }
 
-/// One event as the batch reading needs it, its text borrowed from the event file (see
-/// [`crate::event::scan_records`]) or from parsed [`Event`]s: no allocation per event.
-#[derive(Clone, Debug)]
-pub(crate) struct Rec<'a> {
-    /// Delivery id.
-    pub(crate) id: &'a str,
-    /// When.
-    pub(crate) at: Instant,
-    /// What.
-    pub(crate) body: RecBody<'a>,
-}
-
-/// [`Body`], borrowed; lists live in an [`Arena`].
-#[derive(Clone, Debug)]
-pub(crate) enum RecBody<'a> {
-    /// A member event.
-    Member {
-        id: &'a str,
-        email: Option<Email>,
-        removed: bool,
-    },
-    /// A team event: its members are `arena.names[members]`.
-    Team {
-        id: &'a str,
-        members: std::ops::Range<u32>,
-    },
-    /// An entitlement version (never with weekly blocks).
-    Entitlement(Ent<'a>),
-    /// A cancel.
-    Cancel(&'a str),
-}
-
-/// An entitlement version without weekly blocks, borrowed: refs are `arena.refs[refs]`, guests
-/// `arena.emails[guests]`.
-#[derive(Clone, Debug)]
-pub(crate) struct Ent<'a> {
-    pub(crate) id: &'a str,
-    pub(crate) kind: Kind,
-    pub(crate) holder: RecHolder<'a>,
-    pub(crate) refs: std::ops::Range<u32>,
-    pub(crate) guests: std::ops::Range<u32>,
-    pub(crate) start: Option<Instant>,
-    pub(crate) end: Option<Instant>,
-    pub(crate) tz: Option<Tz>,
-    pub(crate) status: Status,
-}
-
-/// [`Holder`], borrowed.
-#[derive(Clone, Copy, Debug)]
-pub(crate) enum RecHolder<'a> {
-    Member(&'a str),
-    Team(&'a str),
-}
-
-/// The lists of the [`Rec`]s of one file.
-#[derive(Debug, Default)]
-pub(crate) struct Arena<'a> {
-    /// Team members.
-    pub(crate) names: Vec<&'a str>,
-    /// Refs.
-    pub(crate) refs: Vec<(Source, &'a str)>,
-    /// Guests.
-    pub(crate) emails: Vec<Email>,
-}
-
-/// `xs` pushed onto `list`, as their range in it.
-pub(crate) fn push_all<T>(
-    list: &mut Vec<T>,
-    xs: impl IntoIterator<Item = T>,
-) -> std::ops::Range<u32> {
-    let from = list.len() as u32;
-    list.extend(xs);
-    from..list.len() as u32
-}
-
-impl<'a> Rec<'a> {
-    /// `e` borrowed; `None` for a version with weekly blocks.
-    fn of_event(e: &'a Event, arena: &mut Arena<'a>) -> Option<Rec<'a>> {
-        let body = match &e.body {
-            Body::Member(m) => RecBody::Member {
-                id: m.id.as_str(),
-                email: m.email.clone(),
-                removed: m.removed,
-            },
-            Body::Team(t) => RecBody::Team {
-                id: t.id.as_str(),
-                members: push_all(&mut arena.names, t.members.iter().map(|m| m.as_str())),
-            },
-            Body::Cancel(id) => RecBody::Cancel(id.as_str()),
-            Body::Entitlement(x) => {
-                if !x.blocks.is_empty() {
-                    return None;
-                }
-                RecBody::Entitlement(Ent {
-                    id: x.id.as_str(),
-                    kind: x.kind,
-                    holder: match &x.holder {
-                        Holder::Member(m) => RecHolder::Member(m.as_str()),
-                        Holder::Team(t) => RecHolder::Team(t.as_str()),
-                    },
-                    refs: push_all(
-                        &mut arena.refs,
-                        x.refs.iter().map(|r| (r.source, r.id.as_str())),
-                    ),
-                    guests: push_all(&mut arena.emails, x.guests.iter().cloned()),
-                    start: x.start,
-                    end: x.end,
-                    tz: x.tz,
-                    status: x.status,
-                })
-            }
-        };
-        Some(Rec {
-            id: e.id.as_str(),
-            at: e.at,
-            body,
-        })
-    }
-}
-
 /// The preview of `events` as the engine records it, or `None` when some version has weekly
 /// blocks (see the module documentation).
-pub(crate) fn preview(
+pub(super) fn preview(
     mappings: &Mappings,
     events: &[Event],
     until: Option<Instant>,
@@ -374,7 +253,7 @@ pub(crate) fn preview(
 /// The preview of `events` (de-duplicated by delivery id, the first line winning; sorted by
 /// `at`, stably) up to `until` (or 30 days after the latest event), exactly as the engine
 /// records it.
-pub(crate) fn timeline(
+pub(super) fn timeline(
     mappings: &Mappings,
     events: &[Rec<'_>],
     arena: &Arena<'_>,
