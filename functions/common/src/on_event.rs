@@ -12,15 +12,15 @@
 use crate::clock::Clock;
 use crate::error::HandlerError;
 use crate::messages::{ConvergeRequest, canonical_from_sqs};
-use crate::{App, Edges, Kisi, logging, sqs};
+use crate::{App, logging, sqs};
 use access_sync_engine::{Engine, Store, Trigger};
-use access_sync_ports::{EventPublisher, OutboundEvent};
+use access_sync_ports::{AccessControl, EdgeScheduler, EventPublisher, OutboundEvent};
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use lambda_runtime::{Error, LambdaEvent, run, service_fn};
 
 /// An SQS batch of canonical events → each recorded once by the engine, one converge request
 /// per e-mail published for `on_edge`; failed records reported item by item.
-pub async fn handle_batch<S: Store, K: Kisi, E: Edges, P: EventPublisher>(
+pub async fn handle_batch<S: Store, K: AccessControl, E: EdgeScheduler, P: EventPublisher>(
     engine: &Engine<S, K, E>,
     events: &P,
     clock: &Clock,
@@ -52,7 +52,7 @@ pub async fn serve() -> Result<(), Error> {
 /// # Errors
 /// NonRetryable for a malformed message or a broken mapping file; Retryable for store,
 /// clock and publish failures.
-pub async fn handle_record<S: Store, K: Kisi, E: Edges, P: EventPublisher>(
+pub async fn handle_record<S: Store, K: AccessControl, E: EdgeScheduler, P: EventPublisher>(
     engine: &Engine<S, K, E>,
     events: &P,
     clock: &Clock,

@@ -1,160 +1,17 @@
-//! Fakes and builders for handler tests (feature `testing`): an in-memory Kisi, a publisher
-//! that fails on demand, a test engine over the in-memory ports, and SQS / EventBridge
-//! payload builders.
+//! Fakes and builders for handler tests (feature `testing`): a publisher that fails on
+//! demand, a test engine over the in-memory ports (with `access_sync_ports::memory::MemoryKisi`),
+//! and SQS / EventBridge payload builders.
 
-use access_sync_engine::{AccessControl, AccessError, Assignment, Engine, Granted, Settings};
-use access_sync_ports::memory::{MemoryPublisher, MemoryScheduler, MemoryStore};
+use access_sync_engine::{Engine, Settings};
+use access_sync_ports::memory::{MemoryKisi, MemoryPublisher, MemoryScheduler, MemoryStore};
 use access_sync_ports::{EventPublisher, FactStore, OutboundEvent, PublishError};
-use access_sync_rules::mapping::NotifyPolicy;
-use access_sync_rules::{Email, GroupId, Instant};
 use aws_lambda_events::event::sqs::SqsEvent;
 use chrono::{DateTime, Utc};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::sync::{Mutex, MutexGuard};
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-#[derive(Default)]
-struct KisiState {
-    users: BTreeMap<u64, Email>,
-    assignments: BTreeMap<u64, Assignment>,
-    next: u64,
-    down_for: BTreeSet<Email>,
-    down: bool,
-    calls: usize,
-}
-
-/// An in-memory Kisi: users by exact e-mail, one assignment per (user, group), and fault
-/// switches (Kisi down for everyone, or for one person's calls).
-#[derive(Default)]
-pub struct FakeKisi {
-    state: Mutex<KisiState>,
-}
-
-impl FakeKisi {
-    /// Every call answers "unavailable" (or works again).
-    pub fn set_down(&self, down: bool) {
-        lock(&self.state).down = down;
-    }
-
-    /// Calls about `email` answer "unavailable".
-    pub fn fail_for(&self, email: &str) {
-        if let Some(e) = Email::parse(email) {
-            lock(&self.state).down_for.insert(e);
-        }
-    }
-
-    /// Kisi works again for everyone.
-    pub fn recover(&self) {
-        let mut s = lock(&self.state);
-        s.down = false;
-        s.down_for.clear();
-    }
-
-    /// Someone deletes every assignment in Kisi's web app.
-    pub fn delete_all_by_hand(&self) {
-        lock(&self.state).assignments.clear();
-    }
-
-    /// The current grants: (e-mail, group, valid until).
-    pub fn grants(&self) -> Vec<(String, u64, Option<Instant>)> {
-        let s = lock(&self.state);
-        s.assignments
-            .values()
-            .map(|a| {
-                let email = s.users.get(&a.user).map(|e| e.to_string());
-                (email.unwrap_or_default(), a.group.get(), a.valid_until)
-            })
-            .collect()
-    }
-
-    /// Calls made so far.
-    pub fn calls(&self) -> usize {
-        lock(&self.state).calls
-    }
-
-    fn check(&self, email: Option<&Email>) -> Result<MutexGuard<'_, KisiState>, AccessError> {
-        let mut s = lock(&self.state);
-        s.calls += 1;
-        if s.down || email.is_some_and(|e| s.down_for.contains(e)) {
-            return Err(AccessError::Unavailable("fake Kisi is down".into()));
-        }
-        Ok(s)
-    }
-
-    fn email_of(&self, user: u64) -> Option<Email> {
-        lock(&self.state).users.get(&user).cloned()
-    }
-}
-
-impl AccessControl for FakeKisi {
-    async fn ensure_user(
-        &self,
-        email: &Email,
-        _name: Option<&str>,
-        _invite: NotifyPolicy,
-    ) -> Result<u64, AccessError> {
-        let mut s = self.check(Some(email))?;
-        if let Some((id, _)) = s.users.iter().find(|(_, e)| *e == email) {
-            return Ok(*id);
-        }
-        s.next += 1;
-        let id = s.next;
-        s.users.insert(id, email.clone());
-        Ok(id)
-    }
-
-    async fn grant(
-        &self,
-        user: u64,
-        group: GroupId,
-        valid_until: Option<Instant>,
-        _invite: NotifyPolicy,
-    ) -> Result<Granted, AccessError> {
-        let email = self.email_of(user);
-        let mut s = self.check(email.as_ref())?;
-        if let Some(a) = s
-            .assignments
-            .values()
-            .find(|a| a.user == user && a.group == group)
-        {
-            return Ok(Granted::Adopted(a.clone()));
-        }
-        s.next += 1;
-        let a = Assignment {
-            id: s.next,
-            user,
-            group,
-            valid_until,
-        };
-        s.assignments.insert(a.id, a.clone());
-        Ok(Granted::Created(a))
-    }
-
-    async fn revoke(&self, assignment: u64) -> Result<(), AccessError> {
-        let user = lock(&self.state)
-            .assignments
-            .get(&assignment)
-            .map(|a| a.user);
-        let email = user.and_then(|u| self.email_of(u));
-        self.check(email.as_ref())?.assignments.remove(&assignment);
-        Ok(())
-    }
-
-    async fn user_email(&self, user: u64) -> Result<Option<Email>, AccessError> {
-        Ok(self.check(None)?.users.get(&user).cloned())
-    }
-
-    async fn group_assignments(&self, group: GroupId) -> Result<Vec<Assignment>, AccessError> {
-        let s = self.check(None)?;
-        Ok(s.assignments
-            .values()
-            .filter(|a| a.group == group)
-            .cloned()
-            .collect())
-    }
 }
 
 /// A publisher that keeps what it delivers and refuses events mentioning a chosen e-mail.
@@ -201,7 +58,7 @@ impl EventPublisher for FlakyPublisher {
 }
 
 /// The engine over in-memory ports, as handler tests use it.
-pub type TestEngine = Engine<MemoryStore, FakeKisi, MemoryScheduler>;
+pub type TestEngine = Engine<MemoryStore, MemoryKisi, MemoryScheduler>;
 
 /// A mapping for handler tests: a plan (`plan:hot-desk` → 101, 102), a meeting room
 /// (`resource:elephant-room` → 201) and a check-in location (`checkin:london` → 101), no lead
@@ -241,7 +98,7 @@ pub async fn engine() -> TestEngine {
     };
     Engine::new(
         store,
-        FakeKisi::default(),
+        MemoryKisi::default(),
         MemoryScheduler::default(),
         settings,
     )

@@ -7,15 +7,15 @@
 
 use crate::clock::Clock;
 use crate::config::{Config, ConfigError, event_bus_from_env};
-use crate::kisi::RefreshingKisi;
-use crate::known::StoreLookup;
-use crate::webhooks::{StoredWebhookSecrets, secret_names};
+use crate::webhooks::secret_names;
 use access_sync_aws::{
     Adapters, DynamoStore, EventBridgePublisher, SchedulerEdges, SdkConfig, SecretsManagerSource,
     load_sdk_config,
 };
 use access_sync_engine::{Engine, ReconcileConfig, Settings};
+use access_sync_kisi::{ApiKey, KisiAccess, KisiClient, KisiConfig, SecretKey};
 use access_sync_platforms::Platform;
+use access_sync_ports::{FactsDirectory, StoredWebhookSecrets};
 use std::collections::BTreeMap;
 
 /// The idempotency scope of canonical events: shared by every `on_*` function, so a delivery
@@ -23,7 +23,7 @@ use std::collections::BTreeMap;
 pub const EVENT_SCOPE: &str = "on_event";
 
 /// The engine as deployed.
-pub type AwsEngine = Engine<DynamoStore, RefreshingKisi<SecretsManagerSource>, SchedulerEdges>;
+pub type AwsEngine = Engine<DynamoStore, KisiAccess, SchedulerEdges>;
 
 /// What an engine-backed function holds for its lifetime.
 pub struct App {
@@ -54,16 +54,11 @@ impl App {
     /// does after reading the environment; end-to-end tests call it with moto's).
     ///
     /// # Errors
-    /// [`ConfigError`] when the clock URL is bad.
+    /// [`ConfigError`] when the clock URL or the Kisi base URL is bad.
     pub fn new(config: Config, sdk: &SdkConfig) -> Result<App, ConfigError> {
         let clock = Clock::new(config.clock_url.as_deref()).map_err(|e| ConfigError(vec![e]))?;
         let a = Adapters::new(sdk, &config.aws);
-        let kisi = RefreshingKisi::new(
-            a.secrets,
-            config.aws.kisi_token_secret.clone(),
-            config.kisi_base_url.clone(),
-        )
-        .with_max_attempts(config.kisi_max_attempts);
+        let kisi = kisi(&config, a.secrets)?;
         let settings = Settings {
             function: EVENT_SCOPE.into(),
             ..Settings::default()
@@ -102,7 +97,7 @@ pub struct IngestApp {
     /// Where `now` comes from (`ACCESS_SYNC_CLOCK_URL`, for signature windows).
     pub clock: Clock,
     /// Reads of members and teams for the platforms' normalisers (`TABLE_NAME`; read-only).
-    pub lookup: StoreLookup<DynamoStore>,
+    pub directory: FactsDirectory<DynamoStore>,
 }
 
 impl IngestApp {
@@ -143,7 +138,7 @@ impl IngestApp {
             events: publisher(sdk, s.bus),
             secrets: StoredWebhookSecrets::new(source, s.webhook_secrets),
             clock,
-            lookup: StoreLookup(store),
+            directory: FactsDirectory(store),
         })
     }
 }
@@ -159,6 +154,22 @@ pub struct IngestSettings {
     pub webhook_secrets: BTreeMap<Platform, String>,
     /// `ACCESS_SYNC_CLOCK_URL`.
     pub clock_url: Option<String>,
+}
+
+/// The Kisi port: the API key in Secrets Manager (`KISI_TOKEN_SECRET`), read on the first Kisi
+/// call (the event functions never call Kisi, so they never read it) and again once when Kisi
+/// answers 401; each call tried at most `KISI_MAX_ATTEMPTS` times within one invocation (what
+/// still fails is retried by the trigger). The client's one request budget serves the whole
+/// process; with reserved concurrency 1 on `on_edge` this keeps the deployment under Kisi's 5
+/// requests/s (see `access_sync_kisi`'s budget module).
+fn kisi(config: &Config, secrets: SecretsManagerSource) -> Result<KisiAccess, ConfigError> {
+    // The key comes from the secret; the one in the client configuration is not used.
+    let mut kisi = KisiConfig::new(config.kisi_base_url.clone(), ApiKey::new(""));
+    kisi.retry.max_attempts = config.kisi_max_attempts.max(1);
+    let key = SecretKey::new(secrets, config.aws.kisi_token_secret.clone());
+    let client =
+        KisiClient::with_key_source(kisi, key).map_err(|e| ConfigError(vec![e.to_string()]))?;
+    Ok(KisiAccess::new(client))
 }
 
 /// The EventBridge publisher on `bus`.

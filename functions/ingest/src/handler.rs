@@ -4,18 +4,16 @@
 
 use access_sync_lambda::Clock;
 use access_sync_lambda::ingest::{Route, canonical, check_request, platform, reply, route};
-use access_sync_lambda::known::Lookup;
-use access_sync_lambda::webhooks::WebhookSecrets;
-use access_sync_ports::EventPublisher;
+use access_sync_ports::{Directory, EventPublisher, WebhookSecrets};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde_json::json;
 
 /// Handles one request.
-pub async fn handle<P: EventPublisher, W: WebhookSecrets, L: Lookup>(
+pub async fn handle<P: EventPublisher, W: WebhookSecrets, D: Directory>(
     events: &P,
     secrets: &W,
-    lookup: &L,
+    directory: &D,
     clock: &Clock,
     req: Request,
 ) -> Response<Body> {
@@ -30,7 +28,7 @@ pub async fn handle<P: EventPublisher, W: WebhookSecrets, L: Lookup>(
     };
     match to {
         Route::Platform(p, presented) => match clock.now().await {
-            Ok(now) => platform(events, secrets, lookup, p, presented, &req, now).await,
+            Ok(now) => platform(events, secrets, directory, p, presented, &req, now).await,
             Err(e) => reply(
                 StatusCode::SERVICE_UNAVAILABLE,
                 json!({"error": e.to_string()}),

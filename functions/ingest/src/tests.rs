@@ -2,13 +2,12 @@
 
 use crate::handler::handle;
 use access_sync_lambda::Clock;
-use access_sync_lambda::known::NoLookup;
-use access_sync_lambda::webhooks::FixedWebhookSecrets;
 use access_sync_platforms::Platform;
 use access_sync_platforms::signature::{
     NEXUDUS_HEADER, OFFICERND_HEADER, TEAMUP_ID_HEADER, nexudus_signature, officernd_header,
     sign_optix_body,
 };
+use access_sync_ports::memory::{FixedWebhookSecrets, NoDirectory};
 use access_sync_rules::Event;
 use access_sync_rules::time::parse_instant;
 use lambda_http::http::{Method, StatusCode, header};
@@ -23,7 +22,7 @@ async fn call(events: &FlakyPublisher, req: Request) -> Response<Body> {
     handle(
         events,
         &FixedWebhookSecrets::default(),
-        &NoLookup,
+        &NoDirectory,
         &clock,
         req,
     )
@@ -256,7 +255,7 @@ impl Native {
         handle(
             events,
             &secrets(),
-            &NoLookup,
+            &NoDirectory,
             &Clock::fixed(self.now),
             self.request(),
         )
@@ -295,7 +294,7 @@ async fn a_wrong_or_missing_signature_gets_401_and_publishes_nothing() {
         let r = handle(
             &events,
             &other,
-            &NoLookup,
+            &NoDirectory,
             &Clock::fixed(wrong.now),
             wrong.request(),
         )

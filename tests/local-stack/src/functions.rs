@@ -128,7 +128,7 @@ impl Functions for InProcess {
         }
         let req = req.body(lambda_http::Body::Binary(body))?;
         let i = &self.ingest;
-        let r = ingest::handler::handle(&i.events, &i.secrets, &i.lookup, &i.clock, req).await;
+        let r = ingest::handler::handle(&i.events, &i.secrets, &i.directory, &i.clock, req).await;
         let body = String::from_utf8_lossy(r.body().as_ref()).into_owned();
         Ok((r.status().as_u16(), body))
     }
