@@ -10,6 +10,8 @@
 //! - [`reconcile`]: the 15-minute safety net, with its brake.
 //! - [`mappings`]: applying a new mapping file in the live system.
 
+#![warn(missing_docs)]
+
 pub mod engine;
 pub mod mappings;
 pub mod reconcile;

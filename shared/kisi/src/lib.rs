@@ -16,6 +16,8 @@
 //! - [`KisiAccess`] — the adapter of the `AccessControl` port (`access-sync-ports`) over the
 //!   client.
 
+#![warn(missing_docs)]
+
 mod access;
 mod budget;
 mod client;
