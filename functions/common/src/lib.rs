@@ -11,9 +11,6 @@
 //! - [`clock`]: where `now` comes from (the system clock, or a test clock over HTTP);
 //! - [`messages`]: the EventBridge envelope and the converge request passed between functions;
 //! - [`sqs`]: SQS batches with item-by-item partial failure;
-//! - [`ingest`]: what `ingest` does per route (canonical events, platform webhooks);
-//! - [`known`]: platform normalisers run with answers from the directory;
-//! - [`webhooks`]: where the platforms' webhook secrets are configured;
 //! - [`on_event`]: what `on_booking`, `on_plan_change` and `on_checkin` do (their handler and
 //!   their whole `main`);
 //! - [`error`]: handler errors typed Retryable / NonRetryable;
@@ -27,15 +24,12 @@
 pub mod clock;
 pub mod config;
 pub mod error;
-pub mod ingest;
-pub mod known;
 pub mod logging;
 pub mod messages;
 pub mod on_event;
 pub mod sqs;
 #[cfg(feature = "testing")]
 pub mod testing;
-pub mod webhooks;
 pub mod wiring;
 
 pub use clock::{Clock, ClockError};

@@ -6,17 +6,13 @@
 //! handler.
 
 use crate::clock::Clock;
-use crate::config::{Config, ConfigError, event_bus_from_env};
-use crate::webhooks::secret_names;
+use crate::config::{Config, ConfigError};
 use access_sync_aws::{
     Adapters, DynamoStore, EventBridgePublisher, SchedulerEdges, SdkConfig, SecretsManagerSource,
     load_sdk_config,
 };
 use access_sync_engine::{Engine, ReconcileConfig, Settings};
 use access_sync_kisi::{ApiKey, KisiAccess, KisiClient, KisiConfig, SecretKey};
-use access_sync_platforms::Platform;
-use access_sync_ports::{FactsDirectory, StoredWebhookSecrets};
-use std::collections::BTreeMap;
 
 /// The idempotency scope of canonical events: shared by every `on_*` function, so a delivery
 /// is recorded once whichever queue it arrived on.
@@ -85,75 +81,6 @@ impl App {
             ..ReconcileConfig::default()
         }
     }
-}
-
-/// What `ingest` holds: the bus, the webhook secrets, the clock, and read-only access to the
-/// table (members and teams, for the platforms' normalisers). No Kisi, no writes.
-pub struct IngestApp {
-    /// The EventBridge publisher (`EVENT_BUS_NAME`).
-    pub events: EventBridgePublisher,
-    /// The platforms' secrets (`WEBHOOK_SECRET_<PLATFORM>`: Secrets Manager names).
-    pub secrets: StoredWebhookSecrets<SecretsManagerSource>,
-    /// Where `now` comes from (`ACCESS_SYNC_CLOCK_URL`, for signature windows).
-    pub clock: Clock,
-    /// Reads of members and teams for the platforms' normalisers (`TABLE_NAME`; read-only).
-    pub directory: FactsDirectory<DynamoStore>,
-}
-
-impl IngestApp {
-    /// Builds ingest's clients from the environment.
-    ///
-    /// # Errors
-    /// `TABLE_NAME` missing, a bad `ACCESS_SYNC_CLOCK_URL`.
-    pub async fn from_env() -> Result<IngestApp, ConfigError> {
-        let sdk = load_sdk_config().await;
-        let var = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
-        let table = var("TABLE_NAME").ok_or_else(|| {
-            ConfigError(vec![
-                "TABLE_NAME is not set (ingest reads members and teams)".into(),
-            ])
-        })?;
-        IngestApp::new(
-            &sdk,
-            IngestSettings {
-                bus: event_bus_from_env(),
-                table,
-                webhook_secrets: secret_names(var),
-                clock_url: var("ACCESS_SYNC_CLOCK_URL"),
-            },
-        )
-    }
-
-    /// Builds ingest's clients.
-    ///
-    /// # Errors
-    /// A bad clock URL.
-    pub fn new(sdk: &SdkConfig, s: IngestSettings) -> Result<IngestApp, ConfigError> {
-        let clock = Clock::new(s.clock_url.as_deref()).map_err(|e| ConfigError(vec![e]))?;
-        let source = SecretsManagerSource::new(aws_sdk_secretsmanager::Client::new(sdk));
-        let platforms: Vec<&str> = s.webhook_secrets.keys().map(|p| p.as_str()).collect();
-        tracing::info!(?platforms, "webhook routes");
-        let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(sdk), &s.table);
-        Ok(IngestApp {
-            events: publisher(sdk, s.bus),
-            secrets: StoredWebhookSecrets::new(source, s.webhook_secrets),
-            clock,
-            directory: FactsDirectory(store),
-        })
-    }
-}
-
-/// What `ingest` is configured with.
-#[derive(Debug, Clone)]
-pub struct IngestSettings {
-    /// `EVENT_BUS_NAME`.
-    pub bus: String,
-    /// `TABLE_NAME` (read-only use).
-    pub table: String,
-    /// `WEBHOOK_SECRET_<PLATFORM>`: the secret name of each configured platform.
-    pub webhook_secrets: BTreeMap<Platform, String>,
-    /// `ACCESS_SYNC_CLOCK_URL`.
-    pub clock_url: Option<String>,
 }
 
 /// The Kisi port: the API key in Secrets Manager (`KISI_TOKEN_SECRET`), read on the first Kisi

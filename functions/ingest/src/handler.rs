@@ -1,9 +1,9 @@
 //! HTTP → canonical events → EventBridge: routes the request, refuses what is not a POST or
 //! too big, and hands the body to the canonical or the platform route
-//! ([`access_sync_lambda::ingest`] has what each does).
+//! ([`crate::routes`] has what each does).
 
+use crate::routes::{Route, canonical, check_request, platform, reply, route};
 use access_sync_lambda::Clock;
-use access_sync_lambda::ingest::{Route, canonical, check_request, platform, reply, route};
 use access_sync_ports::{Directory, EventPublisher, WebhookSecrets};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};

@@ -5,8 +5,8 @@
 #![recursion_limit = "256"]
 
 use access_sync_lambda::logging;
-use access_sync_lambda::wiring::IngestApp;
 use ingest::handler;
+use ingest::wiring::IngestApp;
 use lambda_http::{Error, Request, run, service_fn};
 
 #[tokio::main]

@@ -14,7 +14,7 @@ use lambda_http::http::{Method, StatusCode, header};
 use lambda_http::{Body, Request, Response};
 use serde_json::{Value, json};
 
-const MAX_BODY: usize = access_sync_lambda::ingest::MAX_BODY;
+const MAX_BODY: usize = crate::routes::MAX_BODY;
 
 /// No platform configured.
 async fn call(events: &FlakyPublisher, req: Request) -> Response<Body> {

@@ -3,12 +3,11 @@
 //! stack a developer runs). Either way the payloads are what AWS would send.
 
 use access_sync_engine::ReconcileConfig;
-use access_sync_lambda::webhooks::secret_names;
-use access_sync_lambda::wiring::{IngestApp, IngestSettings};
 use access_sync_lambda::{App, Config};
 use access_sync_platforms::Platform;
 use anyhow::{Context, Result, anyhow, bail};
 use aws_lambda_events::event::sqs::SqsEvent;
+use ingest::wiring::{IngestApp, IngestSettings, secret_names};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::future::Future;

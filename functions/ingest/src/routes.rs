@@ -7,14 +7,14 @@
 //!   platform's native webhook. Size (413), then signature (401, compared in constant time;
 //!   a replay outside the 5-minute window is refused), then payload (400 with the reason):
 //!   as [`Platform::accept`] does, with member and team lists answered from the facts store
-//!   ([`crate::known`]). A platform with no secret configured has no route (404).
+//!   ([`crate::normalize`]). A platform with no secret configured has no route (404).
 //!
 //! Good events go to the bus with source `access-sync.ingest` and a detail-type by kind (see
-//! [`crate::messages`]): 202 with how many. The bus refusing answers 503 naming the events;
+//! [`access_sync_lambda::messages`]): 202 with how many. The bus refusing answers 503 naming the events;
 //! resending is safe (events are recorded once per id).
 
-use crate::known::{NormalizeError, normalize_with};
-use crate::messages::{canonical_event, parse_body};
+use crate::normalize::{NormalizeError, normalize_with};
+use access_sync_lambda::messages::{canonical_event, parse_body};
 use access_sync_platforms::{Delivery, Platform, Rejection, check_size, signature};
 use access_sync_ports::{Directory, EventPublisher, OutboundEvent, PublishError, WebhookSecrets};
 use access_sync_rules::{Event, Instant, LineError};
