@@ -236,7 +236,7 @@ export class ServiceStack extends cdk.Stack {
     this.allowSecrets(fns.ingest, PLATFORMS.map((p) => props.webhookSecrets[p].arn));
     this.allowPutEvents(fns.ingest);
     // Read-only: an OfficeRnD member event needs its company's member list to make the
-    // canonical team event (functions/common/src/known.rs).
+    // canonical team event (functions/ingest/src/normalize.rs).
     this.allowTable(fns.ingest, table, { write: false });
 
     // ---- the event path: a queue (with DLQ) per route, filled by a rule on the bus ----

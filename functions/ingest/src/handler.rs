@@ -3,8 +3,8 @@
 //! ([`crate::routes`] has what each does).
 
 use crate::routes::{Route, canonical, check_request, platform, reply, route};
-use access_sync_lambda::Clock;
 use access_sync_ports::{Directory, EventPublisher, WebhookSecrets};
+use access_sync_runtime::Clock;
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde_json::json;

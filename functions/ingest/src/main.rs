@@ -4,7 +4,7 @@
 // Deeply nested SDK futures need more than the default 128.
 #![recursion_limit = "256"]
 
-use access_sync_lambda::logging;
+use access_sync_runtime::logging;
 use ingest::handler;
 use ingest::wiring::IngestApp;
 use lambda_http::{Error, Request, run, service_fn};

@@ -10,14 +10,14 @@
 //!   ([`crate::normalize`]). A platform with no secret configured has no route (404).
 //!
 //! Good events go to the bus with source `access-sync.ingest` and a detail-type by kind (see
-//! [`access_sync_lambda::messages`]): 202 with how many. The bus refusing answers 503 naming the events;
+//! [`access_sync_runtime::messages`]): 202 with how many. The bus refusing answers 503 naming the events;
 //! resending is safe (events are recorded once per id).
 
 use crate::normalize::{NormalizeError, normalize_with};
-use access_sync_lambda::messages::{canonical_event, parse_body};
 use access_sync_platforms::{Delivery, Platform, Rejection, check_size, signature};
 use access_sync_ports::{Directory, EventPublisher, OutboundEvent, PublishError, WebhookSecrets};
 use access_sync_rules::{Event, Instant, LineError};
+use access_sync_runtime::messages::{canonical_event, parse_body};
 use lambda_http::http::{HeaderMap, Method, StatusCode, header};
 use lambda_http::{Body, Request, Response};
 use serde_json::{Value, json};

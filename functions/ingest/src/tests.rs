@@ -1,7 +1,6 @@
 //! `ingest`'s routes: canonical events, and each platform's webhook (signature, payload, size).
 
 use crate::handler::handle;
-use access_sync_lambda::Clock;
 use access_sync_platforms::Platform;
 use access_sync_platforms::signature::{
     NEXUDUS_HEADER, OFFICERND_HEADER, TEAMUP_ID_HEADER, nexudus_signature, officernd_header,
@@ -10,6 +9,7 @@ use access_sync_platforms::signature::{
 use access_sync_ports::memory::{FixedWebhookSecrets, NoDirectory};
 use access_sync_rules::Event;
 use access_sync_rules::time::parse_instant;
+use access_sync_runtime::Clock;
 use lambda_http::http::{Method, StatusCode, header};
 use lambda_http::{Body, Request, Response};
 use serde_json::{Value, json};
@@ -29,7 +29,7 @@ async fn call(events: &FlakyPublisher, req: Request) -> Response<Body> {
     .await
 }
 
-use access_sync_lambda::testing::FlakyPublisher;
+use access_sync_runtime::testing::FlakyPublisher;
 
 const MEMBER: &str =
     r#"{"id":"d-1","at":"2026-12-07T07:00:00Z","member":{"id":"m-cat","email":"cat@studio.dev"}}"#;

@@ -10,11 +10,11 @@
 use access_sync_aws::{
     DynamoStore, EventBridgePublisher, SdkConfig, SecretsManagerSource, load_sdk_config,
 };
-use access_sync_lambda::Clock;
-use access_sync_lambda::config::{ConfigError, event_bus_from_env};
-use access_sync_lambda::wiring::publisher;
 use access_sync_platforms::Platform;
 use access_sync_ports::{FactsDirectory, StoredWebhookSecrets};
+use access_sync_runtime::Clock;
+use access_sync_runtime::config::{ConfigError, event_bus_from_env};
+use access_sync_runtime::wiring::publisher;
 use std::collections::BTreeMap;
 
 /// The variable naming a platform's secret: `WEBHOOK_SECRET_<PLATFORM>`.

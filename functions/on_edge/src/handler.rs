@@ -4,10 +4,10 @@
 //! dead-lettered); a failed converge request fails only its own item of the batch.
 
 use access_sync_engine::{Engine, Store, Trigger};
-use access_sync_lambda::messages::{ConvergeRequest, envelope};
-use access_sync_lambda::{Clock, HandlerError, sqs};
 use access_sync_ports::{AccessControl, Edge, EdgeScheduler};
 use access_sync_rules::{Email, GroupId};
+use access_sync_runtime::messages::{ConvergeRequest, envelope};
+use access_sync_runtime::{Clock, HandlerError, sqs};
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;

@@ -6,8 +6,8 @@
 //! are errors, typed Retryable / NonRetryable.
 
 use access_sync_engine::{Engine, ReconcileConfig, Store, Trigger};
-use access_sync_lambda::{Clock, ConvergeRequest, HandlerError};
 use access_sync_ports::{AccessControl, EdgeScheduler, EventPublisher, OutboundEvent};
+use access_sync_runtime::{Clock, ConvergeRequest, HandlerError};
 use serde_json::Value;
 
 /// Runs one reconcile and sends what needs converging to `on_edge`; answers the report

@@ -3,8 +3,8 @@
 //! stack a developer runs). Either way the payloads are what AWS would send.
 
 use access_sync_engine::ReconcileConfig;
-use access_sync_lambda::{App, Config};
 use access_sync_platforms::Platform;
+use access_sync_runtime::{App, Config};
 use anyhow::{Context, Result, anyhow, bail};
 use aws_lambda_events::event::sqs::SqsEvent;
 use ingest::wiring::{IngestApp, IngestSettings, secret_names};
@@ -85,16 +85,9 @@ impl Functions for InProcess {
             serde_json::from_value(payload.clone()).context("not an SQS batch")
         };
         let out = match function {
-            "on_booking" => {
-                let r = on_booking::handler::handle(&a.engine, &a.events, &a.clock, batch()?);
-                serde_json::to_value(r.await)?
-            }
-            "on_plan_change" => {
-                let r = on_plan_change::handler::handle(&a.engine, &a.events, &a.clock, batch()?);
-                serde_json::to_value(r.await)?
-            }
-            "on_checkin" => {
-                let r = on_checkin::handler::handle(&a.engine, &a.events, &a.clock, batch()?);
+            // One handler, three functions (one queue each).
+            "on_booking" | "on_plan_change" | "on_checkin" => {
+                let r = on_event::handler::handle(&a.engine, &a.events, &a.clock, batch()?);
                 serde_json::to_value(r.await)?
             }
             "on_edge" => {

@@ -1,7 +1,7 @@
-//! # access-sync-lambda
+//! # access-sync-runtime
 //!
-//! What every access-sync Lambda function shares, so each `main.rs` only wires and each
-//! `handler.rs` only translates:
+//! What every access-sync Lambda function needs, and nothing that belongs to one of them, so
+//! each `main.rs` only wires and each `handler.rs` only translates:
 //!
 //! - [`config`]: every setting read once at cold start, one message per missing or bad
 //!   variable;
@@ -11,14 +11,12 @@
 //! - [`clock`]: where `now` comes from (the system clock, or a test clock over HTTP);
 //! - [`messages`]: the EventBridge envelope and the converge request passed between functions;
 //! - [`sqs`]: SQS batches with item-by-item partial failure;
-//! - [`on_event`]: what `on_booking`, `on_plan_change` and `on_checkin` do (their handler and
-//!   their whole `main`);
 //! - [`error`]: handler errors typed Retryable / NonRetryable;
 //! - [`logging`]: JSON logs.
 //!
 //! With the `testing` feature, [`testing`] has a test engine and helpers for handler tests.
 
-// Deeply nested SDK futures (`on_event::serve`) need more than the default 128.
+// Deeply nested SDK futures need more than the default 128.
 #![recursion_limit = "256"]
 
 pub mod clock;
@@ -26,7 +24,6 @@ pub mod config;
 pub mod error;
 pub mod logging;
 pub mod messages;
-pub mod on_event;
 pub mod sqs;
 #[cfg(feature = "testing")]
 pub mod testing;
