@@ -8,8 +8,8 @@
 //! `--allow-mass-revoke`. Staff and unmapped groups are never touched.
 
 use access_sync_engine::ApplyOptions;
-use access_sync_lambda::App;
 use access_sync_rules::mapping::Mappings;
+use access_sync_runtime::App;
 use std::path::PathBuf;
 use std::process::ExitCode;
 

@@ -104,7 +104,7 @@ const DYNAMO_WRITE = ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Delet
 /**
  * The public ingest function's table access, partition by partition (`dynamodb:LeadingKeys`).
  * - Reads: the platforms' normalisers look up members, teams and members by e-mail
- *   (functions/common/src/known.rs, issue 15's contract): `GetItem` of `MEMBER#<id>`/`TEAM#<id>`
+ *   (functions/ingest/src/normalize.rs and shared/ports/src/directory.rs, issue 15's contract): `GetItem` of `MEMBER#<id>`/`TEAM#<id>`
  *   records and `Query` of one `EMAIL#<address>` partition. Nothing else: no ENT#, HOLDER#,
  *   MEMBEROF#, ownership, audit, idempotency or mapping items, no batch, no Scan, no index.
  * - Writes: `PutItem` of replay records only (`pk = REPLAY#<sha256 of the delivery>`,

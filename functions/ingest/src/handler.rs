@@ -1,21 +1,19 @@
 //! HTTP → canonical events → EventBridge: routes the request, refuses what is not a POST or
 //! too big, and hands the body to the canonical or the platform route
-//! ([`access_sync_lambda::ingest`] has what each does).
+//! ([`crate::routes`] has what each does).
 
-use access_sync_lambda::Clock;
-use access_sync_lambda::ingest::{Route, canonical, check_request, platform, reply, route};
-use access_sync_lambda::known::Lookup;
-use access_sync_lambda::webhooks::WebhookSecrets;
-use access_sync_ports::EventPublisher;
+use crate::routes::{Route, canonical, check_request, platform, reply, route};
+use access_sync_ports::{Directory, EventPublisher, WebhookSecrets};
+use access_sync_runtime::Clock;
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde_json::json;
 
 /// Handles one request.
-pub async fn handle<P: EventPublisher, W: WebhookSecrets, L: Lookup>(
+pub async fn handle<P: EventPublisher, W: WebhookSecrets, D: Directory>(
     events: &P,
     secrets: &W,
-    lookup: &L,
+    directory: &D,
     clock: &Clock,
     req: Request,
 ) -> Response<Body> {
@@ -30,7 +28,7 @@ pub async fn handle<P: EventPublisher, W: WebhookSecrets, L: Lookup>(
     };
     match to {
         Route::Platform(p, presented) => match clock.now().await {
-            Ok(now) => platform(events, secrets, lookup, p, presented, &req, now).await,
+            Ok(now) => platform(events, secrets, directory, p, presented, &req, now).await,
             Err(e) => reply(
                 StatusCode::SERVICE_UNAVAILABLE,
                 json!({"error": e.to_string()}),

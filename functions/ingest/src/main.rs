@@ -4,9 +4,9 @@
 // Deeply nested SDK futures need more than the default 128.
 #![recursion_limit = "256"]
 
-use access_sync_lambda::logging;
-use access_sync_lambda::wiring::IngestApp;
+use access_sync_runtime::logging;
 use ingest::handler;
+use ingest::wiring::IngestApp;
 use lambda_http::{Error, Request, run, service_fn};
 
 #[tokio::main]
@@ -16,7 +16,7 @@ async fn main() -> Result<(), Error> {
     let app = &app;
     run(service_fn(move |req: Request| async move {
         Ok::<_, Error>(
-            handler::handle(&app.events, &app.secrets, &app.lookup, &app.clock, req).await,
+            handler::handle(&app.events, &app.secrets, &app.directory, &app.clock, req).await,
         )
     }))
     .await

@@ -1,17 +1,16 @@
 //! `ingest`'s routes: canonical events, and each platform's webhook (signature, payload, size).
 
 use crate::handler::handle;
-use access_sync_lambda::Clock;
-use access_sync_lambda::known::NoLookup;
-use access_sync_lambda::webhooks::FixedWebhookSecrets;
 use access_sync_platforms::{FixtureLine, Format, Platform, SignedRequest};
+use access_sync_ports::memory::{FixedWebhookSecrets, NoDirectory};
 use access_sync_rules::Event;
 use access_sync_rules::time::parse_instant;
+use access_sync_runtime::Clock;
 use lambda_http::http::{Method, StatusCode, header};
 use lambda_http::{Body, Request, Response};
 use serde_json::{Value, json};
 
-const MAX_BODY: usize = access_sync_lambda::ingest::MAX_BODY;
+const MAX_BODY: usize = crate::routes::MAX_BODY;
 
 /// No platform configured.
 async fn call(events: &FlakyPublisher, req: Request) -> Response<Body> {
@@ -19,14 +18,14 @@ async fn call(events: &FlakyPublisher, req: Request) -> Response<Body> {
     handle(
         events,
         &FixedWebhookSecrets::default(),
-        &NoLookup,
+        &NoDirectory,
         &clock,
         req,
     )
     .await
 }
 
-use access_sync_lambda::testing::FlakyPublisher;
+use access_sync_runtime::testing::FlakyPublisher;
 
 const MEMBER: &str =
     r#"{"id":"d-1","at":"2026-12-07T07:00:00Z","member":{"id":"m-cat","email":"cat@studio.dev"}}"#;
@@ -236,7 +235,7 @@ impl Native {
         handle(
             events,
             &secrets(),
-            &NoLookup,
+            &NoDirectory,
             &Clock::fixed(self.now),
             self.request(),
         )
@@ -275,7 +274,7 @@ async fn a_wrong_or_missing_signature_gets_401_and_publishes_nothing() {
         let r = handle(
             &events,
             &other,
-            &NoLookup,
+            &NoDirectory,
             &Clock::fixed(wrong.now),
             wrong.request(),
         )

@@ -4,10 +4,10 @@
 //! dead-lettered); a failed converge request fails only its own item of the batch.
 
 use access_sync_engine::{Engine, Store, Trigger};
-use access_sync_lambda::messages::{ConvergeRequest, envelope};
-use access_sync_lambda::{Clock, Edges, HandlerError, Kisi, sqs};
-use access_sync_ports::Edge;
+use access_sync_ports::{AccessControl, Edge, EdgeScheduler};
 use access_sync_rules::{Email, GroupId};
+use access_sync_runtime::messages::{ConvergeRequest, envelope};
+use access_sync_runtime::{Clock, HandlerError, sqs};
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
@@ -36,7 +36,7 @@ pub enum Output {
 ///
 /// # Errors
 /// For an edge: the engine's error, typed. A batch never fails as a whole.
-pub async fn handle<S: Store, K: Kisi, E: Edges>(
+pub async fn handle<S: Store, K: AccessControl, E: EdgeScheduler>(
     engine: &Engine<S, K, E>,
     clock: &Clock,
     input: Input,
@@ -49,7 +49,7 @@ pub async fn handle<S: Store, K: Kisi, E: Edges>(
     }
 }
 
-async fn edge_fired<S: Store, K: Kisi, E: Edges>(
+async fn edge_fired<S: Store, K: AccessControl, E: EdgeScheduler>(
     engine: &Engine<S, K, E>,
     clock: &Clock,
     edge: Edge,
@@ -67,7 +67,7 @@ async fn edge_fired<S: Store, K: Kisi, E: Edges>(
     })
 }
 
-async fn request<S: Store, K: Kisi, E: Edges>(
+async fn request<S: Store, K: AccessControl, E: EdgeScheduler>(
     engine: &Engine<S, K, E>,
     clock: &Clock,
     body: String,

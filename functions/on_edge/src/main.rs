@@ -6,7 +6,7 @@
 
 use on_edge::handler;
 
-use access_sync_lambda::{App, logging};
+use access_sync_runtime::{App, logging};
 use lambda_runtime::{Error, LambdaEvent, run, service_fn};
 
 #[tokio::main]

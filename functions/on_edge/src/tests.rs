@@ -1,10 +1,10 @@
-//! `on_edge`'s handler on the in-memory ports with a fake Kisi.
+//! `on_edge`'s handler on the in-memory ports (Kisi too).
 
 use crate::handler::*;
-use access_sync_lambda::Clock;
-use access_sync_lambda::messages::{SOURCE_EVENTS, SOURCE_INGEST};
-use access_sync_lambda::testing::{TestEngine, at, engine, envelope, failed_ids, sqs_batch};
 use access_sync_rules::Event;
+use access_sync_runtime::Clock;
+use access_sync_runtime::messages::{SOURCE_EVENTS, SOURCE_INGEST};
+use access_sync_runtime::testing::{TestEngine, at, engine, envelope, failed_ids, sqs_batch};
 use serde_json::json;
 
 /// Cat is a member; she booked the Elephant room 10:00-11:00, Bob booked it 11:00-12:00.

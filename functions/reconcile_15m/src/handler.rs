@@ -6,8 +6,8 @@
 //! are errors, typed Retryable / NonRetryable.
 
 use access_sync_engine::{Engine, ReconcileConfig, Store, Trigger};
-use access_sync_lambda::{Clock, ConvergeRequest, Edges, HandlerError, Kisi};
-use access_sync_ports::{EventPublisher, OutboundEvent};
+use access_sync_ports::{AccessControl, EdgeScheduler, EventPublisher, OutboundEvent};
+use access_sync_runtime::{Clock, ConvergeRequest, HandlerError};
 use serde_json::Value;
 
 /// Runs one reconcile and sends what needs converging to `on_edge`; answers the report
@@ -15,7 +15,7 @@ use serde_json::Value;
 ///
 /// # Errors
 /// The engine's store and scheduler failures, and publish failures, typed.
-pub async fn handle<S: Store, K: Kisi, E: Edges, P: EventPublisher>(
+pub async fn handle<S: Store, K: AccessControl, E: EdgeScheduler, P: EventPublisher>(
     engine: &Engine<S, K, E>,
     events: &P,
     clock: &Clock,

@@ -5,7 +5,7 @@
 
 use reconcile_15m::handler;
 
-use access_sync_lambda::{App, logging};
+use access_sync_runtime::{App, logging};
 use lambda_runtime::{Error, LambdaEvent, run, service_fn};
 
 #[tokio::main]

@@ -1,10 +1,10 @@
-//! `reconcile_15m`'s handler on the in-memory ports with a fake Kisi.
+//! `reconcile_15m`'s handler on the in-memory ports (Kisi too).
 
 use crate::handler::*;
 use access_sync_engine::{ReconcileConfig, Trigger};
-use access_sync_lambda::Clock;
-use access_sync_lambda::testing::{FlakyPublisher, at, engine};
 use access_sync_rules::{Email, Event, GroupId};
+use access_sync_runtime::Clock;
+use access_sync_runtime::testing::{FlakyPublisher, at, engine};
 use serde_json::json;
 use std::collections::BTreeSet;
 

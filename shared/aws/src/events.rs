@@ -152,7 +152,7 @@ impl<C: PutEventsApi + Sync> EventBridgePublisher<C> {
     }
 }
 
-impl<C: PutEventsApi + Sync> EventPublisher for EventBridgePublisher<C> {
+impl<C: PutEventsApi + Send + Sync> EventPublisher for EventBridgePublisher<C> {
     async fn publish(&self, events: &[OutboundEvent]) -> Result<(), PublishError> {
         let all: Vec<usize> = (0..events.len()).collect();
         let mut undelivered = Vec::new();

@@ -11,6 +11,8 @@
 //! Adapters translate SDK errors into the ports' own error types; nothing outside this crate
 //! sees an SDK type. With the `testing` feature, [`testing`] starts a private moto server.
 
+#![warn(missing_docs)]
+
 pub mod config;
 pub mod dynamo;
 pub mod events;

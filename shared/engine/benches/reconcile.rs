@@ -10,13 +10,12 @@
 //! ownership writes (must be 0), wall time, Kisi reads; then the same with one assignment deleted
 //! by hand in Kisi (one repair asked).
 
-use access_sync_engine::AccessControl;
-use access_sync_engine::{Engine, KisiAccess, ReconcileConfig, Settings, Trigger};
+use access_sync_engine::{Engine, ReconcileConfig, Settings, Trigger};
 use access_sync_kisi::{
-    ApiKey, BudgetFuture, KisiClient, KisiConfig, RequestBudget, TokenBucket, Unlimited,
+    ApiKey, BudgetFuture, KisiAccess, KisiClient, KisiConfig, RequestBudget, TokenBucket, Unlimited,
 };
 use access_sync_ports::memory::{MemoryScheduler, MemoryStore};
-use access_sync_ports::{FactStore, OWNERSHIP_SHARDS, OwnershipStore};
+use access_sync_ports::{AccessControl, FactStore, OWNERSHIP_SHARDS, OwnershipStore};
 use access_sync_rules::Event;
 use std::collections::BTreeSet;
 use std::sync::Arc;

@@ -13,7 +13,7 @@
 //! - schedules have deterministic names, so re-scheduling an edge is a no-op, and an edge that
 //!   is already due converges at once.
 
-use crate::access_control::{AccessControl, AccessError, Granted};
+use access_sync_ports::{AccessControl, AccessError, Granted};
 use access_sync_ports::{
     AuditAction, AuditEntry, AuditLog, Begin, Edge, EdgeScheduler, FactStore, Idempotency,
     IdempotencyError, IdempotencyKey, Ownership, OwnershipChange, OwnershipStore, ScheduleError,
@@ -32,8 +32,8 @@ use std::sync::{Arc, Mutex};
 
 /// Everything converge and event handling need to persist: facts, ownership, audit,
 /// idempotency. One DynamoDB table in production.
-pub trait Store: FactStore + OwnershipStore + AuditLog + Idempotency + Send + Sync {}
-impl<T: FactStore + OwnershipStore + AuditLog + Idempotency + Send + Sync> Store for T {}
+pub trait Store: FactStore + OwnershipStore + AuditLog + Idempotency {}
+impl<T: FactStore + OwnershipStore + AuditLog + Idempotency> Store for T {}
 
 /// Why converge runs (recorded in the audit cause; an event may also create the Kisi user
 /// early so the invitation arrives before the door matters).
@@ -192,7 +192,7 @@ fn until_text(u: Option<Instant>) -> String {
     u.map(format_instant).unwrap_or_else(|| "open-ended".into())
 }
 
-impl<S: Store, K: AccessControl + Send + Sync, E: EdgeScheduler + Send + Sync> Engine<S, K, E> {
+impl<S: Store, K: AccessControl, E: EdgeScheduler> Engine<S, K, E> {
     /// An engine over its ports.
     pub fn new(store: S, kisi: K, edges: E, settings: Settings) -> Self {
         Engine {

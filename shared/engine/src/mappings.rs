@@ -3,8 +3,8 @@
 //! access it changes — through the one converge path, so staff and unmapped groups stay
 //! untouched.
 
-use crate::access_control::AccessControl;
 use crate::engine::{Engine, EngineError, Store, Trigger};
+use access_sync_ports::AccessControl;
 use access_sync_ports::{EdgeScheduler, OWNERSHIP_SHARDS};
 use access_sync_rules::facts::Facts;
 use access_sync_rules::mapping::Mappings;
@@ -50,7 +50,7 @@ pub struct MappingChange {
     pub refused: Option<String>,
 }
 
-impl<S: Store, K: AccessControl + Send + Sync, E: EdgeScheduler + Send + Sync> Engine<S, K, E> {
+impl<S: Store, K: AccessControl, E: EdgeScheduler> Engine<S, K, E> {
     /// Applies a new mapping file (see the module docs).
     ///
     /// # Errors

@@ -22,8 +22,8 @@
 //! calls (~80 s at 5 requests/s); Kisi is written only for drift. DynamoDB reads are one query
 //! per e-mail plus the ownership pages.
 
-use crate::access_control::{AccessControl, Assignment};
 use crate::engine::{Engine, EngineError, Store};
+use access_sync_ports::{AccessControl, Assignment};
 use access_sync_ports::{
     AuditAction, AuditEntry, Edge, EdgeScheduler, OWNERSHIP_SHARDS, Ownership, OwnershipChange,
     Versioned,
@@ -82,7 +82,7 @@ pub struct ReconcileReport {
     pub aborted: Option<String>,
 }
 
-impl<S: Store, K: AccessControl + Send + Sync, E: EdgeScheduler + Send + Sync> Engine<S, K, E> {
+impl<S: Store, K: AccessControl, E: EdgeScheduler> Engine<S, K, E> {
     /// One reconcile run at `now`.
     ///
     /// # Errors

@@ -3,7 +3,8 @@
 
 mod common;
 
-use access_sync_engine::{AccessControl, ApplyOptions, EngineError};
+use access_sync_engine::{ApplyOptions, EngineError};
+use access_sync_ports::AccessControl;
 use access_sync_rules::mapping::NotifyPolicy;
 use access_sync_rules::{Email, Event, GroupId};
 use common::*;

@@ -4,8 +4,8 @@
 
 mod common;
 
-use access_sync_engine::{AccessControl, ReconcileConfig};
-use access_sync_ports::{AuditAction, AuditLog, FactStore, OwnershipStore};
+use access_sync_engine::ReconcileConfig;
+use access_sync_ports::{AccessControl, AuditAction, AuditLog, FactStore, OwnershipStore};
 use access_sync_rules::mapping::NotifyPolicy;
 use access_sync_rules::{Email, Event, GroupId};
 use common::*;

@@ -9,6 +9,11 @@
 //! already happened finds the user by exact e-mail, and a retried `POST /role_assignments` adopts
 //! the existing assignment after checking it is the same user, group and role.
 //!
+//! The API key is fixed ([`KisiClient::new`]) or read from a [`KeySource`]
+//! ([`KisiClient::with_key_source`]): then on the first request, and once more when Kisi answers
+//! 401 (the key was rotated), the request being sent again with the new key; a second 401 is the
+//! answer.
+//!
 //! There is deliberately no method that deletes a Kisi user: access-sync only removes the
 //! access it granted (role assignments).
 
@@ -29,7 +34,7 @@ use tokio::time::Instant;
 use crate::KisiError;
 use crate::budget::{RequestBudget, SlidingWindow};
 use crate::pagination::{CollectionRange, PageCheck};
-use crate::secret::ApiKey;
+use crate::secret::{ApiKey, KeySource};
 use crate::types::{
     EnsuredUser, Grant, GrantOutcome, Group, GroupId, InvitePolicy, NewUser, OWNERSHIP_MARKER,
     Place, ROLE_GROUP_BASIC, RawAssignment, RevokeOutcome, RoleAssignment, RoleAssignmentId, User,
@@ -184,10 +189,44 @@ enum Failure {
     Transport(String),
 }
 
+/// Where the `Authorization` header comes from.
+enum Key {
+    /// One key for the client's life.
+    Fixed(HeaderValue),
+    /// Read from `source` on the first request and again after a 401.
+    Source {
+        source: Arc<dyn KeySource>,
+        current: tokio::sync::RwLock<Option<HeaderValue>>,
+    },
+}
+
+impl std::fmt::Debug for Key {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Key::Fixed(_) => "Key::Fixed(<redacted>)",
+            Key::Source { .. } => "Key::Source(<redacted>)",
+        })
+    }
+}
+
+/// `KISI-LOGIN <key>`, marked sensitive.
+fn auth_header(key: &ApiKey) -> Result<HeaderValue, KisiError> {
+    if key.is_empty() {
+        return Err(KisiError::Config("the Kisi API key is empty".into()));
+    }
+    let mut auth =
+        HeaderValue::from_str(&format!("KISI-LOGIN {}", key.expose())).map_err(|_| {
+            KisiError::Config("the Kisi API key contains characters not allowed in a header".into())
+        })?;
+    auth.set_sensitive(true);
+    Ok(auth)
+}
+
 /// The Kisi adapter. Cheap to share behind an `Arc`; all methods take `&self`.
 #[derive(Debug)]
 pub struct KisiClient {
     http: reqwest::Client,
+    key: Key,
     base_url: String,
     retry: RetryPolicy,
     page_size: Option<u32>,
@@ -275,6 +314,28 @@ impl KisiClient {
     /// # Errors
     /// `Config` for an unusable base URL or key.
     pub fn new(config: KisiConfig) -> Result<Self, KisiError> {
+        let key = Key::Fixed(auth_header(&config.api_key)?);
+        Self::build(config, key)
+    }
+
+    /// Builds the client with its key read from `source` (`config.api_key` is not used): on
+    /// the first request, so a process that never calls Kisi never reads it, and once more
+    /// when Kisi answers 401.
+    ///
+    /// # Errors
+    /// `Config` for an unusable base URL.
+    pub fn with_key_source(
+        config: KisiConfig,
+        source: impl KeySource + 'static,
+    ) -> Result<Self, KisiError> {
+        let key = Key::Source {
+            source: Arc::new(source),
+            current: tokio::sync::RwLock::new(None),
+        };
+        Self::build(config, key)
+    }
+
+    fn build(config: KisiConfig, key: Key) -> Result<Self, KisiError> {
         let base = config.base_url.trim().trim_end_matches('/').to_owned();
         let url = reqwest::Url::parse(&base)
             .map_err(|e| KisiError::Config(format!("KISI_BASE_URL {base:?} is not a URL: {e}")))?;
@@ -283,18 +344,7 @@ impl KisiClient {
                 "KISI_BASE_URL {base:?} must start with https:// (or http:// for the simulator)"
             )));
         }
-        if config.api_key.is_empty() {
-            return Err(KisiError::Config("the Kisi API key is empty".into()));
-        }
-        let mut auth = HeaderValue::from_str(&format!("KISI-LOGIN {}", config.api_key.expose()))
-            .map_err(|_| {
-                KisiError::Config(
-                    "the Kisi API key contains characters not allowed in a header".into(),
-                )
-            })?;
-        auth.set_sensitive(true);
         let mut headers = HeaderMap::new();
-        headers.insert(header::AUTHORIZATION, auth);
         headers.insert(header::ACCEPT, HeaderValue::from_static("application/json"));
         // Kisi asks integrations to identify themselves.
         headers.insert(
@@ -310,6 +360,7 @@ impl KisiClient {
             .map_err(|e| KisiError::Config(format!("cannot build the HTTP client: {e}")))?;
         Ok(Self {
             http,
+            key,
             base_url: base,
             retry: config.retry,
             page_size: config.page_size,
@@ -343,15 +394,43 @@ impl KisiClient {
 
     // ------------------------------------------------------------------ transport
 
+    /// The `Authorization` header to send. `stale`: the one Kisi just refused, so the key is
+    /// read again at its source (unless another request already did).
+    async fn auth(&self, stale: Option<&HeaderValue>) -> Result<HeaderValue, KisiError> {
+        let (source, current) = match &self.key {
+            Key::Fixed(h) => return Ok(h.clone()),
+            Key::Source { source, current } => (source, current),
+        };
+        if stale.is_none()
+            && let Some(h) = current.read().await.as_ref()
+        {
+            return Ok(h.clone());
+        }
+        let mut slot = current.write().await;
+        if let Some(h) = slot.as_ref()
+            && stale != Some(h)
+        {
+            return Ok(h.clone());
+        }
+        let h = auth_header(&source.key(stale.is_some()).await?)?;
+        *slot = Some(h.clone());
+        Ok(h)
+    }
+
     async fn attempt(
         &self,
         method: &Method,
         path: &str,
         query: &[(&str, String)],
         body: Option<&Value>,
+        auth: &HeaderValue,
     ) -> Result<Reply, Failure> {
         let url = format!("{}{}", self.base_url, path);
-        let mut req = self.http.request(method.clone(), url).query(query);
+        let mut req = self
+            .http
+            .request(method.clone(), url)
+            .header(header::AUTHORIZATION, auth.clone())
+            .query(query);
         if let Some(b) = body {
             req = req.json(b);
         }
@@ -399,11 +478,23 @@ impl KisiClient {
     ) -> Result<Reply, KisiError> {
         let started = Instant::now();
         let mut attempt: u32 = 0;
+        let mut auth = self.auth(None).await?;
+        let mut key_reread = false;
         loop {
             attempt += 1;
             self.budget.acquire().await?;
             self.counters.requests.fetch_add(1, Ordering::Relaxed);
-            let failure = match self.attempt(&method, path, query, body).await {
+            let failure = match self.attempt(&method, path, query, body, &auth).await {
+                Ok(reply)
+                    if reply.status == StatusCode::UNAUTHORIZED
+                        && !key_reread
+                        && matches!(self.key, Key::Source { .. }) =>
+                {
+                    tracing::warn!("Kisi refused the API key: reading it again");
+                    auth = self.auth(Some(&auth)).await?;
+                    key_reread = true;
+                    continue;
+                }
                 Ok(reply) => return Ok(reply),
                 Err(f) => f,
             };

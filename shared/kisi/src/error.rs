@@ -85,6 +85,10 @@ pub enum KisiError {
         /// Kisi's message or a parse error.
         detail: String,
     },
+    /// The API key could not be read from its source just now (the secret store is
+    /// unavailable); retrying later may work.
+    #[error("cannot read the Kisi API key: {0}")]
+    KeyUnavailable(String),
     /// The client's own configuration is unusable.
     #[error("Kisi client configuration: {0}")]
     Config(String),
@@ -99,7 +103,8 @@ impl KisiError {
             | KisiError::Server { .. }
             | KisiError::Timeout { .. }
             | KisiError::Transport { .. }
-            | KisiError::IncompleteRead { .. } => true,
+            | KisiError::IncompleteRead { .. }
+            | KisiError::KeyUnavailable(_) => true,
             KisiError::Unauthorized
             | KisiError::Forbidden { .. }
             | KisiError::NotFound { .. }

@@ -11,8 +11,14 @@
 //!   page before the total) or fail with [`KisiError::IncompleteRead`].
 //! - Users are matched on exact, case-insensitive e-mail only; users we create carry
 //!   [`OWNERSHIP_MARKER`] in their notes; no code path deletes a Kisi user.
-//! - [`ApiKey`] never prints.
+//! - [`ApiKey`] never prints; a key that can change comes from a [`KeySource`] ([`SecretKey`]:
+//!   a secret store), read on the first call and again once after a 401.
+//! - [`KisiAccess`] — the adapter of the `AccessControl` port (`access-sync-ports`) over the
+//!   client.
 
+#![warn(missing_docs)]
+
+mod access;
 mod budget;
 mod client;
 mod error;
@@ -20,13 +26,14 @@ mod pagination;
 mod secret;
 mod types;
 
+pub use access::KisiAccess;
 pub use budget::{
     BudgetFuture, KISI_REQUESTS_PER_SECOND, RequestBudget, SlidingWindow, TokenBucket, Unlimited,
 };
 pub use client::{CallStats, DEFAULT_BASE_URL, KisiClient, KisiConfig, RetryPolicy, same_email};
 pub use error::KisiError;
 pub use pagination::CollectionRange;
-pub use secret::ApiKey;
+pub use secret::{ApiKey, KeyFuture, KeySource, SecretKey};
 pub use types::{
     EnsuredUser, Grant, GrantOutcome, Group, GroupId, InvitePolicy, NewUser, OWNERSHIP_MARKER,
     Place, PlaceId, PlaceRef, ROLE_GROUP_BASIC, RevokeOutcome, RoleAssignment, RoleAssignmentId,

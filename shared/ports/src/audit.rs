@@ -42,7 +42,7 @@ pub struct AuditEntry {
 }
 
 /// Append-only log of what access-sync did to Kisi.
-pub trait AuditLog {
+pub trait AuditLog: Send + Sync {
     /// Appends entries (idempotently: the same entry twice is stored once).
     ///
     /// # Errors

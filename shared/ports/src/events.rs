@@ -44,7 +44,7 @@ pub enum PublishError {
 }
 
 /// Publishes events to a bus.
-pub trait EventPublisher {
+pub trait EventPublisher: Send + Sync {
     /// Delivers every event, retrying failed entries a bounded number of times.
     ///
     /// # Errors

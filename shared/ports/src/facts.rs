@@ -72,7 +72,7 @@ pub struct Loaded {
 }
 
 /// Store of the facts the rules need.
-pub trait FactStore {
+pub trait FactStore: Send + Sync {
     /// Every record that can give `email` access (see the module docs), in one round trip.
     ///
     /// # Errors
@@ -137,12 +137,14 @@ pub trait FactStore {
 }
 
 /// The in-memory fact store's state: every record with its version, and the mapping.
+#[cfg(any(test, feature = "testing"))]
 #[derive(Debug, Default)]
 pub(crate) struct MemoryFacts {
     pub(crate) records: BTreeMap<String, Versioned<Record>>,
     pub(crate) mapping: Option<Versioned<String>>,
 }
 
+#[cfg(any(test, feature = "testing"))]
 impl MemoryFacts {
     /// The neighbourhood of one e-mail, computed from all records (the in-memory store is
     /// small; the DynamoDB store keeps per-e-mail copies instead).

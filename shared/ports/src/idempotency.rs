@@ -100,7 +100,7 @@ impl IdempotencyError {
 }
 
 /// Idempotency records (one round trip per call).
-pub trait Idempotency {
+pub trait Idempotency: Send + Sync {
     /// Tries to lock `key` until `lock_until` (typically now + the invocation's remaining
     /// time).
     ///

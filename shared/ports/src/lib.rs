@@ -1,9 +1,19 @@
-//! The ports of access-sync: role-named traits the handlers are written against, and
-//! in-memory implementations of them for handler unit tests.
+//! The ports of access-sync: role-named traits the engine and the handlers are written
+//! against, and (feature `testing`) in-memory implementations of them for unit tests.
 //!
-//! Adapters live elsewhere (`access-sync-aws` for DynamoDB, Scheduler, Secrets Manager and
-//! EventBridge); this crate has no AWS dependency so the rules and handlers can be tested
-//! without a network.
+//! | port | what for | adapter |
+//! |---|---|---|
+//! | [`AccessControl`] | the door-access system (Kisi) | `access_sync_kisi::KisiAccess` |
+//! | [`FactStore`], [`OwnershipStore`], [`AuditLog`], [`Idempotency`] | what the engine records | `access_sync_aws::DynamoStore` |
+//! | [`EdgeScheduler`] | waking the engine at access edges | `access_sync_aws::SchedulerEdges` |
+//! | [`EventPublisher`] | events between the functions | `access_sync_aws::EventBridgePublisher` |
+//! | [`SecretSource`] | secrets (Kisi key, webhook secrets) | `access_sync_aws::SecretsManagerSource` |
+//! | [`Directory`] | what platform normalisers ask about members and teams | [`FactsDirectory`] over a [`FactStore`] |
+//! | [`WebhookSecrets`] | each platform's webhook secret | [`StoredWebhookSecrets`] over a [`SecretSource`] |
+//!
+//! Adapters live beside their technology (`access-sync-aws`, `access-sync-kisi`); the two that
+//! only answer one port through another live here. This crate has no AWS or HTTP dependency,
+//! so the engine and the handlers can be tested without a network.
 //!
 //! # Why native `async fn` in traits (no `async-trait`, no `dyn`)
 //! Handlers are generic over their ports (`fn handle<S: FactStore + Idempotency>(..)`), wired
@@ -21,18 +31,26 @@
 //! `NotFound`; `Corrupt`: stored data we cannot read, not retryable). Each error has an
 //! `is_retryable()` so handlers can type Lambda diagnostics as Retryable / NonRetryable.
 
+#![warn(missing_docs)]
+
+pub mod access_control;
 pub mod audit;
+pub mod directory;
 pub mod events;
 pub mod facts;
 pub mod idempotency;
+#[cfg(any(test, feature = "testing"))]
 pub mod memory;
 pub mod ownership;
 pub mod pair;
 pub mod scheduler;
 pub mod secrets;
 pub mod store;
+pub mod webhook_secrets;
 
+pub use access_control::{AccessControl, AccessError, Assignment, Granted};
 pub use audit::{AuditAction, AuditEntry, AuditLog};
+pub use directory::{Directory, DirectoryError, FactsDirectory};
 pub use events::{EventPublisher, OutboundEvent, PublishError, UndeliveredEvent};
 pub use facts::{FactStore, Loaded, entitlement_key, holder_key, member_key, record_key, team_key};
 pub use idempotency::{Begin, Idempotency, IdempotencyError, IdempotencyKey, Lock};
@@ -43,3 +61,4 @@ pub use pair::{Email, GroupId, Pair, pair_key, parse_pair_key};
 pub use scheduler::{CancelOutcome, Edge, EdgeScheduler, ScheduleError, ScheduleOutcome};
 pub use secrets::{SecretError, SecretSource, SecretValue};
 pub use store::{StoreError, Version, Versioned};
+pub use webhook_secrets::{StoredWebhookSecrets, WebhookSecretError, WebhookSecrets};

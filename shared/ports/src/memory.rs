@@ -1,4 +1,4 @@
-//! In-memory implementations of every port, for handler unit tests only.
+//! In-memory implementations of every port, for handler unit tests only (feature `testing`).
 //!
 //! They follow the same contracts as the AWS adapters (version checks, idempotency expiry
 //! against the caller's `now`, schedule de-duplication by name), so a handler test that passes
@@ -6,7 +6,9 @@
 //! persisted and everything sits behind one mutex.
 
 use crate::ScheduleError;
+use crate::access_control::{AccessControl, AccessError, Assignment, Granted};
 use crate::audit::{AuditEntry, AuditLog};
+use crate::directory::{Directory, DirectoryError};
 use crate::events::{EventPublisher, OutboundEvent, PublishError};
 use crate::facts::{FactStore, Loaded};
 use crate::idempotency::{Begin, Idempotency, IdempotencyError, IdempotencyKey, Lock};
@@ -18,11 +20,14 @@ use crate::pair::Pair;
 use crate::scheduler::{CancelOutcome, Edge, EdgeScheduler, ScheduleOutcome};
 use crate::secrets::{SecretError, SecretSource, SecretValue};
 use crate::store::{StoreError, Version, Versioned};
-use access_sync_rules::Email;
+use crate::webhook_secrets::{WebhookSecretError, WebhookSecrets};
+use access_sync_platforms::Platform;
 use access_sync_rules::event::Body;
 use access_sync_rules::facts::Record;
+use access_sync_rules::mapping::NotifyPolicy;
+use access_sync_rules::{Email, GroupId, Instant, MemberId, TeamId};
 use chrono::{DateTime, Duration, Utc};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Mutex, MutexGuard};
 
 /// Locks a mutex, ignoring poisoning: a panicking test thread must not hide the state from
@@ -414,6 +419,174 @@ impl EventPublisher for MemoryPublisher {
     async fn publish(&self, events: &[OutboundEvent]) -> Result<(), PublishError> {
         lock(&self.published).extend_from_slice(events);
         Ok(())
+    }
+}
+
+#[derive(Default)]
+struct KisiState {
+    users: BTreeMap<u64, Email>,
+    assignments: BTreeMap<u64, Assignment>,
+    next: u64,
+    down_for: BTreeSet<Email>,
+    down: bool,
+    calls: usize,
+}
+
+/// An in-memory Kisi: users by exact e-mail, one assignment per (user, group), and fault
+/// switches (Kisi down for everyone, or for one person's calls).
+#[derive(Default)]
+pub struct MemoryKisi {
+    state: Mutex<KisiState>,
+}
+
+impl MemoryKisi {
+    /// Every call answers "unavailable" (or works again).
+    pub fn set_down(&self, down: bool) {
+        lock(&self.state).down = down;
+    }
+
+    /// Calls about `email` answer "unavailable".
+    pub fn fail_for(&self, email: &str) {
+        if let Some(e) = Email::parse(email) {
+            lock(&self.state).down_for.insert(e);
+        }
+    }
+
+    /// Kisi works again for everyone.
+    pub fn recover(&self) {
+        let mut s = lock(&self.state);
+        s.down = false;
+        s.down_for.clear();
+    }
+
+    /// Someone deletes every assignment in Kisi's web app.
+    pub fn delete_all_by_hand(&self) {
+        lock(&self.state).assignments.clear();
+    }
+
+    /// The current grants: (e-mail, group, valid until).
+    pub fn grants(&self) -> Vec<(String, u64, Option<Instant>)> {
+        let s = lock(&self.state);
+        s.assignments
+            .values()
+            .map(|a| {
+                let email = s.users.get(&a.user).map(|e| e.to_string());
+                (email.unwrap_or_default(), a.group.get(), a.valid_until)
+            })
+            .collect()
+    }
+
+    /// Calls made so far.
+    pub fn calls(&self) -> usize {
+        lock(&self.state).calls
+    }
+
+    fn check(&self, email: Option<&Email>) -> Result<MutexGuard<'_, KisiState>, AccessError> {
+        let mut s = lock(&self.state);
+        s.calls += 1;
+        if s.down || email.is_some_and(|e| s.down_for.contains(e)) {
+            return Err(AccessError::Unavailable("in-memory Kisi is down".into()));
+        }
+        Ok(s)
+    }
+
+    fn email_of(&self, user: u64) -> Option<Email> {
+        lock(&self.state).users.get(&user).cloned()
+    }
+}
+
+impl AccessControl for MemoryKisi {
+    async fn ensure_user(
+        &self,
+        email: &Email,
+        _name: Option<&str>,
+        _invite: NotifyPolicy,
+    ) -> Result<u64, AccessError> {
+        let mut s = self.check(Some(email))?;
+        if let Some((id, _)) = s.users.iter().find(|(_, e)| *e == email) {
+            return Ok(*id);
+        }
+        s.next += 1;
+        let id = s.next;
+        s.users.insert(id, email.clone());
+        Ok(id)
+    }
+
+    async fn grant(
+        &self,
+        user: u64,
+        group: GroupId,
+        valid_until: Option<Instant>,
+        _invite: NotifyPolicy,
+    ) -> Result<Granted, AccessError> {
+        let email = self.email_of(user);
+        let mut s = self.check(email.as_ref())?;
+        if let Some(a) = s
+            .assignments
+            .values()
+            .find(|a| a.user == user && a.group == group)
+        {
+            return Ok(Granted::Adopted(a.clone()));
+        }
+        s.next += 1;
+        let a = Assignment {
+            id: s.next,
+            user,
+            group,
+            valid_until,
+        };
+        s.assignments.insert(a.id, a.clone());
+        Ok(Granted::Created(a))
+    }
+
+    async fn revoke(&self, assignment: u64) -> Result<(), AccessError> {
+        let user = lock(&self.state)
+            .assignments
+            .get(&assignment)
+            .map(|a| a.user);
+        let email = user.and_then(|u| self.email_of(u));
+        self.check(email.as_ref())?.assignments.remove(&assignment);
+        Ok(())
+    }
+
+    async fn user_email(&self, user: u64) -> Result<Option<Email>, AccessError> {
+        Ok(self.check(None)?.users.get(&user).cloned())
+    }
+
+    async fn group_assignments(&self, group: GroupId) -> Result<Vec<Assignment>, AccessError> {
+        let s = self.check(None)?;
+        Ok(s.assignments
+            .values()
+            .filter(|a| a.group == group)
+            .cloned()
+            .collect())
+    }
+}
+
+/// A directory that knows nothing (the engine still resolves member ids and holds what it
+/// cannot).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct NoDirectory;
+
+impl Directory for NoDirectory {
+    async fn team_members(&self, _: &TeamId) -> Result<Option<Vec<MemberId>>, DirectoryError> {
+        Ok(None)
+    }
+    async fn email_of(&self, _: &MemberId) -> Result<Option<Email>, DirectoryError> {
+        Ok(None)
+    }
+    async fn member_by_email(&self, _: &Email) -> Result<Option<MemberId>, DirectoryError> {
+        Ok(None)
+    }
+}
+
+/// Fixed webhook secrets by platform.
+#[derive(Debug, Default, Clone)]
+pub struct FixedWebhookSecrets(pub BTreeMap<Platform, String>);
+
+impl WebhookSecrets for FixedWebhookSecrets {
+    async fn secret(&self, platform: Platform) -> Result<Option<SecretValue>, WebhookSecretError> {
+        Ok(self.0.get(&platform).map(SecretValue::new))
     }
 }
 

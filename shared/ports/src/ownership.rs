@@ -84,7 +84,7 @@ pub struct OwnerView {
 }
 
 /// Store of the Kisi assignments we own.
-pub trait OwnershipStore {
+pub trait OwnershipStore: Send + Sync {
     /// The person's owned assignments and remembered Kisi user, in one round trip.
     ///
     /// # Errors

@@ -91,7 +91,7 @@ impl ScheduleError {
 }
 
 /// Wakes converge at access edges.
-pub trait EdgeScheduler {
+pub trait EdgeScheduler: Send + Sync {
     /// Makes sure converge runs for `edge` at its instant. An edge at or before `now` is not
     /// scheduled: the answer is [`ScheduleOutcome::Immediate`] and the caller converges now.
     ///

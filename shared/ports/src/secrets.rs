@@ -6,6 +6,7 @@
 
 use std::fmt;
 use std::future::Future;
+use std::sync::Arc;
 
 /// A secret's value. Its `Debug` and `Display` never print the value, so it can sit in
 /// structs that get logged.
@@ -61,7 +62,7 @@ impl SecretError {
 }
 
 /// A source of secrets, cached in process.
-pub trait SecretSource {
+pub trait SecretSource: Send + Sync {
     /// The secret `name` (a name or ARN), from the cache if it has been read before.
     ///
     /// # Errors
@@ -73,6 +74,18 @@ pub trait SecretSource {
     /// # Errors
     /// As [`SecretSource::secret`]; on error the cache stays empty for `name`.
     fn refresh(&self, name: &str) -> impl Future<Output = Result<SecretValue, SecretError>> + Send;
+}
+
+/// A shared source (one cache for several users, or a test that rotates a secret it handed
+/// over).
+impl<T: SecretSource + ?Sized> SecretSource for Arc<T> {
+    fn secret(&self, name: &str) -> impl Future<Output = Result<SecretValue, SecretError>> + Send {
+        (**self).secret(name)
+    }
+
+    fn refresh(&self, name: &str) -> impl Future<Output = Result<SecretValue, SecretError>> + Send {
+        (**self).refresh(name)
+    }
 }
 
 #[cfg(test)]

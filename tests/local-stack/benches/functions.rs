@@ -1,7 +1,7 @@
 //! Each function's release binary: size, cold start to ready, RSS, first invocation.
 //!
 //! ```text
-//! cargo build --release -p ingest -p on_booking -p on_plan_change -p on_checkin -p on_edge -p reconcile_15m
+//! cargo build --release -p ingest -p on_event -p on_edge -p reconcile_15m
 //! cargo bench -p access-sync-local-stack --bench functions [-- --runs 5]
 //! ```
 //!

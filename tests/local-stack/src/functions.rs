@@ -3,12 +3,11 @@
 //! stack a developer runs). Either way the payloads are what AWS would send.
 
 use access_sync_engine::ReconcileConfig;
-use access_sync_lambda::webhooks::secret_names;
-use access_sync_lambda::wiring::{IngestApp, IngestSettings};
-use access_sync_lambda::{App, Config};
 use access_sync_platforms::Platform;
+use access_sync_runtime::{App, Config};
 use anyhow::{Context, Result, anyhow, bail};
 use aws_lambda_events::event::sqs::SqsEvent;
+use ingest::wiring::{IngestApp, IngestSettings, secret_names};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -86,16 +85,9 @@ impl Functions for InProcess {
             serde_json::from_value(payload.clone()).context("not an SQS batch")
         };
         let out = match function {
-            "on_booking" => {
-                let r = on_booking::handler::handle(&a.engine, &a.events, &a.clock, batch()?);
-                serde_json::to_value(r.await)?
-            }
-            "on_plan_change" => {
-                let r = on_plan_change::handler::handle(&a.engine, &a.events, &a.clock, batch()?);
-                serde_json::to_value(r.await)?
-            }
-            "on_checkin" => {
-                let r = on_checkin::handler::handle(&a.engine, &a.events, &a.clock, batch()?);
+            // One handler, three functions (one queue each).
+            "on_booking" | "on_plan_change" | "on_checkin" => {
+                let r = on_event::handler::handle(&a.engine, &a.events, &a.clock, batch()?);
                 serde_json::to_value(r.await)?
             }
             "on_edge" => {
@@ -128,7 +120,7 @@ impl Functions for InProcess {
         }
         let req = req.body(lambda_http::Body::Binary(body))?;
         let i = &self.ingest;
-        let r = ingest::handler::handle(&i.events, &i.secrets, &i.lookup, &i.clock, req).await;
+        let r = ingest::handler::handle(&i.events, &i.secrets, &i.directory, &i.clock, req).await;
         let body = String::from_utf8_lossy(r.body().as_ref()).into_owned();
         Ok((r.status().as_u16(), body))
     }

@@ -108,12 +108,11 @@ impl Names {
         ]
         .into_iter()
         .map(|(k, v)| (k.to_string(), v))
-        .chain(access_sync_platforms::Platform::ALL.iter().map(|p| {
-            (
-                access_sync_lambda::webhooks::secret_variable(*p),
-                self.webhook_secret(*p),
-            )
-        }))
+        .chain(
+            access_sync_platforms::Platform::ALL
+                .iter()
+                .map(|p| (ingest::wiring::secret_variable(*p), self.webhook_secret(*p))),
+        )
         .collect()
     }
 }

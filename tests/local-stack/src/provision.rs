@@ -60,7 +60,7 @@ pub async fn provision(sdk: &SdkConfig, names: &Names) -> Result<Queues> {
         let arn = queue_arn(&sqs, &url).await?;
         let mut pattern = json!({"detail-type": [r.detail_type]});
         if r.from_ingest {
-            pattern["source"] = json!([access_sync_lambda::messages::SOURCE_INGEST]);
+            pattern["source"] = json!([access_sync_runtime::messages::SOURCE_INGEST]);
         }
         eb.put_rule()
             .name(&name)

@@ -1,11 +1,11 @@
 //! Crash injection: wrappers around the real adapters that, when armed, let one side effect
 //! happen and then fail (or fail before it), as a Lambda killed at that point would.
 
-use access_sync_engine::{AccessControl, AccessError, Assignment, Granted};
 use access_sync_ports::{
-    AuditEntry, AuditLog, Begin, CancelOutcome, Edge, EdgeScheduler, FactStore, Idempotency,
-    IdempotencyError, IdempotencyKey, Loaded, Lock, OwnerView, Ownership, OwnershipChange,
-    OwnershipPage, OwnershipStore, ScheduleError, ScheduleOutcome, StoreError, Version, Versioned,
+    AccessControl, AccessError, Assignment, AuditEntry, AuditLog, Begin, CancelOutcome, Edge,
+    EdgeScheduler, FactStore, Granted, Idempotency, IdempotencyError, IdempotencyKey, Loaded, Lock,
+    OwnerView, Ownership, OwnershipChange, OwnershipPage, OwnershipStore, ScheduleError,
+    ScheduleOutcome, StoreError, Version, Versioned,
 };
 use access_sync_rules::event::Body;
 use access_sync_rules::facts::Record;
@@ -68,7 +68,7 @@ pub struct CrashKisi<K> {
     pub plan: Arc<Plan>,
 }
 
-impl<K: AccessControl + Send + Sync> AccessControl for CrashKisi<K> {
+impl<K: AccessControl> AccessControl for CrashKisi<K> {
     async fn ensure_user(
         &self,
         email: &Email,

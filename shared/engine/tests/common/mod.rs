@@ -7,11 +7,10 @@
 use access_sync_aws::testing::shared;
 use access_sync_aws::{DynamoStore, SchedulerEdges, SchedulerSettings, create_table};
 use access_sync_engine::{
-    AccessControl, Engine, EngineError, KisiAccess, ReconcileConfig, ReconcileReport, Settings,
-    Store, Trigger,
+    Engine, EngineError, ReconcileConfig, ReconcileReport, Settings, Store, Trigger,
 };
-use access_sync_kisi::{ApiKey, KisiClient, KisiConfig, RetryPolicy, Unlimited};
-use access_sync_ports::{Edge, EdgeScheduler, FactStore};
+use access_sync_kisi::{ApiKey, KisiAccess, KisiClient, KisiConfig, RetryPolicy, Unlimited};
+use access_sync_ports::{AccessControl, Edge, EdgeScheduler, FactStore};
 use access_sync_rules::mapping::Mappings;
 use access_sync_rules::time::{format_instant, parse_instant};
 use access_sync_rules::{Email, Event, GroupId, Instant};
@@ -63,7 +62,7 @@ impl Stack {
     }
 }
 
-impl<S: Store, K: AccessControl + Send + Sync, E: EdgeScheduler + Send + Sync> Stack<S, K, E> {
+impl<S: Store, K: AccessControl, E: EdgeScheduler> Stack<S, K, E> {
     /// A stack whose adapters are wrapped by the given functions.
     pub async fn wrapped(
         mapping_toml: &str,

@@ -1,9 +1,9 @@
-//! `on_checkin`'s handler on the in-memory ports with a fake Kisi.
+//! `on_checkin`'s events through the handler, on the in-memory ports and Kisi.
 
 use crate::handler::*;
-use access_sync_lambda::Clock;
-use access_sync_lambda::messages::SOURCE_INGEST;
-use access_sync_lambda::testing::{FlakyPublisher, at, engine, envelope, failed_ids, sqs_batch};
+use access_sync_runtime::Clock;
+use access_sync_runtime::messages::SOURCE_INGEST;
+use access_sync_runtime::testing::{FlakyPublisher, at, engine, envelope, failed_ids, sqs_batch};
 use serde_json::json;
 
 fn member(id: &str, member: &str, email: &str) -> String {
@@ -49,7 +49,7 @@ async fn a_checkin_asks_to_converge_the_front_door_and_a_failure_stays_with_its_
 async fn the_sample_event_is_handled() {
     let (engine, events) = (engine().await, FlakyPublisher::default());
     let clock = Clock::fixed(at("2026-12-07T08:41:00Z"));
-    let sample = include_str!("../../../events/on_checkin.json");
+    let sample = include_str!("../../../../events/on_checkin.json");
     let r = handle(
         &engine,
         &events,

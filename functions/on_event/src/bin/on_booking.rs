@@ -6,5 +6,5 @@
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    access_sync_lambda::on_event::serve().await
+    on_event::serve().await
 }

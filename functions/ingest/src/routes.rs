@@ -7,18 +7,17 @@
 //!   platform's native webhook. Size (413), then signature (401, compared in constant time;
 //!   a replay outside the 5-minute window is refused), then payload (400 with the reason):
 //!   as [`Platform::accept`] does, with member and team lists answered from the facts store
-//!   ([`crate::known`]). A platform with no secret configured has no route (404).
+//!   ([`crate::normalize`]). A platform with no secret configured has no route (404).
 //!
 //! Good events go to the bus with source `access-sync.ingest` and a detail-type by kind (see
-//! [`crate::messages`]): 202 with how many. The bus refusing answers 503 naming the events;
+//! [`access_sync_runtime::messages`]): 202 with how many. The bus refusing answers 503 naming the events;
 //! resending is safe (events are recorded once per id).
 
-use crate::known::{Lookup, NormalizeError, normalize_with};
-use crate::messages::{canonical_event, parse_body};
-use crate::webhooks::WebhookSecrets;
+use crate::normalize::{NormalizeError, normalize_with};
 use access_sync_platforms::{IncomingRequest, Platform, Rejection, check_size};
-use access_sync_ports::{EventPublisher, OutboundEvent, PublishError};
+use access_sync_ports::{Directory, EventPublisher, OutboundEvent, PublishError, WebhookSecrets};
 use access_sync_rules::{Event, Instant, LineError};
+use access_sync_runtime::messages::{canonical_event, parse_body};
 use lambda_http::http::{HeaderMap, Method, StatusCode, header};
 use lambda_http::{Body, Request, Response};
 use serde_json::{Value, json};
@@ -97,10 +96,10 @@ pub async fn canonical<P: EventPublisher>(events: &P, body: &[u8]) -> Response<B
 
 /// A platform's webhook: verified and normalised, then published.
 /// Member ids the payload names without an e-mail are resolved (or held) by the engine.
-pub async fn platform<P: EventPublisher, W: WebhookSecrets, L: Lookup>(
+pub async fn platform<P: EventPublisher, W: WebhookSecrets, D: Directory>(
     events: &P,
     secrets: &W,
-    lookup: &L,
+    directory: &D,
     platform: Platform,
     presented: Option<&str>,
     req: &Request,
@@ -131,7 +130,7 @@ pub async fn platform<P: EventPublisher, W: WebhookSecrets, L: Lookup>(
     if let Err(rejection) = checked {
         return rejected(platform, &rejection);
     }
-    match normalize_with(platform, &delivery, lookup).await {
+    match normalize_with(platform, &delivery, directory).await {
         Ok(evs) if evs.is_empty() => reply(
             StatusCode::ACCEPTED,
             json!({"accepted": 0, "note": "nothing in this webhook concerns access"}),
@@ -139,7 +138,7 @@ pub async fn platform<P: EventPublisher, W: WebhookSecrets, L: Lookup>(
         Ok(evs) => publish(events, &evs).await,
         Err(NormalizeError::Rejected(rejection)) => rejected(platform, &rejection),
         Err(NormalizeError::Unavailable(e)) => {
-            tracing::error!(error = %e, "the facts store did not answer");
+            tracing::error!(error = %e, "the directory did not answer");
             retry_later(json!({"error": "temporarily unavailable"}))
         }
     }

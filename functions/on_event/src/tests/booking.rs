@@ -1,11 +1,11 @@
-//! `on_booking`'s handler on the in-memory ports with a fake Kisi.
+//! `on_booking`'s events through the handler, on the in-memory ports and Kisi.
 
 use crate::handler::*;
-use access_sync_lambda::Clock;
-use access_sync_lambda::messages::SOURCE_INGEST;
-use access_sync_lambda::testing::{FlakyPublisher, at, engine, envelope, failed_ids, sqs_batch};
 use access_sync_ports::FactStore;
 use access_sync_rules::Email;
+use access_sync_runtime::Clock;
+use access_sync_runtime::messages::SOURCE_INGEST;
+use access_sync_runtime::testing::{FlakyPublisher, at, engine, envelope, failed_ids, sqs_batch};
 use serde_json::json;
 
 fn member(id: &str, member: &str, email: &str) -> String {
@@ -116,7 +116,7 @@ async fn a_malformed_message_is_reported_failed_so_it_reaches_the_dlq() {
 async fn the_sample_event_is_handled() {
     let (engine, events) = (engine().await, FlakyPublisher::default());
     let clock = Clock::fixed(at("2026-12-07T07:05:00Z"));
-    let sample = include_str!("../../../events/on_booking.json");
+    let sample = include_str!("../../../../events/on_booking.json");
     let r = handle(
         &engine,
         &events,

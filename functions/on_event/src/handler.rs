@@ -1,26 +1,22 @@
 //! One canonical event from SQS, as `on_booking`, `on_plan_change` and `on_checkin` handle it:
 //! record it once ([`Engine::handle_event`]) and ask for a converge per e-mail it touches.
-//! The three functions differ only in the queue they read (one EventBridge rule each, so each
-//! has its own concurrency, alarms and dead letters); [`handle_batch`] is their handler and
-//! [`serve`] their whole `main`.
+//! [`handle`] is their handler and [`serve`] their whole `main`.
 //!
 //! The converge requests go through EventBridge to `on_edge`, the only function that writes
 //! Kisi. A duplicate delivery publishes its requests again (the engine returns the pairs it
 //! saved the first time): if the first attempt recorded the event but failed to publish, the
 //! redelivery completes the job; converge is safe to repeat.
 
-use crate::clock::Clock;
-use crate::error::HandlerError;
-use crate::messages::{ConvergeRequest, canonical_from_sqs};
-use crate::{App, Edges, Kisi, logging, sqs};
 use access_sync_engine::{Engine, Store, Trigger};
-use access_sync_ports::{EventPublisher, OutboundEvent};
+use access_sync_ports::{AccessControl, EdgeScheduler, EventPublisher, OutboundEvent};
+use access_sync_runtime::messages::{ConvergeRequest, canonical_from_sqs};
+use access_sync_runtime::{App, Clock, HandlerError, logging, sqs};
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use lambda_runtime::{Error, LambdaEvent, run, service_fn};
 
 /// An SQS batch of canonical events → each recorded once by the engine, one converge request
 /// per e-mail published for `on_edge`; failed records reported item by item.
-pub async fn handle_batch<S: Store, K: Kisi, E: Edges, P: EventPublisher>(
+pub async fn handle<S: Store, K: AccessControl, E: EdgeScheduler, P: EventPublisher>(
     engine: &Engine<S, K, E>,
     events: &P,
     clock: &Clock,
@@ -33,7 +29,7 @@ pub async fn handle_batch<S: Store, K: Kisi, E: Edges, P: EventPublisher>(
 }
 
 /// The whole `main` of an event function: logging, the app from the environment (once, at
-/// cold start), then [`handle_batch`] for every invocation.
+/// cold start), then [`handle`] for every invocation.
 ///
 /// # Errors
 /// A setting is missing or wrong, or the Lambda runtime fails.
@@ -42,7 +38,7 @@ pub async fn serve() -> Result<(), Error> {
     let app = App::from_env().await?;
     let app = &app;
     run(service_fn(move |ev: LambdaEvent<SqsEvent>| async move {
-        Ok::<_, Error>(handle_batch(&app.engine, &app.events, &app.clock, ev.payload).await)
+        Ok::<_, Error>(handle(&app.engine, &app.events, &app.clock, ev.payload).await)
     }))
     .await
 }
@@ -52,7 +48,7 @@ pub async fn serve() -> Result<(), Error> {
 /// # Errors
 /// NonRetryable for a malformed message or a broken mapping file; Retryable for store,
 /// clock and publish failures.
-pub async fn handle_record<S: Store, K: Kisi, E: Edges, P: EventPublisher>(
+pub async fn handle_record<S: Store, K: AccessControl, E: EdgeScheduler, P: EventPublisher>(
     engine: &Engine<S, K, E>,
     events: &P,
     clock: &Clock,

@@ -1,11 +1,11 @@
-//! `on_plan_change`'s handler on the in-memory ports with a fake Kisi.
+//! `on_plan_change`'s events through the handler, on the in-memory ports and Kisi.
 
 use crate::handler::*;
-use access_sync_lambda::Clock;
-use access_sync_lambda::messages::SOURCE_INGEST;
-use access_sync_lambda::testing::{FlakyPublisher, at, engine, envelope, failed_ids, sqs_batch};
 use access_sync_ports::FactStore;
 use access_sync_rules::Email;
+use access_sync_runtime::Clock;
+use access_sync_runtime::messages::SOURCE_INGEST;
+use access_sync_runtime::testing::{FlakyPublisher, at, engine, envelope, failed_ids, sqs_batch};
 use serde_json::json;
 
 fn plan(detail: serde_json::Value) -> String {
@@ -61,7 +61,7 @@ async fn a_team_plan_asks_to_converge_every_team_member() {
 async fn the_sample_event_is_handled() {
     let (engine, events) = (engine().await, FlakyPublisher::default());
     let clock = Clock::fixed(at("2026-12-07T07:05:00Z"));
-    let sample = include_str!("../../../events/on_plan_change.json");
+    let sample = include_str!("../../../../events/on_plan_change.json");
     let r = handle(
         &engine,
         &events,

@@ -1,0 +1,100 @@
+//! What `ingest` builds once at cold start: the bus, the webhook secrets, the clock, and
+//! read-only access to the table.
+//!
+//! The platforms' webhook secrets: one Secrets Manager secret per platform (never in
+//! environment variables or logs). `WEBHOOK_SECRET_OFFICERND`, `WEBHOOK_SECRET_OPTIX`,
+//! `WEBHOOK_SECRET_NEXUDUS` and `WEBHOOK_SECRET_TEAMUP` hold the secrets' *names* (the CDK app
+//! creates them empty); [`StoredWebhookSecrets`] reads them. A platform whose variable is unset,
+//! or whose secret is still empty, has no route (404).
+
+use access_sync_aws::{
+    DynamoStore, EventBridgePublisher, SdkConfig, SecretsManagerSource, load_sdk_config,
+};
+use access_sync_platforms::Platform;
+use access_sync_ports::{FactsDirectory, StoredWebhookSecrets};
+use access_sync_runtime::Clock;
+use access_sync_runtime::config::{ConfigError, event_bus_from_env};
+use access_sync_runtime::wiring::publisher;
+use std::collections::BTreeMap;
+
+/// The variable naming a platform's secret: `WEBHOOK_SECRET_<PLATFORM>`.
+pub fn secret_variable(platform: Platform) -> String {
+    format!("WEBHOOK_SECRET_{}", platform.as_str().to_ascii_uppercase())
+}
+
+/// The secret names from `WEBHOOK_SECRET_<PLATFORM>` through `get`.
+pub fn secret_names(get: impl Fn(&str) -> Option<String>) -> BTreeMap<Platform, String> {
+    Platform::ALL
+        .iter()
+        .filter_map(|p| get(&secret_variable(*p)).map(|n| (*p, n)))
+        .collect()
+}
+
+/// What `ingest` holds: the bus, the webhook secrets, the clock, and read-only access to the
+/// table (members and teams, for the platforms' normalisers). No Kisi, no writes.
+pub struct IngestApp {
+    /// The EventBridge publisher (`EVENT_BUS_NAME`).
+    pub events: EventBridgePublisher,
+    /// The platforms' secrets (`WEBHOOK_SECRET_<PLATFORM>`: Secrets Manager names).
+    pub secrets: StoredWebhookSecrets<SecretsManagerSource>,
+    /// Where `now` comes from (`ACCESS_SYNC_CLOCK_URL`, for signature windows).
+    pub clock: Clock,
+    /// Reads of members and teams for the platforms' normalisers (`TABLE_NAME`; read-only).
+    pub directory: FactsDirectory<DynamoStore>,
+}
+
+impl IngestApp {
+    /// Builds ingest's clients from the environment.
+    ///
+    /// # Errors
+    /// `TABLE_NAME` missing, a bad `ACCESS_SYNC_CLOCK_URL`.
+    pub async fn from_env() -> Result<IngestApp, ConfigError> {
+        let sdk = load_sdk_config().await;
+        let var = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
+        let table = var("TABLE_NAME").ok_or_else(|| {
+            ConfigError(vec![
+                "TABLE_NAME is not set (ingest reads members and teams)".into(),
+            ])
+        })?;
+        IngestApp::new(
+            &sdk,
+            IngestSettings {
+                bus: event_bus_from_env(),
+                table,
+                webhook_secrets: secret_names(var),
+                clock_url: var("ACCESS_SYNC_CLOCK_URL"),
+            },
+        )
+    }
+
+    /// Builds ingest's clients.
+    ///
+    /// # Errors
+    /// A bad clock URL.
+    pub fn new(sdk: &SdkConfig, s: IngestSettings) -> Result<IngestApp, ConfigError> {
+        let clock = Clock::new(s.clock_url.as_deref()).map_err(|e| ConfigError(vec![e]))?;
+        let source = SecretsManagerSource::new(aws_sdk_secretsmanager::Client::new(sdk));
+        let platforms: Vec<&str> = s.webhook_secrets.keys().map(|p| p.as_str()).collect();
+        tracing::info!(?platforms, "webhook routes");
+        let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(sdk), &s.table);
+        Ok(IngestApp {
+            events: publisher(sdk, s.bus),
+            secrets: StoredWebhookSecrets::new(source, s.webhook_secrets),
+            clock,
+            directory: FactsDirectory(store),
+        })
+    }
+}
+
+/// What `ingest` is configured with.
+#[derive(Debug, Clone)]
+pub struct IngestSettings {
+    /// `EVENT_BUS_NAME`.
+    pub bus: String,
+    /// `TABLE_NAME` (read-only use).
+    pub table: String,
+    /// `WEBHOOK_SECRET_<PLATFORM>`: the secret name of each configured platform.
+    pub webhook_secrets: BTreeMap<Platform, String>,
+    /// `ACCESS_SYNC_CLOCK_URL`.
+    pub clock_url: Option<String>,
+}
