@@ -39,6 +39,9 @@ struct Args {
     /// Seed of the generator.
     #[arg(long, default_value_t = 1)]
     seed: u64,
+    /// The generator's anchor date-time (default: today 00:00 UTC).
+    #[arg(long)]
+    anchor: Option<chrono::DateTime<chrono::Utc>>,
     /// Where admin-triggered webhooks are POSTed.
     #[arg(long)]
     webhook_url: Option<String>,
@@ -83,7 +86,9 @@ async fn main() -> ExitCode {
         }
     } else {
         args.generate_members.map(|n| {
-            let anchor = officernd_sim::generate::default_anchor(sim.now());
+            let anchor = args
+                .anchor
+                .unwrap_or_else(|| officernd_sim::generate::default_anchor(sim.now()));
             officernd_sim::generate(n, args.seed, anchor)
         })
     };

@@ -85,7 +85,7 @@ async fn the_token_endpoint_issues_client_credentials_tokens_and_refuses_bad_req
         );
     }
     // A JSON body is not the documented form encoding.
-    let json_body = reqwest::Client::new()
+    let json_body = http()
         .post(sim.token_url())
         .json(
             &json!({"grant_type": "client_credentials", "client_id": CLIENT_ID,
@@ -113,7 +113,7 @@ async fn a_token_works_until_it_expires_or_is_expired_and_a_new_one_works_again(
         Some("Bearer nope"),
         Some(format!("Basic {tok}").as_str()),
     ] {
-        let mut req = reqwest::Client::new().get(format!("{}/members", sim.api_base()));
+        let mut req = http().get(format!("{}/members", sim.api_base()));
         if let Some(a) = auth {
             req = req.header("authorization", a);
         }
@@ -467,7 +467,7 @@ async fn an_unknown_organisation_is_500_and_an_unknown_path_404() {
     let sim = start(Some(&small_org())).await;
     let tok = token(&sim).await;
     let r = reply(
-        reqwest::Client::new()
+        http()
             .get(format!(
                 "{}/api/v2/organizations/other-org/members",
                 sim.base_url
@@ -584,7 +584,7 @@ async fn a_configured_read_limit_answers_429_and_counts_writes_apart() {
     assert_eq!(r.status, 429);
     assert!(r.retry_after.is_some());
     // Writes have their own window.
-    let hook = reqwest::Client::new()
+    let hook = http()
         .post(format!("{}/webhooks", sim.api_base()))
         .bearer_auth(&tok)
         .json(&json!({"url": "http://127.0.0.1:9/hook", "eventTypes": ["member.updated"]}))
@@ -715,7 +715,7 @@ async fn the_request_log_and_counters_record_every_api_request() {
 #[tokio::test]
 async fn the_admin_api_seeds_generates_and_refuses_bad_input_without_changing_anything() {
     let sim = start(None).await;
-    let put = reqwest::Client::new()
+    let put = http()
         .put(format!("{}/__admin/fixture", sim.base_url))
         .body(serde_json::to_string(&small_org()).unwrap())
         .send()

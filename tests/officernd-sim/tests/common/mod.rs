@@ -11,6 +11,20 @@ pub const CLIENT_ID: &str = "sim-client";
 pub const SECRET: &str = "sim-secret";
 pub const SLUG: &str = "sim-coworking";
 
+/// One HTTP client for every test (building one loads the TLS roots, which is slow); it keeps
+/// no idle connections, since each test runs its own runtime and server.
+pub fn http() -> reqwest::Client {
+    static CLIENT: std::sync::OnceLock<reqwest::Client> = std::sync::OnceLock::new();
+    CLIENT
+        .get_or_init(|| {
+            reqwest::Client::builder()
+                .pool_max_idle_per_host(0)
+                .build()
+                .unwrap()
+        })
+        .clone()
+}
+
 pub fn small_org() -> Fixture {
     let text = std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),
@@ -72,7 +86,7 @@ pub async fn token_request(sim: &SimHandle, form: &[(&str, &str)]) -> Reply {
         .map(|(k, v)| format!("{k}={}", v.replace(' ', "+")))
         .collect::<Vec<_>>()
         .join("&");
-    let resp = reqwest::Client::new()
+    let resp = http()
         .post(sim.token_url())
         .header("content-type", "application/x-www-form-urlencoded")
         .body(body)
@@ -105,12 +119,7 @@ pub async fn token_with(sim: &SimHandle, scope: &str) -> String {
 /// `GET <api base><path>` with a bearer token.
 pub async fn get(sim: &SimHandle, token: &str, path: &str) -> Reply {
     let url = format!("{}/api/v2/organizations/{SLUG}{path}", sim.base_url);
-    let resp = reqwest::Client::new()
-        .get(url)
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap();
+    let resp = http().get(url).bearer_auth(token).send().await.unwrap();
     reply(resp).await
 }
 
@@ -121,7 +130,7 @@ pub async fn admin(
     path: &str,
     body: Option<Value>,
 ) -> Reply {
-    let mut req = reqwest::Client::new().request(method, format!("{}/__admin{path}", sim.base_url));
+    let mut req = http().request(method, format!("{}/__admin{path}", sim.base_url));
     if let Some(b) = body {
         req = req.json(&b);
     }
