@@ -407,20 +407,40 @@ fn spec_for(c: Collection, readings: &Readings) -> ListSpec {
 
 fn run_list(
     g: &mut Inner,
-    records: Vec<Record>,
+    pick: Pick<'_>,
     spec: &ListSpec,
     params: &[(String, String)],
 ) -> Response {
-    let readings = g.readings.clone();
-    match listing::list(records, spec, params, &readings, &mut g.faults) {
+    // Split borrows: the records are read in place while the short-page switch is consumed.
+    let Inner {
+        store,
+        registered,
+        faults,
+        readings,
+        counters,
+        ..
+    } = g;
+    let records: Vec<&Record> = match pick {
+        Pick::Collection(c) => store.iter(c).collect(),
+        Pick::Webhooks => registered.values().collect(),
+        Pick::Owned(list) => list.iter().collect(),
+    };
+    match listing::list(records, spec, params, readings, faults) {
         Ok((v, short)) => {
             if short {
-                g.counters.short_pages += 1;
+                counters.short_pages += 1;
             }
             ok(v)
         }
         Err(r) => r,
     }
+}
+
+/// Which records a list serves.
+enum Pick<'a> {
+    Collection(Collection),
+    Webhooks,
+    Owned(&'a [Record]),
 }
 
 fn serve(
@@ -435,8 +455,7 @@ fn serve(
     match target {
         Target::List(c) => {
             let spec = spec_for(c, &g.readings);
-            let records = g.store.iter(c).cloned().collect();
-            run_list(&mut g, records, &spec, params)
+            run_list(&mut g, Pick::Collection(c), &spec, params)
         }
         // Single-item GETs ignore query parameters (§3 "Strict params").
         Target::Get(c, id) => match g.store.get(c, &id) {
@@ -466,8 +485,7 @@ fn serve(
                 extra: &[],
                 order_by: None,
             };
-            let records = g.registered.values().cloned().collect();
-            run_list(&mut g, records, &spec, params)
+            run_list(&mut g, Pick::Webhooks, &spec, params)
         }
         Target::Webhook(id) if method == Method::DELETE => match g.registered.remove(&id) {
             Some(r) => ok(Value::Object(r)),
@@ -559,7 +577,7 @@ fn occurrences(g: &mut Inner, params: &[(String, String)]) -> Response {
         extra: &["start", "end", "from", "to"],
         order_by: Some("start"),
     };
-    run_list(g, out, &spec, params)
+    run_list(g, Pick::Owned(&out), &spec, params)
 }
 
 /// `POST /webhooks {url, eventTypes[], description}` → the record with its `secret`

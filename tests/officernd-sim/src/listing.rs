@@ -12,6 +12,7 @@
 // answer; its size does not matter in a test server.
 #![allow(clippy::result_large_err)]
 
+use std::borrow::Cow;
 use std::cmp::Ordering;
 
 use chrono::{DateTime, NaiveDate, Utc};
@@ -62,11 +63,11 @@ pub(crate) fn parse_query_date(v: &str) -> Option<DateTime<Utc>> {
         .map(|t| t.and_utc())
 }
 
-fn field_text(rec: &Record, field: &str) -> Option<String> {
+fn field_text<'a>(rec: &'a Record, field: &str) -> Option<Cow<'a, str>> {
     match rec.get(field)? {
-        Value::String(s) => Some(s.clone()),
-        Value::Bool(b) => Some(b.to_string()),
-        Value::Number(n) => Some(n.to_string()),
+        Value::String(s) => Some(Cow::Borrowed(s)),
+        Value::Bool(b) => Some(Cow::Owned(b.to_string())),
+        Value::Number(n) => Some(Cow::Owned(n.to_string())),
         _ => None,
     }
 }
@@ -81,18 +82,18 @@ fn record_date(rec: &Record, field: &str) -> Option<DateTime<Utc>> {
 struct Query {
     filters: Vec<Filter>,
     limit: usize,
-    next: Option<(String, String)>,
-    prev: Option<(String, String)>,
+    next: Option<Key<'static>>,
+    prev: Option<Key<'static>>,
     select: Option<Vec<String>>,
     sort: Option<(&'static str, bool)>,
 }
 
-fn decode_cursor(raw: &str) -> Result<(String, String), ApiError> {
+fn decode_cursor(raw: &str) -> Result<Key<'static>, ApiError> {
     // An unreadable cursor was answered 500 on staging (§3 "Bad cursors").
     let broken = || api_error(StatusCode::INTERNAL_SERVER_ERROR, "Internal server error");
     let bytes = hex::decode(raw).map_err(|_| broken())?;
     let (key, id): (String, String) = serde_json::from_slice(&bytes).map_err(|_| broken())?;
-    Ok((key, id))
+    Ok((Cow::Owned(key), Cow::Owned(id)))
 }
 
 fn encode_cursor(key: &str, id: &str) -> String {
@@ -225,7 +226,7 @@ fn matches(rec: &Record, filters: &[Filter], readings: &Readings) -> bool {
                 if field == "email" && readings.email_case_insensitive {
                     have.eq_ignore_ascii_case(want)
                 } else {
-                    have == *want
+                    have.as_ref() == want.as_str()
                 }
             })
         }),
@@ -244,17 +245,18 @@ fn matches(rec: &Record, filters: &[Filter], readings: &Readings) -> bool {
     })
 }
 
-type Keyed = ((String, String), Record);
+type Key<'a> = (Cow<'a, str>, Cow<'a, str>);
+type Keyed<'a> = (Key<'a>, &'a Record);
 
-fn order(a: &(String, String), b: &(String, String), desc: bool) -> Ordering {
-    let o = a.cmp(b);
+fn order(a: &Key<'_>, b: &Key<'_>, desc: bool) -> Ordering {
+    let o = (a.0.as_ref(), a.1.as_ref()).cmp(&(b.0.as_ref(), b.1.as_ref()));
     if desc { o.reverse() } else { o }
 }
 
 /// Filters, sorts and pages `records` for one list request. `faults` supplies the short-page
 /// switch, which fires only on a page that has records after it.
 pub(crate) fn list(
-    records: Vec<Record>,
+    records: Vec<&Record>,
     spec: &ListSpec,
     params: &[(String, String)],
     readings: &Readings,
@@ -270,13 +272,13 @@ pub(crate) fn list(
         .filter(|r| matches(r, &q.filters, readings))
         .map(|r| {
             let key = sort_field
-                .and_then(|f| field_text(&r, f))
+                .and_then(|f| field_text(r, f))
                 .unwrap_or_default();
-            let id = field_text(&r, "_id").unwrap_or_default();
+            let id = field_text(r, "_id").unwrap_or_default();
             ((key, id), r)
         })
         .collect();
-    keyed.sort_by(|a, b| order(&a.0, &b.0, desc));
+    keyed.sort_unstable_by(|a, b| order(&a.0, &b.0, desc));
 
     let total = keyed.len();
     let (start, mut end) = if let Some(c) = &q.prev {
