@@ -393,3 +393,45 @@ async fn round_trips_per_booking_event_and_per_converge_stay_within_budget() {
         conv.len()
     );
 }
+
+/// `ingest`'s member and team look-ups (the `Directory` over this store) read only what its
+/// IAM policy allows: one `GetItem` of a `MEMBER#`/`TEAM#` record, or one `Query` of an
+/// `EMAIL#` partition (infra: `INGEST_TABLE_ACCESS`).
+#[tokio::test]
+async fn the_directory_reads_one_record_or_one_email_partition_per_look_up() {
+    use access_sync_ports::{Directory, FactsDirectory};
+    use access_sync_rules::{MemberId, TeamId};
+    let (db, trips) = store("facts-directory").await;
+    for line in [JOE, ANN, TEAM] {
+        handle(&db, line).await.unwrap();
+    }
+    trips.take();
+    let dir = FactsDirectory(db);
+    let m1 = MemberId::from("m1");
+    let t1 = TeamId::from("t1");
+
+    let members = dir.team_members(&t1).await.unwrap().unwrap();
+    assert_eq!(members, vec![m1.clone(), MemberId::from("m2")]);
+    assert_eq!(trips.take(), vec!["GetItem".to_string()]);
+
+    assert_eq!(
+        dir.email_of(&m1).await.unwrap(),
+        Some(email("joe@example.com"))
+    );
+    assert_eq!(trips.take(), vec!["GetItem".to_string()]);
+
+    assert_eq!(
+        dir.member_by_email(&email("ann@example.com"))
+            .await
+            .unwrap(),
+        Some(MemberId::from("m2"))
+    );
+    assert_eq!(trips.take(), vec!["Query".to_string()]);
+
+    assert_eq!(
+        dir.team_members(&TeamId::from("nobody")).await.unwrap(),
+        None
+    );
+    assert_eq!(dir.email_of(&MemberId::from("m9")).await.unwrap(), None);
+    assert_eq!(trips.take().len(), 2);
+}

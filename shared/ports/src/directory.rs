@@ -5,11 +5,10 @@
 //! As deployed it is [`FactsDirectory`]: the facts store answers (reads only). Without one,
 //! `memory::NoDirectory` (feature `testing`) knows nothing.
 
-use crate::facts::FactStore;
+use crate::facts::{FactStore, member_key, team_key};
 use crate::store::StoreError;
-use access_sync_rules::event::{MemberEvent, TeamEvent};
 use access_sync_rules::facts::Record;
-use access_sync_rules::{Body, Email, MemberId, TeamId};
+use access_sync_rules::{Email, MemberId, TeamId};
 use std::future::Future;
 
 /// Why the directory could not answer.
@@ -82,29 +81,17 @@ pub struct FactsDirectory<S>(pub S);
 
 impl<S: FactStore> Directory for FactsDirectory<S> {
     async fn team_members(&self, team: &TeamId) -> Result<Option<Vec<MemberId>>, DirectoryError> {
-        let body = Body::Team(TeamEvent {
-            id: team.clone(),
-            members: Vec::new(),
-        });
-        let loaded = self.0.load_for_event(&body).await?;
-        Ok(loaded.records.into_iter().find_map(|r| match r {
-            Record::Team(t) if &t.id == team => Some(t.members),
+        Ok(match self.0.canonical_record(&team_key(team)).await? {
+            Some(Record::Team(t)) if &t.id == team => Some(t.members),
             _ => None,
-        }))
+        })
     }
 
     async fn email_of(&self, member: &MemberId) -> Result<Option<Email>, DirectoryError> {
-        let body = Body::Member(MemberEvent {
-            id: member.clone(),
-            email: None,
-            name: None,
-            removed: false,
-        });
-        let loaded = self.0.load_for_event(&body).await?;
-        Ok(loaded.records.into_iter().find_map(|r| match r {
-            Record::Member(m) if &m.id == member => m.active_email().cloned(),
+        Ok(match self.0.canonical_record(&member_key(member)).await? {
+            Some(Record::Member(m)) if &m.id == member => m.active_email().cloned(),
             _ => None,
-        }))
+        })
     }
 
     async fn member_by_email(&self, email: &Email) -> Result<Option<MemberId>, DirectoryError> {

@@ -110,6 +110,18 @@ pub trait FactStore: Send + Sync {
         record: &Record,
     ) -> impl Future<Output = Result<Version, StoreError>> + Send;
 
+    /// One canonical record by its key (`MEMBER#<id>`, `TEAM#<id>`, `ENT#<id>`; see
+    /// [`member_key`], [`team_key`], [`entitlement_key`]), read consistently in one round trip
+    /// (a `GetItem` in DynamoDB); `None` when it was never stored. This is all the public
+    /// `ingest` function may read of a record (its IAM policy names these partitions only).
+    ///
+    /// # Errors
+    /// `Unavailable`; `Corrupt`.
+    fn canonical_record(
+        &self,
+        key: &str,
+    ) -> impl Future<Output = Result<Option<Record>, StoreError>> + Send;
+
     /// Every stored record. An administrative read (a table scan in DynamoDB) for
     /// `mappings apply`, which must know everyone a mapping change affects; never on the
     /// event, edge or reconcile path.

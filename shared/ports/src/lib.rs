@@ -10,6 +10,7 @@
 //! | [`SecretSource`] | secrets (Kisi key, webhook secrets) | `access_sync_aws::SecretsManagerSource` |
 //! | [`Directory`] | what platform normalisers ask about members and teams | [`FactsDirectory`] over a [`FactStore`] |
 //! | [`WebhookSecrets`] | each platform's webhook secret | [`StoredWebhookSecrets`] over a [`SecretSource`] |
+//! | [`PlatformSource`] | a platform's API, the source of truth (import, re-sync, re-read) | one HTTP client per platform |
 //!
 //! Adapters live beside their technology (`access-sync-aws`, `access-sync-kisi`); the two that
 //! only answer one port through another live here. This crate has no AWS or HTTP dependency,
@@ -43,6 +44,7 @@ pub mod idempotency;
 pub mod memory;
 pub mod ownership;
 pub mod pair;
+pub mod platform_source;
 pub mod scheduler;
 pub mod secrets;
 pub mod store;
@@ -58,6 +60,7 @@ pub use ownership::{
     OWNERSHIP_SHARDS, OwnerView, Ownership, OwnershipChange, OwnershipPage, OwnershipStore,
 };
 pub use pair::{Email, GroupId, Pair, pair_key, parse_pair_key};
+pub use platform_source::{ListRequest, Page, PlatformSource, SourceError, SourceRecord};
 pub use scheduler::{CancelOutcome, Edge, EdgeScheduler, ScheduleError, ScheduleOutcome};
 pub use secrets::{SecretError, SecretSource, SecretValue};
 pub use store::{StoreError, Version, Versioned};

@@ -89,6 +89,14 @@ impl FactStore for MemoryStore {
         Ok(lock(&self.state).facts.for_email(email))
     }
 
+    async fn canonical_record(&self, key: &str) -> Result<Option<Record>, StoreError> {
+        Ok(lock(&self.state)
+            .facts
+            .records
+            .get(key)
+            .map(|v| v.value.clone()))
+    }
+
     async fn load_for_event(&self, body: &Body) -> Result<Loaded, StoreError> {
         Ok(lock(&self.state).facts.load(body))
     }

@@ -696,6 +696,22 @@ impl FactStore for DynamoStore {
         }
     }
 
+    async fn canonical_record(&self, pk: &str) -> Result<Option<Record>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(pk, RECORD)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(sdk_error)?;
+        match out.item {
+            None => Ok(None),
+            Some(item) => Ok(Some(parse_canonical(&item)?.record)),
+        }
+    }
+
     async fn mapping(&self) -> Result<Option<Versioned<String>>, StoreError> {
         let out = self
             .client

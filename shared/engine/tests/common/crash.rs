@@ -131,6 +131,9 @@ impl<S: FactStore + Sync> FactStore for CrashStore<S> {
     async fn all_records(&self) -> Result<Vec<Record>, StoreError> {
         self.inner.all_records().await
     }
+    async fn canonical_record(&self, key: &str) -> Result<Option<Record>, StoreError> {
+        self.inner.canonical_record(key).await
+    }
     async fn mapping(&self) -> Result<Option<Versioned<String>>, StoreError> {
         self.inner.mapping().await
     }

@@ -1,0 +1,140 @@
+//! The platform as the source of truth: reading the records that decide access from a
+//! platform's API (OfficeRnD, Nexudus, Optix, TeamUp), for the import of an existing space,
+//! the scheduled re-sync (`platform_sync`) and the re-read of a record a webhook only hinted at.
+//!
+//! The port speaks in the platform's own *records* (JSON objects as its API returns them,
+//! named by collection and id); turning records into canonical events is the platform
+//! folder's pure mapping (`access_sync_platforms::<platform>`), shared with the webhook
+//! normaliser so a record means the same whichever way it arrived.
+//!
+//! Listing is paged and resumable: [`PlatformSource::list`] takes the cursor the previous page
+//! returned, so a sync can stop inside Lambda's time limit, store the cursor and go on in the
+//! next run. A listing is **complete** only when every page was read and the last page said
+//! so ([`Page::next`] is `None`); a caller must never infer a deletion from an incomplete one.
+//!
+//! Adapters: one HTTP client per platform beside its platform folder; in-memory
+//! implementations for unit tests only (the integration tests run each client against its
+//! platform's simulator over real HTTP).
+
+use access_sync_platforms::Platform;
+use access_sync_rules::Instant;
+use serde::{Deserialize, Serialize};
+use std::future::Future;
+
+/// One record as the platform's API returned it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SourceRecord {
+    /// The collection it was read from, in the platform's own words (`memberships`,
+    /// `coworkers`, …): the adapter's [`PlatformSource::collections`] lists them.
+    pub collection: String,
+    /// The platform's id of the record.
+    pub id: String,
+    /// When the platform says it last changed, where it says so.
+    pub modified_at: Option<Instant>,
+    /// The record, exactly as the API returned it.
+    pub body: serde_json::Value,
+}
+
+/// One page of a listing.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Page {
+    /// The records of this page.
+    pub records: Vec<SourceRecord>,
+    /// Where the next page starts; `None` when this was the last page (the listing is
+    /// complete once a page with `next: None` has been read after an unbroken chain).
+    pub next: Option<String>,
+}
+
+/// What to list.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ListRequest {
+    /// The collection.
+    pub collection: String,
+    /// Only records changed at or after this instant, where the collection can be filtered by
+    /// change time ([`PlatformSource::incremental`]); `None` lists everything.
+    pub changed_since: Option<Instant>,
+    /// For collections of dated things (bookings, occurrences, check-ins): the time window to
+    /// list; `None` lets the adapter choose its documented default (say which in its docs).
+    pub window: Option<(Instant, Instant)>,
+    /// The cursor returned by the previous page; `None` for the first page.
+    pub cursor: Option<String>,
+}
+
+/// Why the platform could not be read. Every variant leaves the caller's state unchanged: a
+/// sync that meets any of them changes nothing.
+#[derive(Debug, thiserror::Error)]
+pub enum SourceError {
+    /// The platform was unreachable, answered 5xx, or kept throttling past the client's
+    /// budget. Retry later.
+    #[error("{platform} unavailable: {reason}", platform = .platform.as_str())]
+    Unavailable {
+        /// Which platform.
+        platform: Platform,
+        /// What happened (no secrets, no personal data).
+        reason: String,
+    },
+    /// The credentials were refused (after one token refresh), or lack a scope. An operator
+    /// must act; retrying does not help.
+    #[error("{platform} refused our credentials: {reason}", platform = .platform.as_str())]
+    Unauthorized {
+        /// Which platform.
+        platform: Platform,
+        /// What the platform said.
+        reason: String,
+    },
+    /// The platform answered something this client cannot read (a shape the reference does
+    /// not document). Not retryable until the client changes.
+    #[error("{platform} answered unreadably for {collection}: {reason}", platform = .platform.as_str())]
+    Unreadable {
+        /// Which platform.
+        platform: Platform,
+        /// Which collection.
+        collection: String,
+        /// What was wrong.
+        reason: String,
+    },
+    /// The credentials are not configured (the secret is still empty).
+    #[error("{platform} is not configured", platform = .platform.as_str())]
+    NotConfigured {
+        /// Which platform.
+        platform: Platform,
+    },
+}
+
+impl SourceError {
+    /// Whether trying again later can succeed.
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, SourceError::Unavailable { .. })
+    }
+}
+
+/// A platform's API, read-only.
+pub trait PlatformSource: Send + Sync {
+    /// Which platform this reads.
+    fn platform(&self) -> Platform;
+
+    /// The collections that decide access, in the order a full sync should read them (members
+    /// before what refers to members).
+    fn collections(&self) -> &'static [&'static str];
+
+    /// Whether `collection` can be listed by change time (`changed_since` is honoured);
+    /// otherwise every sync lists it in full and finds deletions by the missing ids.
+    fn incremental(&self, collection: &str) -> bool;
+
+    /// One page of a listing.
+    ///
+    /// # Errors
+    /// See [`SourceError`]; a failed page means the listing is incomplete.
+    fn list(&self, request: &ListRequest)
+    -> impl Future<Output = Result<Page, SourceError>> + Send;
+
+    /// One record by id; `Ok(None)` when the platform says it does not exist (deleted).
+    ///
+    /// # Errors
+    /// See [`SourceError`].
+    fn read(
+        &self,
+        collection: &str,
+        id: &str,
+    ) -> impl Future<Output = Result<Option<SourceRecord>, SourceError>> + Send;
+}
