@@ -104,7 +104,10 @@ mod tests {
         assert_ne!(k(&h1, body), k(&h2, body));
         assert_ne!(k(&h1, body), k(&h1, b"[]"));
         let c1 = canonical::sign(b"s", body, 100);
-        assert_eq!(canonical_key(Some(&c1), body), canonical_key(Some(&c1), body));
+        assert_eq!(
+            canonical_key(Some(&c1), body),
+            canonical_key(Some(&c1), body)
+        );
         assert_ne!(
             canonical_key(Some(&c1), body),
             canonical_key(Some(&canonical::sign(b"s", body, 101)), body)

@@ -7,7 +7,7 @@
 //! | guests per entitlement | 50 | `entitlement.guests` |
 //! | refs per entitlement | 50 | `entitlement.refs` |
 //! | weekly blocks per entitlement | 100 | `entitlement.blocks` |
-//! | members per team | 300 | `team.members` |
+//! | members per team | 200 | `team.members` |
 //! | length of any id (event, member, team, entitlement, ref, holder) | 128 bytes | e.g. `member.id`, `team.members[3]` |
 //! | length of an e-mail (member or guest) | 254 bytes (RFC 5321) | `member.email`, `entitlement.guests[0]` |
 //! | length of a member's name | 128 bytes | `member.name` |
@@ -15,8 +15,12 @@
 //!
 //! The defaults are chosen so that the largest item access-sync stores for them (an
 //! entitlement held by a team at the maximum, with every id, e-mail and name at its maximum
-//! length) stays under DynamoDB's 400 KB item size: `access_sync_aws::dynamo::item_size`
-//! computes that bound, and ingest refuses to start with limits that break it.
+//! length and made of characters JSON escapes) stays under DynamoDB's 400 KB item size:
+//! `access_sync_aws::dynamo::item_size` computes that bound (about 391 KB for the defaults;
+//! about 1.65 KB per team member), and ingest refuses to start with limits that break it. A
+//! larger team allowance needs shorter ids, e-mails or names.
+//!
+//! Ids, e-mails and names may not contain control characters (they would also garble logs).
 //!
 //! An `at` far in the future would make every later version of the record look stale and
 //! freeze it; refusing it at the door keeps the stale-version rule sound. Pure: `now` is a
@@ -56,7 +60,7 @@ impl Default for Limits {
             guests: 50,
             refs: 50,
             blocks: 100,
-            team_members: 300,
+            team_members: 200,
             id_bytes: 128,
             email_bytes: 254,
             name_bytes: 128,
@@ -102,12 +106,13 @@ impl Limits {
                     ),
                 });
             }
-            self.check(e, now).map_err(|(field, limit, reason)| Refusal {
-                index,
-                field,
-                limit,
-                reason,
-            })?;
+            self.check(e, now)
+                .map_err(|(field, limit, reason)| Refusal {
+                    index,
+                    field,
+                    limit,
+                    reason,
+                })?;
         }
         Ok(())
     }
@@ -140,9 +145,19 @@ impl Limits {
             }
             Body::Team(t) => {
                 self.length("team.id", t.id.as_str(), self.id_bytes, "id")?;
-                self.count("team.members", t.members.len(), self.team_members, "members")?;
+                self.count(
+                    "team.members",
+                    t.members.len(),
+                    self.team_members,
+                    "members",
+                )?;
                 for (i, m) in t.members.iter().enumerate() {
-                    self.length(&format!("team.members[{i}]"), m.as_str(), self.id_bytes, "id")?;
+                    self.length(
+                        &format!("team.members[{i}]"),
+                        m.as_str(),
+                        self.id_bytes,
+                        "id",
+                    )?;
                 }
             }
             Body::Cancel(id) => {
@@ -160,7 +175,12 @@ impl Limits {
                 }
                 self.count("entitlement.refs", en.refs.len(), self.refs, "refs")?;
                 for (i, r) in en.refs.iter().enumerate() {
-                    self.length(&format!("entitlement.refs[{i}]"), &r.id, self.id_bytes, "id")?;
+                    self.length(
+                        &format!("entitlement.refs[{i}]"),
+                        &r.id,
+                        self.id_bytes,
+                        "id",
+                    )?;
                 }
                 self.count("entitlement.guests", en.guests.len(), self.guests, "guests")?;
                 for (i, g) in en.guests.iter().enumerate() {
@@ -185,6 +205,13 @@ impl Limits {
         limit: usize,
         what: &str,
     ) -> Result<(), (String, Option<usize>, String)> {
+        if value.chars().any(char::is_control) {
+            return Err((
+                field.to_string(),
+                Some(limit),
+                format!("the {what} contains a control character"),
+            ));
+        }
         if value.len() > limit {
             return Err((
                 field.to_string(),
@@ -273,7 +300,10 @@ mod tests {
         assert_eq!(l.check_all([&member(&ok, "a@b.c", &ok)], now()), Ok(()));
         let field = |e: &Event| l.check_all([e], now()).unwrap_err().field;
         assert_eq!(field(&member(&long, "a@b.c", "n")), "member.id");
-        assert_eq!(field(&member("m", &format!("{}@b.c", "a".repeat(251)), "n")), "member.email");
+        assert_eq!(
+            field(&member("m", &format!("{}@b.c", "a".repeat(251)), "n")),
+            "member.email"
+        );
         assert_eq!(field(&member("m", "a@b.c", &long)), "member.name");
         let team = |members: &[&str]| {
             let m: Vec<String> = members.iter().map(|m| format!("\"{m}\"")).collect();
@@ -285,6 +315,7 @@ mod tests {
         assert_eq!(l.check_all([&team(&["a", "b", "c"])], now()), Ok(()));
         assert_eq!(field(&team(&["a", "b", "c", "d"])), "team.members");
         assert_eq!(field(&team(&["a", &long])), "team.members[1]");
+        assert_eq!(field(&team(&["a", "b\\u0007"])), "team.members[1]");
     }
 
     #[test]
@@ -296,7 +327,9 @@ mod tests {
             ))
         };
         assert_eq!(l.check_all([&at("2026-12-07T07:05:00Z")], now()), Ok(()));
-        let r = l.check_all([&at("2026-12-07T07:05:01Z")], now()).unwrap_err();
+        let r = l
+            .check_all([&at("2026-12-07T07:05:01Z")], now())
+            .unwrap_err();
         assert_eq!((r.field.as_str(), r.limit), ("at", None));
         assert!(r.reason.contains("300 s ahead"), "{}", r.reason);
         assert!(l.check_all([&at("9999-12-31T00:00:00Z")], now()).is_err());
