@@ -60,7 +60,7 @@ impl<F: Functions> Driver<F> {
 
     /// Posts canonical events to ingest as JSON Lines at `/events`, signed with the local
     /// stack's canonical secret at the clock's `now` (as `access-sync post` signs); fails
-    /// unless ingest accepted them (202).
+    /// unless ingest accepted them (202, or 200 for a signed delivery it had accepted before).
     ///
     /// # Errors
     /// Ingest refused them or could not be reached.
@@ -71,7 +71,7 @@ impl<F: Functions> Driver<F> {
             body.push('\n');
         }
         let (status, text) = self.post_canonical(body.into_bytes()).await?;
-        if status != 202 {
+        if status != 202 && status != 200 {
             bail!("ingest answered {status}: {text}");
         }
         Ok(())
@@ -102,7 +102,8 @@ impl<F: Functions> Driver<F> {
             .await
     }
 
-    /// Posts a platform's native webhook, signed as the platform would at the clock's `now`.
+    /// Posts a platform's native webhook, signed as the platform would at the clock's `now`;
+    /// fails unless ingest accepted it (202, or 200 for a delivery it had accepted before).
     ///
     /// # Errors
     /// Ingest refused it or could not be reached.
@@ -113,7 +114,7 @@ impl<F: Functions> Driver<F> {
             .map(|(k, v)| (k.as_str(), v.as_str()))
             .collect();
         let (status, text) = self.pumps.functions.post(&path, &headers, body).await?;
-        if status != 202 {
+        if status != 202 && status != 200 {
             bail!("ingest answered {status} to {path}: {text}");
         }
         Ok(())
