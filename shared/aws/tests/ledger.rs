@@ -54,8 +54,14 @@ async fn a_delivery_is_fresh_once_in_flight_while_claimed_and_done_for_good() {
     let item = client
         .get_item()
         .table_name("ledger-claims")
-        .key("pk", aws_sdk_dynamodb::types::AttributeValue::S(replay_pk("k1")))
-        .key("sk", aws_sdk_dynamodb::types::AttributeValue::S("REPLAY".into()))
+        .key(
+            "pk",
+            aws_sdk_dynamodb::types::AttributeValue::S(replay_pk("k1")),
+        )
+        .key(
+            "sk",
+            aws_sdk_dynamodb::types::AttributeValue::S("REPLAY".into()),
+        )
         .send()
         .await
         .unwrap()
