@@ -17,16 +17,14 @@
 
 use crate::Rejection;
 use crate::error::SignatureError;
+use crate::signature::{hmac_sha256, require_secret, unauthorized, unix_seconds, within_window};
 use access_sync_rules::Instant;
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
 use subtle::{Choice, ConstantTimeEq};
 
 /// The header carrying the canonical route's signature.
 pub const CANONICAL_HEADER: &str = "access-sync-signature";
 
-/// How far `t` may be from the receiver's `now`, either way, in seconds.
-pub const WINDOW_SECS: i64 = 300;
+pub use crate::signature::WINDOW_SECS;
 
 /// A parsed `access-sync-signature` header.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -63,30 +61,21 @@ pub fn parse_header(header: &str) -> Result<CanonicalSignature<'_>, SignatureErr
         }
     }
     let t = t.ok_or_else(unreadable)?;
-    if t.is_empty() || t.len() > 12 || !t.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(unreadable());
-    }
-    let unix = t.parse().map_err(|_| unreadable())?;
+    let unix = unix_seconds(t).ok_or_else(unreadable)?;
     if v1.is_empty() {
         return Err(unreadable());
     }
     Ok(CanonicalSignature { t, unix, v1 })
 }
 
-fn mac(secret: &[u8], t: &[u8], body: &[u8]) -> Vec<u8> {
-    // HMAC takes a key of any length; an empty one is refused before we get here.
-    let mut m = Hmac::<Sha256>::new_from_slice(secret).expect("HMAC accepts any key length");
-    m.update(t);
-    m.update(b".");
-    m.update(body);
-    m.finalize().into_bytes().to_vec()
-}
-
 /// The `access-sync-signature` header for `body` signed at unix time `t`: what
 /// `access-sync post` sends, and what another system must compute.
 pub fn sign(secret: &[u8], body: &[u8], t: i64) -> String {
     let t = t.to_string();
-    format!("t={t},v1={}", hex::encode(mac(secret, t.as_bytes(), body)))
+    let mac = hmac_sha256(secret, &[t.as_bytes(), b".", body])
+        .map(hex::encode)
+        .unwrap_or_default();
+    format!("t={t},v1={mac}")
 }
 
 /// Verifies a canonical batch: `header` is the `access-sync-signature` header's value.
@@ -101,20 +90,11 @@ pub fn verify(
     body: &[u8],
     now: Instant,
 ) -> Result<i64, Rejection> {
-    if secret.is_empty() {
-        return Err(Rejection::Unauthorized(SignatureError::NotConfigured));
-    }
-    let header = header.ok_or(Rejection::Unauthorized(SignatureError::Missing(
-        CANONICAL_HEADER,
-    )))?;
-    let sig = parse_header(header).map_err(Rejection::Unauthorized)?;
-    let skew = now.timestamp().saturating_sub(sig.unix);
-    if skew.checked_abs().is_none_or(|s| s > WINDOW_SECS) {
-        return Err(Rejection::Unauthorized(SignatureError::OutsideWindow {
-            skew_secs: skew,
-        }));
-    }
-    let want = mac(secret, sig.t.as_bytes(), body);
+    require_secret(secret)?;
+    let header = header.ok_or(unauthorized(SignatureError::Missing(CANONICAL_HEADER)))?;
+    let sig = parse_header(header).map_err(unauthorized)?;
+    within_window(sig.unix, now)?;
+    let want = hmac_sha256(secret, &[sig.t.as_bytes(), b".", body])?;
     let mut ok = Choice::from(0);
     for v in &sig.v1 {
         ok |= v.as_slice().ct_eq(&want);
@@ -122,7 +102,7 @@ pub fn verify(
     if bool::from(ok) {
         Ok(sig.unix)
     } else {
-        Err(Rejection::Unauthorized(SignatureError::Mismatch))
+        Err(unauthorized(SignatureError::Mismatch))
     }
 }
 
