@@ -40,6 +40,7 @@ pub mod directory;
 pub mod events;
 pub mod facts;
 pub mod idempotency;
+pub mod ledger;
 #[cfg(any(test, feature = "testing"))]
 pub mod memory;
 pub mod ownership;
@@ -56,6 +57,7 @@ pub use directory::{Directory, DirectoryError, FactsDirectory};
 pub use events::{EventPublisher, OutboundEvent, PublishError, UndeliveredEvent};
 pub use facts::{FactStore, Loaded, entitlement_key, holder_key, member_key, record_key, team_key};
 pub use idempotency::{Begin, Idempotency, IdempotencyError, IdempotencyKey, Lock};
+pub use ledger::{Claim, DeliveryLedger, LedgerError};
 pub use ownership::{
     OWNERSHIP_SHARDS, OwnerView, Ownership, OwnershipChange, OwnershipPage, OwnershipStore,
 };

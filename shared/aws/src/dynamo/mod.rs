@@ -16,6 +16,7 @@
 //! | entitlements by holder | `HOLDER#member:<id>` / `HOLDER#team:<id>` | `ENT#<id>` | index item |
 //! | teams by member | `MEMBEROF#<member id>` | `TEAM#<id>` | index item |
 //! | mapping document | `MAPPING` | `CURRENT` | `doc`, `version` |
+//! | accepted signed delivery (replay ledger) | `REPLAY#<sha256 hex>` | `REPLAY` | `state` (`pending` \| `done`), `until` (s), `ttl` — see [`ledger`] |
 //!
 //! # Access patterns (round trips)
 //! - converge, one e-mail: `Query pk = EMAIL#<e>` (every fact it needs, 1) +
@@ -35,6 +36,8 @@
 mod audit;
 pub mod facts;
 mod idempotency;
+pub mod item_size;
+pub mod ledger;
 mod ownership;
 
 use access_sync_ports::StoreError;
@@ -51,7 +54,7 @@ use std::collections::HashMap;
 pub const GSI1: &str = "gsi1";
 
 /// A DynamoDB item.
-pub(crate) type Item = HashMap<String, AttributeValue>;
+pub type Item = HashMap<String, AttributeValue>;
 
 /// The DynamoDB adapter of the fact, ownership, idempotency and audit ports.
 #[derive(Clone, Debug)]
