@@ -16,6 +16,8 @@
 //! | entitlements by holder | `HOLDER#member:<id>` / `HOLDER#team:<id>` | `ENT#<id>` | index item |
 //! | teams by member | `MEMBEROF#<member id>` | `TEAM#<id>` | index item |
 //! | mapping document | `MAPPING` | `CURRENT` | `doc`, `version` |
+//! | repair index / dirty mark / hold of a pair | `WANT#<email>` | `GROUP#<g>` / `DIRTY#<g>` / `HELD#<g>` | `gsi1pk = WANTED#<shard>` / `DIRTY#<shard>` / `HELD`, `gsi1sk = <email>#<group>` — see `safety` |
+//! | the brake's budget | `BRAKE` | `BUDGET` | `doc`, `version` |
 //!
 //! # Access patterns (round trips)
 //! - converge, one e-mail: `Query pk = EMAIL#<e>` (every fact it needs, 1) +
@@ -36,6 +38,7 @@ mod audit;
 pub mod facts;
 mod idempotency;
 mod ownership;
+mod safety;
 
 use access_sync_ports::StoreError;
 use aws_sdk_dynamodb::Client;
