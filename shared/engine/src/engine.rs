@@ -12,6 +12,10 @@
 //!   and decides again;
 //! - schedules have deterministic names, so re-scheduling an edge is a no-op, and an edge that
 //!   is already due converges at once.
+//!
+//! Every revoke and shortened window is taken from the one brake's budget first, and held past
+//! it; converge also keeps the repair notes reconcile uses to find lost grants
+//! ([`crate::brake`]).
 
 use access_sync_ports::{AccessControl, AccessError, Granted};
 use access_sync_ports::{
@@ -403,7 +407,8 @@ impl<S: Store, K: AccessControl, E: EdgeScheduler> Engine<S, K, E> {
         trigger: Trigger,
     ) -> Result<(Vec<Step>, BTreeSet<GroupId>), EngineError> {
         let mapping = self.mapping(now).await?;
-        // The notes first: a dirty mark seen here was written after the facts read below.
+        // The notes first: a dirty mark seen here was written after its event's facts were
+        // saved, so the facts read below include that event and the mark may be cleared.
         let mut gate = self.open_gate(email, trigger).await?;
         let records = self.store.facts_for_email(email).await?;
         self.gate_facts(&mut gate, &records);
