@@ -46,6 +46,7 @@ pub mod memory;
 pub mod ownership;
 pub mod pair;
 pub mod platform_source;
+pub mod safety;
 pub mod scheduler;
 pub mod secrets;
 pub mod store;
@@ -63,6 +64,9 @@ pub use ownership::{
 };
 pub use pair::{Email, GroupId, Pair, pair_key, parse_pair_key};
 pub use platform_source::{ListRequest, Page, PlatformSource, SourceError, SourceRecord};
+pub use safety::{
+    Budget, Dirty, Discarded, Hold, NoteChange, Notes, Reduction, SafetyPage, SafetyStore, Wanted,
+};
 pub use scheduler::{CancelOutcome, Edge, EdgeScheduler, ScheduleError, ScheduleOutcome};
 pub use secrets::{SecretError, SecretSource, SecretValue};
 pub use store::{StoreError, Version, Versioned};

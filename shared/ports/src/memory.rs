@@ -30,6 +30,8 @@ use chrono::{DateTime, Duration, Utc};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Mutex, MutexGuard};
 
+mod safety;
+
 /// Locks a mutex, ignoring poisoning: a panicking test thread must not hide the state from
 /// the assertions of another.
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -61,6 +63,7 @@ struct StoreState {
 pub struct MemoryStore {
     state: Mutex<StoreState>,
     expires_after: Duration,
+    safety: Mutex<safety::MemorySafety>,
 }
 
 impl Default for MemoryStore {
@@ -75,6 +78,7 @@ impl MemoryStore {
         Self {
             state: Mutex::new(StoreState::default()),
             expires_after,
+            safety: Mutex::default(),
         }
     }
 

@@ -17,6 +17,8 @@
 //!   event to them and telling which (e-mail, group) pairs it can change.
 //! - [`access`]: for one pair at `now`: open or closed, until when, and the next edge.
 //! - [`converge`]: desired access against what we own in Kisi → one decision.
+//! - [`brake`]: which decisions take access away (the one brake counts them), its sliding
+//!   budget, and which pairs should be open (the index reconcile repairs lost grants from).
 //! - [`ids`], [`time`], [`Source`], [`LineError`]: identifiers, instants, mapping sources and
 //!   input errors.
 //!
@@ -31,6 +33,7 @@
 #![warn(missing_docs)]
 
 pub mod access;
+pub mod brake;
 pub mod converge;
 mod error;
 pub mod event;

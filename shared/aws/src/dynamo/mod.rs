@@ -17,6 +17,8 @@
 //! | teams by member | `MEMBEROF#<member id>` | `TEAM#<id>` | index item |
 //! | mapping document | `MAPPING` | `CURRENT` | `doc`, `version` |
 //! | accepted signed delivery (replay ledger) | `REPLAY#<sha256 hex>` | `REPLAY` | `state` (`pending` \| `done`), `until` (s), `ttl` — see [`ledger`] |
+//! | repair index / dirty mark / hold of a pair | `WANT#<email>` | `GROUP#<g>` / `DIRTY#<g>` / `HELD#<g>` | `gsi1pk = WANTED#<shard>` / `DIRTY#<shard>` / `HELD`, `gsi1sk = <email>#<group>` — see `safety` |
+//! | the brake's budget | `BRAKE` | `BUDGET` | `doc`, `version` |
 //!
 //! # Access patterns (round trips)
 //! - converge, one e-mail: `Query pk = EMAIL#<e>` (every fact it needs, 1) +
@@ -39,6 +41,7 @@ mod idempotency;
 pub mod item_size;
 pub mod ledger;
 mod ownership;
+mod safety;
 
 use access_sync_ports::StoreError;
 use aws_sdk_dynamodb::Client;
