@@ -7,15 +7,20 @@
 //! - [`engine`]: [`Engine::converge`], the one path that writes Kisi state, and
 //!   [`Engine::handle_event`], which records a platform event once and says which pairs to
 //!   converge.
+//! - [`claims`]: telling our assignments from hand-made ones (intents), and exclusions;
+//!   [`exclusions`]: lifting an exclusion.
 //! - [`reconcile`]: the 15-minute safety net, with its brake.
 //! - [`mappings`]: applying a new mapping file in the live system.
 
 #![warn(missing_docs)]
 
+pub mod claims;
 pub mod engine;
+pub mod exclusions;
 pub mod mappings;
 pub mod reconcile;
 
 pub use engine::{Engine, EngineError, Handled, Settings, Step, Store, Trigger};
+pub use exclusions::Included;
 pub use mappings::{ApplyOptions, MappingChange};
 pub use reconcile::{ReconcileConfig, ReconcileReport};

@@ -28,7 +28,7 @@ use access_sync_ports::{
     AuditAction, AuditEntry, Edge, EdgeScheduler, OWNERSHIP_SHARDS, Ownership, OwnershipChange,
     Versioned,
 };
-use access_sync_rules::converge::{Decision, Owned, decide};
+use access_sync_rules::converge::{Decision, Owned};
 use access_sync_rules::facts::Facts;
 use access_sync_rules::{Email, GroupId, Instant, Pair};
 use chrono::Duration;
@@ -229,7 +229,7 @@ impl<S: Store, K: AccessControl, E: EdgeScheduler> Engine<S, K, E> {
                 let held = Owned {
                     valid_until: o.value.valid_until,
                 };
-                match decide(&access, Some(&held), now) {
+                match self.lease().decide(&access, Some(&held), now) {
                     Decision::Revoke => {
                         revokes.insert(pair.clone());
                     }
@@ -238,7 +238,7 @@ impl<S: Store, K: AccessControl, E: EdgeScheduler> Engine<S, K, E> {
                         todo.insert(pair.clone());
                     }
                 }
-                if let Some(t) = access.next_change
+                if let Some(t) = self.lease().next_edge(&access, o.value.valid_until)
                     && t <= now + cfg.edge_horizon
                 {
                     edges.push(Edge::new(pair, t));

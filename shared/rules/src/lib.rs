@@ -36,6 +36,7 @@ mod error;
 pub mod event;
 pub mod facts;
 pub mod ids;
+pub mod lease;
 pub mod mapping;
 pub mod preview;
 mod short_list;
