@@ -2,11 +2,13 @@
 //!
 //! - `preview`: the access timeline of an event file under a mapping file (no AWS, no Kisi);
 //!   `--live` steps the live operations on a virtual clock instead of reading it in one pass.
-//! - `kisi`: look up Kisi groups and users (`kisi groups`, `kisi whois EMAIL`).
+//! - `kisi`: look up Kisi groups and users (`kisi groups`, `kisi whois EMAIL`), list and lift
+//!   exclusions (`kisi exclusions`, `kisi include EMAIL`).
 //! - `mappings apply FILE`: change the mapping file of the live system.
 //!
 //! Exit codes: 0 ok (warnings on stderr), 2 bad input or usage (nothing on stdout), 1 failure.
 
+mod claims_cmd;
 mod kisi_cmd;
 mod mappings_cmd;
 mod normalize_cmd;

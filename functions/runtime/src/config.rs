@@ -10,6 +10,7 @@
 //! | `ACCESS_SYNC_CLOCK_URL` | unset: system clock | see [`crate::clock`] |
 //! | `BRAKE_SHARE` | `0.10` | largest share of managed access one reconcile may revoke |
 //! | `KISI_MAX_ATTEMPTS` | `6` | tries per Kisi call within one invocation (1 to 10) |
+//! | `LEASE_DAYS` | `30` | longest `valid_until` of any assignment, renewed when a third remains (3 to 365) |
 //!
 //! Every missing or bad variable is reported, one line each, in one error.
 
@@ -33,6 +34,8 @@ pub struct Config {
     pub brake_share: f64,
     /// `KISI_MAX_ATTEMPTS`.
     pub kisi_max_attempts: u32,
+    /// `LEASE_DAYS`.
+    pub lease_days: u32,
 }
 
 impl Config {
@@ -86,6 +89,16 @@ impl Config {
                 }
             },
         };
+        let lease_days = match get("LEASE_DAYS") {
+            None => 30,
+            Some(v) => match v.trim().parse::<u32>() {
+                Ok(n) if (3..=365).contains(&n) => n,
+                _ => {
+                    problems.push(format!("LEASE_DAYS={v:?} is not a number from 3 to 365"));
+                    30
+                }
+            },
+        };
         match aws {
             Ok(aws) if problems.is_empty() => Ok(Config {
                 aws,
@@ -93,6 +106,7 @@ impl Config {
                 clock_url,
                 brake_share,
                 kisi_max_attempts,
+                lease_days,
             }),
             _ => Err(ConfigError(problems)),
         }
@@ -128,6 +142,7 @@ mod tests {
             ("ACCESS_SYNC_CLOCK_URL", "localhost:9"),
             ("BRAKE_SHARE", "50%"),
             ("KISI_MAX_ATTEMPTS", "0"),
+            ("LEASE_DAYS", "0"),
         ]))
         .unwrap_err();
         let text = err.to_string();
@@ -140,6 +155,7 @@ mod tests {
             "ACCESS_SYNC_CLOCK_URL",
             "BRAKE_SHARE",
             "KISI_MAX_ATTEMPTS",
+            "LEASE_DAYS",
         ] {
             assert_eq!(text.matches(name).count(), 1, "{name} in {text}");
         }
@@ -163,6 +179,7 @@ mod tests {
         assert_eq!(c.clock_url, None);
         assert_eq!(c.brake_share, 0.10);
         assert_eq!(c.kisi_max_attempts, 6);
+        assert_eq!(c.lease_days, 30);
         assert_eq!(c.aws.event_bus_name, "default");
     }
 }

@@ -57,6 +57,7 @@ impl App {
         let kisi = kisi(&config, a.secrets)?;
         let settings = Settings {
             function: EVENT_SCOPE.into(),
+            lease: access_sync_rules::lease::Lease::days(config.lease_days),
             ..Settings::default()
         };
         let engine = Engine::new(a.store, kisi, a.edges, settings);
