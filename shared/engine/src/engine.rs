@@ -6,8 +6,14 @@
 //! scheduled. Events, edges, reconcile and mapping changes only say *when* to converge.
 //!
 //! Safe to run twice, concurrently, or late:
-//! - a grant that Kisi already has (a crash after the Kisi call, a concurrent converge) comes
-//!   back as a 409 and is adopted; a revoke of something already gone is success;
+//! - an intent (pair + exact `valid_until`) is written before every create; a grant that Kisi
+//!   already has (a crash after the Kisi call, a lost answer, a concurrent converge) comes back
+//!   as a 409 and is ours only if an intent asked for its `valid_until` — otherwise it is held
+//!   by hand and never touched (see [`crate::claims`]); a revoke of something already gone is
+//!   success;
+//! - every `valid_until` is bounded by the lease and renewed at the pair's next edge;
+//! - a remembered Kisi user that a person deleted is not re-created: the e-mail is excluded
+//!   until an operator lifts it ([`crate::exclusions`]);
 //! - ownership is written with optimistic concurrency: a converge that lost the race re-reads
 //!   and decides again;
 //! - schedules have deterministic names, so re-scheduling an edge is a no-op, and an edge that

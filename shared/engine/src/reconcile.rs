@@ -5,8 +5,9 @@
 //! 2. reads what Kisi actually has in every managed group (paged listings that must prove
 //!    themselves complete — **any incomplete read aborts the run before anything is revoked**);
 //! 3. finds drift: an assignment of ours that is gone from Kisi (deleted by hand) or has another
-//!    `valid_until`; an assignment someone added by hand to a managed group (left alone unless
-//!    the rules grant that person the group, in which case it is adopted);
+//!    `valid_until`; an assignment someone added by hand to a managed group (handed to converge,
+//!    which leaves it alone: recorded as held by hand if the rules grant that person the group,
+//!    recognised as ours only if an intent of ours asked for its exact `valid_until`);
 //! 4. re-decides every owned pair from the stored facts (so a mapping change, a member whose
 //!    e-mail changed, or a missed event is caught) and counts the revokes that would follow;
 //! 5. applies the **brake**: if the revokes exceed `brake_share` of all managed access, none of

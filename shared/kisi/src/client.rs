@@ -6,8 +6,9 @@
 //! backoff and jitter until `max_attempts` or the per-operation deadline, whichever comes first.
 //!
 //! Retrying a create is safe here because Kisi's 409 is handled: a retried `POST /users` that
-//! already happened finds the user by exact e-mail, and a retried `POST /role_assignments` adopts
-//! the existing assignment after checking it is the same user, group and role.
+//! already happened finds the user by exact e-mail, and a retried `POST /role_assignments`
+//! returns the existing assignment after checking it is the same user, group and role (whether
+//! it is access-sync's own is decided by the engine, from the intent it wrote before the create).
 //!
 //! The API key is fixed ([`KisiClient::new`]) or read from a [`KeySource`]
 //! ([`KisiClient::with_key_source`]): then on the first request, and once more when Kisi answers

@@ -28,8 +28,8 @@ pub struct Assignment {
 pub enum Granted {
     /// We created it.
     Created(Assignment),
-    /// One with the same user, group and role existed (a retry after a crash, or a hand-made
-    /// one for someone the rules do grant): we take it over.
+    /// One with the same user, group and role existed (a retry after a lost answer, or one made
+    /// by hand): converge decides whether it is ours from its intents.
     Adopted(Assignment),
 }
 
