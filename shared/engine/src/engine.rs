@@ -726,10 +726,17 @@ impl<S: Store, K: AccessControl, E: EdgeScheduler> Engine<S, K, E> {
         let granted = match self.kisi.grant(user, group, valid_until, notify).await {
             Ok(g) => g,
             // A user deleted in Kisi cannot be granted anything: find out whether that is why.
+            // A 404 for the user is believed only once a complete listing of the group has
+            // proven that the API answers (a wrong base URL answers 404 to everything).
             Err(AccessError::Refused(why)) => {
-                return match self.kisi.user_email(user).await? {
-                    None => Ok(Claimed::UserGone),
-                    Some(_) => Err(AccessError::Refused(why).into()),
+                if self.kisi.user_email(user).await?.is_some() {
+                    return Err(AccessError::Refused(why).into());
+                }
+                let listed = self.kisi.group_assignments(group).await?;
+                return if listed.iter().any(|a| a.user == user) {
+                    Err(AccessError::Refused(why).into())
+                } else {
+                    Ok(Claimed::UserGone)
                 };
             }
             Err(e) => return Err(e.into()),

@@ -497,3 +497,45 @@ async fn an_open_ended_grant_carries_a_lease_and_is_renewed_without_a_second_inv
         .await;
     assert_eq!(r.converge_requested, 0, "{r:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_kisi_that_answers_404_to_everything_excludes_nobody() {
+    use access_sync_engine::KisiAccess;
+    use access_sync_kisi::{ApiKey, KisiClient, KisiConfig};
+    use access_sync_ports::OwnershipChange;
+    // A wrong base URL: every path is 404, the user's too.
+    let stack = Stack::wrapped(
+        MAP,
+        |s| s,
+        |k| {
+            let base = format!("{}/not-kisi", k.client().base_url());
+            KisiAccess::new(KisiClient::new(KisiConfig::new(base, ApiKey::new("e2e-key"))).unwrap())
+        },
+        |e| e,
+    )
+    .await;
+    let t0 = at("2026-12-07T08:00:00Z");
+    stack
+        .engine
+        .store()
+        .apply_ownership(
+            &[OwnershipChange::RememberUser {
+                email: JOE.into(),
+                user_id: 1001,
+            }],
+            &[],
+        )
+        .await
+        .unwrap();
+    for e in [member(), plan(&format_instant(t0))] {
+        stack.engine.handle_event(&e, t0).await.unwrap();
+    }
+    let r = stack
+        .engine
+        .converge(&joe(), &BTreeSet::from([group(102)]), t0, Trigger::Event)
+        .await;
+    assert!(r.is_err(), "{r:?}");
+    let view = stack.engine.store().owner_view(JOE).await.unwrap();
+    assert!(view.excluded.is_none(), "{view:?}");
+    assert_eq!(view.kisi_user, Some(1001));
+}
