@@ -746,6 +746,7 @@ impl<S: Store, K: AccessControl, E: EdgeScheduler> Engine<S, K, E> {
                 id: a.id,
                 confirmed: false,
             }),
+            Granted::OtherRole(a) => Ok(Claimed::ByHand(a)),
             Granted::Adopted(a) if !is_ours(&a, intents) => Ok(Claimed::ByHand(a)),
             Granted::Adopted(a) if a.valid_until == valid_until => Ok(Claimed::Ours {
                 id: a.id,
@@ -769,7 +770,7 @@ impl<S: Store, K: AccessControl, E: EdgeScheduler> Engine<S, K, E> {
                             confirmed: true,
                         })
                     }
-                    Granted::Adopted(b) => Ok(Claimed::ByHand(b)),
+                    Granted::Adopted(b) | Granted::OtherRole(b) => Ok(Claimed::ByHand(b)),
                 }
             }
         }

@@ -104,6 +104,11 @@ async fn a_hand_made_assignment_survives_a_check_in_a_booking_and_their_end_unto
         .sim
         .assign_by_hand(user, 101, "group_basic", None)
         .unwrap();
+    // And a manager's role in the meeting room, also by hand.
+    let manager = stack
+        .sim
+        .assign_by_hand(user, 103, "group_manager", None)
+        .unwrap();
     let events = [
         member(),
         ev(
@@ -115,6 +120,13 @@ async fn a_hand_made_assignment_survives_a_check_in_a_booking_and_their_end_unto
             "2026-12-07T09:00:00Z",
             "2026-12-08T10:00:00Z",
             "2026-12-08T11:00:00Z",
+        ),
+        booking(
+            "b2",
+            "room-1",
+            "2026-12-07T09:05:00Z",
+            "2026-12-07T14:00:00Z",
+            "2026-12-07T15:00:00Z",
         ),
     ];
     stack.play(&events, at("2026-12-09T00:00:00Z")).await;
@@ -144,19 +156,39 @@ async fn a_hand_made_assignment_survives_a_check_in_a_booking_and_their_end_unto
         "access-sync created something in group 101: {:?}",
         snap.timeline
     );
+    let in_103: Vec<_> = snap
+        .role_assignments
+        .iter()
+        .filter(|a| a.group_id == 103)
+        .collect();
+    assert_eq!(in_103.len(), 1, "{in_103:?}");
+    assert_eq!(
+        (
+            in_103[0].id,
+            in_103[0].role_id.as_str(),
+            in_103[0].valid_until
+        ),
+        (manager, "group_manager", None)
+    );
+    assert_eq!(
+        snap.timeline.iter().filter(|e| e.group_id == 103).count(),
+        1,
+        "{:?}",
+        snap.timeline
+    );
 
     // Recorded as held by hand, never as ours; audited once; no intent left behind.
     let view = stack.engine.store().owner_view(JOE).await.unwrap();
     assert!(view.owned.is_empty(), "{view:?}");
-    assert_eq!(view.by_hand.len(), 1);
-    assert_eq!(view.by_hand[0].assignment_id, hand);
+    let held: BTreeSet<u64> = view.by_hand.iter().map(|h| h.assignment_id).collect();
+    assert_eq!(held, BTreeSet::from([hand, manager]));
     assert!(view.intents.is_empty(), "{:?}", view.intents);
     let audit = audit_actions(&stack).await;
     let by_hand: Vec<_> = audit
         .iter()
         .filter(|(a, _)| *a == AuditAction::ByHand)
         .collect();
-    assert_eq!(by_hand.len(), 1, "{audit:?}");
+    assert_eq!(by_hand.len(), 2, "{audit:?}");
     assert!(by_hand[0].1.contains("held by hand"), "{}", by_hand[0].1);
     assert!(
         !audit
