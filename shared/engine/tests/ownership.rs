@@ -532,8 +532,7 @@ async fn an_open_ended_grant_carries_a_lease_and_is_renewed_without_a_second_inv
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_kisi_that_answers_404_to_everything_excludes_nobody() {
-    use access_sync_engine::KisiAccess;
-    use access_sync_kisi::{ApiKey, KisiClient, KisiConfig};
+    use access_sync_kisi::{ApiKey, KisiAccess, KisiClient, KisiConfig};
     use access_sync_ports::OwnershipChange;
     // A wrong base URL: every path is 404, the user's too.
     let stack = Stack::wrapped(
