@@ -2,7 +2,10 @@
 //! answering "why can't this member open the door?".
 //!
 //! - `kisi groups` — id, name and place of every Kisi group (the ids the mapping file needs).
-//! - `kisi whois EMAIL` — the Kisi user with exactly that e-mail and its group assignments.
+//! - `kisi whois EMAIL` — the Kisi user with exactly that e-mail and its group assignments;
+//!   with the store configured (`TABLE_NAME`, …), also which assignments are ours, which are
+//!   held by hand, and whether the person is excluded (see `claims_cmd`).
+//! - `kisi exclusions`, `kisi include EMAIL` — see `claims_cmd`.
 //!
 //! Configured by `KISI_API_KEY` and `KISI_BASE_URL` (default `https://api.kisi.io`). Goes
 //! through the same `KisiClient` as the sync (rate budget, retries, exact e-mail matching).
@@ -30,6 +33,15 @@ enum KisiCmd {
         /// The member's e-mail (matched exactly, case-insensitively).
         email: String,
     },
+    /// List the e-mails whose Kisi user a person deleted: access-sync leaves them alone
+    /// (needs the settings of `mappings apply`).
+    Exclusions,
+    /// Lift an exclusion: the Kisi user is found or created again where the rules grant
+    /// access (needs the settings of `mappings apply`).
+    Include {
+        /// The member's e-mail.
+        email: String,
+    },
 }
 
 /// Why a command did not print its answer.
@@ -47,6 +59,11 @@ impl From<KisiError> for Failure {
 
 /// Runs `access-sync kisi …` on its own single-threaded runtime.
 pub fn run(args: KisiArgs) -> ExitCode {
+    match &args.cmd {
+        KisiCmd::Exclusions => return crate::claims_cmd::exclusions(),
+        KisiCmd::Include { email } => return crate::claims_cmd::include(email),
+        KisiCmd::Groups | KisiCmd::Whois { .. } => {}
+    }
     let config = match KisiConfig::from_env() {
         Ok(c) => c,
         Err(e) => {
@@ -86,7 +103,18 @@ async fn execute(cmd: &KisiCmd, config: KisiConfig, out: &mut impl Write) -> Res
     let kisi = KisiClient::new(config)?;
     match cmd {
         KisiCmd::Groups => groups(&kisi, out).await,
-        KisiCmd::Whois { email } => whois(&kisi, email, out).await,
+        KisiCmd::Whois { email } => {
+            let records = match crate::claims_cmd::records(email).await {
+                Some(Ok(v)) => Some(v),
+                Some(Err(e)) => {
+                    eprintln!("warning: access-sync's records not read: {e}");
+                    None
+                }
+                None => None,
+            };
+            whois(&kisi, email, records.as_ref(), out).await
+        }
+        KisiCmd::Exclusions | KisiCmd::Include { .. } => Ok(()),
     }
 }
 
@@ -134,7 +162,12 @@ async fn groups(kisi: &KisiClient, out: &mut impl Write) -> Result<(), Failure> 
     Ok(())
 }
 
-async fn whois(kisi: &KisiClient, email: &str, out: &mut impl Write) -> Result<(), Failure> {
+async fn whois(
+    kisi: &KisiClient,
+    email: &str,
+    records: Option<&access_sync_ports::OwnerView>,
+    out: &mut impl Write,
+) -> Result<(), Failure> {
     let Some(user) = kisi.find_user_by_email(email).await? else {
         return Err(Failure::NoSuchUser(email.trim().to_owned()));
     };
@@ -175,6 +208,7 @@ async fn whois(kisi: &KisiClient, email: &str, out: &mut impl Write) -> Result<(
                 "VALID FROM",
                 "VALID UNTIL",
                 "ASSIGNMENT",
+                "ACCESS-SYNC",
             ]
             .map(str::to_owned)
             .to_vec(),
@@ -187,12 +221,25 @@ async fn whois(kisi: &KisiClient, email: &str, out: &mut impl Write) -> Result<(
                 fmt(a.valid_from),
                 fmt(a.valid_until),
                 a.id.to_string(),
+                records
+                    .map_or("?", |v| crate::claims_cmd::marker(v, a.id.0))
+                    .to_owned(),
             ]);
         }
         let mut indented = Vec::new();
         table(&mut indented, &rows);
         for line in String::from_utf8_lossy(&indented).lines() {
             let _ = writeln!(out, "  {line}");
+        }
+    }
+    match records {
+        Some(v) => crate::claims_cmd::describe(v, email.trim(), out),
+        None => {
+            let _ = writeln!(
+                out,
+                "access-sync: records not read (set the settings of `mappings apply` to see \
+                 ours / held by hand / excluded)"
+            );
         }
     }
     Ok(())
@@ -287,6 +334,70 @@ mod tests {
             "{text}"
         );
         assert!(!text.contains("joann"), "{text}");
+    }
+
+    #[tokio::test]
+    async fn whois_marks_each_assignment_ours_or_held_by_hand_from_access_syncs_records() {
+        use access_sync_ports::{HeldByHand, OwnerView, Ownership, Pair, Versioned};
+        let sim = sim().await;
+        let door = sim.seed_group("Front door", None);
+        let desk = sim.seed_group("Desks", None);
+        let joe = sim.seed_user("joe@example.com", "Joe", None);
+        let by_hand = sim.assign_by_hand(joe, door, "group_basic", None).unwrap();
+        let kisi = KisiClient::new(KisiConfig::new(
+            sim.base_url.clone(),
+            ApiKey::new("cli-key"),
+        ))
+        .unwrap();
+        let ours = kisi
+            .grant(&access_sync_kisi::Grant {
+                user: access_sync_kisi::UserId(joe),
+                group: access_sync_kisi::GroupId(desk),
+                valid_from: None,
+                valid_until: None,
+                invite: access_sync_kisi::InvitePolicy::Never,
+            })
+            .await
+            .unwrap();
+        let pair = |g: u64| Pair {
+            email: access_sync_rules::Email::parse("joe@example.com").unwrap(),
+            group: access_sync_rules::GroupId::new(g as i64).unwrap(),
+        };
+        let view = OwnerView {
+            owned: vec![Versioned {
+                value: Ownership {
+                    pair: pair(desk),
+                    assignment_id: ours.assignment().id.0,
+                    user_id: joe,
+                    valid_until: None,
+                },
+                version: 1,
+            }],
+            by_hand: vec![HeldByHand {
+                pair: pair(door),
+                assignment_id: by_hand,
+                user_id: joe,
+                since: chrono::Utc::now(),
+            }],
+            ..OwnerView::default()
+        };
+        let mut buf = Vec::new();
+        whois(&kisi, "joe@example.com", Some(&view), &mut buf)
+            .await
+            .unwrap();
+        let text = String::from_utf8(buf).unwrap();
+        let row = |name: &str| {
+            text.lines()
+                .find(|l| l.contains(name) && l.contains("group_basic"))
+                .unwrap_or_else(|| panic!("no row for {name}: {text}"))
+                .to_owned()
+        };
+        assert!(row("Desks").trim_end().ends_with("ours"), "{text}");
+        assert!(
+            row("Front door").trim_end().ends_with("held by hand"),
+            "{text}"
+        );
+        assert!(text.contains("excluded: no"), "{text}");
     }
 
     #[tokio::test]

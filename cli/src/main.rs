@@ -2,7 +2,8 @@
 //!
 //! - `preview`: the access timeline of an event file under a mapping file (no AWS, no Kisi);
 //!   `--live` steps the live operations on a virtual clock instead of reading it in one pass.
-//! - `kisi`: look up Kisi groups and users (`kisi groups`, `kisi whois EMAIL`).
+//! - `kisi`: look up Kisi groups and users (`kisi groups`, `kisi whois EMAIL`), list and lift
+//!   exclusions (`kisi exclusions`, `kisi include EMAIL`).
 //! - `mappings apply FILE`: change the mapping file of the live system.
 //! - `post --url URL --secret-file F EVENTS.jsonl`: sign canonical events and post them to ingest.
 //! - `brake status | release | discard`: the revokes the one brake holds for the operator.
@@ -10,6 +11,7 @@
 //! Exit codes: 0 ok (warnings on stderr), 2 bad input or usage (nothing on stdout), 1 failure.
 
 mod brake_cmd;
+mod claims_cmd;
 mod kisi_cmd;
 mod mappings_cmd;
 mod normalize_cmd;

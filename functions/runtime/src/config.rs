@@ -11,6 +11,7 @@
 //! | `BRAKE_SHARE_PER_HOUR` | `0.10` | the one brake: share of managed pairs that may lose access (revoke or shorter window) in any hour, from every trigger together (`BRAKE_SHARE`, its former name, is still read) |
 //! | `BRAKE_FLOOR` | `20` | revokes always allowed per hour, however few pairs are managed |
 //! | `KISI_MAX_ATTEMPTS` | `6` | tries per Kisi call within one invocation (1 to 10) |
+//! | `LEASE_DAYS` | `30` | longest `valid_until` of any assignment, renewed when a third remains (3 to 365) |
 //!
 //! Every missing or bad variable is reported, one line each, in one error.
 
@@ -36,6 +37,8 @@ pub struct Config {
     pub brake_floor: u32,
     /// `KISI_MAX_ATTEMPTS`.
     pub kisi_max_attempts: u32,
+    /// `LEASE_DAYS`.
+    pub lease_days: u32,
 }
 
 impl Config {
@@ -100,6 +103,16 @@ impl Config {
                 }
             },
         };
+        let lease_days = match get("LEASE_DAYS") {
+            None => 30,
+            Some(v) => match v.trim().parse::<u32>() {
+                Ok(n) if (3..=365).contains(&n) => n,
+                _ => {
+                    problems.push(format!("LEASE_DAYS={v:?} is not a number from 3 to 365"));
+                    30
+                }
+            },
+        };
         match aws {
             Ok(aws) if problems.is_empty() => Ok(Config {
                 aws,
@@ -108,6 +121,7 @@ impl Config {
                 brake_share,
                 brake_floor,
                 kisi_max_attempts,
+                lease_days,
             }),
             _ => Err(ConfigError(problems)),
         }
@@ -144,6 +158,7 @@ mod tests {
             ("BRAKE_SHARE", "50%"),
             ("BRAKE_FLOOR", "-1"),
             ("KISI_MAX_ATTEMPTS", "0"),
+            ("LEASE_DAYS", "0"),
         ]))
         .unwrap_err();
         let text = err.to_string();
@@ -157,6 +172,7 @@ mod tests {
             "BRAKE_SHARE",
             "BRAKE_FLOOR",
             "KISI_MAX_ATTEMPTS",
+            "LEASE_DAYS",
         ] {
             assert_eq!(text.matches(name).count(), 1, "{name} in {text}");
         }
@@ -180,6 +196,7 @@ mod tests {
         assert_eq!(c.clock_url, None);
         assert_eq!((c.brake_share, c.brake_floor), (0.10, 20));
         assert_eq!(c.kisi_max_attempts, 6);
+        assert_eq!(c.lease_days, 30);
         assert_eq!(c.aws.event_bus_name, "default");
     }
 }

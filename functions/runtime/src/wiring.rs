@@ -63,6 +63,7 @@ impl App {
                 floor: config.brake_floor,
                 ..BrakeConfig::default()
             },
+            lease: access_sync_rules::lease::Lease::days(config.lease_days),
             ..Settings::default()
         };
         let engine = Engine::new(a.store, kisi, a.edges, settings);

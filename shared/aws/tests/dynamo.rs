@@ -264,3 +264,90 @@ async fn a_failed_execution_releases_the_lock_so_the_retry_runs_at_once() {
         Begin::Proceed(_)
     ));
 }
+
+#[tokio::test]
+async fn intents_hand_made_assignments_and_exclusions_share_the_persons_partition() {
+    use access_sync_ports::{Exclusion, ExclusionList, GrantIntent, HeldByHand};
+    let db = store("own-claims").await;
+    let joe = "joe@example.com";
+    let intent = |g: i64, until: &str| GrantIntent {
+        pair: pair(joe, g),
+        valid_until: t(until),
+        at: t("2026-12-07T10:00:00Z"),
+    };
+    let hand = HeldByHand {
+        pair: pair(joe, 101),
+        assignment_id: 55,
+        user_id: 7,
+        since: t("2026-12-07T10:00:00Z"),
+    };
+    db.apply_ownership(
+        &[
+            OwnershipChange::RememberUser {
+                email: joe.into(),
+                user_id: 7,
+            },
+            OwnershipChange::Create(owned(joe, 201, 1)),
+            OwnershipChange::Intend(intent(202, "2027-01-06T10:00:00Z")),
+            OwnershipChange::Intend(intent(202, "2027-01-06T10:05:00Z")),
+            OwnershipChange::HoldByHand(hand.clone()),
+        ],
+        &[],
+    )
+    .await
+    .unwrap();
+    let view = db.owner_view(joe).await.unwrap();
+    assert_eq!(view.kisi_user, Some(7));
+    assert_eq!(view.owned.len(), 1, "{view:?}");
+    assert_eq!(
+        view.intents,
+        vec![
+            intent(202, "2027-01-06T10:00:00Z"),
+            intent(202, "2027-01-06T10:05:00Z")
+        ]
+    );
+    assert_eq!(view.by_hand, vec![hand.clone()]);
+    assert_eq!(view.excluded, None);
+    // Intents and hand-made records never show up in the reconcile walk.
+    let mut walked = 0;
+    for shard in 0..OWNERSHIP_SHARDS {
+        walked += db.owned_page(shard, None, 100).await.unwrap().items.len();
+    }
+    assert_eq!(walked, 1);
+
+    let x = Exclusion {
+        email: Email::parse(joe).unwrap(),
+        user_id: 7,
+        since: t("2026-12-07T11:00:00Z"),
+    };
+    db.apply_ownership(
+        &[
+            OwnershipChange::ForgetIntent(intent(202, "2027-01-06T10:00:00Z")),
+            OwnershipChange::ForgetIntent(intent(202, "2027-01-06T10:05:00Z")),
+            OwnershipChange::ReleaseByHand {
+                pair: pair(joe, 101),
+            },
+            OwnershipChange::Exclude(x.clone()),
+        ],
+        &[],
+    )
+    .await
+    .unwrap();
+    let view = db.owner_view(joe).await.unwrap();
+    assert!(
+        view.intents.is_empty() && view.by_hand.is_empty(),
+        "{view:?}"
+    );
+    assert_eq!(view.excluded, Some(x.clone()));
+    assert_eq!(db.exclusions(10).await.unwrap(), vec![x]);
+
+    // Lifting forgets the exclusion and the deleted user id, nothing else.
+    db.apply_ownership(&[OwnershipChange::Include { email: joe.into() }], &[])
+        .await
+        .unwrap();
+    let view = db.owner_view(joe).await.unwrap();
+    assert_eq!(view.excluded, None);
+    assert_eq!(view.kisi_user, None);
+    assert_eq!(view.owned.len(), 1);
+    assert!(db.exclusions(10).await.unwrap().is_empty());
+}

@@ -68,6 +68,7 @@ fn trigger_name(t: Trigger) -> &'static str {
         Trigger::Edge => "edge",
         Trigger::Reconcile => "reconcile",
         Trigger::Mapping => "mapping",
+        Trigger::Operator => "operator",
         Trigger::Release => "release",
     }
 }

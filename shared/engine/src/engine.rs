@@ -6,27 +6,32 @@
 //! scheduled. Events, edges, reconcile and mapping changes only say *when* to converge.
 //!
 //! Safe to run twice, concurrently, or late:
-//! - a grant that Kisi already has (a crash after the Kisi call, a concurrent converge) comes
-//!   back as a 409 and is adopted; a revoke of something already gone is success;
+//! - an intent (pair + exact `valid_until`) is written before every create; a grant that Kisi
+//!   already has (a crash after the Kisi call, a lost answer, a concurrent converge) comes back
+//!   as a 409 and is ours only if an intent asked for its `valid_until` — otherwise it is held
+//!   by hand and never touched (see [`crate::claims`]); a revoke of something already gone is
+//!   success;
+//! - every `valid_until` is bounded by the lease and renewed at the pair's next edge;
+//! - a remembered Kisi user that a person deleted is not re-created: the e-mail is excluded
+//!   until an operator lifts it ([`crate::exclusions`]);
 //! - ownership is written with optimistic concurrency: a converge that lost the race re-reads
 //!   and decides again;
 //! - schedules have deterministic names, so re-scheduling an edge is a no-op, and an edge that
 //!   is already due converges at once.
-//!
-//! Every revoke and shortened window is taken from the one brake's budget first, and held past
-//! it; converge also keeps the repair notes reconcile uses to find lost grants
-//! ([`crate::brake`]).
 
-use access_sync_ports::{AccessControl, AccessError, Granted};
+use crate::claims::{Claimed, is_ours};
+use access_sync_ports::{AccessControl, AccessError, Assignment, Granted};
 use access_sync_ports::{
-    AuditAction, AuditEntry, AuditLog, Begin, Edge, EdgeScheduler, FactStore, Idempotency,
-    IdempotencyError, IdempotencyKey, Ownership, OwnershipChange, OwnershipStore, SafetyStore,
-    ScheduleError, ScheduleOutcome, StoreError, Version, Versioned,
+    AuditAction, AuditEntry, AuditLog, Begin, Edge, EdgeScheduler, Exclusion, FactStore,
+    GrantIntent, HeldByHand, Idempotency, IdempotencyError, IdempotencyKey, Ownership,
+    OwnershipChange, OwnershipStore, SafetyStore, ScheduleError, ScheduleOutcome, StoreError,
+    Version, Versioned,
 };
 use access_sync_rules::brake::BrakeConfig;
-use access_sync_rules::converge::{Decision, Owned, decide, wants_user};
+use access_sync_rules::converge::{Decision, Owned, wants_user};
 use access_sync_rules::event::{Body, Holder};
 use access_sync_rules::facts::{Facts, Warning};
+use access_sync_rules::lease::Lease;
 use access_sync_rules::mapping::{Mappings, NotifyPolicy};
 use access_sync_rules::time::format_instant;
 use access_sync_rules::{Access, Email, Event, GroupId, Instant, Pair};
@@ -36,8 +41,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 
 /// Everything converge and event handling need to persist: facts, ownership, audit,
-/// idempotency, and the safety net's notes (repair index, holds, the brake's budget). One
-/// DynamoDB table in production.
+/// idempotency. One DynamoDB table in production.
 pub trait Store: FactStore + OwnershipStore + AuditLog + Idempotency + SafetyStore {}
 impl<T: FactStore + OwnershipStore + AuditLog + Idempotency + SafetyStore> Store for T {}
 
@@ -54,6 +58,8 @@ pub enum Trigger {
     Reconcile,
     /// The operator changed the mapping file.
     Mapping,
+    /// An operator command (e.g. lifting an exclusion).
+    Operator,
     /// The operator released held revokes (`access-sync brake release`): the brake is
     /// bypassed for the pairs of this converge.
     Release,
@@ -70,6 +76,8 @@ pub struct Settings {
     pub mapping_ttl: Duration,
     /// The one brake on revokes and shortened windows (see [`crate::brake`]).
     pub brake: BrakeConfig,
+    /// The longest `valid_until` of any assignment, renewed while access lasts.
+    pub lease: Lease,
 }
 
 impl Default for Settings {
@@ -79,6 +87,7 @@ impl Default for Settings {
             lock_for: Duration::seconds(60),
             mapping_ttl: Duration::seconds(60),
             brake: BrakeConfig::default(),
+            lease: Lease::default(),
         }
     }
 }
@@ -192,6 +201,7 @@ fn cause(trigger: Trigger, access: &Access, what: &str) -> String {
         Trigger::Edge => "edge",
         Trigger::Reconcile => "reconcile",
         Trigger::Mapping => "mapping",
+        Trigger::Operator => "operator",
         Trigger::Release => "release",
     };
     if reasons.is_empty() {
@@ -235,6 +245,11 @@ impl<S: Store, K: AccessControl, E: EdgeScheduler> Engine<S, K, E> {
     /// The edge scheduler.
     pub fn edges(&self) -> &E {
         &self.edges
+    }
+
+    /// The lease every assignment is granted under.
+    pub fn lease(&self) -> Lease {
+        self.settings.lease
     }
 
     /// The current mapping file (cached for [`Settings::mapping_ttl`]). With none stored yet
@@ -416,9 +431,21 @@ impl<S: Store, K: AccessControl, E: EdgeScheduler> Engine<S, K, E> {
         let view = self.store.owner_view(email.as_str()).await?;
         let owned: BTreeMap<GroupId, Versioned<Ownership>> = view
             .owned
-            .into_iter()
-            .map(|o| (o.value.pair.group, o))
+            .iter()
+            .map(|o| (o.value.pair.group, o.clone()))
             .collect();
+        let by_hand: BTreeMap<GroupId, HeldByHand> = view
+            .by_hand
+            .iter()
+            .map(|h| (h.pair.group, h.clone()))
+            .collect();
+        let mut intents: BTreeMap<GroupId, Vec<GrantIntent>> = BTreeMap::new();
+        for i in &view.intents {
+            intents.entry(i.pair.group).or_default().push(i.clone());
+        }
+        // An operator removed this person's Kisi user: nothing is granted, nothing re-created.
+        let excluded = view.excluded.is_some();
+        let lease = self.settings.lease;
         let managed = mapping.managed_groups();
         let notify = mapping.defaults.notify;
         let name = facts
@@ -429,13 +456,10 @@ impl<S: Store, K: AccessControl, E: EdgeScheduler> Engine<S, K, E> {
         let mut user = view
             .kisi_user
             .or_else(|| owned.values().next().map(|o| o.value.user_id));
-        // A user id learnt in this converge, to remember with the ownership changes.
-        let mut learnt: Option<u64> = None;
 
-        let mut changes = Vec::new();
-        let mut audit = Vec::new();
-        let mut steps = Vec::new();
-        let mut accesses = Vec::new();
+        // 1. Decide every pair (the brake's budget is the only I/O: every revoke or shortened
+        // window is taken from it, or held).
+        let mut plans = Vec::new();
         let mut want_user = false;
         for &group in groups {
             let pair = Pair {
@@ -448,7 +472,7 @@ impl<S: Store, K: AccessControl, E: EdgeScheduler> Engine<S, K, E> {
             if !managed.contains(&group) && mine.is_none() {
                 continue;
             }
-            let access = if managed.contains(&group) {
+            let access = if managed.contains(&group) && !excluded {
                 facts.access(&mapping, &pair, now)
             } else {
                 closed_access()
@@ -457,86 +481,199 @@ impl<S: Store, K: AccessControl, E: EdgeScheduler> Engine<S, K, E> {
             let held = mine.map(|o| Owned {
                 valid_until: o.value.valid_until,
             });
-            let decision = decide(&access, held.as_ref(), now);
+            let decision = lease.decide(&access, held.as_ref(), now);
             let decision =
                 (self.gate(&mut gate, &pair, decision, held.as_ref(), &access, now)).await?;
-            match (decision, mine) {
-                (Decision::Keep, _) => {}
-                (Decision::Grant { valid_until }, _) => {
-                    let (u, fresh) = match user {
-                        Some(u) => (u, false),
-                        None => {
-                            let u = self
-                                .kisi
-                                .ensure_user(email, name.as_deref(), notify)
-                                .await?;
-                            (u, true)
-                        }
-                    };
-                    let (u, (a, adopted)) =
-                        match self.grant_exact(u, group, valid_until, notify).await {
-                            // A remembered user may have been deleted in Kisi: find it afresh.
-                            Err(EngineError::Access(AccessError::Refused(_))) if !fresh => {
-                                let u = self
-                                    .kisi
-                                    .ensure_user(email, name.as_deref(), notify)
-                                    .await?;
-                                (u, self.grant_exact(u, group, valid_until, notify).await?)
-                            }
-                            r => (u, r?),
-                        };
-                    if user != Some(u) {
-                        learnt = Some(u);
-                    }
-                    user = Some(u);
-                    changes.push(OwnershipChange::Create(Ownership {
+            plans.push((pair, access, decision));
+        }
+
+        // 2. Before any create: the Kisi user, and an intent for every grant, so an answer
+        // lost on the way back (or a crash before the ownership write) is still known as ours.
+        let creates: Vec<GrantIntent> = plans
+            .iter()
+            .filter_map(|(pair, _, d)| match d {
+                Decision::Grant { valid_until } | Decision::Replace { valid_until } => valid_until
+                    .map(|valid_until| GrantIntent {
                         pair: pair.clone(),
-                        assignment_id: a,
-                        user_id: u,
                         valid_until,
-                    }));
-                    let what = format!(
-                        "{} until {}",
-                        if adopted { "adopted" } else { "granted" },
-                        until_text(valid_until)
-                    );
-                    audit.push(AuditEntry {
                         at: now,
-                        pair: Some(pair.clone()),
-                        action: if adopted {
-                            AuditAction::Adopt
-                        } else {
-                            AuditAction::Grant
-                        },
-                        cause: cause(trigger, &access, &what),
-                    });
+                    }),
+                Decision::Keep | Decision::Revoke => None,
+            })
+            .collect();
+        let mut before = Vec::new();
+        if !creates.is_empty() && user.is_none() {
+            let u = self
+                .kisi
+                .ensure_user(email, name.as_deref(), notify)
+                .await?;
+            user = Some(u);
+            before.push(OwnershipChange::RememberUser {
+                email: email.as_str().to_string(),
+                user_id: u,
+            });
+        }
+        before.extend(creates.iter().cloned().map(OwnershipChange::Intend));
+        if !before.is_empty() {
+            self.store.apply_ownership(&before, &[]).await?;
+        }
+
+        // 3. Carry the decisions out.
+        let mut changes = Vec::new();
+        let mut audit = Vec::new();
+        let mut steps = Vec::new();
+        let mut gone = false;
+        for (pair, access, decision) in plans {
+            let group = pair.group;
+            let mine = owned.get(&group);
+            let hand = by_hand.get(&group);
+            let mut pending = intents.remove(&group).unwrap_or_default();
+            for i in creates.iter().filter(|i| i.pair == pair) {
+                // The same intent again (a retry at the same instant) is one record.
+                if !pending.iter().any(|p| p.valid_until == i.valid_until) {
+                    pending.push(i.clone());
+                }
+            }
+            let forget = |changes: &mut Vec<OwnershipChange>| {
+                changes.extend(pending.iter().cloned().map(OwnershipChange::ForgetIntent));
+            };
+            let mut held_after = mine.and_then(|o| o.value.valid_until);
+            let mut done = decision;
+            match (decision, mine) {
+                (Decision::Keep, None) if !access.open && !pending.is_empty() => {
+                    // An earlier grant may have reached Kisi without its answer: undo it.
+                    if let Some(u) = user
+                        && let Some(id) = self.orphan_of(u, group, &pending).await?
+                    {
+                        self.kisi.revoke(id).await?;
+                        audit.push(AuditEntry {
+                            at: now,
+                            pair: Some(pair.clone()),
+                            action: AuditAction::Revoke,
+                            cause: cause(
+                                trigger,
+                                &access,
+                                "revoked an assignment of ours whose grant was never recorded \
+                                 (its answer was lost)",
+                            ),
+                        });
+                    }
+                    forget(&mut changes);
+                }
+                (Decision::Keep, _) => {}
+                (Decision::Grant { .. } | Decision::Replace { .. }, _) if gone => {
+                    done = Decision::Keep;
+                }
+                (Decision::Grant { valid_until }, _) => {
+                    let Some(u) = user else { continue };
+                    match self.claim(u, group, valid_until, notify, &pending).await? {
+                        Claimed::Ours { id, confirmed } => {
+                            changes.push(OwnershipChange::Create(Ownership {
+                                pair: pair.clone(),
+                                assignment_id: id,
+                                user_id: u,
+                                valid_until,
+                            }));
+                            forget(&mut changes);
+                            let mut what = format!("granted until {}", until_text(valid_until));
+                            if confirmed {
+                                what.push_str(" (found after a lost answer: ours)");
+                            }
+                            if hand.is_some() {
+                                changes.push(OwnershipChange::ReleaseByHand { pair: pair.clone() });
+                                what.push_str(" (the hand-made assignment is gone)");
+                            }
+                            audit.push(AuditEntry {
+                                at: now,
+                                pair: Some(pair.clone()),
+                                action: AuditAction::Grant,
+                                cause: cause(trigger, &access, &what),
+                            });
+                            held_after = valid_until;
+                        }
+                        Claimed::ByHand(a) => {
+                            forget(&mut changes);
+                            hold_by_hand(
+                                &pair,
+                                &a,
+                                hand,
+                                now,
+                                trigger,
+                                &access,
+                                &mut changes,
+                                &mut audit,
+                            );
+                            done = Decision::Keep;
+                            held_after = None;
+                        }
+                        Claimed::UserGone => {
+                            forget(&mut changes);
+                            exclude(&pair, u, now, &mut changes, &mut audit);
+                            gone = true;
+                            done = Decision::Keep;
+                            held_after = None;
+                        }
+                    }
                 }
                 (Decision::Replace { valid_until }, Some(o)) => {
-                    // Kisi holds one assignment per user and group: replace it, without a
-                    // second invitation.
+                    // Kisi holds one assignment per user and group and cannot reliably change
+                    // its window: replace it, without a second invitation.
                     self.kisi.revoke(o.value.assignment_id).await?;
-                    let (a, _) = self
-                        .grant_exact(o.value.user_id, group, valid_until, NotifyPolicy::Never)
-                        .await?;
-                    changes.push(OwnershipChange::Update {
-                        ownership: Ownership {
-                            pair: pair.clone(),
-                            assignment_id: a,
-                            user_id: o.value.user_id,
-                            valid_until,
-                        },
-                        expected: o.version,
-                    });
-                    audit.push(AuditEntry {
-                        at: now,
-                        pair: Some(pair.clone()),
-                        action: AuditAction::Grant,
-                        cause: cause(
-                            trigger,
-                            &access,
-                            &format!("now valid until {}", until_text(valid_until)),
-                        ),
-                    });
+                    let u = o.value.user_id;
+                    match self
+                        .claim(u, group, valid_until, NotifyPolicy::Never, &pending)
+                        .await?
+                    {
+                        Claimed::Ours { id, .. } => {
+                            changes.push(OwnershipChange::Update {
+                                ownership: Ownership {
+                                    pair: pair.clone(),
+                                    assignment_id: id,
+                                    user_id: u,
+                                    valid_until,
+                                },
+                                expected: o.version,
+                            });
+                            forget(&mut changes);
+                            audit.push(AuditEntry {
+                                at: now,
+                                pair: Some(pair.clone()),
+                                action: AuditAction::Grant,
+                                cause: cause(
+                                    trigger,
+                                    &access,
+                                    &format!("now valid until {}", until_text(valid_until)),
+                                ),
+                            });
+                            held_after = valid_until;
+                        }
+                        other => {
+                            // Ours is gone; what holds the pair now is not ours.
+                            changes.push(OwnershipChange::Delete {
+                                pair: pair.clone(),
+                                expected: o.version,
+                            });
+                            forget(&mut changes);
+                            match other {
+                                Claimed::ByHand(a) => hold_by_hand(
+                                    &pair,
+                                    &a,
+                                    hand,
+                                    now,
+                                    trigger,
+                                    &access,
+                                    &mut changes,
+                                    &mut audit,
+                                ),
+                                _ => {
+                                    exclude(&pair, u, now, &mut changes, &mut audit);
+                                    gone = true;
+                                }
+                            }
+                            done = Decision::Revoke;
+                            held_after = None;
+                        }
+                    }
                 }
                 (Decision::Revoke, Some(o)) => {
                     self.kisi.revoke(o.value.assignment_id).await?;
@@ -544,39 +681,38 @@ impl<S: Store, K: AccessControl, E: EdgeScheduler> Engine<S, K, E> {
                         pair: pair.clone(),
                         expected: o.version,
                     });
+                    forget(&mut changes);
                     audit.push(AuditEntry {
                         at: now,
                         pair: Some(pair.clone()),
                         action: AuditAction::Revoke,
                         cause: cause(trigger, &access, "revoked"),
                     });
+                    held_after = None;
                 }
                 // `decide` replaces or revokes only what is owned.
                 (Decision::Replace { .. } | Decision::Revoke, None) => {}
             }
+            let next_edge = lease.next_edge(&access, held_after);
             steps.push(Step {
                 pair,
-                decision,
-                next_edge: access.next_change,
+                decision: done,
+                next_edge,
             });
-            accesses.push(access);
         }
 
         // Invite early: the user exists before the door matters (events only, so edges and
         // reconcile do not look the user up again and again).
-        if want_user && user.is_none() && trigger == Trigger::Event {
-            learnt = Some(
-                self.kisi
-                    .ensure_user(email, name.as_deref(), notify)
-                    .await?,
-            );
-        }
-        if let Some(user_id) = learnt.filter(|&u| view.kisi_user != Some(u)) {
+        if want_user && user.is_none() && trigger == Trigger::Event && !excluded && !gone {
+            let u = self
+                .kisi
+                .ensure_user(email, name.as_deref(), notify)
+                .await?;
             changes.insert(
                 0,
                 OwnershipChange::RememberUser {
                     email: email.as_str().to_string(),
-                    user_id,
+                    user_id: u,
                 },
             );
         }
@@ -599,30 +735,150 @@ impl<S: Store, K: AccessControl, E: EdgeScheduler> Engine<S, K, E> {
         Ok((steps, due))
     }
 
-    /// Grants with exactly `valid_until`: an adopted assignment with another window is
-    /// replaced. Returns the assignment id and whether it was adopted.
-    async fn grant_exact(
+    /// Asks Kisi for the grant and says whose assignment holds the pair afterwards: ours
+    /// (created, or an earlier attempt of ours found after a 409, with exactly `valid_until`),
+    /// a hand-made one (left as it is), or none because the user was deleted in Kisi.
+    async fn claim(
         &self,
         user: u64,
         group: GroupId,
         valid_until: Option<Instant>,
         notify: NotifyPolicy,
-    ) -> Result<(u64, bool), EngineError> {
-        match self.kisi.grant(user, group, valid_until, notify).await? {
-            Granted::Created(a) => Ok((a.id, false)),
-            Granted::Adopted(a) if a.valid_until == valid_until => Ok((a.id, true)),
+        intents: &[GrantIntent],
+    ) -> Result<Claimed, EngineError> {
+        let granted = match self.kisi.grant(user, group, valid_until, notify).await {
+            Ok(g) => g,
+            // A user deleted in Kisi cannot be granted anything: find out whether that is why.
+            // A 404 for the user is believed only once a complete listing of the group has
+            // proven that the API answers (a wrong base URL answers 404 to everything).
+            Err(AccessError::Refused(why)) => {
+                if self.kisi.user_email(user).await?.is_some() {
+                    return Err(AccessError::Refused(why).into());
+                }
+                let listed = self.kisi.group_assignments(group).await?;
+                return if listed.iter().any(|a| a.user == user) {
+                    Err(AccessError::Refused(why).into())
+                } else {
+                    Ok(Claimed::UserGone)
+                };
+            }
+            Err(e) => return Err(e.into()),
+        };
+        match granted {
+            Granted::Created(a) => Ok(Claimed::Ours {
+                id: a.id,
+                confirmed: false,
+            }),
+            Granted::OtherRole(a) => Ok(Claimed::ByHand(a)),
+            Granted::Adopted(a) if !is_ours(&a, intents) => Ok(Claimed::ByHand(a)),
+            Granted::Adopted(a) if a.valid_until == valid_until => Ok(Claimed::Ours {
+                id: a.id,
+                confirmed: true,
+            }),
             Granted::Adopted(a) => {
+                // An earlier attempt of ours with another window: replace it.
                 self.kisi.revoke(a.id).await?;
                 match self
                     .kisi
                     .grant(user, group, valid_until, NotifyPolicy::Never)
                     .await?
                 {
-                    Granted::Created(b) | Granted::Adopted(b) => Ok((b.id, true)),
+                    Granted::Created(b) => Ok(Claimed::Ours {
+                        id: b.id,
+                        confirmed: true,
+                    }),
+                    Granted::Adopted(b) if b.valid_until == valid_until && is_ours(&b, intents) => {
+                        Ok(Claimed::Ours {
+                            id: b.id,
+                            confirmed: true,
+                        })
+                    }
+                    Granted::Adopted(b) | Granted::OtherRole(b) => Ok(Claimed::ByHand(b)),
                 }
             }
         }
     }
+
+    /// The assignment of `user` in `group` that one of `intents` created, if Kisi has one
+    /// (a complete read of the group; only after a grant whose answer was lost).
+    async fn orphan_of(
+        &self,
+        user: u64,
+        group: GroupId,
+        intents: &[GrantIntent],
+    ) -> Result<Option<u64>, EngineError> {
+        Ok(self
+            .kisi
+            .group_assignments(group)
+            .await?
+            .into_iter()
+            .find(|a| a.user == user && is_ours(a, intents))
+            .map(|a| a.id))
+    }
+}
+
+/// Records a hand-made assignment for the pair (once per assignment) and says so in the audit.
+#[allow(clippy::too_many_arguments)]
+fn hold_by_hand(
+    pair: &Pair,
+    found: &Assignment,
+    known: Option<&HeldByHand>,
+    now: Instant,
+    trigger: Trigger,
+    access: &Access,
+    changes: &mut Vec<OwnershipChange>,
+    audit: &mut Vec<AuditEntry>,
+) {
+    if known.is_some_and(|h| h.assignment_id == found.id) {
+        return;
+    }
+    changes.push(OwnershipChange::HoldByHand(HeldByHand {
+        pair: pair.clone(),
+        assignment_id: found.id,
+        user_id: found.user,
+        since: now,
+    }));
+    audit.push(AuditEntry {
+        at: now,
+        pair: Some(pair.clone()),
+        action: AuditAction::ByHand,
+        cause: cause(
+            trigger,
+            access,
+            &format!(
+                "held by hand: Kisi assignment {} (valid until {}) was not made by access-sync; \
+                 left exactly as it is, never changed or revoked; ours is granted once it is gone",
+                found.id,
+                until_text(found.valid_until)
+            ),
+        ),
+    });
+}
+
+/// Records that a person deleted the Kisi user we used for this e-mail.
+fn exclude(
+    pair: &Pair,
+    user: u64,
+    now: Instant,
+    changes: &mut Vec<OwnershipChange>,
+    audit: &mut Vec<AuditEntry>,
+) {
+    changes.push(OwnershipChange::Exclude(Exclusion {
+        email: pair.email.clone(),
+        user_id: user,
+        since: now,
+    }));
+    audit.push(AuditEntry {
+        at: now,
+        pair: Some(pair.clone()),
+        action: AuditAction::Exclude,
+        cause: format!(
+            "excluded: Kisi user {user} was deleted in Kisi by a person; access-sync will not \
+             create it again nor grant it anything until an operator runs \
+             `access-sync kisi include {}`",
+            pair.email
+        ),
+    });
 }
 
 /// The audit note for an entitlement whose holder nobody has described yet (an OfficeRnD

@@ -9,17 +9,22 @@
 //!   converge.
 //! - [`reconcile`]: the 15-minute safety net: drift both ways, lost grants repaired.
 //! - [`brake`]: the one brake on every revoke, and the notes reconcile repairs from.
+//! - [`claims`]: telling our assignments from hand-made ones (intents), and exclusions;
+//!   [`exclusions`]: lifting an exclusion.
 //! - [`mappings`]: applying a new mapping file in the live system.
 
 #![warn(missing_docs)]
 
 pub mod brake;
+pub mod claims;
 pub mod engine;
+pub mod exclusions;
 pub mod mappings;
 pub mod reconcile;
 mod repair;
 
 pub use brake::{BrakeStatus, Outcome};
 pub use engine::{Engine, EngineError, Handled, Settings, Step, Store, Trigger};
+pub use exclusions::Included;
 pub use mappings::{ApplyOptions, MappingChange};
 pub use reconcile::{ReconcileConfig, ReconcileReport};

@@ -5,8 +5,9 @@
 //! 2. reads what Kisi actually has in every managed group (paged listings that must prove
 //!    themselves complete — **any incomplete read aborts the run before anything is revoked**);
 //! 3. finds drift: an assignment of ours that is gone from Kisi (deleted by hand) or has another
-//!    `valid_until`; an assignment someone added by hand to a managed group (left alone unless
-//!    the rules grant that person the group, in which case it is adopted);
+//!    `valid_until`; an assignment someone added by hand to a managed group (handed to converge,
+//!    which leaves it alone: recorded as held by hand if the rules grant that person the group,
+//!    recognised as ours only if an intent of ours asked for its exact `valid_until`);
 //! 4. re-decides every owned pair from the stored facts (so a mapping change, a member whose
 //!    e-mail changed, or a missed event is caught) and counts the revokes that would follow —
 //!    except those the brake holds for the operator (or the operator discarded);
@@ -33,7 +34,7 @@ use access_sync_ports::{
     AuditAction, AuditEntry, Edge, EdgeScheduler, OWNERSHIP_SHARDS, Ownership, OwnershipChange,
     Versioned,
 };
-use access_sync_rules::converge::{Decision, Owned, decide};
+use access_sync_rules::converge::{Decision, Owned};
 use access_sync_rules::facts::Facts;
 use access_sync_rules::{Email, GroupId, Instant, Pair};
 use chrono::Duration;
@@ -250,7 +251,7 @@ impl<S: Store, K: AccessControl, E: EdgeScheduler> Engine<S, K, E> {
                 let held = Owned {
                     valid_until: o.value.valid_until,
                 };
-                let decision = decide(&access, Some(&held), now);
+                let decision = self.lease().decide(&access, Some(&held), now);
                 let decision =
                     if left_to_hold(holds.get(pair), &decision, &held, fp.as_deref(), now) {
                         Decision::Keep
@@ -266,7 +267,7 @@ impl<S: Store, K: AccessControl, E: EdgeScheduler> Engine<S, K, E> {
                         todo.insert(pair.clone());
                     }
                 }
-                if let Some(t) = access.next_change
+                if let Some(t) = self.lease().next_edge(&access, o.value.valid_until)
                     && t <= now + cfg.edge_horizon
                 {
                     edges.push(Edge::new(pair, t));

@@ -172,7 +172,7 @@ async fn an_assignment_deleted_by_hand_in_kisi_is_granted_again() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_assignment_added_by_hand_is_left_alone_unless_the_rules_grant_it() {
+async fn an_assignment_added_by_hand_is_left_alone_even_when_the_rules_grant_it() {
     let stack = granted(1).await;
     let kisi = stack.engine.kisi();
     let g = GroupId::new(101).unwrap();
@@ -221,15 +221,20 @@ async fn an_assignment_added_by_hand_is_left_alone_unless_the_rules_grant_it() {
             .is_empty(),
         "took over an assignment the rules do not grant"
     );
-    assert_eq!(
+    // The entitled one is not taken over either: it is held by hand, recorded as such.
+    let view = stack
+        .engine
+        .store()
+        .owner_view("member7@example.com")
+        .await
+        .unwrap();
+    assert!(view.owned.is_empty(), "took over a hand-made assignment");
+    assert_eq!(view.by_hand.len(), 1, "{view:?}");
+    assert!(
         stack
-            .engine
-            .store()
-            .owned_for_email("member7@example.com")
-            .await
-            .unwrap()
-            .len(),
-        1,
-        "the entitled one was not adopted"
+            .kisi_state()
+            .contains(&("member7@example.com".into(), 101, None)),
+        "the hand-made assignment was changed: {:?}",
+        stack.kisi_state()
     );
 }

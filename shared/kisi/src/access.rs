@@ -96,6 +96,7 @@ impl AccessControl for KisiAccess {
         Ok(match out {
             GrantOutcome::Created(_) => Granted::Created(a),
             GrantOutcome::Adopted(_) => Granted::Adopted(a),
+            GrantOutcome::OtherRole(_) => Granted::OtherRole(a),
         })
     }
 

@@ -6,8 +6,9 @@
 //! backoff and jitter until `max_attempts` or the per-operation deadline, whichever comes first.
 //!
 //! Retrying a create is safe here because Kisi's 409 is handled: a retried `POST /users` that
-//! already happened finds the user by exact e-mail, and a retried `POST /role_assignments` adopts
-//! the existing assignment after checking it is the same user, group and role.
+//! already happened finds the user by exact e-mail, and a retried `POST /role_assignments`
+//! returns the existing assignment after checking it is the same user, group and role (whether
+//! it is access-sync's own is decided by the engine, from the intent it wrote before the create).
 //!
 //! The API key is fixed ([`KisiClient::new`]) or read from a [`KeySource`]
 //! ([`KisiClient::with_key_source`]): then on the first request, and once more when Kisi answers
@@ -869,12 +870,13 @@ impl KisiClient {
     /// Gives a user `group_basic` in a group, within the grant's window, notifying per the
     /// invite policy.
     ///
-    /// On 409 the user's assignments are listed and the one in this group is adopted only if it
-    /// is for the same user, group and role; anything else is a `Conflict`.
+    /// On 409 the user's assignments are listed and the one in this group is returned:
+    /// [`GrantOutcome::Adopted`] for the same user, group and role, [`GrantOutcome::OtherRole`]
+    /// when the user holds another role there. Whose it is, the caller decides.
     ///
     /// # Errors
     /// `NotFound` (user or group unknown to Kisi), `Validation` (e.g. `valid_until` before
-    /// `valid_from`), `Conflict` (the user holds another role in the group), transport errors.
+    /// `valid_from`), `Conflict` (a 409 but no single assignment listed), transport errors.
     pub async fn grant(&self, grant: &Grant) -> Result<GrantOutcome, KisiError> {
         if let (Some(f), Some(u)) = (grant.valid_from, grant.valid_until)
             && u <= f
@@ -928,12 +930,7 @@ impl KisiClient {
             .collect();
         match existing.as_slice() {
             [a] if a.role_id == ROLE_GROUP_BASIC => Ok(GrantOutcome::Adopted(a.clone())),
-            [a] => Err(KisiError::Conflict {
-                detail: format!(
-                    "user {} already holds role {} in group {}; not adopting it as {ROLE_GROUP_BASIC}",
-                    grant.user, a.role_id, grant.group
-                ),
-            }),
+            [a] => Ok(GrantOutcome::OtherRole(a.clone())),
             [] => Err(KisiError::Conflict {
                 detail: format!(
                     "Kisi answered 409 to granting user {} group {} but lists no such assignment",

@@ -301,13 +301,16 @@ pub enum GrantOutcome {
     /// returned as is. Its window may differ from the one asked for: compare and, if needed,
     /// revoke and grant again (Kisi's PATCH of the window is not reliable).
     Adopted(RoleAssignment),
+    /// Kisi answered 409 because the user already holds *another* role in the group (say
+    /// `group_manager`, given by hand): returned as is, never to be taken for a grant of ours.
+    OtherRole(RoleAssignment),
 }
 
 impl GrantOutcome {
-    /// The assignment, created or adopted.
+    /// The assignment, created or found.
     pub fn assignment(&self) -> &RoleAssignment {
         match self {
-            GrantOutcome::Created(a) | GrantOutcome::Adopted(a) => a,
+            GrantOutcome::Created(a) | GrantOutcome::Adopted(a) | GrantOutcome::OtherRole(a) => a,
         }
     }
 }

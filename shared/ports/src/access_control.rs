@@ -28,16 +28,18 @@ pub struct Assignment {
 pub enum Granted {
     /// We created it.
     Created(Assignment),
-    /// One with the same user, group and role existed (a retry after a crash, or a hand-made
-    /// one for someone the rules do grant): we take it over.
+    /// One with the same user, group and role existed (a retry after a lost answer, or one made
+    /// by hand): converge decides whether it is ours from its intents.
     Adopted(Assignment),
+    /// The user holds another role in the group (given by hand): never ours.
+    OtherRole(Assignment),
 }
 
 impl Granted {
     /// The assignment.
     pub fn assignment(&self) -> &Assignment {
         match self {
-            Granted::Created(a) | Granted::Adopted(a) => a,
+            Granted::Created(a) | Granted::Adopted(a) | Granted::OtherRole(a) => a,
         }
     }
 }

@@ -26,6 +26,12 @@ pub enum AuditAction {
     Hold,
     /// The safety brake stopped a mass change.
     Brake,
+    /// Found a hand-made assignment where the rules grant access: left exactly as it is.
+    ByHand,
+    /// The person's Kisi user was deleted by a person: access-sync leaves the person alone.
+    Exclude,
+    /// An operator lifted an exclusion.
+    Include,
 }
 
 /// One audit entry.

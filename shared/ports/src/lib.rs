@@ -36,6 +36,7 @@
 
 pub mod access_control;
 pub mod audit;
+pub mod claims;
 pub mod directory;
 pub mod events;
 pub mod facts;
@@ -54,6 +55,7 @@ pub mod webhook_secrets;
 
 pub use access_control::{AccessControl, AccessError, Assignment, Granted};
 pub use audit::{AuditAction, AuditEntry, AuditLog};
+pub use claims::{Exclusion, ExclusionList, GrantIntent, HeldByHand};
 pub use directory::{Directory, DirectoryError, FactsDirectory};
 pub use events::{EventPublisher, OutboundEvent, PublishError, UndeliveredEvent};
 pub use facts::{FactStore, Loaded, entitlement_key, holder_key, member_key, record_key, team_key};

@@ -8,6 +8,7 @@
 use crate::ScheduleError;
 use crate::access_control::{AccessControl, AccessError, Assignment, Granted};
 use crate::audit::{AuditEntry, AuditLog};
+use crate::claims::{Exclusion, ExclusionList, GrantIntent, HeldByHand};
 use crate::directory::{Directory, DirectoryError};
 use crate::events::{EventPublisher, OutboundEvent, PublishError};
 use crate::facts::{FactStore, Loaded};
@@ -54,6 +55,9 @@ enum IdemRecord {
 struct StoreState {
     owned: BTreeMap<Pair, Versioned<Ownership>>,
     users: BTreeMap<String, u64>,
+    intents: BTreeMap<(Pair, DateTime<Utc>), GrantIntent>,
+    by_hand: BTreeMap<Pair, HeldByHand>,
+    excluded: BTreeMap<String, Exclusion>,
     idem: HashMap<IdempotencyKey, IdemRecord>,
     audit: Vec<AuditEntry>,
     facts: crate::facts::MemoryFacts,
@@ -154,6 +158,19 @@ impl OwnershipStore for MemoryStore {
                 .cloned()
                 .collect(),
             kisi_user: state.users.get(email).copied(),
+            intents: state
+                .intents
+                .values()
+                .filter(|i| i.pair.email.as_str() == email)
+                .cloned()
+                .collect(),
+            by_hand: state
+                .by_hand
+                .values()
+                .filter(|h| h.pair.email.as_str() == email)
+                .cloned()
+                .collect(),
+            excluded: state.excluded.get(email).cloned(),
         })
     }
 
@@ -175,7 +192,13 @@ impl OwnershipStore for MemoryStore {
         // Check every condition first: all or nothing, like a transaction.
         for change in changes {
             let (pair, expected) = match change {
-                OwnershipChange::RememberUser { .. } => continue,
+                OwnershipChange::RememberUser { .. }
+                | OwnershipChange::Intend(_)
+                | OwnershipChange::ForgetIntent(_)
+                | OwnershipChange::HoldByHand(_)
+                | OwnershipChange::ReleaseByHand { .. }
+                | OwnershipChange::Exclude(_)
+                | OwnershipChange::Include { .. } => continue,
                 OwnershipChange::Create(o) => (&o.pair, None),
                 OwnershipChange::Update {
                     ownership,
@@ -219,6 +242,29 @@ impl OwnershipStore for MemoryStore {
                 OwnershipChange::Delete { pair, .. } => {
                     state.owned.remove(pair);
                 }
+                OwnershipChange::Intend(i) => {
+                    state
+                        .intents
+                        .insert((i.pair.clone(), i.valid_until), i.clone());
+                }
+                OwnershipChange::ForgetIntent(i) => {
+                    state.intents.remove(&(i.pair.clone(), i.valid_until));
+                }
+                OwnershipChange::HoldByHand(h) => {
+                    state.by_hand.insert(h.pair.clone(), h.clone());
+                }
+                OwnershipChange::ReleaseByHand { pair } => {
+                    state.by_hand.remove(pair);
+                }
+                OwnershipChange::Exclude(x) => {
+                    state
+                        .excluded
+                        .insert(x.email.as_str().to_string(), x.clone());
+                }
+                OwnershipChange::Include { email } => {
+                    state.excluded.remove(email);
+                    state.users.remove(email);
+                }
             }
         }
         append_audit(&mut state.audit, audit);
@@ -251,6 +297,15 @@ impl OwnershipStore for MemoryStore {
             None
         };
         Ok(OwnershipPage { items, next })
+    }
+}
+
+impl ExclusionList for MemoryStore {
+    async fn exclusions(&self, limit: u32) -> Result<Vec<Exclusion>, StoreError> {
+        let mut out: Vec<Exclusion> = lock(&self.state).excluded.values().cloned().collect();
+        out.sort_by(|a, b| (a.since, a.email.as_str()).cmp(&(b.since, b.email.as_str())));
+        out.truncate(limit as usize);
+        Ok(out)
     }
 }
 

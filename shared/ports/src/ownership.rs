@@ -5,6 +5,7 @@
 //! manages without scanning Kisi or the whole table.
 
 use crate::audit::AuditEntry;
+use crate::claims::{Exclusion, GrantIntent, HeldByHand};
 use crate::pair::Pair;
 use crate::store::{StoreError, Version, Versioned};
 use chrono::{DateTime, Utc};
@@ -63,6 +64,26 @@ pub enum OwnershipChange {
         /// The version that was read.
         expected: Version,
     },
+    /// We are about to ask Kisi for this grant (written before the call). Unconditional.
+    Intend(GrantIntent),
+    /// The intent is settled (the ownership record is written, or nothing came of it).
+    /// Unconditional; forgetting one that is gone is no error.
+    ForgetIntent(GrantIntent),
+    /// A hand-made assignment was found for the pair: leave it alone. Unconditional.
+    HoldByHand(HeldByHand),
+    /// The hand-made assignment is gone (ours replaces it). Unconditional.
+    ReleaseByHand {
+        /// Which pair.
+        pair: Pair,
+    },
+    /// The person's Kisi user was deleted by a person: record the exclusion. Unconditional.
+    Exclude(Exclusion),
+    /// An operator lifted the exclusion: forget it and the remembered (deleted) Kisi user, so
+    /// the next converge finds or creates the user afresh. Unconditional.
+    Include {
+        /// Normalised e-mail.
+        email: String,
+    },
 }
 
 /// One page of the reconcile walk over one shard.
@@ -81,6 +102,12 @@ pub struct OwnerView {
     pub owned: Vec<Versioned<Ownership>>,
     /// The person's Kisi user id, once known.
     pub kisi_user: Option<u64>,
+    /// Grants asked of Kisi and not yet settled (see [`crate::claims`]).
+    pub intents: Vec<GrantIntent>,
+    /// Hand-made assignments of this person in managed groups, left alone.
+    pub by_hand: Vec<HeldByHand>,
+    /// Set when an operator removed the person's Kisi user.
+    pub excluded: Option<Exclusion>,
 }
 
 /// Store of the Kisi assignments we own.

@@ -39,6 +39,7 @@ mod error;
 pub mod event;
 pub mod facts;
 pub mod ids;
+pub mod lease;
 pub mod limits;
 pub mod mapping;
 pub mod preview;

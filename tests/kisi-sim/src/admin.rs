@@ -11,12 +11,14 @@
 //! | `POST /__admin/places` | `{"name","address"?}` | `{"id"}` |
 //! | `POST /__admin/groups` | `{"name","place_id"?}` | `{"id"}` |
 //! | `POST /__admin/users` | `{"email","name"?,"notes"?}` | `{"id"}` |
+//! | `DELETE /__admin/users/{id}` | | 204, or 404 (a person deletes the user and its access) |
+//! | `POST /__admin/role_assignments` | `{"user_id","group_id","role_id"?,"valid_until"?}` | `{"id"}`, or 422 (access shared by hand) |
 //! | `GET`/`POST`/`DELETE /__admin/faults` | [`crate::Faults`] (partial JSON) | current faults |
 //! | `POST /__admin/clock` | `{"now":"RFC 3339"}` or `{"now":null}` | `{"now"}` |
 
 use axum::Json;
 use axum::Router;
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -36,6 +38,8 @@ pub(crate) fn routes() -> Router<Sim> {
         .route("/places", post(seed_place))
         .route("/groups", post(seed_group))
         .route("/users", post(seed_user))
+        .route("/users/{id}", axum::routing::delete(delete_user))
+        .route("/role_assignments", post(assign_by_hand))
         .route(
             "/faults",
             get(get_faults).post(set_faults).delete(clear_faults),
@@ -110,6 +114,36 @@ async fn seed_user(State(sim): State<Sim>, Json(u): Json<UserSeed>) -> Response 
         u.notes.as_deref(),
     );
     Json(json!({"id": id})).into_response()
+}
+
+async fn delete_user(State(sim): State<Sim>, Path(id): Path<u64>) -> StatusCode {
+    if sim.delete_user_by_hand(id) {
+        StatusCode::NO_CONTENT
+    } else {
+        StatusCode::NOT_FOUND
+    }
+}
+
+#[derive(Deserialize)]
+struct HandAssignment {
+    user_id: u64,
+    group_id: u64,
+    #[serde(default)]
+    role_id: Option<String>,
+    #[serde(default)]
+    valid_until: Option<DateTime<Utc>>,
+}
+
+async fn assign_by_hand(State(sim): State<Sim>, Json(a): Json<HandAssignment>) -> Response {
+    match sim.assign_by_hand(
+        a.user_id,
+        a.group_id,
+        a.role_id.as_deref().unwrap_or("group_basic"),
+        a.valid_until,
+    ) {
+        Some(id) => Json(json!({"id": id})).into_response(),
+        None => StatusCode::UNPROCESSABLE_ENTITY.into_response(),
+    }
 }
 
 async fn get_faults(State(sim): State<Sim>) -> Response {

@@ -15,6 +15,7 @@
 
 mod admin;
 mod api;
+mod by_hand;
 mod faults;
 mod model;
 

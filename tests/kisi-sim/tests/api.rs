@@ -631,3 +631,56 @@ async fn short_and_duplicated_pages_misreport_the_range() {
     assert_eq!(ids[0], first_page[1], "the page slid back by one");
     assert_eq!(dup.range.as_deref(), Some("2-3/4"));
 }
+
+#[tokio::test]
+async fn a_person_shares_access_and_deletes_a_user_through_the_admin_api() {
+    let sim = start(0).await;
+    let admin = |p: &str| format!("{}/__admin{p}", sim.base_url);
+    let http = reqwest::Client::new();
+    let group = sim.seed_group("Front door", None);
+    let user = sim.seed_user("staff@example.com", "Staff", None);
+    let made: Value = http
+        .post(admin("/role_assignments"))
+        .json(&json!({"user_id": user, "group_id": group}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = made["id"].as_u64().unwrap();
+    // The API sees it like any other assignment: no end, group_basic, and a 409 on a second.
+    let listed = call(
+        &sim,
+        Method::GET,
+        &format!("/role_assignments?ids={id}"),
+        None,
+    )
+    .await;
+    assert_eq!(listed.body[0]["role_id"], "group_basic");
+    assert_eq!(listed.body[0]["valid_until"], Value::Null);
+    let again = http
+        .post(admin("/role_assignments"))
+        .json(&json!({"user_id": user, "group_id": group}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), StatusCode::UNPROCESSABLE_ENTITY);
+
+    // Deleting the user takes its assignments with it.
+    let gone = http
+        .delete(admin(&format!("/users/{user}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(gone.status(), StatusCode::NO_CONTENT);
+    let user_now = call(&sim, Method::GET, &format!("/users/{user}"), None).await;
+    assert_eq!(user_now.status, StatusCode::NOT_FOUND);
+    assert!(sim.snapshot().role_assignments.is_empty());
+    let twice = http
+        .delete(admin(&format!("/users/{user}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(twice.status(), StatusCode::NOT_FOUND);
+}

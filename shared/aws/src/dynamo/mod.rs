@@ -9,6 +9,10 @@
 //! | item | `pk` | `sk` | notes |
 //! |---|---|---|---|
 //! | ownership of a Kisi assignment | `OWN#<email>` | `GROUP#<group>` | `gsi1pk = OWNED#<shard 0..15>`, `gsi1sk = <email>#<group>`; `version` |
+//! | remembered Kisi user | `OWN#<email>` | `USER` | `user_id` |
+//! | intent (before a Kisi create) | `OWN#<email>` | `INTENT#<group>#<valid_until>` | `at`, `ttl` (90 days) |
+//! | assignment held by hand | `OWN#<email>` | `HAND#<group>` | `assignment_id`, `user_id`, `since` |
+//! | exclusion | `OWN#<email>` | `EXCLUDED` | `gsi1pk = EXCLUDED`, `gsi1sk = <since>#<email>`; `user_id` |
 //! | idempotency record | `IDEM#<function>#<sha256 hex>` | `IDEM` | `status`, `expiration` (s), `in_progress_expiration` (ms), `outcome`, `ttl` |
 //! | audit entry | `AUDIT#<email>` (`AUDIT#*` for system-wide) | `<at, RFC 3339 ms>#<16 hex of entry hash>` | `doc`, `ttl` |
 //! | member / team / entitlement (canonical) | `MEMBER#<id>` / `TEAM#<id>` / `ENT#<id>` | `RECORD` | `doc`, `version`, `views`, derived keys — see [`facts`] |
@@ -23,7 +27,8 @@
 //! # Access patterns (round trips)
 //! - converge, one e-mail: `Query pk = EMAIL#<e>` (every fact it needs, 1) +
 //!   `Query pk = OWN#<e>` (ownership of all groups, 1) + one `TransactWriteItems`
-//!   (ownership changes and their audit entries, 1) = **3**;
+//!   (ownership changes and their audit entries, 1) = **3**, plus one `TransactWriteItems` of
+//!   the intents before Kisi is called when the converge creates an assignment;
 //! - booking event: idempotency `PutItem` (1) + `BatchGetItem` of the entitlement and its
 //!   holder (1) + `TransactWriteItems` of the new version, its copies and index items (1) +
 //!   idempotency `UpdateItem` (1) = **4**;

@@ -142,6 +142,7 @@ impl<S: Store, K: AccessControl, E: EdgeScheduler> Stack<S, K, E> {
             lock_for: Duration::seconds(60),
             mapping_ttl: Duration::days(3650),
             brake,
+            ..Settings::default()
         };
         let engine = Engine::new(ws(store), wk(KisiAccess::new(kisi)), we(edges), settings);
         Stack {
