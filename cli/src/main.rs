@@ -4,6 +4,8 @@
 //!   `--live` steps the live operations on a virtual clock instead of reading it in one pass.
 //! - `kisi`: look up Kisi groups and users (`kisi groups`, `kisi whois EMAIL`).
 //! - `mappings apply FILE`: change the mapping file of the live system.
+//! - `log-id EMAIL`: the pseudonym the logs use for an address; `erase EMAIL`: remove one
+//!   person's audit entries and stored facts on request.
 //!
 //! Exit codes: 0 ok (warnings on stderr), 2 bad input or usage (nothing on stdout), 1 failure.
 
@@ -11,6 +13,7 @@ mod kisi_cmd;
 mod mappings_cmd;
 mod normalize_cmd;
 mod preview_cmd;
+mod privacy_cmd;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -41,6 +44,10 @@ enum Cmd {
     Normalize(normalize_cmd::NormalizeArgs),
     /// Change the live system's mapping file: show the change, store it, converge it.
     Mappings(mappings_cmd::MappingsArgs),
+    /// Print the pseudonym the logs use for an e-mail address (to grep the logs for a person).
+    LogId(privacy_cmd::LogIdArgs),
+    /// Erase one person's audit entries and stored facts (refused while they have access).
+    Erase(privacy_cmd::EraseArgs),
 }
 
 fn main() -> ExitCode {
@@ -49,5 +56,7 @@ fn main() -> ExitCode {
         Cmd::Kisi(args) => kisi_cmd::run(args),
         Cmd::Normalize(args) => normalize_cmd::run(args),
         Cmd::Mappings(args) => mappings_cmd::run(args),
+        Cmd::LogId(args) => privacy_cmd::log_id(args),
+        Cmd::Erase(args) => privacy_cmd::erase(args),
     }
 }

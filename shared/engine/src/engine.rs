@@ -48,6 +48,8 @@ pub enum Trigger {
     Reconcile,
     /// The operator changed the mapping file.
     Mapping,
+    /// The operator erased the person's records (`access-sync erase --force`).
+    Erasure,
 }
 
 /// Engine settings.
@@ -180,6 +182,7 @@ fn cause(trigger: Trigger, access: &Access, what: &str) -> String {
         Trigger::Edge => "edge",
         Trigger::Reconcile => "reconcile",
         Trigger::Mapping => "mapping",
+        Trigger::Erasure => "erasure",
     };
     if reasons.is_empty() {
         format!("{what} ({trig})")
@@ -188,7 +191,7 @@ fn cause(trigger: Trigger, access: &Access, what: &str) -> String {
     }
 }
 
-fn until_text(u: Option<Instant>) -> String {
+pub(crate) fn until_text(u: Option<Instant>) -> String {
     u.map(format_instant).unwrap_or_else(|| "open-ended".into())
 }
 

@@ -13,9 +13,11 @@
 #![warn(missing_docs)]
 
 pub mod engine;
+pub mod erase;
 pub mod mappings;
 pub mod reconcile;
 
 pub use engine::{Engine, EngineError, Handled, Settings, Step, Store, Trigger};
+pub use erase::EraseReport;
 pub use mappings::{ApplyOptions, MappingChange};
 pub use reconcile::{ReconcileConfig, ReconcileReport};

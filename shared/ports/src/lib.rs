@@ -37,6 +37,7 @@
 pub mod access_control;
 pub mod audit;
 pub mod directory;
+pub mod erasure;
 pub mod events;
 pub mod facts;
 pub mod idempotency;
@@ -53,6 +54,7 @@ pub mod webhook_secrets;
 pub use access_control::{AccessControl, AccessError, Assignment, Granted};
 pub use audit::{AuditAction, AuditEntry, AuditLog};
 pub use directory::{Directory, DirectoryError, FactsDirectory};
+pub use erasure::{Erased, PersonalData};
 pub use events::{EventPublisher, OutboundEvent, PublishError, UndeliveredEvent};
 pub use facts::{FactStore, Loaded, entitlement_key, holder_key, member_key, record_key, team_key};
 pub use idempotency::{Begin, Idempotency, IdempotencyError, IdempotencyKey, Lock};

@@ -33,6 +33,7 @@
 //! becomes `StoreError::VersionMismatch`.
 
 mod audit;
+mod erasure;
 pub mod facts;
 mod idempotency;
 mod ownership;
