@@ -39,7 +39,14 @@ pub const MIN_SECRET_LEN: usize = 8;
 /// The key the pseudonyms are computed with (see the module docs), read once.
 pub fn log_key() -> &'static [u8] {
     static KEY: OnceLock<Vec<u8>> = OnceLock::new();
-    KEY.get_or_init(|| key_from(|k| std::env::var(k).ok()).0.into_bytes())
+    KEY.get_or_init(|| {
+        let (key, source) = key_from(|k| std::env::var(k).ok());
+        if source == "LOG_HASH_KEY" {
+            // Not logged anywhere; scrubbed like any secret should a library ever print it.
+            register_secret(&key);
+        }
+        key.into_bytes()
+    })
 }
 
 /// The log key from `get` (the environment) and where it came from, for `log-id` to say.
