@@ -53,6 +53,16 @@ pub fn capture(file: &Path, rust_log: &str) -> Result<PathBuf> {
         .unwrap_or_else(|| file.to_path_buf()))
 }
 
+/// Every secret of a local stack: the Kisi key and each platform's webhook secret (what
+/// [`assert_logs_clean`] is given as `secrets`).
+pub fn stack_secrets(names: &crate::names::Names) -> Vec<String> {
+    access_sync_platforms::Platform::ALL
+        .iter()
+        .map(|p| crate::names::local_webhook_secret(*p))
+        .chain(std::iter::once(names.kisi_key.clone()))
+        .collect()
+}
+
 fn word(c: u8) -> bool {
     c.is_ascii_alphanumeric() || b"._+-".contains(&c)
 }

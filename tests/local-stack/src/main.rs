@@ -489,11 +489,7 @@ async fn check_function_logs(stack: &LocalStack, input: &Input, watch: &Watch) -
             _ => {}
         }
     }
-    let mut secrets: Vec<String> = Platform::ALL
-        .iter()
-        .map(|p| local_stack::names::local_webhook_secret(*p))
-        .collect();
-    secrets.push(stack.names.kisi_key.clone());
+    let secrets = local_stack::logs::stack_secrets(&stack.names);
     let path = stack.watch_log();
     let text =
         std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;

@@ -161,11 +161,7 @@ async fn no_log_line_at_trace_contains_an_address_a_name_or_a_secret() {
     driver.advance(end).await.unwrap();
     f.invoke("reconcile_15m", json!({})).await.unwrap();
     driver.pumps.drain().await.unwrap();
-    let mut secrets: Vec<String> = Platform::ALL
-        .iter()
-        .map(|p| local_webhook_secret(*p))
-        .collect();
-    secrets.push(stack.names.kisi_key.clone());
+    let secrets = local_stack::logs::stack_secrets(&stack.names);
     stack.stop().await;
 
     let text = std::fs::read_to_string(&log).unwrap();
