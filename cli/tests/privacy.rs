@@ -3,7 +3,7 @@
 //! same environment the functions get — as an operator runs it against an installation.
 
 use access_sync_engine::ApplyOptions;
-use access_sync_lambda::redact::pseudonym_with;
+use access_sync_runtime::redact::pseudonym_with;
 use access_sync_ports::{AuditLog, FactStore};
 use access_sync_rules::time::parse_instant;
 use access_sync_rules::{Email, Event};

@@ -1,7 +1,7 @@
 //! The functions' logs, captured and checked for personal data and secrets.
 //!
 //! - [`capture`] installs, for the whole test process, the functions' own JSON subscriber
-//!   ([`access_sync_lambda::logging::subscriber`]: the same filter and the same scrubbing
+//!   ([`access_sync_runtime::logging::subscriber`]: the same filter and the same scrubbing
 //!   writer as in Lambda) writing to a file, at the level a `RUST_LOG` value asks for. The
 //!   in-process handlers log there; under `cargo lambda watch` the functions log to the
 //!   stack's `watch.log` instead.
@@ -44,7 +44,7 @@ pub fn capture(file: &Path, rust_log: &str) -> Result<PathBuf> {
     }
     let f = std::fs::File::create(file).with_context(|| format!("creating {}", file.display()))?;
     let writer: &'static FileLog = Box::leak(Box::new(FileLog(Mutex::new(f))));
-    let sub = access_sync_lambda::logging::subscriber(move || writer, Some(rust_log));
+    let sub = access_sync_runtime::logging::subscriber(move || writer, Some(rust_log));
     tracing::subscriber::set_global_default(sub).context("a log subscriber is already set")?;
     let _ = CAPTURED.set(file.to_path_buf());
     Ok(CAPTURED

@@ -11,7 +11,7 @@
 
 mod common;
 
-use access_sync_lambda::redact::pseudonym;
+use access_sync_runtime::redact::pseudonym;
 use access_sync_platforms::Platform;
 use access_sync_rules::Event;
 use chrono::Duration;
