@@ -3,10 +3,10 @@
 //! same environment the functions get — as an operator runs it against an installation.
 
 use access_sync_engine::ApplyOptions;
-use access_sync_runtime::redact::pseudonym_with;
 use access_sync_ports::{AuditLog, FactStore};
 use access_sync_rules::time::parse_instant;
 use access_sync_rules::{Email, Event};
+use access_sync_runtime::redact::pseudonym_with;
 use local_stack::Driver;
 use local_stack::functions::InProcess;
 use local_stack::pumps::Pumps;

@@ -11,9 +11,9 @@
 
 mod common;
 
-use access_sync_runtime::redact::pseudonym;
 use access_sync_platforms::Platform;
 use access_sync_rules::Event;
+use access_sync_runtime::redact::pseudonym;
 use chrono::Duration;
 use local_stack::functions::Functions;
 use local_stack::logs::{assert_logs_clean, capture};
