@@ -7,6 +7,8 @@
 //! - `mappings apply FILE`: change the mapping file of the live system.
 //! - `post --url URL --secret-file F EVENTS.jsonl`: sign canonical events and post them to ingest.
 //! - `brake status | release | discard`: the revokes the one brake holds for the operator.
+//! - `log-id EMAIL`: the pseudonym the logs use for an address; `erase EMAIL`: remove one
+//!   person's audit entries and stored facts on request.
 //!
 //! Exit codes: 0 ok (warnings on stderr), 2 bad input or usage (nothing on stdout), 1 failure.
 
@@ -17,6 +19,7 @@ mod mappings_cmd;
 mod normalize_cmd;
 mod post_cmd;
 mod preview_cmd;
+mod privacy_cmd;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -51,6 +54,10 @@ enum Cmd {
     Post(post_cmd::PostArgs),
     /// See and release (or discard) the revokes the brake holds.
     Brake(brake_cmd::BrakeArgs),
+    /// Print the pseudonym the logs use for an e-mail address (to grep the logs for a person).
+    LogId(privacy_cmd::LogIdArgs),
+    /// Erase one person's audit entries and stored facts (refused while they have access).
+    Erase(privacy_cmd::EraseArgs),
 }
 
 fn main() -> ExitCode {
@@ -61,5 +68,7 @@ fn main() -> ExitCode {
         Cmd::Mappings(args) => mappings_cmd::run(args),
         Cmd::Post(args) => post_cmd::run(args),
         Cmd::Brake(args) => brake_cmd::run(args),
+        Cmd::LogId(args) => privacy_cmd::log_id(args),
+        Cmd::Erase(args) => privacy_cmd::erase(args),
     }
 }

@@ -54,6 +54,7 @@ async fn a_storm_of_cancels_for_every_plan_is_held_at_the_brake_and_released_by_
         sim_port: free_port(),
         lambda_port: None,
         kisi_rate_limit: 0,
+        function_log: None,
     };
     let stack = LocalStack::start(&opts, &[101]).await.unwrap();
     // The deployment's brake, made small: 2 revokes an hour while the managed pairs are not

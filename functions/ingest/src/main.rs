@@ -13,6 +13,7 @@ use lambda_http::{Error, Request, run, service_fn};
 async fn main() -> Result<(), Error> {
     logging::init();
     let app = IngestApp::from_env().await?;
+    app.warm_secrets().await;
     let app = &app;
     run(service_fn(move |req: Request| async move {
         Ok::<_, Error>(

@@ -16,6 +16,7 @@ use access_sync_platforms::Platform;
 use access_sync_ports::{FactsDirectory, StoredWebhookSecrets};
 use access_sync_runtime::Clock;
 use access_sync_runtime::config::{ConfigError, event_bus_from_env};
+use access_sync_runtime::redact::ScrubbedSecrets;
 use access_sync_runtime::wiring::publisher;
 use std::collections::BTreeMap;
 
@@ -38,7 +39,8 @@ pub struct IngestApp {
     /// The EventBridge publisher (`EVENT_BUS_NAME`).
     pub events: EventBridgePublisher,
     /// The platforms' secrets (`WEBHOOK_SECRET_<PLATFORM>`: Secrets Manager names).
-    pub secrets: StoredWebhookSecrets<SecretsManagerSource>,
+    /// Each value is registered with the log scrubber when read.
+    pub secrets: StoredWebhookSecrets<ScrubbedSecrets<SecretsManagerSource>>,
     /// Where `now` comes from (`ACCESS_SYNC_CLOCK_URL`, for signature windows).
     pub clock: Clock,
     /// Reads of members and teams for the platforms' normalisers (`TABLE_NAME`; read-only).
@@ -94,7 +96,7 @@ impl IngestApp {
         let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(sdk), &s.table);
         Ok(IngestApp {
             events: publisher(sdk, s.bus),
-            secrets: StoredWebhookSecrets::new(source, s.webhook_secrets)
+            secrets: StoredWebhookSecrets::new(ScrubbedSecrets(source), s.webhook_secrets)
                 .with_canonical(s.canonical_secret),
             clock,
             directory: FactsDirectory(store.clone()),
@@ -103,6 +105,18 @@ impl IngestApp {
                 settings: s.trust,
             },
         })
+    }
+}
+
+impl IngestApp {
+    /// Reads every configured platform's secret once, at cold start, so the log scrubber
+    /// knows them before any request is logged by anyone (best effort: a secret that cannot be
+    /// read now is read, and registered, on its route's first request).
+    pub async fn warm_secrets(&self) {
+        use access_sync_ports::WebhookSecrets;
+        for p in Platform::ALL {
+            let _ = self.secrets.secret(p).await;
+        }
     }
 }
 

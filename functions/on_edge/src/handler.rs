@@ -7,6 +7,7 @@ use access_sync_engine::{Engine, Store, Trigger};
 use access_sync_ports::{AccessControl, Edge, EdgeScheduler};
 use access_sync_rules::{Email, GroupId};
 use access_sync_runtime::messages::{ConvergeRequest, envelope};
+use access_sync_runtime::redact::Pseudonym;
 use access_sync_runtime::{Clock, HandlerError, sqs};
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use serde::{Deserialize, Serialize};
@@ -61,7 +62,7 @@ async fn edge_fired<S: Store, K: AccessControl, E: EdgeScheduler>(
     let now = clock.now().await?.max(edge.edge);
     let groups = BTreeSet::from([group]);
     let steps = engine.converge(&email, &groups, now, Trigger::Edge).await?;
-    tracing::info!(member = %email, group = %group, edge = %edge.edge, "edge converged");
+    tracing::info!(person = %Pseudonym::of(&email), group = %group, edge = %edge.edge, "edge converged");
     Ok(Output::Edge {
         converged: steps.len(),
     })
@@ -77,6 +78,6 @@ async fn request<S: Store, K: AccessControl, E: EdgeScheduler>(
     let steps = engine
         .converge(&req.email, &req.groups, now, req.trigger)
         .await?;
-    tracing::info!(member = %req.email, pairs = steps.len(), trigger = ?req.trigger, "converged");
+    tracing::info!(person = %Pseudonym::of(&req.email), pairs = steps.len(), trigger = ?req.trigger, "converged");
     Ok(())
 }

@@ -24,6 +24,7 @@ pub mod config;
 pub mod error;
 pub mod logging;
 pub mod messages;
+pub mod redact;
 pub mod sqs;
 #[cfg(feature = "testing")]
 pub mod testing;

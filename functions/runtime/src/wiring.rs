@@ -97,6 +97,8 @@ fn kisi(config: &Config, secrets: SecretsManagerSource) -> Result<KisiAccess, Co
     // The key comes from the secret; the one in the client configuration is not used.
     let mut kisi = KisiConfig::new(config.kisi_base_url.clone(), ApiKey::new(""));
     kisi.retry.max_attempts = config.kisi_max_attempts.max(1);
+    // Registered with the log scrubber when read.
+    let secrets = crate::redact::ScrubbedSecrets(secrets);
     let key = SecretKey::new(secrets, config.aws.kisi_token_secret.clone());
     let client =
         KisiClient::with_key_source(kisi, key).map_err(|e| ConfigError(vec![e.to_string()]))?;

@@ -33,6 +33,9 @@ pub struct Config {
     pub event_bus_name: String,
     /// `KISI_TOKEN_SECRET`: name or ARN of the Kisi API token secret.
     pub kisi_token_secret: String,
+    /// `AUDIT_RETENTION_DAYS` (default 400, 1..=3650): audit entries carry `ttl` = their
+    /// instant + this many days, and DynamoDB's TTL deletes them after that.
+    pub audit_retention_days: i32,
 }
 
 /// Every missing or bad variable, one line each.
@@ -85,6 +88,7 @@ impl Config {
         let scheduler_max_retry_attempts = number("SCHEDULER_MAX_RETRY_ATTEMPTS", 20, 0..=185);
         let scheduler_max_event_age_seconds =
             number("SCHEDULER_MAX_EVENT_AGE_SECONDS", 3600, 60..=86400);
+        let audit_retention_days = number("AUDIT_RETENTION_DAYS", 400, 1..=3650);
         let config = Config {
             table_name,
             schedule_group,
@@ -97,6 +101,7 @@ impl Config {
                 .filter(|v| !v.trim().is_empty())
                 .unwrap_or_else(|| "default".to_string()),
             kisi_token_secret,
+            audit_retention_days,
         };
         if problems.is_empty() {
             Ok(config)
@@ -113,10 +118,13 @@ mod tests {
 
     #[test]
     fn every_missing_or_bad_variable_is_named() {
-        let env: HashMap<&str, &str> =
-            [("TABLE_NAME", "t"), ("SCHEDULER_MAX_RETRY_ATTEMPTS", "999")]
-                .into_iter()
-                .collect();
+        let env: HashMap<&str, &str> = [
+            ("TABLE_NAME", "t"),
+            ("SCHEDULER_MAX_RETRY_ATTEMPTS", "999"),
+            ("AUDIT_RETENTION_DAYS", "0"),
+        ]
+        .into_iter()
+        .collect();
         let err = Config::from_lookup(|k| env.get(k).map(|v| v.to_string())).unwrap_err();
         let text = err.to_string();
         for name in [
@@ -125,6 +133,7 @@ mod tests {
             "SCHEDULER_ROLE_ARN",
             "KISI_TOKEN_SECRET",
             "SCHEDULER_MAX_RETRY_ATTEMPTS",
+            "AUDIT_RETENTION_DAYS",
         ] {
             assert!(text.contains(name), "{name} missing from {text}");
         }
@@ -149,7 +158,8 @@ impl Adapters {
     /// Builds every adapter on `sdk` (see [`load_sdk_config`]) with `config`.
     pub fn new(sdk: &SdkConfig, config: &Config) -> Self {
         Self {
-            store: crate::DynamoStore::new(aws_sdk_dynamodb::Client::new(sdk), &config.table_name),
+            store: crate::DynamoStore::new(aws_sdk_dynamodb::Client::new(sdk), &config.table_name)
+                .with_audit_retention(chrono::Duration::days(config.audit_retention_days.into())),
             edges: crate::SchedulerEdges::new(
                 aws_sdk_scheduler::Client::new(sdk),
                 crate::SchedulerSettings::from_config(config),

@@ -351,3 +351,45 @@ async fn intents_hand_made_assignments_and_exclusions_share_the_persons_partitio
     assert_eq!(view.owned.len(), 1);
     assert!(db.exclusions(10).await.unwrap().is_empty());
 }
+
+#[tokio::test]
+async fn audit_entries_expire_after_the_retention_and_one_persons_entries_can_be_erased() {
+    let db = store("audit-erase")
+        .await
+        .with_audit_retention(Duration::days(30));
+    let start = t("2026-12-07T09:00:00Z");
+    let entry = |email: &str, i: i64| AuditEntry {
+        at: start + Duration::minutes(i),
+        pair: Some(pair(email, 201)),
+        action: AuditAction::Grant,
+        cause: format!("booking:b{i}"),
+    };
+    // More than one BatchWriteItem's worth (25) for Joe.
+    let joe: Vec<AuditEntry> = (0..30).map(|i| entry("joe@example.com", i)).collect();
+    db.record(&joe).await.unwrap();
+    db.record(&[entry("ann@example.com", 0)]).await.unwrap();
+
+    let sdk = shared().sdk_config().await;
+    let raw = aws_sdk_dynamodb::Client::new(&sdk)
+        .query()
+        .table_name("audit-erase")
+        .key_condition_expression("pk = :pk")
+        .expression_attribute_values(
+            ":pk",
+            aws_sdk_dynamodb::types::AttributeValue::S("AUDIT#ann@example.com".into()),
+        )
+        .send()
+        .await
+        .unwrap();
+    let ttl = raw.items()[0]["ttl"]
+        .as_n()
+        .unwrap()
+        .parse::<i64>()
+        .unwrap();
+    assert_eq!(ttl, (start + Duration::days(30)).timestamp());
+
+    assert_eq!(db.erase("joe@example.com").await.unwrap(), 30);
+    assert!(db.history("joe@example.com", 100).await.unwrap().is_empty());
+    assert_eq!(db.history("ann@example.com", 100).await.unwrap().len(), 1);
+    assert_eq!(db.erase("joe@example.com").await.unwrap(), 0);
+}

@@ -70,6 +70,7 @@ fn trigger_name(t: Trigger) -> &'static str {
         Trigger::Mapping => "mapping",
         Trigger::Operator => "operator",
         Trigger::Release => "release",
+        Trigger::Erasure => "erasure",
     }
 }
 
@@ -131,7 +132,9 @@ impl<S: Store, K: AccessControl, E: EdgeScheduler> Engine<S, K, E> {
             }
             return Ok(decision);
         };
-        if gate.trigger == Trigger::Release {
+        // An operator's own command for these pairs (release, or `erase --force` of one
+        // person) is not braked.
+        if matches!(gate.trigger, Trigger::Release | Trigger::Erasure) {
             if hold.is_some() {
                 gate.changes.push(NoteChange::Release(pair.clone()));
             }

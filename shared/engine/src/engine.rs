@@ -63,6 +63,8 @@ pub enum Trigger {
     /// The operator released held revokes (`access-sync brake release`): the brake is
     /// bypassed for the pairs of this converge.
     Release,
+    /// The operator erased the person's records (`access-sync erase --force`).
+    Erasure,
 }
 
 /// Engine settings.
@@ -203,6 +205,7 @@ fn cause(trigger: Trigger, access: &Access, what: &str) -> String {
         Trigger::Mapping => "mapping",
         Trigger::Operator => "operator",
         Trigger::Release => "release",
+        Trigger::Erasure => "erasure",
     };
     if reasons.is_empty() {
         format!("{what} ({trig})")
@@ -211,7 +214,7 @@ fn cause(trigger: Trigger, access: &Access, what: &str) -> String {
     }
 }
 
-fn until_text(u: Option<Instant>) -> String {
+pub(crate) fn until_text(u: Option<Instant>) -> String {
     u.map(format_instant).unwrap_or_else(|| "open-ended".into())
 }
 

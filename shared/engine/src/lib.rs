@@ -18,6 +18,7 @@
 pub mod brake;
 pub mod claims;
 pub mod engine;
+pub mod erase;
 pub mod exclusions;
 pub mod mappings;
 pub mod reconcile;
@@ -25,6 +26,7 @@ mod repair;
 
 pub use brake::{BrakeStatus, Outcome};
 pub use engine::{Engine, EngineError, Handled, Settings, Step, Store, Trigger};
+pub use erase::EraseReport;
 pub use exclusions::Included;
 pub use mappings::{ApplyOptions, MappingChange};
 pub use reconcile::{ReconcileConfig, ReconcileReport};

@@ -65,4 +65,11 @@ pub trait AuditLog: Send + Sync {
         email: &str,
         limit: u32,
     ) -> impl Future<Output = Result<Vec<AuditEntry>, StoreError>> + Send;
+
+    /// Deletes every entry about one person (an erasure request; `access-sync erase`);
+    /// answers how many. Entries otherwise expire after the retention period.
+    ///
+    /// # Errors
+    /// `Unavailable` (retryable; what was deleted stays deleted, a retry finishes the job).
+    fn erase(&self, email: &str) -> impl Future<Output = Result<usize, StoreError>> + Send;
 }

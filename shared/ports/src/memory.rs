@@ -335,6 +335,15 @@ impl AuditLog for MemoryStore {
         out.truncate(limit as usize);
         Ok(out)
     }
+
+    async fn erase(&self, email: &str) -> Result<usize, StoreError> {
+        let mut state = lock(&self.state);
+        let before = state.audit.len();
+        state
+            .audit
+            .retain(|e| e.pair.as_ref().is_none_or(|p| p.email.as_str() != email));
+        Ok(before - state.audit.len())
+    }
 }
 
 impl Idempotency for MemoryStore {

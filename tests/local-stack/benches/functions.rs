@@ -144,6 +144,7 @@ async fn main() {
         sim_port: free_port(),
         lambda_port: None,
         kisi_rate_limit: 0,
+        function_log: None,
     };
     let stack = LocalStack::start(&opts, &[101, 102, 201, 301, 401])
         .await

@@ -101,6 +101,7 @@ async fn main() {
         sim_port: free_port(),
         lambda_port: None,
         kisi_rate_limit: 0,
+        function_log: None,
     };
     let stack = LocalStack::start(&opts, &[201]).await.unwrap();
     let f = InProcess::from_pairs(&stack.names.function_env(), &stack.sdk).unwrap();

@@ -18,10 +18,12 @@
 //!   edge schedules when their instant comes.
 //! - The functions read `now` from the Kisi simulator's admin clock (`ACCESS_SYNC_CLOCK_URL`),
 //!   so a [`Driver`] can play a day in seconds and still open and close on the exact minute.
+//! - [`logs`] captures the functions' logs and checks them for personal data and secrets.
 //! - [`stack`] starts and stops the processes (moto, `cargo lambda watch`) for the
 //!   `local-stack` command.
 
 pub mod functions;
+pub mod logs;
 pub mod names;
 pub mod native;
 pub mod provision;

@@ -111,6 +111,7 @@ impl Ports {
             sim_port: self.sim_port,
             lambda_port: (!self.in_process).then_some(self.lambda_port),
             kisi_rate_limit: kisi_sim::DEFAULT_RATE_LIMIT_PER_SEC,
+            function_log: None,
         }
     }
 }
@@ -416,7 +417,12 @@ async fn demo(
     let start = input.first();
     let groups: Vec<u64> = mappings.managed_groups().iter().map(|g| g.get()).collect();
     let began = std::time::Instant::now();
-    let stack = LocalStack::start(&ports.options(), &groups).await?;
+    let mut opts = ports.options();
+    if check {
+        // The functions log at trace; their log must still name nobody and hold no secret.
+        opts.function_log = Some("trace".into());
+    }
+    let stack = LocalStack::start(&opts, &groups).await?;
     let result = async {
         println!(
             "== local stack up: moto {}, Kisi simulator {}, functions {}",
@@ -440,6 +446,7 @@ async fn demo(
         }
         if check && let Some(url) = &stack.lambda_url {
             invoke_samples(&stack, url).await?;
+            check_function_logs(&stack, &input, &Watch::new(url.clone())).await?;
         }
         Ok::<(), anyhow::Error>(())
     }
@@ -450,6 +457,60 @@ async fn demo(
         began.elapsed().as_secs_f64()
     );
     result
+}
+
+/// The functions' log under `cargo lambda watch` (at trace with `--check`) must hold no
+/// address, no name of the replayed members and no secret of the stack, also after a TeamUp
+/// webhook with the secret in the URL path (and one with a wrong secret).
+async fn check_function_logs(stack: &LocalStack, input: &Input, watch: &Watch) -> Result<()> {
+    use access_sync_rules::event::Body;
+    let secret = local_stack::names::local_webhook_secret(Platform::Teamup);
+    let empty = br#"{"feed_items":[]}"#.to_vec();
+    let (status, text) = watch
+        .post(&format!("/teamup/{secret}"), &[], empty.clone())
+        .await?;
+    if status != 202 {
+        bail!("ingest answered {status} to TeamUp's secret in the path: {text}");
+    }
+    let (status, _) = watch
+        .post("/teamup/a-wrong-secret-0123456789", &[], empty)
+        .await?;
+    if status != 401 {
+        bail!("ingest answered {status} to a wrong TeamUp path secret, not 401");
+    }
+    let mut words: Vec<String> = Vec::new();
+    for e in &input.events {
+        match &e.body {
+            Body::Member(m) => {
+                words.extend(m.email.iter().map(|e| e.as_str().to_string()));
+                words.extend(m.name.iter().filter(|n| n.len() > 3).cloned());
+            }
+            Body::Entitlement(en) => words.extend(en.guests.iter().map(|g| g.as_str().to_string())),
+            _ => {}
+        }
+    }
+    let secrets = local_stack::logs::stack_secrets(&stack.names);
+    let path = stack.watch_log();
+    let text =
+        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    let words: Vec<&str> = words.iter().map(String::as_str).collect();
+    let secrets: Vec<&str> = secrets.iter().map(String::as_str).collect();
+    let bad = local_stack::logs::leaks(&text, &words, &secrets);
+    if !bad.is_empty() {
+        for l in bad.iter().take(10) {
+            eprintln!("   {l}");
+        }
+        bail!(
+            "{} lines of {} name a person or hold a secret",
+            bad.len(),
+            path.display()
+        );
+    }
+    println!(
+        "== the functions' log ({} lines at RUST_LOG=trace) names nobody and holds no secret",
+        text.lines().count()
+    );
+    Ok(())
 }
 
 /// The first invocation of each function under `cargo lambda watch` starts it (and builds it

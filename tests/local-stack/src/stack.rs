@@ -35,6 +35,9 @@ pub struct Options {
     pub lambda_port: Option<u16>,
     /// Requests per second the simulator allows per key (Kisi: 5; 0 = no limit).
     pub kisi_rate_limit: u32,
+    /// `RUST_LOG` of the functions under `cargo lambda watch` (`None`: `warn`); their log
+    /// lines go to `<dir>/watch.log`.
+    pub function_log: Option<String>,
 }
 
 /// The state file.
@@ -132,20 +135,28 @@ impl LocalStack {
             dir: opts.dir.clone(),
         };
         if let Some(port) = opts.lambda_port {
-            stack.start_watch(&opts.root, port)?;
+            stack.start_watch(&opts.root, port, opts.function_log.as_deref())?;
         }
         stack.write_state(opts)?;
         Ok(stack)
     }
 
-    fn start_watch(&mut self, root: &Path, port: u16) -> Result<()> {
+    /// Where `cargo lambda watch` and the functions under it write.
+    pub fn watch_log(&self) -> PathBuf {
+        self.dir.join("watch.log")
+    }
+
+    fn start_watch(&mut self, root: &Path, port: u16, function_log: Option<&str>) -> Result<()> {
         let log = std::fs::File::create(self.dir.join("watch.log"))?;
         let mut cmd = Command::new("cargo");
         cmd.args(["lambda", "watch", "--quiet", "--ignore-changes"])
             .args(["-A", "127.0.0.1", "-P", &port.to_string()])
             .current_dir(root)
             .envs(self.names.function_env())
+            // cargo-lambda's own level; the functions' comes with `--env-var`.
             .env("RUST_LOG", "warn")
+            .arg("--env-var")
+            .arg(format!("RUST_LOG={}", function_log.unwrap_or("warn")))
             .stdin(Stdio::null())
             .stdout(log.try_clone()?)
             .stderr(log)

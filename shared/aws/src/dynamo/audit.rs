@@ -102,4 +102,15 @@ impl AuditLog for DynamoStore {
             })
             .collect()
     }
+
+    async fn erase(&self, email: &str) -> Result<usize, StoreError> {
+        let keys: Vec<Item> = self
+            .partition(&audit_pk(Some(email)))
+            .await?
+            .iter()
+            .map(|item| key(audit_pk(Some(email)), get_s(item, "sk").unwrap_or_default()))
+            .collect();
+        self.delete_all(&keys).await?;
+        Ok(keys.len())
+    }
 }

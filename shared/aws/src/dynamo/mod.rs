@@ -41,6 +41,7 @@
 //! becomes `StoreError::VersionMismatch`.
 
 mod audit;
+mod erasure;
 pub mod facts;
 mod idempotency;
 pub mod item_size;

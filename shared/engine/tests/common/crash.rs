@@ -187,6 +187,9 @@ impl<S: AuditLog + Sync> AuditLog for CrashStore<S> {
     async fn history(&self, email: &str, limit: u32) -> Result<Vec<AuditEntry>, StoreError> {
         self.inner.history(email, limit).await
     }
+    async fn erase(&self, email: &str) -> Result<usize, StoreError> {
+        self.inner.erase(email).await
+    }
 }
 
 impl<S: Idempotency + Sync> Idempotency for CrashStore<S> {

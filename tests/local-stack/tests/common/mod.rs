@@ -32,6 +32,7 @@ pub async fn start_with(
         sim_port: free_port(),
         lambda_port: None,
         kisi_rate_limit: 0,
+        function_log: None,
     };
     let stack = LocalStack::start(&opts, &groups).await.unwrap();
     // One try per Kisi call: an outage fails the delivery at once (SQS redelivers it) instead
