@@ -117,6 +117,7 @@ impl IngestApp {
         for p in Platform::ALL {
             let _ = self.secrets.secret(p).await;
         }
+        let _ = self.secrets.canonical().await;
     }
 }
 
@@ -125,7 +126,7 @@ impl IngestApp {
 pub struct IngestSettings {
     /// `EVENT_BUS_NAME`.
     pub bus: String,
-    /// `TABLE_NAME` (read-only use).
+    /// `TABLE_NAME` (member/team look-ups and replay records).
     pub table: String,
     /// `WEBHOOK_SECRET_<PLATFORM>`: the secret name of each configured platform.
     pub webhook_secrets: BTreeMap<Platform, String>,
