@@ -447,6 +447,59 @@ fn minutes_outside(
     (total, inside)
 }
 
+/// When Kisi let each (e-mail, group) in: every assignment from its creation (or its
+/// `valid_from`) until its deletion, its `valid_until` or `horizon`, whichever comes first;
+/// merged per pair (lower-cased e-mail). Unlike [`kisi_sim::access_intervals`] this honours
+/// `valid_until`, which Kisi enforces itself: a revoke that cannot reach Kisi in an outage costs
+/// nothing if the grant's validity already ended.
+fn kisi_yes(
+    timeline: &[kisi_sim::TimelineEntry],
+    horizon: Instant,
+) -> BTreeMap<(String, u64), Vec<(Instant, Instant)>> {
+    let mut open: BTreeMap<u64, (String, u64, Instant, Instant)> = BTreeMap::new();
+    let mut spans: BTreeMap<(String, u64), Vec<(Instant, Instant)>> = BTreeMap::new();
+    let close = |spans: &mut BTreeMap<_, Vec<_>>,
+                     (email, group, from, until): (String, u64, Instant, Instant),
+                     at: Instant| {
+        let end = until.min(at).min(horizon);
+        if from < end {
+            spans.entry((email, group)).or_default().push((from, end));
+        }
+    };
+    for e in timeline {
+        match e.action {
+            kisi_sim::TimelineAction::Created => {
+                let from = e.valid_from.map_or(e.at, |f| f.max(e.at));
+                let until = e.valid_until.unwrap_or(horizon);
+                open.insert(
+                    e.role_assignment_id,
+                    (e.email.to_lowercase(), e.group_id, from, until),
+                );
+            }
+            kisi_sim::TimelineAction::Deleted => {
+                if let Some(a) = open.remove(&e.role_assignment_id) {
+                    close(&mut spans, a, e.at);
+                }
+            }
+        }
+    }
+    for (_, a) in std::mem::take(&mut open) {
+        close(&mut spans, a, horizon);
+    }
+    for v in spans.values_mut() {
+        v.sort();
+        let mut merged: Vec<(Instant, Instant)> = Vec::new();
+        for (s, e) in v.drain(..) {
+            match merged.last_mut() {
+                Some(last) if s <= last.1 => last.1 = last.1.max(e),
+                _ => merged.push((s, e)),
+            }
+        }
+        *v = merged;
+    }
+    spans
+}
+
 fn arg<T: std::str::FromStr>(args: &[String], name: &str, default: T) -> T {
     args.iter()
         .position(|a| a == name)
@@ -688,12 +741,7 @@ async fn main() {
             .push((i.from, i.until.unwrap_or(horizon)));
     }
     let timeline = driver.sim.timeline().await.unwrap();
-    let mut got: BTreeMap<(String, u64), Spans> = BTreeMap::new();
-    for (e, g, from, until) in kisi_sim::access_intervals(&timeline, horizon) {
-        got.entry((e, g))
-            .or_default()
-            .push((from, until.unwrap_or(horizon)));
-    }
+    let got = kisi_yes(&timeline, horizon);
     let window = (outage_from, repaired_at.unwrap_or(horizon));
     let mut pairs: Vec<(String, u64, f64, f64, f64)> = Vec::new();
     let keys: std::collections::BTreeSet<&(String, u64)> = want.keys().chain(got.keys()).collect();
