@@ -12,8 +12,11 @@ use access_sync_aws::{
     load_sdk_config,
 };
 use access_sync_engine::{Engine, ReconcileConfig, Settings};
-use access_sync_kisi::{ApiKey, KisiAccess, KisiClient, KisiConfig, SecretKey};
+use access_sync_kisi::{
+    ApiKey, KisiAccess, KisiClient, KisiConfig, RequestBudget, RetryPolicy, SecretKey,
+};
 use access_sync_rules::brake::BrakeConfig;
+use std::sync::Arc;
 
 /// The idempotency scope of canonical events: shared by every `on_*` function, so a delivery
 /// is recorded once whichever queue it arrived on.
@@ -53,9 +56,33 @@ impl App {
     /// # Errors
     /// [`ConfigError`] when the clock URL or the Kisi base URL is bad.
     pub fn new(config: Config, sdk: &SdkConfig) -> Result<App, ConfigError> {
+        App::build(config, sdk, None)
+    }
+
+    /// [`App::new`] with another Kisi request budget than the in-process 5 requests/s one and
+    /// another retry policy (`KISI_MAX_ATTEMPTS` is ignored then): for the local stack's
+    /// benchmarks, whose virtual clock stands still while a handler runs, so real waits only
+    /// cost wall time.
+    ///
+    /// # Errors
+    /// As [`App::new`].
+    pub fn with_kisi_pacing(
+        config: Config,
+        sdk: &SdkConfig,
+        budget: Arc<dyn RequestBudget>,
+        retry: RetryPolicy,
+    ) -> Result<App, ConfigError> {
+        App::build(config, sdk, Some((budget, retry)))
+    }
+
+    fn build(
+        config: Config,
+        sdk: &SdkConfig,
+        pacing: Option<(Arc<dyn RequestBudget>, RetryPolicy)>,
+    ) -> Result<App, ConfigError> {
         let clock = Clock::new(config.clock_url.as_deref()).map_err(|e| ConfigError(vec![e]))?;
         let a = Adapters::new(sdk, &config.aws);
-        let kisi = kisi(&config, a.secrets)?;
+        let kisi = kisi(&config, a.secrets, pacing)?;
         let settings = Settings {
             function: EVENT_SCOPE.into(),
             brake: BrakeConfig {
@@ -93,15 +120,26 @@ impl App {
 /// still fails is retried by the trigger). The client's one request budget serves the whole
 /// process; with reserved concurrency 1 on `on_edge` this keeps the deployment under Kisi's 5
 /// requests/s (see `access_sync_kisi`'s budget module).
-fn kisi(config: &Config, secrets: SecretsManagerSource) -> Result<KisiAccess, ConfigError> {
+fn kisi(
+    config: &Config,
+    secrets: SecretsManagerSource,
+    pacing: Option<(Arc<dyn RequestBudget>, RetryPolicy)>,
+) -> Result<KisiAccess, ConfigError> {
     // The key comes from the secret; the one in the client configuration is not used.
     let mut kisi = KisiConfig::new(config.kisi_base_url.clone(), ApiKey::new(""));
     kisi.retry.max_attempts = config.kisi_max_attempts.max(1);
     // Registered with the log scrubber when read.
     let secrets = crate::redact::ScrubbedSecrets(secrets);
+    let budget = pacing.map(|(budget, retry)| {
+        kisi.retry = retry;
+        budget
+    });
     let key = SecretKey::new(secrets, config.aws.kisi_token_secret.clone());
-    let client =
+    let mut client =
         KisiClient::with_key_source(kisi, key).map_err(|e| ConfigError(vec![e.to_string()]))?;
+    if let Some(budget) = budget {
+        client = client.with_budget(budget);
+    }
     Ok(KisiAccess::new(client))
 }
 

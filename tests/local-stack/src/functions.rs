@@ -3,6 +3,7 @@
 //! stack a developer runs). Either way the payloads are what AWS would send.
 
 use access_sync_engine::ReconcileConfig;
+use access_sync_kisi::{RequestBudget, RetryPolicy};
 use access_sync_platforms::Platform;
 use access_sync_runtime::{App, Config};
 use anyhow::{Context, Result, anyhow, bail};
@@ -12,6 +13,7 @@ use ingest::wiring::{IngestApp, IngestSettings, secret_names};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::future::Future;
+use std::sync::Arc;
 
 /// The functions, as the pumps and the driver call them.
 pub trait Functions: Send + Sync {
@@ -49,6 +51,17 @@ impl InProcess {
         trust: TrustSettings,
         sdk: &access_sync_aws::SdkConfig,
     ) -> Result<InProcess> {
+        InProcess::build(config, webhook_secrets, canonical_secret, trust, sdk, None)
+    }
+
+    fn build(
+        config: Config,
+        webhook_secrets: BTreeMap<Platform, String>,
+        canonical_secret: Option<String>,
+        trust: TrustSettings,
+        sdk: &access_sync_aws::SdkConfig,
+        pacing: Option<(Arc<dyn RequestBudget>, RetryPolicy)>,
+    ) -> Result<InProcess> {
         let settings = IngestSettings {
             bus: config.aws.event_bus_name.clone(),
             table: config.aws.table_name.clone(),
@@ -58,7 +71,11 @@ impl InProcess {
             trust,
         };
         let ingest = IngestApp::new(sdk, settings).map_err(|e| anyhow!("{e}"))?;
-        let app = App::new(config, sdk).map_err(|e| anyhow!("{e}"))?;
+        let app = match pacing {
+            None => App::new(config, sdk),
+            Some((budget, retry)) => App::with_kisi_pacing(config, sdk, budget, retry),
+        }
+        .map_err(|e| anyhow!("{e}"))?;
         let reconcile = app.reconcile_config();
         Ok(InProcess {
             app,
@@ -81,6 +98,39 @@ impl InProcess {
             get(CANONICAL_SECRET_VARIABLE),
             trust,
             sdk,
+        )
+    }
+
+    /// [`InProcess::from_pairs`] with no Kisi request budget and millisecond retry backoffs
+    /// (the same number of attempts as deployed): for benchmarks that play virtual days in
+    /// wall-clock seconds. The virtual clock stands still while a handler runs, so the real
+    /// waits would only cost wall time; the simulator's rate limit, if set, and its 429 and 5xx
+    /// faults still apply.
+    ///
+    /// # Errors
+    /// A bad setting.
+    pub fn from_pairs_unpaced(
+        env: &[(String, String)],
+        sdk: &access_sync_aws::SdkConfig,
+    ) -> Result<Self> {
+        let get = |k: &str| env.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+        let config = Config::from_lookup(get).map_err(|e| anyhow!("{e}"))?;
+        let trust = TrustSettings::from_lookup(get).map_err(|e| anyhow!("{}", e.join("; ")))?;
+        InProcess::build(
+            config,
+            secret_names(get),
+            get(CANONICAL_SECRET_VARIABLE),
+            trust,
+            sdk,
+            Some((
+                Arc::new(access_sync_kisi::Unlimited),
+                RetryPolicy {
+                    base_delay: std::time::Duration::from_millis(2),
+                    max_delay: std::time::Duration::from_millis(20),
+                    rate_limit_floor: std::time::Duration::from_millis(2),
+                    ..RetryPolicy::default()
+                },
+            )),
         )
     }
 

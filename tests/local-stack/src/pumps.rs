@@ -14,7 +14,7 @@ use access_sync_ports::Edge;
 use access_sync_rules::Instant;
 use anyhow::{Context, Result};
 use serde_json::{Value, json};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Mutex;
 
 /// The pumps of one stack.
@@ -33,6 +33,10 @@ pub struct Pumps<F> {
     failed_edges: Mutex<Vec<Value>>,
     /// Counts, for the demo's summary.
     pub stats: Mutex<Stats>,
+    /// Each stored schedule's edge by name. A schedule's name is a hash of its edge
+    /// ([`Edge::schedule_name`]), so a name always means the same edge: listing the group needs
+    /// one `GetSchedule` per schedule the pump has not seen before, not one per schedule.
+    known: Mutex<HashMap<String, Edge>>,
 }
 
 /// What the pumps did.
@@ -70,6 +74,7 @@ impl<F: Functions> Pumps<F> {
             failed: Mutex::new(Vec::new()),
             failed_edges: Mutex::new(Vec::new()),
             stats: Mutex::new(Stats::default()),
+            known: Mutex::new(HashMap::new()),
         }
     }
 
@@ -212,9 +217,57 @@ impl<F: Functions> Pumps<F> {
     /// # Errors
     /// Scheduler could not be reached.
     pub async fn schedules(&self) -> Result<Vec<(String, Edge)>> {
-        access_sync_aws::testing::stored_edges(&self.scheduler, &self.group)
-            .await
-            .map_err(anyhow::Error::msg)
+        let mut names = Vec::new();
+        let mut token = None;
+        loop {
+            let page = self
+                .scheduler
+                .list_schedules()
+                .group_name(&self.group)
+                .set_next_token(token)
+                .send()
+                .await
+                .context("listing schedules")?;
+            names.extend(
+                page.schedules()
+                    .iter()
+                    .filter_map(|s| s.name())
+                    .map(str::to_string),
+            );
+            token = page.next_token().map(str::to_string);
+            if token.is_none() {
+                break;
+            }
+        }
+        let listed: HashSet<&String> = names.iter().collect();
+        lock(&self.known).retain(|name, _| listed.contains(name));
+        let mut out = Vec::with_capacity(names.len());
+        for name in names {
+            let cached = lock(&self.known).get(&name).cloned();
+            let edge = match cached {
+                Some(edge) => edge,
+                None => {
+                    let Ok(got) = self
+                        .scheduler
+                        .get_schedule()
+                        .group_name(&self.group)
+                        .name(&name)
+                        .send()
+                        .await
+                    else {
+                        continue; // deleted meanwhile
+                    };
+                    let input = got.target().and_then(|t| t.input()).unwrap_or_default();
+                    let Ok(edge) = serde_json::from_str::<Edge>(input) else {
+                        continue;
+                    };
+                    lock(&self.known).insert(name.clone(), edge.clone());
+                    edge
+                }
+            };
+            out.push((name, edge));
+        }
+        Ok(out)
     }
 
     /// The earliest stored edge, if any.
