@@ -15,6 +15,7 @@
 pub mod engine;
 pub mod mappings;
 pub mod reconcile;
+pub mod sync;
 
 pub use engine::{Engine, EngineError, Handled, Settings, Step, Store, Trigger};
 pub use mappings::{ApplyOptions, MappingChange};
