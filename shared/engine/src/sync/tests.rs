@@ -65,6 +65,16 @@ fn kinds(events: &[Event]) -> Vec<String> {
         .collect()
 }
 
+/// (case, listing lines, how listed, changes, endings, unchanged)
+type Case<'a> = (
+    &'a str,
+    Vec<&'a str>,
+    Listing,
+    Vec<&'a str>,
+    Vec<&'a str>,
+    usize,
+);
+
 #[test]
 fn diff_table() {
     let now = at("2026-02-01T00:00:00Z");
@@ -74,7 +84,7 @@ fn diff_table() {
     let cancel_1 = r#"{"id":"x","at":"2026-01-01T00:00:00Z","cancel":{"entitlement":"p:plan:1"}}"#;
     let all = [ANN, BOB, TEAM, PLAN_ANN, PLAN_TEAM];
     // (case, listing lines, how listed, changes, endings, unchanged)
-    let cases: Vec<(&str, Vec<&str>, Listing, Vec<&str>, Vec<&str>, usize)> = vec![
+    let cases: Vec<Case> = vec![
         (
             "unchanged full",
             all.to_vec(),
