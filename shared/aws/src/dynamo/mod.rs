@@ -16,6 +16,7 @@
 //! | entitlements by holder | `HOLDER#member:<id>` / `HOLDER#team:<id>` | `ENT#<id>` | index item |
 //! | teams by member | `MEMBEROF#<member id>` | `TEAM#<id>` | index item |
 //! | mapping document | `MAPPING` | `CURRENT` | `doc`, `version` |
+//! | platform sync state, buffered listing, held endings | `SYNC#<platform>` | `STATE` / `BUF#<n>` / `HELD#<n>` | `doc` — see `sync_state` |
 //!
 //! # Access patterns (round trips)
 //! - converge, one e-mail: `Query pk = EMAIL#<e>` (every fact it needs, 1) +
@@ -36,6 +37,7 @@ mod audit;
 pub mod facts;
 mod idempotency;
 mod ownership;
+mod sync_state;
 
 use access_sync_ports::StoreError;
 use aws_sdk_dynamodb::Client;
