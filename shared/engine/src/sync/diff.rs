@@ -83,7 +83,7 @@ pub struct SyncScope<'a> {
     /// The platform's name (`officernd`): the prefix of the delivery ids.
     pub platform: &'a str,
     /// Whether a complete full listing would contain entitlement `id` if it still existed.
-    pub covers: &'a dyn Fn(&EntitlementId) -> bool,
+    pub covers: &'a (dyn Fn(&EntitlementId) -> bool + Sync),
 }
 
 impl SyncScope<'_> {
