@@ -23,6 +23,7 @@ pub mod exclusions;
 pub mod mappings;
 pub mod reconcile;
 mod repair;
+pub mod sync;
 
 pub use brake::{BrakeStatus, Outcome};
 pub use engine::{Engine, EngineError, Handled, Settings, Step, Store, Trigger};

@@ -26,6 +26,7 @@
 
 #![warn(missing_docs)]
 
+pub mod api;
 pub mod canonical;
 pub mod directory;
 pub mod error;

@@ -3,9 +3,10 @@
 //! below; then the compiler points at every `match` on [`Platform`] (none outside tests) and
 //! everything else ([`Platform::ALL`], routes, secrets, fixtures, the local stack) follows.
 
+use crate::api::{ApiRecord, Mapped, NoApiMapping};
 use crate::spec::{FixtureLine, PlatformSpec};
 use crate::{Delivery, Known, Rejection, Verdict, check_size};
-use access_sync_rules::{Event, Instant};
+use access_sync_rules::{EntitlementId, Event, Instant};
 use std::fmt;
 
 macro_rules! platforms {
@@ -79,6 +80,24 @@ impl Platform {
         check_size(d.body.len())?;
         self.verify(secret, d, now)?;
         self.normalize(d, known)
+    }
+
+    /// The canonical events a complete set of the platform's API records means (see
+    /// [`PlatformSpec::map_records`]).
+    ///
+    /// # Errors
+    /// [`NoApiMapping`] when the platform's API is not mapped yet.
+    pub fn events_from_records(
+        self,
+        records: &[ApiRecord<'_>],
+        at: Instant,
+    ) -> Result<Mapped, NoApiMapping> {
+        self.spec().map_records(records, at)
+    }
+
+    /// Whether a complete full listing would contain entitlement `id` if it still existed.
+    pub fn covers(self, id: &EntitlementId) -> bool {
+        self.spec().covers(id)
     }
 
     /// Splits a fixture line into its word (if the platform takes one) and its payload.

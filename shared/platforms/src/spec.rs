@@ -7,8 +7,9 @@
 //! of matching on platforms itself, so a new platform is one folder and one line in the
 //! registry ([`crate::registry`]).
 
+use crate::api::{ApiRecord, Mapped, NoApiMapping};
 use crate::{Known, Rejection, Verdict};
-use access_sync_rules::{Event, Instant};
+use access_sync_rules::{EntitlementId, Event, Instant};
 
 /// Everything about one platform that code outside its folder needs: its name, its webhook
 /// delivery (route shape, signature, how a test signs one), its fixtures' format, and its
@@ -60,6 +61,23 @@ pub trait PlatformSpec: Sync {
     /// the same body under another unsigned URL parameter, a signature reused with another
     /// unsigned body) give the same parts.
     fn signed_parts(&self, d: &Delivery<'_>) -> Vec<Vec<u8>>;
+    /// The canonical events a complete set of the platform's API records means (for the
+    /// import and the scheduled re-sync); `at` is the sync's instant. Default: no mapping yet.
+    ///
+    /// # Errors
+    /// [`NoApiMapping`] for a platform whose API is not mapped.
+    fn map_records(&self, records: &[ApiRecord<'_>], at: Instant) -> Result<Mapped, NoApiMapping> {
+        let _ = (records, at);
+        Err(NoApiMapping(self.name()))
+    }
+
+    /// Whether a complete full listing of the platform's API would contain the entitlement
+    /// `id` if it still existed, so that its absence means it ended. Default: every id the
+    /// normaliser makes (`<platform>:…`); a platform whose listing is windowed (bookings)
+    /// narrows it.
+    fn covers(&self, id: &EntitlementId) -> bool {
+        crate::api::covers_by_prefix(self.name(), id)
+    }
 }
 
 /// One webhook delivery as the ingest route received it.

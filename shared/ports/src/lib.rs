@@ -10,6 +10,7 @@
 //! | [`SecretSource`] | secrets (Kisi key, webhook secrets) | `access_sync_aws::SecretsManagerSource` |
 //! | [`Directory`] | what platform normalisers ask about members and teams | [`FactsDirectory`] over a [`FactStore`] |
 //! | [`WebhookSecrets`] | each platform's webhook secret | [`StoredWebhookSecrets`] over a [`SecretSource`] |
+//! | [`SyncStateStore`] | `platform_sync`'s cursor, buffered listing and held endings | `access_sync_aws::DynamoStore` |
 //! | [`PlatformSource`] | a platform's API, the source of truth (import, re-sync, re-read) | one HTTP client per platform |
 //!
 //! Adapters live beside their technology (`access-sync-aws`, `access-sync-kisi`); the two that
@@ -52,6 +53,7 @@ pub mod safety;
 pub mod scheduler;
 pub mod secrets;
 pub mod store;
+pub mod sync_state;
 pub mod webhook_secrets;
 
 pub use access_control::{AccessControl, AccessError, Assignment, Granted};
@@ -74,4 +76,7 @@ pub use safety::{
 pub use scheduler::{CancelOutcome, Edge, EdgeScheduler, ScheduleError, ScheduleOutcome};
 pub use secrets::{SecretError, SecretSource, SecretValue};
 pub use store::{StoreError, Version, Versioned};
+pub use sync_state::{
+    ChunkKind, FullProgress, HeldSync, MAX_CHUNK_BYTES, SyncProgress, SyncStateStore, split_chunks,
+};
 pub use webhook_secrets::{StoredWebhookSecrets, WebhookSecretError, WebhookSecrets};

@@ -831,3 +831,215 @@ impl DeliveryLedger for MemoryLedger {
         Ok(())
     }
 }
+/// In-memory sync state (chunks and progress per platform).
+#[derive(Default)]
+pub struct MemorySyncState {
+    progress: Mutex<BTreeMap<String, crate::sync_state::SyncProgress>>,
+    chunks: Mutex<BTreeMap<(String, bool, u32), String>>,
+}
+
+impl MemorySyncState {
+    /// How many chunks of `kind` are stored for `platform`.
+    pub fn chunk_count(&self, platform: &str, kind: crate::sync_state::ChunkKind) -> usize {
+        let held = kind == crate::sync_state::ChunkKind::Held;
+        lock(&self.chunks)
+            .keys()
+            .filter(|(p, h, _)| p == platform && *h == held)
+            .count()
+    }
+}
+
+impl crate::sync_state::SyncStateStore for MemorySyncState {
+    async fn progress(
+        &self,
+        platform: &str,
+    ) -> Result<crate::sync_state::SyncProgress, StoreError> {
+        Ok(lock(&self.progress)
+            .get(platform)
+            .cloned()
+            .unwrap_or_default())
+    }
+
+    async fn put_progress(
+        &self,
+        platform: &str,
+        progress: &crate::sync_state::SyncProgress,
+    ) -> Result<(), StoreError> {
+        lock(&self.progress).insert(platform.to_string(), progress.clone());
+        Ok(())
+    }
+
+    async fn put_chunk(
+        &self,
+        platform: &str,
+        kind: crate::sync_state::ChunkKind,
+        n: u32,
+        text: &str,
+    ) -> Result<(), StoreError> {
+        if text.len() > crate::sync_state::MAX_CHUNK_BYTES {
+            return Err(StoreError::Invalid(format!(
+                "chunk of {} bytes",
+                text.len()
+            )));
+        }
+        let held = kind == crate::sync_state::ChunkKind::Held;
+        lock(&self.chunks).insert((platform.to_string(), held, n), text.to_string());
+        Ok(())
+    }
+
+    async fn chunks(
+        &self,
+        platform: &str,
+        kind: crate::sync_state::ChunkKind,
+        count: u32,
+    ) -> Result<Vec<String>, StoreError> {
+        let held = kind == crate::sync_state::ChunkKind::Held;
+        let all = lock(&self.chunks);
+        (0..count)
+            .map(|n| {
+                all.get(&(platform.to_string(), held, n))
+                    .cloned()
+                    .ok_or_else(|| StoreError::Corrupt {
+                        key: format!("SYNC#{platform}#{n}"),
+                        reason: "chunk missing".into(),
+                    })
+            })
+            .collect()
+    }
+
+    async fn clear_chunks(
+        &self,
+        platform: &str,
+        kind: crate::sync_state::ChunkKind,
+    ) -> Result<(), StoreError> {
+        let held = kind == crate::sync_state::ChunkKind::Held;
+        lock(&self.chunks).retain(|(p, h, _), _| !(p == platform && *h == held));
+        Ok(())
+    }
+}
+
+/// An in-memory platform API for unit tests of the sync: collections of records listed in
+/// pages of `page_size` (the cursor is the next offset), with a switch that makes one page fail.
+pub struct MemorySource {
+    platform: Platform,
+    collections: &'static [&'static str],
+    incremental: &'static [&'static str],
+    page_size: usize,
+    records: Mutex<BTreeMap<String, Vec<crate::platform_source::SourceRecord>>>,
+    fail_at: Mutex<Option<(String, usize)>>,
+    calls: Mutex<Vec<crate::platform_source::ListRequest>>,
+}
+
+impl MemorySource {
+    /// An empty source of `platform` listing `collections` (in that order); those in
+    /// `incremental` honour `changed_since`.
+    pub fn new(
+        platform: Platform,
+        collections: &'static [&'static str],
+        incremental: &'static [&'static str],
+        page_size: usize,
+    ) -> Self {
+        Self {
+            platform,
+            collections,
+            incremental,
+            page_size: page_size.max(1),
+            records: Mutex::new(BTreeMap::new()),
+            fail_at: Mutex::new(None),
+            calls: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Adds (or replaces, by id) a record.
+    pub fn put(&self, record: crate::platform_source::SourceRecord) {
+        let mut all = lock(&self.records);
+        let list = all.entry(record.collection.clone()).or_default();
+        list.retain(|r| r.id != record.id);
+        list.push(record);
+    }
+
+    /// Removes a record.
+    pub fn remove(&self, collection: &str, id: &str) {
+        if let Some(list) = lock(&self.records).get_mut(collection) {
+            list.retain(|r| r.id != id);
+        }
+    }
+
+    /// Listing page number `page` (0-based) of `collection` fails (`None`: nothing fails).
+    pub fn fail_at(&self, at: Option<(&str, usize)>) {
+        *lock(&self.fail_at) = at.map(|(c, p)| (c.to_string(), p));
+    }
+
+    /// Every list request so far.
+    pub fn calls(&self) -> Vec<crate::platform_source::ListRequest> {
+        lock(&self.calls).clone()
+    }
+}
+
+impl crate::platform_source::PlatformSource for MemorySource {
+    fn platform(&self) -> Platform {
+        self.platform
+    }
+
+    fn collections(&self) -> &'static [&'static str] {
+        self.collections
+    }
+
+    fn incremental(&self, collection: &str) -> bool {
+        self.incremental.contains(&collection)
+    }
+
+    async fn list(
+        &self,
+        request: &crate::platform_source::ListRequest,
+    ) -> Result<crate::platform_source::Page, crate::platform_source::SourceError> {
+        lock(&self.calls).push(request.clone());
+        let offset: usize = match &request.cursor {
+            None => 0,
+            Some(c) => c
+                .parse()
+                .map_err(|_| crate::platform_source::SourceError::Unreadable {
+                    platform: self.platform,
+                    collection: request.collection.clone(),
+                    reason: format!("bad cursor {c:?}"),
+                })?,
+        };
+        let page = offset / self.page_size;
+        if lock(&self.fail_at)
+            .as_ref()
+            .is_some_and(|(c, p)| *c == request.collection && *p == page)
+        {
+            return Err(crate::platform_source::SourceError::Unavailable {
+                platform: self.platform,
+                reason: "simulated failure".into(),
+            });
+        }
+        let all = lock(&self.records);
+        let mut list: Vec<_> = all
+            .get(&request.collection)
+            .cloned()
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|r| match (request.changed_since, r.modified_at) {
+                (Some(since), Some(m)) if self.incremental(&request.collection) => m >= since,
+                _ => true,
+            })
+            .collect();
+        list.sort_by(|a, b| a.id.cmp(&b.id));
+        let end = (offset + self.page_size).min(list.len());
+        let records = list.get(offset..end).map(<[_]>::to_vec).unwrap_or_default();
+        let next = (end < list.len()).then(|| end.to_string());
+        Ok(crate::platform_source::Page { records, next })
+    }
+
+    async fn read(
+        &self,
+        collection: &str,
+        id: &str,
+    ) -> Result<Option<crate::platform_source::SourceRecord>, crate::platform_source::SourceError>
+    {
+        Ok(lock(&self.records)
+            .get(collection)
+            .and_then(|l| l.iter().find(|r| r.id == id).cloned()))
+    }
+}

@@ -23,6 +23,7 @@
 //! | accepted signed delivery (replay ledger) | `REPLAY#<sha256 hex>` | `REPLAY` | `state` (`pending` \| `done`), `until` (s), `ttl` — see [`ledger`] |
 //! | repair index / dirty mark / hold of a pair | `WANT#<email>` | `GROUP#<g>` / `DIRTY#<g>` / `HELD#<g>` | `gsi1pk = WANTED#<shard>` / `DIRTY#<shard>` / `HELD`, `gsi1sk = <email>#<group>` — see `safety` |
 //! | the brake's budget | `BRAKE` | `BUDGET` | `doc`, `version` |
+//! | platform sync state, buffered listing, held endings | `SYNC#<platform>` | `STATE` / `BUF#<n>` / `HELD#<n>` | `doc` — see `sync_state` |
 //!
 //! # Access patterns (round trips)
 //! - converge, one e-mail: `Query pk = EMAIL#<e>` (every fact it needs, 1) +
@@ -48,6 +49,7 @@ pub mod item_size;
 pub mod ledger;
 mod ownership;
 mod safety;
+mod sync_state;
 
 use access_sync_ports::StoreError;
 use aws_sdk_dynamodb::Client;

@@ -1,0 +1,73 @@
+//! One invocation: a sync (or the release of held endings) of one platform.
+//!
+//! A listing that is paused for time or fails leaves the facts unchanged (the engine stores
+//! only its cursor and what it read); a pause is not an error (the next tick resumes), a
+//! failure is, typed Retryable / NonRetryable so the schedule's retries and the DLQ see it.
+
+use crate::request::{Action, SyncRequest};
+use access_sync_engine::sync::{Mode, PlatformSync, SyncError, SyncOutcome};
+use access_sync_ports::{AuditLog, EventPublisher, FactStore, PlatformSource, SyncStateStore};
+use access_sync_rules::Instant;
+use access_sync_runtime::HandlerError;
+use serde_json::{Value, json};
+
+fn typed(e: SyncError) -> HandlerError {
+    if e.is_retryable() {
+        HandlerError::Retryable(e.to_string())
+    } else {
+        HandlerError::NonRetryable(e.to_string())
+    }
+}
+
+/// Runs `req` at `now`; `keep_going` says whether there is time for another page (the
+/// deadline minus the margin). Answers a summary without personal data.
+///
+/// # Errors
+/// The sync's failures, typed.
+pub async fn handle<S, St, F, P>(
+    sync: &PlatformSync<'_, S, St, F, P>,
+    req: &SyncRequest,
+    now: Instant,
+    keep_going: &(dyn Fn() -> bool + Sync),
+) -> Result<Value, HandlerError>
+where
+    S: PlatformSource,
+    St: SyncStateStore,
+    F: FactStore + AuditLog,
+    P: EventPublisher,
+{
+    let platform = sync.source.platform().as_str();
+    match req.action {
+        Action::Confirm => {
+            let n = sync.confirm(now).await.map_err(typed)?;
+            Ok(json!({"platform": platform, "confirmed": n}))
+        }
+        Action::Discard => {
+            let n = sync.discard(now).await.map_err(typed)?;
+            Ok(json!({"platform": platform, "discarded": n}))
+        }
+        Action::Sync => {
+            let mode = if req.full { Mode::Full } else { Mode::Auto };
+            let out = sync.run(mode, now, keep_going).await.map_err(|e| {
+                tracing::error!(platform, error = %e, "platform sync failed: nothing changed");
+                typed(e)
+            })?;
+            Ok(match out {
+                SyncOutcome::Paused { records } => {
+                    tracing::info!(platform, records, "platform sync paused for time");
+                    json!({"platform": platform, "paused": true, "records": records})
+                }
+                SyncOutcome::Done(r) => json!({
+                    "platform": platform,
+                    "full": r.full,
+                    "records": r.records,
+                    "unmapped": r.unmapped.len(),
+                    "unchanged": r.unchanged,
+                    "changes": r.changes.len(),
+                    "endings": r.endings.len(),
+                    "held": r.held,
+                }),
+            })
+        }
+    }
+}

@@ -1,0 +1,22 @@
+//! `platform_sync`: every 15 minutes (an EventBridge schedule per platform, input
+//! `{"platform": "officernd"}`) and on demand (`{"platform": "officernd", "full": true}`), the
+//! platform's API is listed and only what differs from the stored facts is published to the
+//! bus as canonical events, where the event functions take it like any webhook
+//! (`access_sync_engine::sync`). `{"platform": …, "action": "confirm" | "discard"}` releases
+//! endings the brake held.
+//!
+//! Parse → load → decide → apply: [`request::SyncRequest`] parses the input,
+//! [`settings::SyncConfig`] the environment, [`handler::handle`] runs the engine's sync with a
+//! time budget that stops before the Lambda deadline.
+//!
+//! The binary (its `main.rs`) is wired once the first platform's API client
+//! (`PlatformSource`) is in the workspace: the handler is generic over it.
+
+#![warn(missing_docs)]
+
+pub mod handler;
+pub mod request;
+pub mod settings;
+
+#[cfg(test)]
+mod tests;

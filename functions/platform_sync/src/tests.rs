@@ -1,0 +1,155 @@
+use crate::handler::handle;
+use crate::request::{Action, SyncRequest};
+use crate::settings::SyncConfig;
+use access_sync_engine::sync::{PlatformMapping, PlatformSync};
+use access_sync_platforms::Platform;
+use access_sync_platforms::api::{ApiRecord, Mapped, NoApiMapping};
+use access_sync_ports::memory::{MemoryPublisher, MemorySource, MemoryStore, MemorySyncState};
+use access_sync_ports::{OutboundEvent, SourceRecord, SyncStateStore};
+use access_sync_rules::event::MemberEvent;
+use access_sync_rules::{Body, Email, EntitlementId, Event, Instant, MemberId};
+use serde_json::json;
+use std::collections::HashMap;
+
+#[test]
+fn requests() {
+    let (r, p) = SyncRequest::parse(json!({"platform": "OfficeRnD", "full": true})).unwrap();
+    assert_eq!(
+        (p, r.full, r.action),
+        (Platform::Officernd, true, Action::Sync)
+    );
+    let (r, _) = SyncRequest::parse(json!({"platform": "optix", "action": "confirm"})).unwrap();
+    assert_eq!((r.full, r.action), (false, Action::Confirm));
+    let e = SyncRequest::parse(json!({"platform": "nope"})).unwrap_err();
+    assert!(
+        e.contains("unknown platform") && e.contains("officernd"),
+        "{e}"
+    );
+    assert!(SyncRequest::parse(json!({"platform": "optix", "fool": 1})).is_err());
+    assert!(SyncRequest::parse(json!({"full": true})).is_err());
+}
+
+#[test]
+fn settings() {
+    let none = SyncConfig::from_lookup(|_| None).unwrap();
+    assert_eq!(none, SyncConfig::default());
+    assert_eq!((none.sync.brake.share, none.sync.brake.floor), (0.10, 5));
+    assert_eq!(none.sync.full_every, chrono::Duration::hours(24));
+    let env: HashMap<&str, &str> = HashMap::from([
+        ("SYNC_BRAKE_SHARE", "0.25"),
+        ("SYNC_BRAKE_FLOOR", "0"),
+        ("SYNC_FULL_EVERY_HOURS", "6"),
+        ("SYNC_DEADLINE_MARGIN_SECONDS", "30"),
+    ]);
+    let c = SyncConfig::from_lookup(|k| env.get(k).map(|v| v.to_string())).unwrap();
+    assert_eq!((c.sync.brake.share, c.sync.brake.floor), (0.25, 0));
+    assert_eq!(c.sync.full_every, chrono::Duration::hours(6));
+    assert_eq!(c.deadline_margin, std::time::Duration::from_secs(30));
+    let bad: HashMap<&str, &str> =
+        HashMap::from([("SYNC_BRAKE_SHARE", "2"), ("SYNC_BRAKE_FLOOR", "-1")]);
+    let e = SyncConfig::from_lookup(|k| bad.get(k).map(|v| v.to_string())).unwrap_err();
+    assert_eq!(e.len(), 2, "{e:?}");
+}
+
+fn map(records: &[ApiRecord<'_>], at: Instant) -> Result<Mapped, NoApiMapping> {
+    let events = records
+        .iter()
+        .map(|r| Event {
+            id: String::new(),
+            at,
+            body: Body::Member(MemberEvent {
+                id: MemberId(r.id.into()),
+                email: r.body["email"].as_str().and_then(Email::parse),
+                name: None,
+                removed: false,
+            }),
+        })
+        .collect();
+    Ok(Mapped {
+        events,
+        unmapped: vec![],
+    })
+}
+
+fn covers(id: &EntitlementId) -> bool {
+    id.as_str().starts_with("officernd:")
+}
+
+fn encode(e: &Event) -> OutboundEvent {
+    OutboundEvent {
+        source: "access-sync.ingest".into(),
+        detail_type: "plan".into(),
+        detail: serde_json::from_str(&e.to_json()).unwrap(),
+    }
+}
+
+#[tokio::test]
+async fn a_sync_out_of_time_pauses_then_completes_and_nothing_held_is_refused() {
+    let source = MemorySource::new(Platform::Officernd, &["members"], &[], 1);
+    for i in 0..3 {
+        source.put(SourceRecord {
+            collection: "members".into(),
+            id: format!("m{i}"),
+            modified_at: None,
+            body: json!({"email": format!("p{i}@x.io")}),
+        });
+    }
+    let (state, store, bus) = (
+        MemorySyncState::default(),
+        MemoryStore::default(),
+        MemoryPublisher::default(),
+    );
+    let sync = PlatformSync {
+        source: &source,
+        state: &state,
+        facts: &store,
+        publisher: &bus,
+        mapping: PlatformMapping::Custom {
+            map: &map,
+            covers: &covers,
+        },
+        encode,
+        settings: SyncConfig::default().sync,
+    };
+    let now: Instant = "2026-03-01T10:00:00Z".parse().unwrap();
+    let (req, _) = SyncRequest::parse(json!({"platform": "officernd"})).unwrap();
+    let out = handle(&sync, &req, now, &|| false).await.unwrap();
+    assert_eq!(
+        out,
+        json!({"platform": "officernd", "paused": true, "records": 0})
+    );
+    assert!(state.progress("officernd").await.unwrap().full.is_some());
+    let out = handle(&sync, &req, now, &|| true).await.unwrap();
+    assert_eq!(out["changes"], 3);
+    assert_eq!(out["held"], false);
+    assert_eq!(bus.published().len(), 3);
+    let (confirm, _) =
+        SyncRequest::parse(json!({"platform": "officernd", "action": "confirm"})).unwrap();
+    let err = handle(&sync, &confirm, now, &|| true).await.unwrap_err();
+    assert!(!err.is_retryable() && err.to_string().contains("nothing is held"));
+}
+
+/// The Lambda runtime runs the handler's future on a multi-threaded runtime.
+#[test]
+fn the_handler_future_is_send() {
+    fn send<T: Send>(_: &T) {}
+    let source = MemorySource::new(Platform::Officernd, &["members"], &[], 1);
+    let (state, store, bus) = (
+        MemorySyncState::default(),
+        MemoryStore::default(),
+        MemoryPublisher::default(),
+    );
+    let sync = PlatformSync {
+        source: &source,
+        state: &state,
+        facts: &store,
+        publisher: &bus,
+        mapping: PlatformMapping::Spec(Platform::Officernd),
+        encode,
+        settings: SyncConfig::default().sync,
+    };
+    let (req, _) = SyncRequest::parse(json!({"platform": "officernd"})).unwrap();
+    let now: Instant = "2026-03-01T10:00:00Z".parse().unwrap();
+    let fut = handle(&sync, &req, now, &|| true);
+    send(&fut);
+}

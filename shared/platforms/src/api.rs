@@ -1,0 +1,105 @@
+//! A platform's API records → canonical events: the seam between a platform's HTTP client
+//! (`access_sync_ports::PlatformSource`, which returns records as the API gave them) and the
+//! platform-independent sync (`access_sync_engine::sync`), which compares the events with the
+//! stored facts.
+//!
+//! Each platform plugs in its pure mapping by overriding [`crate::PlatformSpec::map_records`]
+//! (and, if the ids its complete listing covers are not simply every entitlement id starting
+//! `<platform>:`, [`crate::PlatformSpec::covers`]); a platform without one answers
+//! [`NoApiMapping`], so its sync and import say so instead of guessing.
+
+use access_sync_rules::{EntitlementId, Event};
+use serde_json::Value;
+use std::fmt;
+
+/// One record as the platform's API returned it, borrowed.
+#[derive(Clone, Copy, Debug)]
+pub struct ApiRecord<'a> {
+    /// The collection it was listed from, in the platform's words.
+    pub collection: &'a str,
+    /// The platform's id of the record.
+    pub id: &'a str,
+    /// The record.
+    pub body: &'a Value,
+}
+
+/// A record the mapping could not turn into events, and why (shown by `import`, counted by
+/// the sync; never silently dropped).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Unmapped {
+    /// Its collection.
+    pub collection: String,
+    /// Its id.
+    pub id: String,
+    /// Why (no personal data).
+    pub reason: String,
+}
+
+/// What a complete set of records means.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Mapped {
+    /// The canonical events, each with the sync's instant as `at` (their delivery ids are the
+    /// sync's to choose: it re-identifies them by content).
+    pub events: Vec<Event>,
+    /// What could not be mapped.
+    pub unmapped: Vec<Unmapped>,
+}
+
+/// The platform has no API mapping yet (its webhooks may still be understood).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct NoApiMapping(pub &'static str);
+
+impl fmt::Display for NoApiMapping {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} has no API mapping yet: it cannot be imported or re-synced",
+            self.0
+        )
+    }
+}
+
+impl std::error::Error for NoApiMapping {}
+
+/// The default of [`crate::PlatformSpec::covers`]: the entitlement ids the platform's
+/// normaliser makes all start with `<platform>:`.
+pub fn covers_by_prefix(platform: &str, id: &EntitlementId) -> bool {
+    id.as_str()
+        .strip_prefix(platform)
+        .is_some_and(|rest| rest.starts_with(':'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Platform;
+    use access_sync_rules::Instant;
+
+    #[test]
+    fn covers_needs_the_platform_and_a_colon() {
+        let id = |s: &str| EntitlementId(s.to_string());
+        assert!(covers_by_prefix("officernd", &id("officernd:membership:1")));
+        assert!(!covers_by_prefix(
+            "officernd",
+            &id("officerndx:membership:1")
+        ));
+        assert!(!covers_by_prefix("officernd", &id("optix:plan:1")));
+        assert!(!covers_by_prefix("officernd", &id("officernd")));
+    }
+
+    #[test]
+    fn a_platform_without_a_mapping_says_so() {
+        let body = serde_json::json!({"_id": "1"});
+        let rec = ApiRecord {
+            collection: "members",
+            id: "1",
+            body: &body,
+        };
+        let at: Instant = "2026-01-01T00:00:00Z".parse().unwrap();
+        let err = Platform::Teamup
+            .events_from_records(&[rec], at)
+            .unwrap_err();
+        assert_eq!(err, NoApiMapping("teamup"));
+        assert!(err.to_string().contains("no API mapping"));
+    }
+}
