@@ -612,7 +612,10 @@ fn team_lists_come_from_the_members_listing() {
         json!({"_id": "c1", "modifiedAt": "2026-11-01T00:00:00.000Z"}),
         json!({"_id": "c2", "modifiedAt": "2026-11-01T00:00:00.000Z"}),
     ];
-    let members = [m("m2", Some("c2")), m("m3", Some("c1")), m("m4", None)];
+    // m1 is listed without `company`: a listed record is whole, so m1 has left c1.
+    let m1 =
+        json!({"_id": "m1", "email": "m1@example.com", "modifiedAt": "2026-12-01T00:00:00.000Z"});
+    let members = [m("m2", Some("c2")), m("m3", Some("c1")), m("m4", None), m1];
     let mut refs: Vec<RecordRef<'_>> = companies
         .iter()
         .map(|body| RecordRef {
@@ -641,7 +644,7 @@ fn team_lists_come_from_the_members_listing() {
             _ => None,
         })
         .collect();
-    assert_eq!(teams, vec!["c1=m1,m3", "c2=m2"]);
+    assert_eq!(teams, vec!["c1=m3", "c2=m2"]);
 }
 
 /// Assignments link a resource to a membership (R §2.6); the holder is the membership's.

@@ -95,7 +95,8 @@ fn collection(name: &str) -> Option<Collection> {
 ///   that lacks it) take `now`, the sync's instant.
 /// - Team lists: each company listed (or named by a listed member's `company`) gets its full
 ///   list: what `known` holds, without the listed members now elsewhere, plus the listed
-///   members naming it. A team event is emitted only when that differs from `known`.
+///   members naming it (a listed member record is whole: without `company` it is in none). A
+///   team event is emitted only when that differs from `known`.
 /// - Assignments reach their holder through their `membership`, which must be among the
 ///   records; the resource's `type` (from `resources`, if listed) chooses `desk:` or `office:`.
 pub fn events_from_records(records: &[RecordRef<'_>], now: Instant, known: &dyn Known) -> Mapped {
@@ -164,7 +165,7 @@ pub fn events_from_records(records: &[RecordRef<'_>], now: Instant, known: &dyn 
         }
         mapped.unmapped.extend(notes.into_iter().map(unmapped));
     }
-    mapped.events.extend(teams.events(known, now));
+    mapped.events.extend(teams.events(known));
     mapped
 }
 
@@ -199,11 +200,9 @@ struct Teams {
 }
 
 impl Teams {
+    /// A listed member record is the whole record (R §2.1): no `company` means none.
     fn note_member(&mut self, o: &Obj<'_>, at: Instant) {
         let Ok(id) = o.id("_id") else { return };
-        if !(o.has("company") || o.has("team")) {
-            return;
-        }
         let Ok(company) = first_id(o, &["company", "team"]) else {
             return;
         };
@@ -224,7 +223,7 @@ impl Teams {
         *e = (*e).max(at);
     }
 
-    fn events(&self, known: &dyn Known, now: Instant) -> Vec<Event> {
+    fn events(&self, known: &dyn Known) -> Vec<Event> {
         let listed: BTreeMap<&MemberId, &Option<TeamId>> =
             self.members.iter().map(|(m, t, _)| (m, t)).collect();
         let mut out = Vec::new();
@@ -251,7 +250,7 @@ impl Teams {
             }
             let e = Event {
                 id: String::new(),
-                at: if at == Instant::UNIX_EPOCH { now } else { at },
+                at,
                 body: Body::Team(access_sync_rules::event::TeamEvent {
                     id: t.clone(),
                     members: list,
