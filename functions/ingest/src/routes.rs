@@ -14,7 +14,7 @@
 //! resending is safe (events are recorded once per id).
 
 use crate::normalize::{NormalizeError, normalize_with};
-use access_sync_platforms::{IncomingRequest, Platform, Rejection, check_size};
+use access_sync_platforms::{FixtureLine, IncomingRequest, Platform, Rejection, check_size};
 use access_sync_ports::{Directory, EventPublisher, OutboundEvent, PublishError, WebhookSecrets};
 use access_sync_rules::{Event, Instant, LineError};
 use access_sync_runtime::messages::{canonical_event, parse_body};
@@ -131,10 +131,26 @@ pub async fn platform<P: EventPublisher, W: WebhookSecrets, D: Directory>(
         return rejected(platform, &rejection);
     }
     match normalize_with(platform, &delivery, directory).await {
-        Ok(evs) if evs.is_empty() => reply(
-            StatusCode::ACCEPTED,
-            json!({"accepted": 0, "note": "nothing in this webhook concerns access"}),
-        ),
+        Ok(evs) if evs.is_empty() => {
+            // An event type we do not act on (or do not know) is acknowledged, never refused,
+            // so the platform keeps the webhook enabled; the log records which type it was
+            // (the type only: no payload, no personal data).
+            let event_type = std::str::from_utf8(delivery.body).ok().and_then(|payload| {
+                platform.spec().event_type(FixtureLine {
+                    word: None,
+                    payload,
+                })
+            });
+            tracing::info!(
+                platform = platform.as_str(),
+                event_type = event_type.as_deref().unwrap_or("unknown"),
+                "webhook acknowledged: nothing in it concerns access"
+            );
+            reply(
+                StatusCode::ACCEPTED,
+                json!({"accepted": 0, "note": "nothing in this webhook concerns access"}),
+            )
+        }
         Ok(evs) => publish(events, &evs).await,
         Err(NormalizeError::Rejected(rejection)) => rejected(platform, &rejection),
         Err(NormalizeError::Unavailable(e)) => {
