@@ -4,12 +4,16 @@
 //!   `--live` steps the live operations on a virtual clock instead of reading it in one pass.
 //! - `kisi`: look up Kisi groups and users (`kisi groups`, `kisi whois EMAIL`).
 //! - `mappings apply FILE`: change the mapping file of the live system.
+//! - `post --url URL --secret-file F EVENTS.jsonl`: sign canonical events and post them to ingest.
+//! - `brake status | release | discard`: the revokes the one brake holds for the operator.
 //!
 //! Exit codes: 0 ok (warnings on stderr), 2 bad input or usage (nothing on stdout), 1 failure.
 
+mod brake_cmd;
 mod kisi_cmd;
 mod mappings_cmd;
 mod normalize_cmd;
+mod post_cmd;
 mod preview_cmd;
 
 use clap::{Parser, Subcommand};
@@ -41,6 +45,10 @@ enum Cmd {
     Normalize(normalize_cmd::NormalizeArgs),
     /// Change the live system's mapping file: show the change, store it, converge it.
     Mappings(mappings_cmd::MappingsArgs),
+    /// Sign a JSON Lines file of canonical events and post it to an installation's ingest.
+    Post(post_cmd::PostArgs),
+    /// See and release (or discard) the revokes the brake holds.
+    Brake(brake_cmd::BrakeArgs),
 }
 
 fn main() -> ExitCode {
@@ -49,5 +57,7 @@ fn main() -> ExitCode {
         Cmd::Kisi(args) => kisi_cmd::run(args),
         Cmd::Normalize(args) => normalize_cmd::run(args),
         Cmd::Mappings(args) => mappings_cmd::run(args),
+        Cmd::Post(args) => post_cmd::run(args),
+        Cmd::Brake(args) => brake_cmd::run(args),
     }
 }

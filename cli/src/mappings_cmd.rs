@@ -4,8 +4,10 @@
 //! the deployed functions (`TABLE_NAME`, `SCHEDULE_GROUP`, `KISI_TOKEN_SECRET`, … and the usual
 //! AWS credentials; `AWS_ENDPOINT_URL` for the local stack) — prints who gains or loses which
 //! group now, stores the file and converges every affected pair. A change that would take more
-//! than `BRAKE_SHARE` (10 %) of managed access away now is refused unless
-//! `--allow-mass-revoke`. Staff and unmapped groups are never touched.
+//! than `BRAKE_SHARE_PER_HOUR` (10 %) of managed access away now is refused up front unless
+//! `--allow-mass-revoke`; either way its revokes go through the one brake, which holds what
+//! exceeds the hour's budget for `access-sync brake release`. Staff and unmapped groups are
+//! never touched.
 
 use access_sync_engine::ApplyOptions;
 use access_sync_rules::mapping::Mappings;
@@ -29,7 +31,8 @@ enum MappingsCmd {
         /// Only show what would change.
         #[arg(long)]
         dry_run: bool,
-        /// Apply even if it takes more than the brake share of managed access away.
+        /// Store and converge even if it takes more than the brake share of managed access away
+        /// (the one brake still holds revokes past the hour's budget: `access-sync brake`).
         #[arg(long)]
         allow_mass_revoke: bool,
     },

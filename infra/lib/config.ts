@@ -18,8 +18,10 @@ export interface AccessSyncConfig {
   readonly leadMinutes: number;
   /** Default minutes access stays open after a booking ends (mapping files may override). */
   readonly lagMinutes: number;
-  /** Largest share of managed access one reconcile run may revoke before the brake holds. */
+  /** The one brake: share of managed pairs that may lose access (revoke or shorter window) in any hour, all triggers together; past it revokes are held for the operator. */
   readonly brakeShare: number;
+  /** Revokes always allowed per hour, however few pairs are managed. */
+  readonly brakeFloor: number;
   /** `RUST_LOG` for every function. */
   readonly rustLog: string;
   /** Days CloudWatch Logs keeps function logs. */
@@ -123,6 +125,7 @@ export function parseConfig(get: (key: string) => unknown): AccessSyncConfig {
     lagMinutes: number('lagMinutes', 5, 0, 1440, true),
     // 0 would forbid every revoke; above 1 the brake could never hold.
     brakeShare: number('brakeShare', 0.1, 0.001, 1, false),
+    brakeFloor: number('brakeFloor', 20, 0, 1000000, true),
     rustLog: text('rustLog', DEFAULT_RUST_LOG)!,
     logRetentionDays: retention(number('logRetentionDays', 90, 1, 3653, true)),
     alarmTopicArn,

@@ -39,9 +39,9 @@ export const WORKSPACE_MANIFEST = path.join(__dirname, '..', '..', 'Cargo.toml')
 /** `source` of the events ingest publishes. */
 export const INGEST_SOURCE = 'access-sync.ingest';
 
-/** CloudWatch namespace and metric of the reconcile brake. */
+/** CloudWatch namespace and metric of the one brake (revokes held for the operator). */
 export const BRAKE_NAMESPACE = 'AccessSync';
-export const BRAKE_METRIC = 'ReconcileBrake';
+export const BRAKE_METRIC = 'BrakeHeld';
 
 /** Environment variable carrying each platform's webhook secret name (ingest only). */
 export const webhookSecretEnv = (p: Platform): string => `WEBHOOK_SECRET_${p.toUpperCase()}`;
@@ -205,7 +205,8 @@ export class ServiceStack extends cdk.Stack {
       KISI_BASE_URL: config.kisiBaseUrl,
       LEAD_MINUTES: String(config.leadMinutes),
       LAG_MINUTES: String(config.lagMinutes),
-      BRAKE_SHARE: String(config.brakeShare),
+      BRAKE_SHARE_PER_HOUR: String(config.brakeShare),
+      BRAKE_FLOOR: String(config.brakeFloor),
       RUST_LOG: config.rustLog,
     };
 
@@ -363,22 +364,26 @@ export class ServiceStack extends cdk.Stack {
         `${name} returned errors`);
     }
 
-    // The brake: reconcile_15m logs `metric = "ReconcileBrake"` when it refuses a mass revoke
-    // (and may also put the metric itself or as EMF). The filter turns the log line into the
-    // metric, so the alarm works whichever way the function reports it; Maximum ignores doubles.
-    new logs.MetricFilter(this, 'BrakeMetricFilter', {
-      logGroup: this.logGroups.reconcile_15m,
-      filterPattern: logs.FilterPattern.literal(`"${BRAKE_METRIC}"`),
-      metricNamespace: BRAKE_NAMESPACE,
-      metricName: BRAKE_METRIC,
-      metricValue: '1',
-    });
-    this.alarm('reconcile-brake', new cloudwatch.Metric({
+    // The one brake: on_edge (the converge worker) logs `metric = "BrakeHeld"` when it holds a
+    // revoke past the hour's budget, and reconcile_15m logs it every run while holds wait for
+    // the operator, so the alarm stays on until they are released or discarded. The filters
+    // turn the log lines into the metric (the functions may also put it themselves); Maximum
+    // ignores doubles.
+    for (const fn of ['on_edge', 'reconcile_15m'] as const) {
+      new logs.MetricFilter(this, `BrakeMetricFilter${pascal(fn)}`, {
+        logGroup: this.logGroups[fn],
+        filterPattern: logs.FilterPattern.literal(`"${BRAKE_METRIC}"`),
+        metricNamespace: BRAKE_NAMESPACE,
+        metricName: BRAKE_METRIC,
+        metricValue: '1',
+      });
+    }
+    this.alarm('brake-held', new cloudwatch.Metric({
       namespace: BRAKE_NAMESPACE,
       metricName: BRAKE_METRIC,
       statistic: 'Maximum',
       period: cdk.Duration.minutes(15),
-    }), 'reconcile_15m refused a mass revoke (brake): check the mapping file and the platform before anything else');
+    }), 'The brake holds revokes past its hourly budget: check the platform and the mapping, then `access-sync brake status` and `release` or `discard`');
 
     // Liveness: no reconcile run for an hour means the schedule or its role is broken.
     this.alarm('reconcile-not-running', fns.reconcile_15m.metricInvocations({ period: cdk.Duration.hours(1), statistic: 'Sum' }),

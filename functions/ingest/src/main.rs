@@ -16,7 +16,15 @@ async fn main() -> Result<(), Error> {
     let app = &app;
     run(service_fn(move |req: Request| async move {
         Ok::<_, Error>(
-            handler::handle(&app.events, &app.secrets, &app.directory, &app.clock, req).await,
+            handler::handle(
+                &app.events,
+                &app.secrets,
+                &app.directory,
+                &app.door,
+                &app.clock,
+                req,
+            )
+            .await,
         )
     }))
     .await

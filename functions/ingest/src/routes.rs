@@ -1,23 +1,29 @@
 //! What `ingest` does with one HTTP request, route by route.
 //!
-//! - `POST /` or `/events`: JSON Lines (or one JSON object) of canonical events. Every line is
-//!   parsed before anything is published: one bad line answers 400 naming the line and the
-//!   reason, and nothing is published.
+//! - `POST /` or `/events`: JSON Lines (or one JSON object) of canonical events, signed with
+//!   the installation's canonical secret (`access-sync-signature`, see
+//!   [`access_sync_platforms::canonical`]): unsigned or wrongly signed, 401; no secret
+//!   configured, 404. Every line is parsed before anything is published: one bad line answers
+//!   400 naming the line and the reason, and nothing is published.
 //! - `POST /officernd`, `/optix`, `/nexudus?action=…`, `/teamup` (or `/teamup/<secret>`): a
 //!   platform's native webhook. Size (413), then signature (401, compared in constant time;
 //!   a replay outside the 5-minute window is refused), then payload (400 with the reason):
 //!   as [`Platform::accept`] does, with member and team lists answered from the facts store
 //!   ([`crate::normalize`]). A platform with no secret configured has no route (404).
 //!
-//! Good events go to the bus with source `access-sync.ingest` and a detail-type by kind (see
-//! [`access_sync_runtime::messages`]): 202 with how many. The bus refusing answers 503 naming the events;
-//! resending is safe (events are recorded once per id).
+//! Then, on every route, the bounds, the time check and the replay ledger
+//! ([`crate::trust`]). Good events go to the bus with source `access-sync.ingest` and a
+//! detail-type by kind (see [`access_sync_runtime::messages`]): 202 with how many. The bus
+//! refusing answers 503 naming the events; resending is safe (events are recorded once per id).
 
 use crate::normalize::{NormalizeError, normalize_with};
-use access_sync_platforms::{FixtureLine, IncomingRequest, Platform, Rejection, check_size};
-use access_sync_ports::{Directory, EventPublisher, OutboundEvent, PublishError, WebhookSecrets};
+use crate::trust::{Door, admit};
+use access_sync_platforms::{IncomingRequest, Platform, Rejection, check_size, replay};
+use access_sync_ports::{
+    DeliveryLedger, Directory, EventPublisher, OutboundEvent, PublishError, WebhookSecrets,
+};
 use access_sync_rules::{Event, Instant, LineError};
-use access_sync_runtime::messages::{canonical_event, parse_body};
+use access_sync_runtime::messages::canonical_event;
 use lambda_http::http::{HeaderMap, Method, StatusCode, header};
 use lambda_http::{Body, Request, Response};
 use serde_json::{Value, json};
@@ -75,17 +81,52 @@ pub fn check_request(req: &Request) -> Result<&[u8], Response<Body>> {
     Ok(body)
 }
 
-/// Canonical events: parse every line, then publish all or nothing.
-pub async fn canonical<P: EventPublisher>(events: &P, body: &[u8]) -> Response<Body> {
+/// Canonical events: check the signature, parse every line, then publish all or nothing.
+pub async fn canonical<P: EventPublisher, W: WebhookSecrets, L: DeliveryLedger>(
+    events: &P,
+    secrets: &W,
+    door: &Door<L>,
+    req: &Request,
+    now: Instant,
+) -> Response<Body> {
+    let secret = match secrets.canonical().await {
+        Ok(Some(s)) => s,
+        Ok(None) => {
+            let error = "no canonical route: not configured (WEBHOOK_SECRET_CANONICAL)";
+            return reply(StatusCode::NOT_FOUND, json!({ "error": error }));
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "canonical secret unavailable");
+            return retry_later(json!({"error": "temporarily unavailable"}));
+        }
+    };
+    let body = req.body().as_ref();
+    let header = text(
+        req.headers(),
+        access_sync_platforms::canonical::CANONICAL_HEADER,
+    );
+    if let Err(rejection) =
+        access_sync_platforms::canonical::verify(secret.expose().as_bytes(), header, body, now)
+    {
+        tracing::warn!(status = 401, reason = %rejection, "canonical batch rejected");
+        return reply(
+            StatusCode::UNAUTHORIZED,
+            json!({"error": rejection.to_string()}),
+        );
+    }
     let parsed = std::str::from_utf8(body)
         .map_err(|_| LineError::new(1, "not UTF-8"))
-        .and_then(parse_body);
+        .and_then(parse_lines);
     match parsed {
         Ok(evs) if evs.is_empty() => reply(
             StatusCode::BAD_REQUEST,
             json!({"error": "no events in the body"}),
         ),
-        Ok(evs) => publish(events, &evs).await,
+        Ok(evs) => {
+            let (lines, evs): (Vec<usize>, Vec<Event>) = evs.into_iter().unzip();
+            let key = replay::canonical_key(header, body);
+            admit(events, door, &key, &evs, Some(&lines), now).await
+        }
         Err(e) => {
             tracing::warn!(line = e.line, reason = %e.message, "rejected a batch");
             let body = json!({"error": "invalid event", "line": e.line, "reason": e.message});
@@ -94,12 +135,25 @@ pub async fn canonical<P: EventPublisher>(events: &P, body: &[u8]) -> Response<B
     }
 }
 
+/// The canonical events of a request body with their lines: JSON Lines (blank lines
+/// skipped), or one JSON object (which may span lines; line 1).
+fn parse_lines(text: &str) -> Result<Vec<(usize, Event)>, LineError> {
+    if serde_json::from_str::<serde::de::IgnoredAny>(text).is_ok() {
+        return Event::parse(text.trim())
+            .map(|e| vec![(1, e)])
+            .map_err(|m| LineError::new(1, m));
+    }
+    access_sync_rules::event::parse_jsonl(text)
+}
+
 /// A platform's webhook: verified and normalised, then published.
 /// Member ids the payload names without an e-mail are resolved (or held) by the engine.
-pub async fn platform<P: EventPublisher, W: WebhookSecrets, D: Directory>(
+#[allow(clippy::too_many_arguments)]
+pub async fn platform<P: EventPublisher, W: WebhookSecrets, D: Directory, L: DeliveryLedger>(
     events: &P,
     secrets: &W,
     directory: &D,
+    door: &Door<L>,
     platform: Platform,
     presented: Option<&str>,
     req: &Request,
@@ -131,27 +185,14 @@ pub async fn platform<P: EventPublisher, W: WebhookSecrets, D: Directory>(
         return rejected(platform, &rejection);
     }
     match normalize_with(platform, &delivery, directory).await {
-        Ok(evs) if evs.is_empty() => {
-            // An event type we do not act on (or do not know) is acknowledged, never refused,
-            // so the platform keeps the webhook enabled; the log records which type it was
-            // (the type only: no payload, no personal data).
-            let event_type = std::str::from_utf8(delivery.body).ok().and_then(|payload| {
-                platform.spec().event_type(FixtureLine {
-                    word: None,
-                    payload,
-                })
-            });
-            tracing::info!(
-                platform = platform.as_str(),
-                event_type = event_type.as_deref().unwrap_or("unknown"),
-                "webhook acknowledged: nothing in it concerns access"
-            );
-            reply(
-                StatusCode::ACCEPTED,
-                json!({"accepted": 0, "note": "nothing in this webhook concerns access"}),
-            )
+        Ok(evs) if evs.is_empty() => reply(
+            StatusCode::ACCEPTED,
+            json!({"accepted": 0, "note": "nothing in this webhook concerns access"}),
+        ),
+        Ok(evs) => {
+            let key = replay::delivery_key(platform, &delivery);
+            admit(events, door, &key, &evs, None, now).await
         }
-        Ok(evs) => publish(events, &evs).await,
         Err(NormalizeError::Rejected(rejection)) => rejected(platform, &rejection),
         Err(NormalizeError::Unavailable(e)) => {
             tracing::error!(error = %e, "the directory did not answer");
@@ -171,7 +212,7 @@ fn rejected(platform: Platform, r: &Rejection) -> Response<Body> {
     reply(status, json!({"error": r.to_string()}))
 }
 
-async fn publish<P: EventPublisher>(events: &P, evs: &[Event]) -> Response<Body> {
+pub(crate) async fn publish<P: EventPublisher>(events: &P, evs: &[Event]) -> Response<Body> {
     let out: Vec<OutboundEvent> = evs.iter().map(canonical_event).collect();
     match events.publish(&out).await {
         Ok(()) => {
@@ -196,7 +237,7 @@ fn unavailable(events: &[Event], e: PublishError) -> Response<Body> {
     retry_later(json!({"error": e.to_string(), "undelivered": ids}))
 }
 
-fn retry_later(body: Value) -> Response<Body> {
+pub(crate) fn retry_later(body: Value) -> Response<Body> {
     let mut r = reply(StatusCode::SERVICE_UNAVAILABLE, body);
     r.headers_mut()
         .insert(header::RETRY_AFTER, "5".parse().expect("a valid header"));

@@ -1,8 +1,10 @@
 //! `ingest`'s routes: canonical events, and each platform's webhook (signature, payload, size).
 
 use crate::handler::handle;
+use crate::trust::{Door, TrustSettings};
+use access_sync_platforms::canonical::{CANONICAL_HEADER, sign};
 use access_sync_platforms::{FixtureLine, Format, Platform, SignedRequest};
-use access_sync_ports::memory::{FixedWebhookSecrets, NoDirectory};
+use access_sync_ports::memory::{FixedWebhookSecrets, MemoryLedger, NoDirectory};
 use access_sync_rules::Event;
 use access_sync_rules::time::parse_instant;
 use access_sync_runtime::Clock;
@@ -12,14 +14,38 @@ use serde_json::{Value, json};
 
 const MAX_BODY: usize = crate::routes::MAX_BODY;
 
-/// No platform configured.
+/// The canonical route's secret in these tests.
+const CANONICAL_SECRET: &str = "whsec_canonical_test";
+
+fn door() -> Door<MemoryLedger> {
+    Door {
+        ledger: MemoryLedger::default(),
+        settings: TrustSettings::default(),
+    }
+}
+
+/// The clock of the canonical tests: after every event's `at` below.
+fn now() -> access_sync_rules::Instant {
+    parse_instant("2026-12-07T10:30:00Z").unwrap()
+}
+
+/// No platform configured; the canonical route is, with [`CANONICAL_SECRET`].
 async fn call(events: &FlakyPublisher, req: Request) -> Response<Body> {
-    let clock = Clock::fixed(parse_instant("2026-12-07T07:00:00Z").unwrap());
+    call_with(events, &door(), req).await
+}
+
+async fn call_with(
+    events: &FlakyPublisher,
+    door: &Door<MemoryLedger>,
+    req: Request,
+) -> Response<Body> {
+    let secrets = FixedWebhookSecrets(Default::default(), Some(CANONICAL_SECRET.into()));
     handle(
         events,
-        &FixedWebhookSecrets::default(),
+        &secrets,
         &NoDirectory,
-        &clock,
+        door,
+        &Clock::fixed(now()),
         req,
     )
     .await
@@ -34,7 +60,21 @@ const CHECKIN: &str = r#"{"id":"d-3","at":"2026-12-07T08:40:00Z","entitlement":{
 const CANCEL: &str =
     r#"{"id":"d-4","at":"2026-12-07T10:30:00Z","cancel":{"entitlement":"booking:b-1"}}"#;
 
-fn post(path: &str, body: impl Into<Body>) -> Request {
+/// A canonical batch signed with [`CANONICAL_SECRET`] at [`now`].
+fn post(path: &str, body: impl Into<String>) -> Request {
+    let body: String = body.into();
+    let sig = sign(
+        CANONICAL_SECRET.as_bytes(),
+        body.as_bytes(),
+        now().timestamp(),
+    );
+    let mut r = unsigned(path, body);
+    r.headers_mut()
+        .insert(CANONICAL_HEADER, sig.parse().unwrap());
+    r
+}
+
+fn unsigned(path: &str, body: impl Into<Body>) -> Request {
     lambda_http::http::Request::builder()
         .method("POST")
         .uri(format!("https://abc.lambda-url.eu-west-1.on.aws{path}"))
@@ -100,7 +140,7 @@ async fn an_oversized_body_answers_413_and_other_methods_and_paths_are_refused()
     assert_eq!(r.status(), StatusCode::METHOD_NOT_ALLOWED);
     assert_eq!(r.headers()[header::ALLOW], "POST");
     assert_eq!(
-        call(&events, post("/officernd", MEMBER)).await.status(),
+        call(&events, unsigned("/officernd", MEMBER)).await.status(),
         StatusCode::NOT_FOUND
     );
     assert_eq!(
@@ -123,7 +163,18 @@ async fn a_bus_outage_answers_503_naming_the_events() {
 async fn the_sample_function_url_request_is_accepted() {
     let events = FlakyPublisher::default();
     let req = lambda_http::request::from_str(include_str!("../../../events/ingest.json"));
-    let r = call(&events, req.unwrap()).await;
+    // The sample is signed with `whsec_sample_canonical` at its own `timeEpoch`.
+    let secrets = FixedWebhookSecrets(Default::default(), Some("whsec_sample_canonical".into()));
+    let clock = Clock::fixed(parse_instant("2026-12-07T08:41:00Z").unwrap());
+    let r = handle(
+        &events,
+        &secrets,
+        &NoDirectory,
+        &door(),
+        &clock,
+        req.unwrap(),
+    )
+    .await;
     assert_eq!(r.status(), StatusCode::ACCEPTED, "{:?}", r.body());
     assert_eq!(events.published().len(), 4);
 }
@@ -136,6 +187,7 @@ fn secrets() -> FixedWebhookSecrets {
             .iter()
             .map(|p| (*p, SECRET.to_string()))
             .collect(),
+        None,
     )
 }
 
@@ -232,10 +284,15 @@ impl Native {
     }
 
     async fn send(&self, events: &FlakyPublisher) -> Response<Body> {
+        self.send_to(events, &door()).await
+    }
+
+    async fn send_to(&self, events: &FlakyPublisher, door: &Door<MemoryLedger>) -> Response<Body> {
         handle(
             events,
             &secrets(),
             &NoDirectory,
+            door,
             &Clock::fixed(self.now),
             self.request(),
         )
@@ -270,11 +327,13 @@ async fn a_wrong_or_missing_signature_gets_401_and_publishes_nothing() {
                 .iter()
                 .map(|p| (*p, "not-the-secret".to_string()))
                 .collect(),
+            None,
         );
         let r = handle(
             &events,
             &other,
             &NoDirectory,
+            &door(),
             &Clock::fixed(wrong.now),
             wrong.request(),
         )
@@ -374,4 +433,207 @@ async fn a_platform_body_over_256_kib_gets_413_and_an_unconfigured_platform_404(
         let r = call(&events, native(p).request()).await;
         assert_eq!(r.status(), StatusCode::NOT_FOUND, "{p:?}");
     }
+}
+
+#[tokio::test]
+async fn an_unsigned_or_wrongly_signed_or_stale_canonical_batch_gets_401() {
+    let events = FlakyPublisher::default();
+    let d = door();
+    let r = call_with(&events, &d, unsigned("/events", MEMBER)).await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    assert!(
+        json_of(&r)["error"]
+            .as_str()
+            .unwrap()
+            .contains(CANONICAL_HEADER)
+    );
+    let mut wrong = unsigned("/events", MEMBER);
+    let sig = sign(b"another secret", MEMBER.as_bytes(), now().timestamp());
+    wrong
+        .headers_mut()
+        .insert(CANONICAL_HEADER, sig.parse().unwrap());
+    assert_eq!(
+        call_with(&events, &d, wrong).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    let mut stale = unsigned("/", MEMBER);
+    let sig = sign(
+        CANONICAL_SECRET.as_bytes(),
+        MEMBER.as_bytes(),
+        now().timestamp() - 301,
+    );
+    stale
+        .headers_mut()
+        .insert(CANONICAL_HEADER, sig.parse().unwrap());
+    assert_eq!(
+        call_with(&events, &d, stale).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    // Signed for another body.
+    let mut swapped = post("/events", MEMBER);
+    *swapped.body_mut() = Body::Text(BOOKING.into());
+    assert_eq!(
+        call_with(&events, &d, swapped).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert!(events.published().is_empty());
+    assert!(
+        d.ledger.is_empty(),
+        "nothing recorded for a refused request"
+    );
+}
+
+#[tokio::test]
+async fn without_a_canonical_secret_the_route_is_closed() {
+    let events = FlakyPublisher::default();
+    for secret in [None, Some(String::new())] {
+        let secrets = FixedWebhookSecrets(Default::default(), secret);
+        let r = handle(
+            &events,
+            &secrets,
+            &NoDirectory,
+            &door(),
+            &Clock::fixed(now()),
+            post("/events", MEMBER),
+        )
+        .await;
+        assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    }
+    assert!(events.published().is_empty());
+}
+
+#[tokio::test]
+async fn a_replayed_canonical_batch_is_a_duplicate_and_publishes_nothing_more() {
+    let events = FlakyPublisher::default();
+    let d = door();
+    let body = format!("{MEMBER}\n{BOOKING}");
+    let first = post("/events", body.clone());
+    let again = post("/events", body);
+    assert_eq!(
+        call_with(&events, &d, first).await.status(),
+        StatusCode::ACCEPTED
+    );
+    let r = call_with(&events, &d, again).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(json_of(&r)["duplicate"], json!(true));
+    assert_eq!(events.published().len(), 2);
+}
+
+#[tokio::test]
+async fn a_failed_publish_leaves_the_delivery_claimed_for_a_minute_then_retryable() {
+    let events = FlakyPublisher::default();
+    let d = door();
+    events.refuse("m-cat");
+    let r = call_with(&events, &d, post("/events", MEMBER)).await;
+    assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
+    // At once: still claimed by the failed attempt.
+    let r = call_with(&events, &d, post("/events", MEMBER)).await;
+    assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(r.headers().contains_key(header::RETRY_AFTER));
+    // A minute later the claim has lapsed: the same signed request goes through.
+    let events = FlakyPublisher::default();
+    let later = now() + chrono::Duration::seconds(61);
+    let secrets = FixedWebhookSecrets(Default::default(), Some(CANONICAL_SECRET.into()));
+    let r = handle(
+        &events,
+        &secrets,
+        &NoDirectory,
+        &d,
+        &Clock::fixed(later),
+        post("/events", MEMBER),
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::ACCEPTED, "{:?}", r.body());
+    assert_eq!(events.published().len(), 1);
+}
+
+#[tokio::test]
+async fn a_far_future_at_or_a_batch_over_a_limit_gets_400_naming_line_field_and_limit() {
+    let events = FlakyPublisher::default();
+    let d = door();
+    let future = MEMBER.replace("2026-12-07T07:00:00Z", "9999-01-01T00:00:00Z");
+    let r = call_with(
+        &events,
+        &d,
+        post("/events", format!("{BOOKING}\n\n{future}")),
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    let b = json_of(&r);
+    assert_eq!(
+        (b["line"].clone(), b["field"].clone()),
+        (json!(3), json!("at")),
+        "{b}"
+    );
+    let guests: Vec<String> = (0..51).map(|i| format!("\"g{i}@x.dev\"")).collect();
+    let crowded = BOOKING.replace(
+        "\"holder\":{\"member\":\"m-cat\"}",
+        &format!(
+            "\"holder\":{{\"member\":\"m-cat\"}},\"guests\":[{}]",
+            guests.join(",")
+        ),
+    );
+    let r = call_with(&events, &d, post("/events", crowded)).await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    let b = json_of(&r);
+    assert_eq!(
+        (b["line"].clone(), b["field"].clone(), b["limit"].clone()),
+        (json!(1), json!("entitlement.guests"), json!(50)),
+        "{b}"
+    );
+    assert!(events.published().is_empty());
+    assert!(d.ledger.is_empty());
+}
+
+#[tokio::test]
+async fn replayed_platform_deliveries_are_duplicates_whatever_the_nexudus_action_or_optix_body() {
+    for p in Platform::ALL {
+        let events = FlakyPublisher::default();
+        let d = door();
+        let n = native(p);
+        assert_eq!(
+            n.send_to(&events, &d).await.status(),
+            StatusCode::ACCEPTED,
+            "{p:?}"
+        );
+        let published = events.published().len();
+        let r = n.send_to(&events, &d).await;
+        assert_eq!(r.status(), StatusCode::OK, "{p:?}: {:?}", r.body());
+        assert_eq!(json_of(&r)["duplicate"], json!(true));
+        assert_eq!(events.published().len(), published, "{p:?}");
+    }
+    // The same signed Nexudus body under another action.
+    let events = FlakyPublisher::default();
+    let d = door();
+    let n = native(Platform::Nexudus);
+    assert_eq!(n.send_to(&events, &d).await.status(), StatusCode::ACCEPTED);
+    let mut other = native(Platform::Nexudus);
+    other.path = "/nexudus?action=BookingDelete".into();
+    let published = events.published().len();
+    let r = other.send_to(&events, &d).await;
+    assert_eq!(r.status(), StatusCode::OK, "{:?}", r.body());
+    assert_eq!(json_of(&r)["duplicate"], json!(true));
+    assert_eq!(events.published().len(), published);
+    // Under a fresh ledger the same body and action would be a cancel: the refusal matters.
+    let r = other.send_to(&events, &door()).await;
+    assert_eq!(r.status(), StatusCode::ACCEPTED, "{:?}", r.body());
+    assert!(
+        events.published()[published..]
+            .iter()
+            .any(|e| e.detail.get("cancel").is_some())
+    );
+    // An Optix signature with another body.
+    let events = FlakyPublisher::default();
+    let d = door();
+    let n = native(Platform::Optix);
+    assert_eq!(n.send_to(&events, &d).await.status(), StatusCode::ACCEPTED);
+    let published = events.published().len();
+    let mut swapped = native(Platform::Optix);
+    let body = String::from_utf8(swapped.body.clone()).unwrap();
+    let changed = body.replace("ann%40acme.io", "mal%40evil.dev");
+    assert_ne!(changed, body);
+    swapped.body = changed.into_bytes();
+    let r = swapped.send_to(&events, &d).await;
+    assert_eq!(r.status(), StatusCode::OK, "{:?}", r.body());
+    assert_eq!(events.published().len(), published);
 }

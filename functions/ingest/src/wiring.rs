@@ -5,8 +5,10 @@
 //! environment variables or logs). `WEBHOOK_SECRET_OFFICERND`, `WEBHOOK_SECRET_OPTIX`,
 //! `WEBHOOK_SECRET_NEXUDUS` and `WEBHOOK_SECRET_TEAMUP` hold the secrets' *names* (the CDK app
 //! creates them empty); [`StoredWebhookSecrets`] reads them. A platform whose variable is unset,
-//! or whose secret is still empty, has no route (404).
+//! or whose secret is still empty, has no route (404). The canonical route's secret likewise,
+//! named by `WEBHOOK_SECRET_CANONICAL`. The bounds and the replay ledger: [`crate::trust`].
 
+use crate::trust::{CANONICAL_SECRET_VARIABLE, Door, TrustSettings};
 use access_sync_aws::{
     DynamoStore, EventBridgePublisher, SdkConfig, SecretsManagerSource, load_sdk_config,
 };
@@ -41,13 +43,16 @@ pub struct IngestApp {
     pub clock: Clock,
     /// Reads of members and teams for the platforms' normalisers (`TABLE_NAME`; read-only).
     pub directory: FactsDirectory<DynamoStore>,
+    /// The replay ledger (`REPLAY#` items of `TABLE_NAME`, written with `PutItem` only) and
+    /// the bounds.
+    pub door: Door<DynamoStore>,
 }
 
 impl IngestApp {
     /// Builds ingest's clients from the environment.
     ///
     /// # Errors
-    /// `TABLE_NAME` missing, a bad `ACCESS_SYNC_CLOCK_URL`.
+    /// `TABLE_NAME` missing, a bad `ACCESS_SYNC_CLOCK_URL`, bad limits (`MAX_*`, `REPLAY_DAYS`).
     pub async fn from_env() -> Result<IngestApp, ConfigError> {
         let sdk = load_sdk_config().await;
         let var = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
@@ -56,13 +61,19 @@ impl IngestApp {
                 "TABLE_NAME is not set (ingest reads members and teams)".into(),
             ])
         })?;
+        let trust = TrustSettings::from_lookup(var).map_err(|problems| {
+            tracing::error!(?problems, "bad configuration");
+            ConfigError(problems)
+        })?;
         IngestApp::new(
             &sdk,
             IngestSettings {
                 bus: event_bus_from_env(),
                 table,
                 webhook_secrets: secret_names(var),
+                canonical_secret: var(CANONICAL_SECRET_VARIABLE),
                 clock_url: var("ACCESS_SYNC_CLOCK_URL"),
+                trust,
             },
         )
     }
@@ -75,13 +86,22 @@ impl IngestApp {
         let clock = Clock::new(s.clock_url.as_deref()).map_err(|e| ConfigError(vec![e]))?;
         let source = SecretsManagerSource::new(aws_sdk_secretsmanager::Client::new(sdk));
         let platforms: Vec<&str> = s.webhook_secrets.keys().map(|p| p.as_str()).collect();
-        tracing::info!(?platforms, "webhook routes");
+        tracing::info!(
+            ?platforms,
+            canonical = s.canonical_secret.is_some(),
+            "webhook routes"
+        );
         let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(sdk), &s.table);
         Ok(IngestApp {
             events: publisher(sdk, s.bus),
-            secrets: StoredWebhookSecrets::new(source, s.webhook_secrets),
+            secrets: StoredWebhookSecrets::new(source, s.webhook_secrets)
+                .with_canonical(s.canonical_secret),
             clock,
-            directory: FactsDirectory(store),
+            directory: FactsDirectory(store.clone()),
+            door: Door {
+                ledger: store,
+                settings: s.trust,
+            },
         })
     }
 }
@@ -95,6 +115,10 @@ pub struct IngestSettings {
     pub table: String,
     /// `WEBHOOK_SECRET_<PLATFORM>`: the secret name of each configured platform.
     pub webhook_secrets: BTreeMap<Platform, String>,
+    /// `WEBHOOK_SECRET_CANONICAL`: the secret name of the canonical route.
+    pub canonical_secret: Option<String>,
+    /// Bounds and replay settings (`MAX_*`, `REPLAY_DAYS`).
+    pub trust: TrustSettings,
     /// `ACCESS_SYNC_CLOCK_URL`.
     pub clock_url: Option<String>,
 }

@@ -1,8 +1,9 @@
 //! A scheduled tick → one reconcile run at the clock's `now`. The scheduled event itself
 //! carries nothing we need (its `time` is when EventBridge meant to fire; the clock decides).
 //!
-//! An aborted run (an incomplete Kisi read) and a braked run are not errors: they are logged
-//! as warnings with the report, and the next tick tries again. Store and scheduler failures
+//! An aborted run (an incomplete Kisi read) and revokes held by the brake are not errors: they
+//! are logged as warnings with the report, and the next tick tries again (held revokes wait for
+//! the operator: `access-sync brake status`). Store and scheduler failures
 //! are errors, typed Retryable / NonRetryable.
 
 use access_sync_engine::{Engine, ReconcileConfig, Store, Trigger};
@@ -29,7 +30,7 @@ pub async fn handle<S: Store, K: AccessControl, E: EdgeScheduler, P: EventPublis
     if let Some(reason) = &r.aborted {
         tracing::warn!(%reason, %report, "reconcile aborted: nothing revoked");
     } else if r.braked {
-        tracing::warn!(revokes = r.revokes_wanted, %report, "reconcile brake engaged");
+        tracing::warn!(held = r.held, %report, "revokes held by the brake");
     } else {
         tracing::info!(%report, "reconcile done");
     }

@@ -8,7 +8,8 @@
 //! |---|---|---|
 //! | `KISI_BASE_URL` | `https://api.kisi.io` | the Kisi API (the simulator locally) |
 //! | `ACCESS_SYNC_CLOCK_URL` | unset: system clock | see [`crate::clock`] |
-//! | `BRAKE_SHARE` | `0.10` | largest share of managed access one reconcile may revoke |
+//! | `BRAKE_SHARE_PER_HOUR` | `0.10` | the one brake: share of managed pairs that may lose access (revoke or shorter window) in any hour, from every trigger together (`BRAKE_SHARE`, its former name, is still read) |
+//! | `BRAKE_FLOOR` | `20` | revokes always allowed per hour, however few pairs are managed |
 //! | `KISI_MAX_ATTEMPTS` | `6` | tries per Kisi call within one invocation (1 to 10) |
 //!
 //! Every missing or bad variable is reported, one line each, in one error.
@@ -29,8 +30,10 @@ pub struct Config {
     pub kisi_base_url: String,
     /// `ACCESS_SYNC_CLOCK_URL`.
     pub clock_url: Option<String>,
-    /// `BRAKE_SHARE`.
+    /// `BRAKE_SHARE_PER_HOUR` (or `BRAKE_SHARE`).
     pub brake_share: f64,
+    /// `BRAKE_FLOOR`.
+    pub brake_floor: u32,
     /// `KISI_MAX_ATTEMPTS`.
     pub kisi_max_attempts: u32,
 }
@@ -64,15 +67,26 @@ impl Config {
         {
             problems.push(e);
         }
-        let brake_share = match get("BRAKE_SHARE") {
+        let share_name = match get("BRAKE_SHARE_PER_HOUR") {
+            Some(_) => "BRAKE_SHARE_PER_HOUR",
+            None => "BRAKE_SHARE",
+        };
+        let brake_share = match get(share_name) {
             None => 0.10,
             Some(v) => match v.trim().parse::<f64>() {
                 Ok(n) if (0.0..=1.0).contains(&n) => n,
                 _ => {
-                    problems.push(format!("BRAKE_SHARE={v:?} is not a number from 0 to 1"));
+                    problems.push(format!("{share_name}={v:?} is not a number from 0 to 1"));
                     0.10
                 }
             },
+        };
+        let brake_floor = match get("BRAKE_FLOOR") {
+            None => 20,
+            Some(v) => v.trim().parse::<u32>().unwrap_or_else(|_| {
+                problems.push(format!("BRAKE_FLOOR={v:?} is not a whole number"));
+                20
+            }),
         };
         let kisi_max_attempts = match get("KISI_MAX_ATTEMPTS") {
             None => 6,
@@ -92,6 +106,7 @@ impl Config {
                 kisi_base_url,
                 clock_url,
                 brake_share,
+                brake_floor,
                 kisi_max_attempts,
             }),
             _ => Err(ConfigError(problems)),
@@ -127,6 +142,7 @@ mod tests {
             ("KISI_BASE_URL", "ftp://kisi"),
             ("ACCESS_SYNC_CLOCK_URL", "localhost:9"),
             ("BRAKE_SHARE", "50%"),
+            ("BRAKE_FLOOR", "-1"),
             ("KISI_MAX_ATTEMPTS", "0"),
         ]))
         .unwrap_err();
@@ -139,6 +155,7 @@ mod tests {
             "KISI_BASE_URL",
             "ACCESS_SYNC_CLOCK_URL",
             "BRAKE_SHARE",
+            "BRAKE_FLOOR",
             "KISI_MAX_ATTEMPTS",
         ] {
             assert_eq!(text.matches(name).count(), 1, "{name} in {text}");
@@ -161,7 +178,7 @@ mod tests {
         .unwrap();
         assert_eq!(c.kisi_base_url, DEFAULT_BASE_URL);
         assert_eq!(c.clock_url, None);
-        assert_eq!(c.brake_share, 0.10);
+        assert_eq!((c.brake_share, c.brake_floor), (0.10, 20));
         assert_eq!(c.kisi_max_attempts, 6);
         assert_eq!(c.aws.event_bus_name, "default");
     }

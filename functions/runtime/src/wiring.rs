@@ -13,6 +13,7 @@ use access_sync_aws::{
 };
 use access_sync_engine::{Engine, ReconcileConfig, Settings};
 use access_sync_kisi::{ApiKey, KisiAccess, KisiClient, KisiConfig, SecretKey};
+use access_sync_rules::brake::BrakeConfig;
 
 /// The idempotency scope of canonical events: shared by every `on_*` function, so a delivery
 /// is recorded once whichever queue it arrived on.
@@ -57,6 +58,11 @@ impl App {
         let kisi = kisi(&config, a.secrets)?;
         let settings = Settings {
             function: EVENT_SCOPE.into(),
+            brake: BrakeConfig {
+                share: config.brake_share,
+                floor: config.brake_floor,
+                ..BrakeConfig::default()
+            },
             ..Settings::default()
         };
         let engine = Engine::new(a.store, kisi, a.edges, settings);
@@ -74,12 +80,9 @@ impl App {
         })
     }
 
-    /// Reconcile settings from the configuration.
+    /// Reconcile settings (the brake's are the engine's).
     pub fn reconcile_config(&self) -> ReconcileConfig {
-        ReconcileConfig {
-            brake_share: self.config.brake_share,
-            ..ReconcileConfig::default()
-        }
+        ReconcileConfig::default()
     }
 }
 

@@ -1,4 +1,4 @@
-// Alarms: every dead-letter queue's depth, every function's errors, the reconcile brake, and
+// Alarms: every dead-letter queue's depth, every function's errors, the one brake, and
 // reconcile liveness. A DLQ is found from the template (redrive targets, rule DLQs, the
 // on_edge failure destination, the Scheduler DLQ), so a new DLQ without an alarm fails here.
 
@@ -47,16 +47,24 @@ describe('alarms', () => {
     }
   });
 
-  it('one on the reconcile brake metric, fed from the reconcile log by a metric filter', () => {
+  it('one on the held-revokes metric of the one brake, fed from the on_edge and reconcile logs by metric filters', () => {
     const a = alarms.filter((x) => x.Namespace === BRAKE_NAMESPACE && x.MetricName === BRAKE_METRIC);
     assert.equal(a.length, 1);
+    assert.equal(BRAKE_METRIC, 'BrakeHeld');
+    assert.equal(a[0].AlarmName, 'access-sync-brake-held');
     assert.equal(a[0].Dimensions, undefined);
     assert.equal(a[0].Statistic, 'Maximum');
     assert.equal(a[0].ComparisonOperator, 'GreaterThanOrEqualToThreshold');
-    const [[, f]] = resources(service, 'AWS::Logs::MetricFilter');
-    const reconcile = service.Resources[functionId(service, FN.reconcile_15m)];
-    assert.equal(target(f.Properties.LogGroupName), target(reconcile.Properties.LoggingConfig.LogGroup));
-    assert.deepEqual(f.Properties.MetricTransformations, [{ MetricNamespace: BRAKE_NAMESPACE, MetricName: BRAKE_METRIC, MetricValue: '1' }]);
+    const filters = resources(service, 'AWS::Logs::MetricFilter').map(([, f]) => f.Properties);
+    assert.equal(filters.length, 2);
+    const groups = new Set(filters.map((f) => target(f.LogGroupName)));
+    for (const fn of [FN.on_edge, FN.reconcile_15m]) {
+      const r = service.Resources[functionId(service, fn)];
+      assert.ok(groups.has(target(r.Properties.LoggingConfig.LogGroup)), `no filter on ${fn}'s log`);
+    }
+    for (const f of filters) {
+      assert.deepEqual(f.MetricTransformations, [{ MetricNamespace: BRAKE_NAMESPACE, MetricName: BRAKE_METRIC, MetricValue: '1' }]);
+    }
   });
 
   it('one when reconcile has not run for an hour', () => {

@@ -17,6 +17,7 @@ describe('configuration', () => {
       leadMinutes: 5,
       lagMinutes: 5,
       brakeShare: 0.1,
+      brakeFloor: 20,
       rustLog: DEFAULT_RUST_LOG,
       logRetentionDays: 90,
       alarmTopicArn: undefined,
@@ -55,12 +56,12 @@ describe('configuration', () => {
 
   it('reports every bad key at once', () => {
     try {
-      from({ leadMinutes: '-1', lagMinutes: 'soon', brakeShare: 2, kisiBaseUrl: 'http://api.kisi.io', region: 'Europe', prefix: 'Access Sync', logRetentionDays: 10, alarmTopicArn: 'ops' });
+      from({ leadMinutes: '-1', lagMinutes: 'soon', brakeShare: 2, brakeFloor: -1, kisiBaseUrl: 'http://api.kisi.io', region: 'Europe', prefix: 'Access Sync', logRetentionDays: 10, alarmTopicArn: 'ops' });
       assert.fail('expected a ConfigError');
     } catch (e) {
       assert.ok(e instanceof ConfigError);
       assert.deepEqual(e.problems.map((p) => p.split(':')[0]).sort(), [
-        'alarmTopicArn', 'brakeShare', 'kisiBaseUrl', 'lagMinutes', 'leadMinutes', 'logRetentionDays', 'prefix', 'region',
+        'alarmTopicArn', 'brakeFloor', 'brakeShare', 'kisiBaseUrl', 'lagMinutes', 'leadMinutes', 'logRetentionDays', 'prefix', 'region',
       ]);
     }
   });
@@ -73,7 +74,7 @@ describe('configuration', () => {
       const env = f.Properties.Environment.Variables;
       assert.equal(env.LEAD_MINUTES, '10');
       assert.equal(env.LAG_MINUTES, '2');
-      assert.equal(env.BRAKE_SHARE, '0.05');
+      assert.equal(env.BRAKE_SHARE_PER_HOUR, '0.05');
       assert.equal(env.KISI_BASE_URL, 'https://kisi.example.test');
       assert.equal(env.RUST_LOG, 'debug');
     }

@@ -20,7 +20,8 @@ const COMMON_ENV = [
   'KISI_BASE_URL',
   'LEAD_MINUTES',
   'LAG_MINUTES',
-  'BRAKE_SHARE',
+  'BRAKE_SHARE_PER_HOUR',
+  'BRAKE_FLOOR',
   'RUST_LOG',
 ];
 
@@ -84,7 +85,8 @@ describe('functions', () => {
       assert.equal(env.KISI_BASE_URL, 'https://api.kisi.io');
       assert.equal(env.LEAD_MINUTES, '5');
       assert.equal(env.LAG_MINUTES, '5');
-      assert.equal(env.BRAKE_SHARE, '0.1');
+      assert.equal(env.BRAKE_SHARE_PER_HOUR, '0.1');
+      assert.equal(env.BRAKE_FLOOR, '20');
       assert.equal(env.RUST_LOG, DEFAULT_RUST_LOG);
     }
   });

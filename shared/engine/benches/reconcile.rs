@@ -1,5 +1,5 @@
 //! Reconcile at scale (a bench binary): `cargo bench -p access-sync-engine --bench reconcile --
-//! [--pairs 10000] [--rate 5]`.
+//! [--pairs 10000] [--rate 5] [--lost N]`.
 //!
 //! The real engine and the real Kisi client against the Kisi simulator over local HTTP, with
 //! the store and scheduler in memory: moto cannot hold 10k pairs (its memory grows by gigabytes
@@ -8,7 +8,11 @@
 //! through the engine (events, then converge) with no Kisi budget; then one reconcile **without
 //! drift** with the real budget (`--rate` requests/s per key, Kisi's 5): its Kisi writes and
 //! ownership writes (must be 0), wall time, Kisi reads; then the same with one assignment deleted
-//! by hand in Kisi (one repair asked).
+//! by hand in Kisi (one repair asked); then **lost grants repaired**: `--lost` members (default
+//! 1 % of them) whose plan event was recorded but whose converge request was lost, and as many
+//! whose plan opened 5 minutes before the run but whose opening edge was lost — one run finds
+//! and grants all of them (the grants carried out at the same rate); then a run without drift
+//! again (nothing left to repair).
 
 use access_sync_engine::{Engine, ReconcileConfig, Settings, Trigger};
 use access_sync_kisi::{
@@ -128,12 +132,14 @@ async fn main() {
             let owned_after = owned(engine.store()).await;
             let ownership_changed = owned_before.symmetric_difference(&owned_after).count();
             println!(
-                "{{\"run\":\"{label}\",\"pairs\":{},\"managed\":{},\"kisi_reads\":{reads},\"kisi_writes\":{kisi_writes},\"ownership_changed\":{},\"converge_requested\":{},\"missing_in_kisi\":{},\"wall_s\":{wall:.1},\"cpu_s\":{cpu:.2},\"rate_per_s\":{rate}}}",
+                "{{\"run\":\"{label}\",\"pairs\":{},\"managed\":{},\"kisi_reads\":{reads},\"kisi_writes\":{kisi_writes},\"ownership_changed\":{},\"converge_requested\":{},\"missing_in_kisi\":{},\"lost_grants\":{},\"unconverged\":{},\"wall_s\":{wall:.1},\"cpu_s\":{cpu:.2},\"rate_per_s\":{rate}}}",
                 people * 4,
                 report.managed,
                 ownership_changed,
                 report.converge_requested,
                 report.missing_in_kisi,
+                report.lost_grants,
+                report.unconverged,
             );
             report
         }
@@ -148,6 +154,77 @@ async fn main() {
     engine.kisi().revoke(a).await.unwrap();
     let report = measure("one deleted by hand").await;
     assert_eq!(report.converge_requested, 1, "one repair");
+    for (email, groups) in &report.to_converge {
+        engine
+            .converge(email, groups, now, Trigger::Reconcile)
+            .await
+            .unwrap();
+    }
+
+    // Lost grants: converge requests that never arrived, and opening edges that never fired.
+    let lost = arg("--lost", (people / 100).max(1) as f64) as usize;
+    let opens = t0 + chrono::Duration::minutes(10);
+    for i in people..people + 2 * lost {
+        let start = if i < people + lost {
+            "2026-12-01T00:00:00Z".to_string()
+        } else {
+            access_sync_rules::time::format_instant(opens)
+        };
+        let member = Event::parse(&format!(r#"{{"id":"m{i}","at":"2026-12-07T08:00:00Z","member":{{"id":"m{i}","email":"member{i}@example.com"}}}}"#)).unwrap();
+        let plan = Event::parse(&format!(r#"{{"id":"p{i}","at":"2026-12-07T08:00:00Z","entitlement":{{"id":"plan:{i}","kind":"plan","refs":["plan:hot-desk"],"holder":{{"member":"m{i}"}},"start":"{start}"}}}}"#)).unwrap();
+        for ev in [member, plan] {
+            let handled = engine.handle_event(&ev, t0).await.unwrap();
+            if i < people + lost {
+                continue; // the converge request dead-letters
+            }
+            for (email, groups) in handled.by_email() {
+                engine
+                    .converge(&email, &groups, t0, Trigger::Event)
+                    .await
+                    .unwrap(); // schedules the opening edge, which is never fired
+            }
+        }
+    }
+    let t = Clock::now();
+    let report = measure("lost grants repaired").await;
+    let mut repaired = 0;
+    for (email, groups) in &report.to_converge {
+        repaired += engine
+            .converge(email, groups, now, Trigger::Reconcile)
+            .await
+            .unwrap()
+            .iter()
+            .filter(|s| {
+                matches!(
+                    s.decision,
+                    access_sync_rules::converge::Decision::Grant { .. }
+                )
+            })
+            .count();
+    }
+    println!(
+        "{{\"run\":\"lost grants: run + repairs\",\"lost_grants\":{},\"unconverged\":{},\"granted\":{repaired},\"wall_s\":{:.1}}}",
+        report.lost_grants,
+        report.unconverged,
+        t.elapsed().as_secs_f64()
+    );
+    assert_eq!(
+        report.lost_grants,
+        4 * lost,
+        "every lost opening edge found"
+    );
+    assert_eq!(
+        report.unconverged,
+        4 * lost,
+        "every lost converge request found"
+    );
+    assert_eq!(repaired, 8 * lost, "every lost grant granted");
+    assert_eq!(
+        sim.snapshot().role_assignments.len(),
+        (people + 2 * lost) * 4
+    );
+    let report = measure("no drift after the repair").await;
+    assert_eq!(report.converge_requested, 0, "nothing left to repair");
     eprintln!("seeded {pairs} pairs in {seeded:.1} s");
 }
 

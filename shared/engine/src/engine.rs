@@ -12,13 +12,18 @@
 //!   and decides again;
 //! - schedules have deterministic names, so re-scheduling an edge is a no-op, and an edge that
 //!   is already due converges at once.
+//!
+//! Every revoke and shortened window is taken from the one brake's budget first, and held past
+//! it; converge also keeps the repair notes reconcile uses to find lost grants
+//! ([`crate::brake`]).
 
 use access_sync_ports::{AccessControl, AccessError, Granted};
 use access_sync_ports::{
     AuditAction, AuditEntry, AuditLog, Begin, Edge, EdgeScheduler, FactStore, Idempotency,
-    IdempotencyError, IdempotencyKey, Ownership, OwnershipChange, OwnershipStore, ScheduleError,
-    ScheduleOutcome, StoreError, Version, Versioned,
+    IdempotencyError, IdempotencyKey, Ownership, OwnershipChange, OwnershipStore, SafetyStore,
+    ScheduleError, ScheduleOutcome, StoreError, Version, Versioned,
 };
+use access_sync_rules::brake::BrakeConfig;
 use access_sync_rules::converge::{Decision, Owned, decide, wants_user};
 use access_sync_rules::event::{Body, Holder};
 use access_sync_rules::facts::{Facts, Warning};
@@ -31,9 +36,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 
 /// Everything converge and event handling need to persist: facts, ownership, audit,
-/// idempotency. One DynamoDB table in production.
-pub trait Store: FactStore + OwnershipStore + AuditLog + Idempotency {}
-impl<T: FactStore + OwnershipStore + AuditLog + Idempotency> Store for T {}
+/// idempotency, and the safety net's notes (repair index, holds, the brake's budget). One
+/// DynamoDB table in production.
+pub trait Store: FactStore + OwnershipStore + AuditLog + Idempotency + SafetyStore {}
+impl<T: FactStore + OwnershipStore + AuditLog + Idempotency + SafetyStore> Store for T {}
 
 /// Why converge runs (recorded in the audit cause; an event may also create the Kisi user
 /// early so the invitation arrives before the door matters).
@@ -48,6 +54,9 @@ pub enum Trigger {
     Reconcile,
     /// The operator changed the mapping file.
     Mapping,
+    /// The operator released held revokes (`access-sync brake release`): the brake is
+    /// bypassed for the pairs of this converge.
+    Release,
 }
 
 /// Engine settings.
@@ -59,6 +68,8 @@ pub struct Settings {
     pub lock_for: Duration,
     /// How long a loaded mapping file is reused before it is read again.
     pub mapping_ttl: Duration,
+    /// The one brake on revokes and shortened windows (see [`crate::brake`]).
+    pub brake: BrakeConfig,
 }
 
 impl Default for Settings {
@@ -67,6 +78,7 @@ impl Default for Settings {
             function: "access-sync".into(),
             lock_for: Duration::seconds(60),
             mapping_ttl: Duration::seconds(60),
+            brake: BrakeConfig::default(),
         }
     }
 }
@@ -180,6 +192,7 @@ fn cause(trigger: Trigger, access: &Access, what: &str) -> String {
         Trigger::Edge => "edge",
         Trigger::Reconcile => "reconcile",
         Trigger::Mapping => "mapping",
+        Trigger::Release => "release",
     };
     if reasons.is_empty() {
         format!("{what} ({trig})")
@@ -202,6 +215,11 @@ impl<S: Store, K: AccessControl, E: EdgeScheduler> Engine<S, K, E> {
             settings,
             mapping: Mutex::new(None),
         }
+    }
+
+    /// The settings.
+    pub fn settings(&self) -> &Settings {
+        &self.settings
     }
 
     /// The store.
@@ -317,6 +335,7 @@ impl<S: Store, K: AccessControl, E: EdgeScheduler> Engine<S, K, E> {
             };
             match self.store.save(&loaded, &record).await {
                 Ok(_) => {
+                    self.mark_dirty(&applied.pairs, &ev.id, now).await;
                     if let Some(hold) = held(ev, &facts, now) {
                         // Best effort: the facts are saved, the hold is applied when the
                         // holder arrives whether or not this note is written.
@@ -388,7 +407,12 @@ impl<S: Store, K: AccessControl, E: EdgeScheduler> Engine<S, K, E> {
         trigger: Trigger,
     ) -> Result<(Vec<Step>, BTreeSet<GroupId>), EngineError> {
         let mapping = self.mapping(now).await?;
-        let facts = Facts::from_records(self.store.facts_for_email(email).await?);
+        // The notes first: a dirty mark seen here was written after its event's facts were
+        // saved, so the facts read below include that event and the mark may be cleared.
+        let mut gate = self.open_gate(email, trigger).await?;
+        let records = self.store.facts_for_email(email).await?;
+        self.gate_facts(&mut gate, &records);
+        let facts = Facts::from_records(records);
         let view = self.store.owner_view(email.as_str()).await?;
         let owned: BTreeMap<GroupId, Versioned<Ownership>> = view
             .owned
@@ -434,6 +458,8 @@ impl<S: Store, K: AccessControl, E: EdgeScheduler> Engine<S, K, E> {
                 valid_until: o.value.valid_until,
             });
             let decision = decide(&access, held.as_ref(), now);
+            let decision =
+                (self.gate(&mut gate, &pair, decision, held.as_ref(), &access, now)).await?;
             match (decision, mine) {
                 (Decision::Keep, _) => {}
                 (Decision::Grant { valid_until }, _) => {
@@ -557,6 +583,7 @@ impl<S: Store, K: AccessControl, E: EdgeScheduler> Engine<S, K, E> {
         if !changes.is_empty() {
             self.store.apply_ownership(&changes, &audit).await?;
         }
+        self.close_gate(gate, email, groups, now).await?;
 
         let mut due = BTreeSet::new();
         for s in &steps {

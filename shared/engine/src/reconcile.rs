@@ -8,10 +8,14 @@
 //!    `valid_until`; an assignment someone added by hand to a managed group (left alone unless
 //!    the rules grant that person the group, in which case it is adopted);
 //! 4. re-decides every owned pair from the stored facts (so a mapping change, a member whose
-//!    e-mail changed, or a missed event is caught) and counts the revokes that would follow;
-//! 5. applies the **brake**: if the revokes exceed `brake_share` of all managed access, none of
-//!    them is carried out; an audit record and a metric say so, and everything else proceeds;
-//! 6. returns what needs converging — the caller hands it to the converge worker, the only
+//!    e-mail changed, or a missed event is caught) and counts the revokes that would follow —
+//!    except those the brake holds for the operator (or the operator discarded);
+//! 5. the **one brake** ([`crate::brake`]) applies in converge, as for every other trigger:
+//!    reconcile only drops holds that no longer apply, reports the ones waiting (the
+//!    `BrakeHeld` metric) and keeps the brake's count of managed pairs current;
+//! 6. repairs lost grants ([`crate::repair`]): every pair the repair index says should be open
+//!    now with no assignment in Kisi, and every pair an event changed that no converge saw;
+//! 7. returns what needs converging — the caller hands it to the converge worker, the only
 //!    function that writes Kisi — and re-asserts the edge schedules of pairs whose next edge
 //!    falls before the next run.
 //!
@@ -20,8 +24,9 @@
 //!
 //! Cost: Kisi is read per group (up to 250 assignments a page), so 100k pairs are ~400 list
 //! calls (~80 s at 5 requests/s); Kisi is written only for drift. DynamoDB reads are one query
-//! per e-mail plus the ownership pages.
+//! per e-mail plus the ownership, repair-index and hold pages.
 
+use crate::brake::left_to_hold;
 use crate::engine::{Engine, EngineError, Store};
 use access_sync_ports::{AccessControl, Assignment};
 use access_sync_ports::{
@@ -35,11 +40,11 @@ use chrono::Duration;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-/// Reconcile settings.
+/// Reconcile settings (the brake's are the engine's: [`crate::Settings::brake`]).
 #[derive(Clone, Debug)]
 pub struct ReconcileConfig {
-    /// Largest share of managed access one run may revoke (default 0.10).
-    pub brake_share: f64,
+    /// How long a pair an event changed may wait for its converge before reconcile repairs it.
+    pub dirty_grace: Duration,
     /// Ownership page size.
     pub page: u32,
     /// How far ahead edges are re-asserted (the time to the next run, with margin).
@@ -49,7 +54,7 @@ pub struct ReconcileConfig {
 impl Default for ReconcileConfig {
     fn default() -> Self {
         ReconcileConfig {
-            brake_share: 0.10,
+            dirty_grace: Duration::minutes(5),
             page: 500,
             edge_horizon: Duration::minutes(20),
         }
@@ -71,8 +76,14 @@ pub struct ReconcileReport {
     pub not_ours: usize,
     /// Revokes the rules call for.
     pub revokes_wanted: usize,
-    /// The brake held them back.
+    /// Revokes the brake holds for the operator (`access-sync brake status`).
+    pub held: usize,
+    /// Some are held (`held > 0`).
     pub braked: bool,
+    /// Pairs that should be open now but hold no assignment in Kisi (a lost grant).
+    pub lost_grants: usize,
+    /// Pairs an event changed that no converge has seen since (a lost converge request).
+    pub unconverged: usize,
     /// Pairs handed to converge.
     pub converge_requested: usize,
     /// What to converge, per e-mail: the caller sends these to the converge worker (the only
@@ -143,6 +154,8 @@ impl<S: Store, K: AccessControl, E: EdgeScheduler> Engine<S, K, E> {
         let mut todo: BTreeSet<Pair> = BTreeSet::new();
         let mut vanished = Vec::new();
         let ours: BTreeSet<u64> = owned.iter().map(|o| o.value.assignment_id).collect();
+        // Pairs that hold an assignment in Kisi (ours, or added by hand).
+        let mut in_kisi: BTreeSet<Pair> = BTreeSet::new();
         for o in &owned {
             match actual.get(&o.value.assignment_id) {
                 None => {
@@ -155,9 +168,12 @@ impl<S: Store, K: AccessControl, E: EdgeScheduler> Engine<S, K, E> {
                 }
                 Some(a) if a.valid_until != o.value.valid_until => {
                     report.window_drift += 1;
+                    in_kisi.insert(o.value.pair.clone());
                     todo.insert(o.value.pair.clone());
                 }
-                Some(_) => {}
+                Some(_) => {
+                    in_kisi.insert(o.value.pair.clone());
+                }
             }
         }
         let known: HashMap<u64, Email> = owned
@@ -181,10 +197,12 @@ impl<S: Store, K: AccessControl, E: EdgeScheduler> Engine<S, K, E> {
             };
             // Converge decides: adopted if the rules grant it, left alone otherwise.
             if let Some(email) = email {
-                todo.insert(Pair {
+                let pair = Pair {
                     email,
                     group: a.group,
-                });
+                };
+                in_kisi.insert(pair.clone());
+                todo.insert(pair);
             }
         }
         if !vanished.is_empty() {
@@ -215,10 +233,13 @@ impl<S: Store, K: AccessControl, E: EdgeScheduler> Engine<S, K, E> {
                 .or_default()
                 .push(o);
         }
+        let holds = self.holds_by_pair().await?;
         let mut revokes = BTreeSet::new();
         let mut edges = Vec::new();
         for (email, list) in &by_email {
-            let facts = Facts::from_records(self.store().facts_for_email(email).await?);
+            let records = self.store().facts_for_email(email).await?;
+            let fp = self.discard_fingerprint(&holds, email, &records);
+            let facts = Facts::from_records(records);
             for o in list {
                 let pair = &o.value.pair;
                 let access = if mapping.managed_groups().contains(&pair.group) {
@@ -229,7 +250,14 @@ impl<S: Store, K: AccessControl, E: EdgeScheduler> Engine<S, K, E> {
                 let held = Owned {
                     valid_until: o.value.valid_until,
                 };
-                match decide(&access, Some(&held), now) {
+                let decision = decide(&access, Some(&held), now);
+                let decision =
+                    if left_to_hold(holds.get(pair), &decision, &held, fp.as_deref(), now) {
+                        Decision::Keep
+                    } else {
+                        decision
+                    };
+                match decision {
                     Decision::Revoke => {
                         revokes.insert(pair.clone());
                     }
@@ -247,38 +275,22 @@ impl<S: Store, K: AccessControl, E: EdgeScheduler> Engine<S, K, E> {
         }
         report.revokes_wanted = revokes.len();
 
-        // 5. The brake.
-        let limit = (cfg.brake_share * report.managed as f64).floor() as usize;
-        if revokes.len() > limit.max(1) && revokes.len() > 1 {
-            report.braked = true;
-            tracing::error!(
-                metric = "ReconcileBrake",
-                revokes = revokes.len(),
-                managed = report.managed,
-                share = cfg.brake_share,
-                "reconcile brake: refusing to revoke more than the allowed share of managed access"
-            );
-            self.store()
-                .record(&[AuditEntry {
-                    at: now,
-                    pair: None,
-                    action: AuditAction::Brake,
-                    cause: format!(
-                        "reconcile would revoke {} of {} managed pairs (limit {:.0} %): refused; check the mapping file and the platform, then run reconcile with a higher brake share",
-                        revokes.len(),
-                        report.managed,
-                        cfg.brake_share * 100.0
-                    ),
-                }])
-                .await?;
-            for p in &revokes {
-                todo.remove(p);
-            }
-        } else {
-            todo.extend(revokes.iter().cloned());
-        }
+        // 5. The one brake decides in converge, as for every trigger; reconcile tidies its holds.
+        todo.extend(revokes.iter().cloned());
+        let still_owned: BTreeSet<Pair> = (owned.iter())
+            .map(|o| o.value.pair.clone())
+            .filter(|p| in_kisi.contains(p))
+            .collect();
+        report.held = self
+            .reconcile_brake(&holds, &still_owned, report.managed)
+            .await?;
+        report.braked = report.held > 0;
 
-        // 6. Hand what needs converging to the one Kisi writer; re-assert imminent edges.
+        // 6. Grants that were lost on the way.
+        self.repair_lost(now, cfg, &in_kisi, &mut todo, &mut report)
+            .await?;
+
+        // 7. Hand what needs converging to the one Kisi writer; re-assert imminent edges.
         for p in &todo {
             report
                 .to_converge

@@ -26,10 +26,12 @@
 
 #![warn(missing_docs)]
 
+pub mod canonical;
 pub mod directory;
 pub mod error;
 pub mod lines;
 pub mod registry;
+pub mod replay;
 pub mod signature;
 pub mod spec;
 

@@ -1,13 +1,14 @@
 //! What every platform's signature scheme shares: constant-time comparison, HMAC-SHA256, the
 //! replay window, the refusal of an empty secret, and the reading of unix seconds. Each scheme
-//! itself lives in its platform's folder (`<platform>/signature.rs`):
+//! itself lives in its platform's folder (`<platform>/signature.rs`); the canonical route's in
+//! [`crate::canonical`]:
 //!
 //! | platform | what is checked | replay window |
 //! |---|---|---|
 //! | OfficeRnD ([`crate::officernd::verify`]) | `officernd-signature: t=<unix>,signature=<hex>`: HMAC-SHA256 of `body.t`, the signature read positionally as OfficeRnD's demo does (the older `v1=<hex>` and a `t.body` HMAC are still accepted) | `t` within 300 s of now |
 //! | Optix ([`crate::optix::verify`]) | form field `request_signature` = hex SHA-1 of `client_id + secret + created_timestamp` (a SHA-256 of the same string is also accepted: one adapter labels it so) | `created_timestamp` within 300 s |
-//! | Nexudus ([`crate::nexudus::verify`]) | `X-Nexudus-Hook-Signature` = upper-case hex HMAC-SHA256 of the body | none in the scheme: a replay is harmless because its canonical ids repeat |
-//! | TeamUp ([`crate::teamup::verify`]) | no signature exists: the per-installation secret, presented as `Authorization: Bearer <secret>` or as the last URL path segment | none: ids repeat, as above |
+//! | Nexudus ([`crate::nexudus::verify`]) | `X-Nexudus-Hook-Signature` = upper-case hex HMAC-SHA256 of the body | none in the scheme: the replay ledger accepts a signed body once, whatever the action ([`crate::replay`]) |
+//! | TeamUp ([`crate::teamup::verify`]) | no signature exists: the per-installation secret, presented as `Authorization: Bearer <secret>` or as the last URL path segment | none: the replay ledger accepts a delivery id and body once |
 //!
 //! An empty configured secret refuses everything: a forgotten secret must not open the door.
 //! Digests are compared with [`subtle`]; the TeamUp secret is hashed first so that not even

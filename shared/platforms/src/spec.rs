@@ -54,6 +54,12 @@ pub trait PlatformSpec: Sync {
     /// When the platform sent the payload, if the payload itself says and the signature covers
     /// it (Optix's `created_timestamp`): a delivery must arrive within the replay window of it.
     fn sent_at(&self, payload: &str) -> Option<Instant>;
+
+    /// What the signature vouches for, as parts: the replay ledger keys a verified delivery on
+    /// them ([`crate::replay`]), so two deliveries the signature cannot tell apart (a replay,
+    /// the same body under another unsigned URL parameter, a signature reused with another
+    /// unsigned body) give the same parts.
+    fn signed_parts(&self, d: &Delivery<'_>) -> Vec<Vec<u8>>;
 }
 
 /// One webhook delivery as the ingest route received it.

@@ -40,11 +40,13 @@ pub mod directory;
 pub mod events;
 pub mod facts;
 pub mod idempotency;
+pub mod ledger;
 #[cfg(any(test, feature = "testing"))]
 pub mod memory;
 pub mod ownership;
 pub mod pair;
 pub mod platform_source;
+pub mod safety;
 pub mod scheduler;
 pub mod secrets;
 pub mod store;
@@ -56,11 +58,15 @@ pub use directory::{Directory, DirectoryError, FactsDirectory};
 pub use events::{EventPublisher, OutboundEvent, PublishError, UndeliveredEvent};
 pub use facts::{FactStore, Loaded, entitlement_key, holder_key, member_key, record_key, team_key};
 pub use idempotency::{Begin, Idempotency, IdempotencyError, IdempotencyKey, Lock};
+pub use ledger::{Claim, DeliveryLedger, LedgerError};
 pub use ownership::{
     OWNERSHIP_SHARDS, OwnerView, Ownership, OwnershipChange, OwnershipPage, OwnershipStore,
 };
 pub use pair::{Email, GroupId, Pair, pair_key, parse_pair_key};
 pub use platform_source::{ListRequest, Page, PlatformSource, SourceError, SourceRecord};
+pub use safety::{
+    Budget, Dirty, Discarded, Hold, NoteChange, Notes, Reduction, SafetyPage, SafetyStore, Wanted,
+};
 pub use scheduler::{CancelOutcome, Edge, EdgeScheduler, ScheduleError, ScheduleOutcome};
 pub use secrets::{SecretError, SecretSource, SecretValue};
 pub use store::{StoreError, Version, Versioned};

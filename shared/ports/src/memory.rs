@@ -30,6 +30,8 @@ use chrono::{DateTime, Duration, Utc};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Mutex, MutexGuard};
 
+mod safety;
+
 /// Locks a mutex, ignoring poisoning: a panicking test thread must not hide the state from
 /// the assertions of another.
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -61,6 +63,7 @@ struct StoreState {
 pub struct MemoryStore {
     state: Mutex<StoreState>,
     expires_after: Duration,
+    safety: Mutex<safety::MemorySafety>,
 }
 
 impl Default for MemoryStore {
@@ -75,6 +78,7 @@ impl MemoryStore {
         Self {
             state: Mutex::new(StoreState::default()),
             expires_after,
+            safety: Mutex::default(),
         }
     }
 
@@ -588,13 +592,21 @@ impl Directory for NoDirectory {
     }
 }
 
-/// Fixed webhook secrets by platform.
+/// Fixed webhook secrets by platform, and in `.1` the canonical route's.
 #[derive(Debug, Default, Clone)]
-pub struct FixedWebhookSecrets(pub BTreeMap<Platform, String>);
+pub struct FixedWebhookSecrets(pub BTreeMap<Platform, String>, pub Option<String>);
 
 impl WebhookSecrets for FixedWebhookSecrets {
     async fn secret(&self, platform: Platform) -> Result<Option<SecretValue>, WebhookSecretError> {
         Ok(self.0.get(&platform).map(SecretValue::new))
+    }
+
+    async fn canonical(&self) -> Result<Option<SecretValue>, WebhookSecretError> {
+        Ok(self
+            .1
+            .clone()
+            .filter(|s| !s.is_empty())
+            .map(SecretValue::new))
     }
 }
 
@@ -692,5 +704,66 @@ mod tests {
         );
         assert_eq!(s.cancel(&e).await.unwrap(), CancelOutcome::Deleted);
         assert_eq!(s.cancel(&e).await.unwrap(), CancelOutcome::NotFound);
+    }
+}
+
+// ---- delivery ledger ------------------------------------------------------------------------
+
+use crate::ledger::{Claim, DeliveryLedger, LedgerError};
+
+#[derive(Clone, Copy, Debug)]
+enum LedgerEntry {
+    Pending(DateTime<Utc>),
+    Done,
+}
+
+/// The delivery ledger in memory (see [`crate::ledger`]).
+#[derive(Default)]
+pub struct MemoryLedger {
+    entries: Mutex<HashMap<String, LedgerEntry>>,
+}
+
+impl MemoryLedger {
+    /// How many keys it holds (for assertions).
+    pub fn len(&self) -> usize {
+        self.entries.lock().map(|e| e.len()).unwrap_or_default()
+    }
+
+    /// Whether it holds nothing.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl DeliveryLedger for MemoryLedger {
+    async fn claim(
+        &self,
+        key: &str,
+        now: DateTime<Utc>,
+        hold_until: DateTime<Utc>,
+    ) -> Result<Claim, LedgerError> {
+        let mut entries = self
+            .entries
+            .lock()
+            .map_err(|_| LedgerError("poisoned".into()))?;
+        match entries.get(key) {
+            Some(LedgerEntry::Done) => Ok(Claim::Done),
+            Some(LedgerEntry::Pending(until)) if *until >= now => {
+                Ok(Claim::InFlight { until: *until })
+            }
+            _ => {
+                entries.insert(key.to_string(), LedgerEntry::Pending(hold_until));
+                Ok(Claim::Fresh)
+            }
+        }
+    }
+
+    async fn done(&self, key: &str, _keep_until: DateTime<Utc>) -> Result<(), LedgerError> {
+        let mut entries = self
+            .entries
+            .lock()
+            .map_err(|_| LedgerError("poisoned".into()))?;
+        entries.insert(key.to_string(), LedgerEntry::Done);
+        Ok(())
     }
 }

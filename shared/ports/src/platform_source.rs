@@ -12,7 +12,8 @@
 //! next run. A listing is **complete** only when every page was read and the last page said
 //! so ([`Page::next`] is `None`); a caller must never infer a deletion from an incomplete one.
 //!
-//! Adapters: one HTTP client per platform beside its platform folder; in-memory
+//! Adapters: one HTTP client per platform in `shared/sources` (crate `access-sync-sources`,
+//! one module per platform; not in the pure platforms crate, which this crate depends on); in-memory
 //! implementations for unit tests only (the integration tests run each client against its
 //! platform's simulator over real HTTP).
 
@@ -27,7 +28,9 @@ pub struct SourceRecord {
     /// The collection it was read from, in the platform's own words (`memberships`,
     /// `coworkers`, …): the adapter's [`PlatformSource::collections`] lists them.
     pub collection: String,
-    /// The platform's id of the record.
+    /// The platform's id of the record, unique within its collection. Where a collection is
+    /// a view whose items share the platform's id (OfficeRnD's booking occurrences carry the
+    /// series' `_id`), the adapter makes it unique and says how in its docs.
     pub id: String,
     /// When the platform says it last changed, where it says so.
     pub modified_at: Option<Instant>,
@@ -51,12 +54,16 @@ pub struct ListRequest {
     /// The collection.
     pub collection: String,
     /// Only records changed at or after this instant, where the collection can be filtered by
-    /// change time ([`PlatformSource::incremental`]); `None` lists everything.
+    /// change time ([`PlatformSource::incremental`]); `None` lists everything. On a collection
+    /// that cannot be filtered the adapter sends nothing for it and lists everything (a
+    /// superset).
     pub changed_since: Option<Instant>,
     /// For collections of dated things (bookings, occurrences, check-ins): the time window to
     /// list; `None` lets the adapter choose its documented default (say which in its docs).
+    /// Send the same window with every page of one listing (a cursor belongs to its query).
     pub window: Option<(Instant, Instant)>,
-    /// The cursor returned by the previous page; `None` for the first page.
+    /// The cursor returned by the previous page; `None` for the first page. A page shorter
+    /// than the page size is not the last one: only [`Page::next`] being `None` ends a listing.
     pub cursor: Option<String>,
 }
 

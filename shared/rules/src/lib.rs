@@ -17,6 +17,8 @@
 //!   event to them and telling which (e-mail, group) pairs it can change.
 //! - [`access`]: for one pair at `now`: open or closed, until when, and the next edge.
 //! - [`converge`]: desired access against what we own in Kisi → one decision.
+//! - [`brake`]: which decisions take access away (the one brake counts them), its sliding
+//!   budget, and which pairs should be open (the index reconcile repairs lost grants from).
 //! - [`ids`], [`time`], [`Source`], [`LineError`]: identifiers, instants, mapping sources and
 //!   input errors.
 //!
@@ -31,11 +33,13 @@
 #![warn(missing_docs)]
 
 pub mod access;
+pub mod brake;
 pub mod converge;
 mod error;
 pub mod event;
 pub mod facts;
 pub mod ids;
+pub mod limits;
 pub mod mapping;
 pub mod preview;
 mod short_list;

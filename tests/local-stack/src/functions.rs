@@ -7,6 +7,7 @@ use access_sync_platforms::Platform;
 use access_sync_runtime::{App, Config};
 use anyhow::{Context, Result, anyhow, bail};
 use aws_lambda_events::event::sqs::SqsEvent;
+use ingest::trust::{CANONICAL_SECRET_VARIABLE, TrustSettings};
 use ingest::wiring::{IngestApp, IngestSettings, secret_names};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -44,13 +45,17 @@ impl InProcess {
     pub fn new(
         config: Config,
         webhook_secrets: BTreeMap<Platform, String>,
+        canonical_secret: Option<String>,
+        trust: TrustSettings,
         sdk: &access_sync_aws::SdkConfig,
     ) -> Result<InProcess> {
         let settings = IngestSettings {
             bus: config.aws.event_bus_name.clone(),
             table: config.aws.table_name.clone(),
             webhook_secrets,
+            canonical_secret,
             clock_url: config.clock_url.clone(),
+            trust,
         };
         let ingest = IngestApp::new(sdk, settings).map_err(|e| anyhow!("{e}"))?;
         let app = App::new(config, sdk).map_err(|e| anyhow!("{e}"))?;
@@ -69,7 +74,14 @@ impl InProcess {
     pub fn from_pairs(env: &[(String, String)], sdk: &access_sync_aws::SdkConfig) -> Result<Self> {
         let get = |k: &str| env.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
         let config = Config::from_lookup(get).map_err(|e| anyhow!("{e}"))?;
-        InProcess::new(config, secret_names(get), sdk)
+        let trust = TrustSettings::from_lookup(get).map_err(|e| anyhow!("{}", e.join("; ")))?;
+        InProcess::new(
+            config,
+            secret_names(get),
+            get(CANONICAL_SECRET_VARIABLE),
+            trust,
+            sdk,
+        )
     }
 
     /// The wiring (engine, publisher, clock).
@@ -120,7 +132,9 @@ impl Functions for InProcess {
         }
         let req = req.body(lambda_http::Body::Binary(body))?;
         let i = &self.ingest;
-        let r = ingest::handler::handle(&i.events, &i.secrets, &i.directory, &i.clock, req).await;
+        let r =
+            ingest::handler::handle(&i.events, &i.secrets, &i.directory, &i.door, &i.clock, req)
+                .await;
         let body = String::from_utf8_lossy(r.body().as_ref()).into_owned();
         Ok((r.status().as_u16(), body))
     }

@@ -58,8 +58,9 @@ impl<F: Functions> Driver<F> {
         Ok(())
     }
 
-    /// Posts canonical events to ingest as JSON Lines at `path` (`/events`); answers the
-    /// status and body, failing unless ingest accepted them (202).
+    /// Posts canonical events to ingest as JSON Lines at `/events`, signed with the local
+    /// stack's canonical secret at the clock's `now` (as `access-sync post` signs); fails
+    /// unless ingest accepted them (202, or 200 for a signed delivery it had accepted before).
     ///
     /// # Errors
     /// Ingest refused them or could not be reached.
@@ -69,22 +70,40 @@ impl<F: Functions> Driver<F> {
             body.push_str(&serde_json::to_string(e)?);
             body.push('\n');
         }
-        let (status, text) = self
-            .pumps
-            .functions
-            .post(
-                "/events",
-                &[("content-type", "application/x-ndjson")],
-                body.into_bytes(),
-            )
-            .await?;
-        if status != 202 {
+        let (status, text) = self.post_canonical(body.into_bytes()).await?;
+        if status != 202 && status != 200 {
             bail!("ingest answered {status}: {text}");
         }
         Ok(())
     }
 
-    /// Posts a platform's native webhook, signed as the platform would at the clock's `now`.
+    /// Posts a canonical body to `/events` signed with the local stack's canonical secret at
+    /// the clock's `now`; answers ingest's status and body.
+    ///
+    /// # Errors
+    /// Ingest could not be reached.
+    pub async fn post_canonical(&self, body: Vec<u8>) -> Result<(u16, String)> {
+        let now = self.sim.now().await?;
+        let sig = access_sync_platforms::canonical::sign(
+            names::LOCAL_CANONICAL_SECRET.as_bytes(),
+            &body,
+            now.timestamp(),
+        );
+        self.pumps
+            .functions
+            .post(
+                "/events",
+                &[
+                    ("content-type", "application/x-ndjson"),
+                    (access_sync_platforms::canonical::CANONICAL_HEADER, &sig),
+                ],
+                body,
+            )
+            .await
+    }
+
+    /// Posts a platform's native webhook, signed as the platform would at the clock's `now`;
+    /// fails unless ingest accepted it (202, or 200 for a delivery it had accepted before).
     ///
     /// # Errors
     /// Ingest refused it or could not be reached.
@@ -95,7 +114,7 @@ impl<F: Functions> Driver<F> {
             .map(|(k, v)| (k.as_str(), v.as_str()))
             .collect();
         let (status, text) = self.pumps.functions.post(&path, &headers, body).await?;
-        if status != 202 {
+        if status != 202 && status != 200 {
             bail!("ingest answered {status} to {path}: {text}");
         }
         Ok(())

@@ -439,7 +439,7 @@ async fn demo(
             }
         }
         if check && let Some(url) = &stack.lambda_url {
-            invoke_samples(url)?;
+            invoke_samples(&stack, url).await?;
         }
         Ok::<(), anyhow::Error>(())
     }
@@ -465,9 +465,10 @@ async fn warm_up(watch: &Watch) -> Result<()> {
             .await
             .with_context(|| format!("starting {f}"))?;
     }
+    // Unsigned: the canonical route must refuse it.
     let (status, _) = watch.post("/events", &[], b"\n".to_vec()).await?;
-    if status != 400 {
-        bail!("ingest answered {status} to an empty body, not 400");
+    if status != 401 {
+        bail!("ingest answered {status} to an unsigned body, not 401");
     }
     println!(" ready in {:.1} s", t.elapsed().as_secs_f64());
     Ok(())
@@ -675,12 +676,37 @@ async fn print_changes(sim: &SimAdmin, shown: usize) -> Result<usize> {
     Ok(changes.len())
 }
 
-/// `cargo lambda invoke NAME --data-file events/<sample>.json` for every sample.
-fn invoke_samples(url: &str) -> Result<()> {
+/// `events/ingest.json` signed afresh with the local stack's canonical secret at the clock's
+/// `now` (its own signature is for the sample secret at its own time): the file to invoke.
+async fn signed_ingest_sample(stack: &LocalStack) -> Result<PathBuf> {
+    let mut sample: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string("events/ingest.json")?)?;
+    let body = sample["body"]
+        .as_str()
+        .unwrap_or_default()
+        .as_bytes()
+        .to_vec();
+    let now = stack.sim.now().await?;
+    sample["headers"][access_sync_platforms::canonical::CANONICAL_HEADER] =
+        serde_json::Value::String(access_sync_platforms::canonical::sign(
+            local_stack::names::LOCAL_CANONICAL_SECRET.as_bytes(),
+            &body,
+            now.timestamp(),
+        ));
+    let path = stack.dir().join("ingest-signed.json");
+    std::fs::write(&path, serde_json::to_string_pretty(&sample)?)?;
+    Ok(path)
+}
+
+/// `cargo lambda invoke NAME --data-file events/<sample>.json` for every sample (ingest's
+/// signed afresh, and required to answer 202).
+async fn invoke_samples(stack: &LocalStack, url: &str) -> Result<()> {
     let port = url.rsplit(':').next().unwrap_or("9000");
     println!("== cargo lambda invoke with every sample in events/");
+    let ingest = signed_ingest_sample(stack).await?;
+    let ingest = ingest.to_string_lossy().into_owned();
     for (function, file) in [
-        ("ingest", "events/ingest.json"),
+        ("ingest", ingest.as_str()),
         ("on_booking", "events/on_booking.json"),
         ("on_plan_change", "events/on_plan_change.json"),
         ("on_checkin", "events/on_checkin.json"),
@@ -702,6 +728,14 @@ fn invoke_samples(url: &str) -> Result<()> {
                 String::from_utf8_lossy(&out.stderr)
             );
         }
+        if function == "ingest" && !text.contains("\"statusCode\":202") {
+            bail!("cargo lambda invoke ingest: not accepted: {text}");
+        }
+        let file = if function == "ingest" {
+            "events/ingest.json (signed now)"
+        } else {
+            file
+        };
         println!("   ok  {function:<15} {file:<32} {first}");
     }
     Ok(())

@@ -81,6 +81,10 @@ impl Names {
     pub fn webhook_secret(&self, p: access_sync_platforms::Platform) -> String {
         format!("{}-webhook-{}", self.prefix, p.as_str())
     }
+    /// The Secrets Manager secret holding the canonical route's secret.
+    pub fn canonical_secret(&self) -> String {
+        format!("{}-webhook-canonical", self.prefix)
+    }
     /// The test clock every function reads (`GET` answers `{"now"}`).
     pub fn clock_url(&self) -> String {
         format!("{}/__admin/clock", self.sim_url)
@@ -105,6 +109,10 @@ impl Names {
             ("KISI_TOKEN_SECRET", self.secret()),
             ("KISI_BASE_URL", self.sim_url.clone()),
             ("ACCESS_SYNC_CLOCK_URL", self.clock_url()),
+            (
+                ingest::trust::CANONICAL_SECRET_VARIABLE,
+                self.canonical_secret(),
+            ),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_string(), v))
@@ -122,3 +130,7 @@ impl Names {
 pub fn local_webhook_secret(platform: access_sync_platforms::Platform) -> String {
     format!("local-{}-secret", platform.as_str())
 }
+
+/// The local stack's canonical route secret (`access-sync post --secret-env` or
+/// `--secret-file` with it, to post canonical events to a local stack).
+pub const LOCAL_CANONICAL_SECRET: &str = "local-canonical-secret";

@@ -102,6 +102,12 @@ pub async fn provision(sdk: &SdkConfig, names: &Names) -> Result<Queues> {
 
     let secrets = aws_sdk_secretsmanager::Client::new(sdk);
     put_secret(&secrets, &names.secret(), &names.kisi_key).await?;
+    put_secret(
+        &secrets,
+        &names.canonical_secret(),
+        crate::names::LOCAL_CANONICAL_SECRET,
+    )
+    .await?;
     for p in access_sync_platforms::Platform::ALL {
         let secret = crate::names::local_webhook_secret(p);
         put_secret(&secrets, &names.webhook_secret(p), &secret).await?;

@@ -188,6 +188,11 @@ impl LocalStack {
         Ok(())
     }
 
+    /// The state directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
     /// Stops everything this stack started and removes the state file.
     pub async fn stop(mut self) {
         // The simulator stops gracefully here; the rest is what dropping does.

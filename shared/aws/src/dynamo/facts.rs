@@ -398,8 +398,8 @@ impl DynamoStore {
         Ok(actions)
     }
 
-    fn canonical_item(
-        &self,
+    /// The canonical item of `record` (also what [`super::item_size`] measures).
+    pub(super) fn canonical_item_of(
         record: &Record,
         version: Version,
         views: &BTreeSet<String>,
@@ -477,7 +477,7 @@ impl DynamoStore {
             ),
         };
         let canonical =
-            self.canonical_item(record, version, &views, &related, holder.as_deref())?;
+            Self::canonical_item_of(record, version, &views, &related, holder.as_deref())?;
         // Conditioned actions first (see `transact`).
         actions.insert(0, self.put_action(canonical, Some(expected))?);
         if let Some(h) = &holder
@@ -503,7 +503,7 @@ impl DynamoStore {
         let old_views = loaded.views.get(&mkey).cloned().unwrap_or_default();
         let views: BTreeSet<String> = rec.email.iter().map(|e| e.as_str().to_string()).collect();
         let mut actions = vec![self.put_action(
-            self.canonical_item(record, version, &views, &[], None)?,
+            Self::canonical_item_of(record, version, &views, &[], None)?,
             Some(expected),
         )?];
         actions.extend(self.copy_actions(record, version, &views, &old_views)?);
@@ -539,7 +539,7 @@ impl DynamoStore {
             .filter_map(|m| new_team.member(m).cloned().map(Record::Member))
             .collect();
         let mut actions = vec![self.put_action(
-            self.canonical_item(record, version, &views, &related, None)?,
+            Self::canonical_item_of(record, version, &views, &related, None)?,
             Some(expected),
         )?];
         let new_members: BTreeSet<MemberId> = rec.members.iter().cloned().collect();

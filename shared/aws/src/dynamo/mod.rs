@@ -16,6 +16,9 @@
 //! | entitlements by holder | `HOLDER#member:<id>` / `HOLDER#team:<id>` | `ENT#<id>` | index item |
 //! | teams by member | `MEMBEROF#<member id>` | `TEAM#<id>` | index item |
 //! | mapping document | `MAPPING` | `CURRENT` | `doc`, `version` |
+//! | accepted signed delivery (replay ledger) | `REPLAY#<sha256 hex>` | `REPLAY` | `state` (`pending` \| `done`), `until` (s), `ttl` — see [`ledger`] |
+//! | repair index / dirty mark / hold of a pair | `WANT#<email>` | `GROUP#<g>` / `DIRTY#<g>` / `HELD#<g>` | `gsi1pk = WANTED#<shard>` / `DIRTY#<shard>` / `HELD`, `gsi1sk = <email>#<group>` — see `safety` |
+//! | the brake's budget | `BRAKE` | `BUDGET` | `doc`, `version` |
 //!
 //! # Access patterns (round trips)
 //! - converge, one e-mail: `Query pk = EMAIL#<e>` (every fact it needs, 1) +
@@ -35,7 +38,10 @@
 mod audit;
 pub mod facts;
 mod idempotency;
+pub mod item_size;
+pub mod ledger;
 mod ownership;
+mod safety;
 
 use access_sync_ports::StoreError;
 use aws_sdk_dynamodb::Client;
@@ -51,7 +57,7 @@ use std::collections::HashMap;
 pub const GSI1: &str = "gsi1";
 
 /// A DynamoDB item.
-pub(crate) type Item = HashMap<String, AttributeValue>;
+pub type Item = HashMap<String, AttributeValue>;
 
 /// The DynamoDB adapter of the fact, ownership, idempotency and audit ports.
 #[derive(Clone, Debug)]

@@ -7,6 +7,9 @@ use access_sync_ports::{
     OwnerView, Ownership, OwnershipChange, OwnershipPage, OwnershipStore, ScheduleError,
     ScheduleOutcome, StoreError, Version, Versioned,
 };
+use access_sync_ports::{
+    Budget, Dirty, Hold, NoteChange, Notes, Pair, SafetyPage, SafetyStore, Wanted,
+};
 use access_sync_rules::event::Body;
 use access_sync_rules::facts::Record;
 use access_sync_rules::mapping::NotifyPolicy;
@@ -205,6 +208,51 @@ impl<S: Idempotency + Sync> Idempotency for CrashStore<S> {
     }
     async fn release(&self, lock: &Lock) -> Result<(), IdempotencyError> {
         self.inner.release(lock).await
+    }
+}
+
+impl<S: SafetyStore + Sync> SafetyStore for CrashStore<S> {
+    async fn notes(&self, email: &str) -> Result<Notes, StoreError> {
+        self.inner.notes(email).await
+    }
+    async fn mark_dirty(&self, marks: &[Dirty]) -> Result<(), StoreError> {
+        self.inner.mark_dirty(marks).await
+    }
+    async fn apply_notes(&self, changes: &[NoteChange]) -> Result<(), StoreError> {
+        self.inner.apply_notes(changes).await
+    }
+    async fn wanted_page(
+        &self,
+        shard: u16,
+        cursor: Option<&str>,
+        limit: u32,
+    ) -> Result<SafetyPage<(Pair, Wanted)>, StoreError> {
+        self.inner.wanted_page(shard, cursor, limit).await
+    }
+    async fn dirty_page(
+        &self,
+        shard: u16,
+        cursor: Option<&str>,
+        limit: u32,
+    ) -> Result<SafetyPage<Dirty>, StoreError> {
+        self.inner.dirty_page(shard, cursor, limit).await
+    }
+    async fn holds_page(
+        &self,
+        cursor: Option<&str>,
+        limit: u32,
+    ) -> Result<SafetyPage<Hold>, StoreError> {
+        self.inner.holds_page(cursor, limit).await
+    }
+    async fn budget(&self) -> Result<Option<Versioned<Budget>>, StoreError> {
+        self.inner.budget().await
+    }
+    async fn save_budget(
+        &self,
+        budget: &Budget,
+        expected: Option<Version>,
+    ) -> Result<Version, StoreError> {
+        self.inner.save_budget(budget, expected).await
     }
 }
 

@@ -11,6 +11,7 @@ use access_sync_engine::{
 };
 use access_sync_kisi::{ApiKey, KisiAccess, KisiClient, KisiConfig, RetryPolicy, Unlimited};
 use access_sync_ports::{AccessControl, Edge, EdgeScheduler, FactStore};
+use access_sync_rules::brake::BrakeConfig;
 use access_sync_rules::mapping::Mappings;
 use access_sync_rules::time::{format_instant, parse_instant};
 use access_sync_rules::{Email, Event, GroupId, Instant};
@@ -60,12 +61,28 @@ impl Stack {
     pub async fn new(mapping_toml: &str) -> Stack {
         Stack::wrapped(mapping_toml, |s| s, |k| k, |e| e).await
     }
+
+    /// A stack whose engine brakes with `brake`.
+    pub async fn braked(mapping_toml: &str, brake: BrakeConfig) -> Stack {
+        Stack::wrapped_with(mapping_toml, brake, |s| s, |k| k, |e| e).await
+    }
 }
 
 impl<S: Store, K: AccessControl, E: EdgeScheduler> Stack<S, K, E> {
     /// A stack whose adapters are wrapped by the given functions.
     pub async fn wrapped(
         mapping_toml: &str,
+        ws: impl FnOnce(DynamoStore) -> S,
+        wk: impl FnOnce(KisiAccess) -> K,
+        we: impl FnOnce(SchedulerEdges) -> E,
+    ) -> Stack<S, K, E> {
+        Stack::wrapped_with(mapping_toml, BrakeConfig::default(), ws, wk, we).await
+    }
+
+    /// [`Stack::wrapped`] with the brake's settings.
+    pub async fn wrapped_with(
+        mapping_toml: &str,
+        brake: BrakeConfig,
         ws: impl FnOnce(DynamoStore) -> S,
         wk: impl FnOnce(KisiAccess) -> K,
         we: impl FnOnce(SchedulerEdges) -> E,
@@ -124,6 +141,7 @@ impl<S: Store, K: AccessControl, E: EdgeScheduler> Stack<S, K, E> {
             function: "on_event".into(),
             lock_for: Duration::seconds(60),
             mapping_ttl: Duration::days(3650),
+            brake,
         };
         let engine = Engine::new(ws(store), wk(KisiAccess::new(kisi)), we(edges), settings);
         Stack {

@@ -1,6 +1,9 @@
 //! Fuzz every signature parser and verifier: no input may panic. Input: `header\nbody`.
 #![no_main]
 
+use access_sync_platforms::canonical::{
+    parse_header as parse_canonical_header, verify as verify_canonical,
+};
 use access_sync_platforms::nexudus::verify as verify_nexudus;
 use access_sync_platforms::officernd::{
     parse_header as parse_officernd_header, verify as verify_officernd,
@@ -23,6 +26,8 @@ fuzz_target!(|data: &[u8]| {
         .timestamp_opt(1_796_637_600, 0)
         .single()
         .unwrap_or_default();
+    let _ = parse_canonical_header(&header);
+    let _ = verify_canonical(b"secret", Some(&header), body, now);
     let _ = parse_officernd_header(&header);
     let _ = verify_officernd(b"secret", Some(&header), body, now);
     let _ = verify_optix("secret", body, now);

@@ -81,4 +81,10 @@ impl PlatformSpec for Nexudus {
     fn sent_at(&self, _payload: &str) -> Option<Instant> {
         None
     }
+
+    /// The body alone: the action in the URL is not signed, so the same body under another
+    /// action is the same delivery.
+    fn signed_parts(&self, d: &Delivery<'_>) -> Vec<Vec<u8>> {
+        vec![d.body.to_vec()]
+    }
 }

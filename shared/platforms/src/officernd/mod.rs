@@ -84,4 +84,11 @@ impl PlatformSpec for Officernd {
     fn sent_at(&self, _payload: &str) -> Option<Instant> {
         None
     }
+
+    /// The signed timestamp and the body.
+    fn signed_parts(&self, d: &Delivery<'_>) -> Vec<Vec<u8>> {
+        let header = d.signature.unwrap_or_default();
+        let t = parse_header(header).map_or(header, |s| s.t);
+        vec![t.as_bytes().to_vec(), d.body.to_vec()]
+    }
 }

@@ -89,4 +89,14 @@ impl PlatformSpec for Optix {
             .and_then(|v| v.parse::<i64>().ok())
             .and_then(|t| chrono::DateTime::from_timestamp(t, 0))
     }
+
+    /// The signature alone: it covers `client_id`, the secret and `created_timestamp`, not
+    /// the body, so a captured signature is usable once whatever body comes with it.
+    fn signed_parts(&self, d: &Delivery<'_>) -> Vec<Vec<u8>> {
+        let signature = form_urlencoded::parse(d.body)
+            .find(|(k, _)| k == SIGNATURE_FIELD)
+            .map(|(_, v)| v.trim().to_ascii_lowercase())
+            .unwrap_or_default();
+        vec![signature.into_bytes()]
+    }
 }

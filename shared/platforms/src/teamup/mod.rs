@@ -88,4 +88,12 @@ impl PlatformSpec for Teamup {
     fn sent_at(&self, _payload: &str) -> Option<Instant> {
         None
     }
+
+    /// Nothing is signed: the delivery id and the body identify a delivery.
+    fn signed_parts(&self, d: &Delivery<'_>) -> Vec<Vec<u8>> {
+        vec![
+            d.delivery_id.unwrap_or_default().as_bytes().to_vec(),
+            d.body.to_vec(),
+        ]
+    }
 }

@@ -12,6 +12,16 @@ use local_stack::pumps::Pumps;
 use local_stack::stack::{LocalStack, Options};
 
 pub async fn start(name: &str, mapping: &str, start: Instant) -> (LocalStack, Driver<InProcess>) {
+    start_with(name, mapping, start, &[]).await
+}
+
+/// [`start`], with more variables in the functions' environment.
+pub async fn start_with(
+    name: &str,
+    mapping: &str,
+    start: Instant,
+    extra_env: &[(&str, &str)],
+) -> (LocalStack, Driver<InProcess>) {
     let mappings = Mappings::parse(mapping).unwrap();
     let groups: Vec<u64> = mappings.managed_groups().iter().map(|g| g.get()).collect();
     let dir = std::env::temp_dir().join(format!("local-stack-test-{}-{name}", std::process::id()));
@@ -28,6 +38,11 @@ pub async fn start(name: &str, mapping: &str, start: Instant) -> (LocalStack, Dr
     // of retrying for 30 s inside the invocation.
     let mut env = stack.names.function_env();
     env.push(("KISI_MAX_ATTEMPTS".into(), "1".into()));
+    env.extend(
+        extra_env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string())),
+    );
     let functions = InProcess::from_pairs(&env, &stack.sdk).unwrap();
     stack.sim.set_clock(start).await.unwrap();
     let change = functions
