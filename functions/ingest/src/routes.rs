@@ -185,10 +185,28 @@ pub async fn platform<P: EventPublisher, W: WebhookSecrets, D: Directory, L: Del
         return rejected(platform, &rejection);
     }
     match normalize_with(platform, &delivery, directory).await {
-        Ok(evs) if evs.is_empty() => reply(
-            StatusCode::ACCEPTED,
-            json!({"accepted": 0, "note": "nothing in this webhook concerns access"}),
-        ),
+        Ok(evs) if evs.is_empty() => {
+            // An event type we do not act on (or do not know) is acknowledged, never refused,
+            // so the platform keeps the webhook enabled; the log records which type it was
+            // (the type only: no payload, no personal data).
+            let event_type = std::str::from_utf8(delivery.body).ok().and_then(|payload| {
+                platform
+                    .spec()
+                    .event_type(access_sync_platforms::FixtureLine {
+                        word: None,
+                        payload,
+                    })
+            });
+            tracing::info!(
+                platform = platform.as_str(),
+                event_type = event_type.as_deref().unwrap_or("unknown"),
+                "webhook acknowledged: nothing in it concerns access"
+            );
+            reply(
+                StatusCode::ACCEPTED,
+                json!({"accepted": 0, "note": "nothing in this webhook concerns access"}),
+            )
+        }
         Ok(evs) => {
             let key = replay::delivery_key(platform, &delivery);
             admit(events, door, &key, &evs, None, now).await

@@ -208,6 +208,11 @@ impl<'a> Obj<'a> {
     }
 }
 
+/// How to name a value in a note: its id, else what kind of value it is.
+pub(crate) fn id_or_kind(v: &Value) -> String {
+    id_of(v).unwrap_or_else(|| kind_of(v).to_string())
+}
+
 /// The ids in an array of ids (or embedded records), each checked; `path` names the array.
 pub(crate) fn ids_in(values: &[Value], path: &str) -> Result<Vec<String>, Rejection> {
     let mut out: Vec<String> = Vec::new();

@@ -3,11 +3,15 @@
 //! - Delivery: `POST /officernd`, a JSON body ([`normalize`]), signed in the
 //!   `officernd-signature` header ([`signature`]).
 //! - Fixtures: `events/officernd/webhooks.jsonl`, one JSON body per line.
+//! - Records: [`records`] maps one OfficeRnD record to canonical events, for the webhook
+//!   normaliser (the record in `data.object`) and the API reader ([`events_from_records`]) alike.
 
 mod normalize;
+pub mod records;
 mod signature;
 
 pub use normalize::normalize;
+pub use records::{Mapped, RecordRef, Unmapped, events_from_records};
 pub use signature::{HEADER, Signature, header, parse_header, verify};
 
 use crate::spec::{
