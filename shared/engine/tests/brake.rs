@@ -90,7 +90,12 @@ async fn a_converge_request_and_an_opening_edge_that_dead_letter_in_an_outage_ar
                 201,
                 Some("2026-12-07T11:05:00Z".to_string())
             ),
-            ("member1@example.com".to_string(), 101, None),
+            // An open-ended plan is granted with the rolling lease: 30 days from the repair.
+            (
+                "member1@example.com".to_string(),
+                101,
+                Some("2027-01-06T10:00:00Z".to_string())
+            ),
         ])
     );
     // Nothing is left to repair: the next run asks for nothing.
@@ -209,7 +214,12 @@ async fn a_storm_of_cancels_for_every_plan_is_held_at_the_brake_and_released_by_
     let left: Vec<_> = stack.kisi_state().into_iter().collect();
     assert_eq!(
         left,
-        vec![("member99@example.com".to_string(), 101, None)],
+        // Granted at 09:05 on an open-ended plan: the rolling lease, 30 days.
+        vec![(
+            "member99@example.com".to_string(),
+            101,
+            Some("2027-01-06T09:05:00Z".to_string())
+        )],
         "only the member whose plan was not cancelled keeps the door"
     );
 }
