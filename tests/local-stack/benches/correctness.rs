@@ -660,21 +660,20 @@ async fn main() {
             driver.pumps.redeliver_failed().await.unwrap();
             driver.pumps.drain().await.unwrap();
         }
-        while let Some((_, ev)) = posts.get(next_post).filter(|(at, _)| *at <= step) {
+        'posting: while let Some((_, ev)) = posts.get(next_post).filter(|(at, _)| *at <= step) {
             let body = format!("{}\n", serde_json::to_string(ev).unwrap());
-            // The platform retries until ingest acknowledges.
+            // The platform retries until ingest acknowledges. The post is signed as the canonical
+            // route requires; a byte-identical re-post is answered 200 by the replay ledger, and
+            // a delivery whose first try crashed mid-publish is answered 503 until its claim
+            // lapses (60 s of the virtual clock): then it is posted again a minute later.
             loop {
-                match driver
-                    .pumps
-                    .functions
-                    .post(
-                        "/events",
-                        &[("content-type", "application/x-ndjson")],
-                        body.clone().into_bytes(),
-                    )
-                    .await
-                {
-                    Ok((202, _)) => break,
+                match driver.post_canonical(body.clone().into_bytes()).await {
+                    Ok((200 | 202, _)) => break,
+                    Ok((503, _)) => {
+                        let later = step + Duration::minutes(1);
+                        retry_at = Some(retry_at.map_or(later, |r| r.min(later)));
+                        break 'posting;
+                    }
                     Ok((status, text)) => panic!("ingest answered {status}: {text}"),
                     Err(_) => continue,
                 }
