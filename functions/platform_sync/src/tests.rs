@@ -153,3 +153,114 @@ fn the_handler_future_is_send() {
     let fut = handle(&sync, &req, now, &|| true);
     send(&fut);
 }
+
+/// OfficeRnD's own mapping behind the sync: a complete full listing ends the membership that
+/// vanished from it, but never a booking occurrence or a check-in, which the listing contains
+/// only inside its time window (`access_sync_platforms::officernd::api`).
+#[tokio::test]
+async fn a_complete_officernd_listing_ends_only_what_it_lists_in_full() {
+    use access_sync_ports::FactStore;
+    use access_sync_rules::Facts;
+    use access_sync_rules::mapping::Mappings;
+
+    let now: Instant = "2026-12-03T12:00:00Z".parse().unwrap();
+    let rec = |collection: &str, id: &str, body: serde_json::Value| SourceRecord {
+        collection: collection.into(),
+        id: id.into(),
+        modified_at: None,
+        body,
+    };
+    let membership = |id: &str, member: &str| {
+        json!({"_id": id, "status": "approved", "calculatedStatus": "active", "plan": "P1",
+            "member": member, "startDate": "2026-11-01T00:00:00.000Z"})
+    };
+    let listed = vec![
+        rec("locations", "L1", json!({"_id": "L1", "name": "Main"})),
+        rec("members", "M1", json!({"_id": "M1", "email": "a@x.io"})),
+        rec("members", "M2", json!({"_id": "M2", "email": "b@x.io"})),
+        rec("memberships", "S1", membership("S1", "M1")),
+    ];
+    // What webhooks told us before: also a membership since deleted on the platform, a
+    // weekly booking's occurrence next week, and today's check-in.
+    let mut before = listed.clone();
+    before.extend([
+        rec("memberships", "S9", membership("S9", "M2")),
+        rec(
+            "bookings/occurrences",
+            "B1@2026-12-10T09:00:00Z",
+            json!({"_id": "B1", "member": "M2", "resource": "R1",
+                "start": "2026-12-10T09:00:00.000Z", "end": "2026-12-10T10:00:00.000Z",
+                "recurrence": {"rrule": "FREQ=WEEKLY"}}),
+        ),
+        rec(
+            "checkins",
+            "K1",
+            json!({"_id": "K1", "member": "M2", "location": "L1",
+                "start": "2026-12-03T08:00:00.000Z"}),
+        ),
+    ]);
+    let store = MemoryStore::default();
+    let api: Vec<ApiRecord<'_>> = before
+        .iter()
+        .map(|r| ApiRecord {
+            collection: &r.collection,
+            id: &r.id,
+            body: &r.body,
+        })
+        .collect();
+    let seeded = Platform::Officernd
+        .events_from_records(&api, now - chrono::Duration::days(1))
+        .unwrap();
+    assert!(seeded.unmapped.is_empty(), "{:?}", seeded.unmapped);
+    for ev in &seeded.events {
+        let loaded = store.load_for_event(&ev.body).await.unwrap();
+        let mut facts = Facts::from_records(loaded.records.clone());
+        if let Some(r) = facts.apply(ev, &Mappings::default()).record {
+            store.save(&loaded, &r).await.unwrap();
+        }
+    }
+
+    let source = MemorySource::new(
+        Platform::Officernd,
+        &[
+            "locations",
+            "members",
+            "memberships",
+            "bookings/occurrences",
+            "checkins",
+        ],
+        &["members"],
+        10,
+    );
+    for r in listed {
+        source.put(r);
+    }
+    let (state, bus) = (MemorySyncState::default(), MemoryPublisher::default());
+    let sync = PlatformSync {
+        source: &source,
+        state: &state,
+        facts: &store,
+        publisher: &bus,
+        mapping: PlatformMapping::Spec(Platform::Officernd),
+        encode,
+        settings: SyncConfig::default().sync,
+    };
+    let (req, _) = SyncRequest::parse(json!({"platform": "officernd", "full": true})).unwrap();
+    let out = handle(&sync, &req, now, &|| true).await.unwrap();
+    assert_eq!(out["held"], false, "{out}");
+    let cancels: Vec<String> = bus
+        .published()
+        .iter()
+        .filter_map(
+            |o| match Event::parse(&o.detail.to_string()).unwrap().body {
+                Body::Cancel(id) => Some(id.to_string()),
+                _ => None,
+            },
+        )
+        .collect();
+    assert_eq!(
+        cancels,
+        vec!["officernd:membership:S9".to_string()],
+        "{out}"
+    );
+}

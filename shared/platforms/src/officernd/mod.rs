@@ -5,7 +5,10 @@
 //! - Fixtures: `events/officernd/webhooks.jsonl`, one JSON body per line.
 //! - Records: [`records`] maps one OfficeRnD record to canonical events, for the webhook
 //!   normaliser (the record in `data.object`) and the API reader ([`events_from_records`]) alike.
+//! - API: [`api`] is the spec's `map_records` (a listing → events) and `covers` (which stored
+//!   entitlements a complete full listing can end: not booking occurrences nor check-ins).
 
+pub mod api;
 mod normalize;
 pub mod records;
 mod signature;
@@ -14,12 +17,13 @@ pub use normalize::normalize;
 pub use records::{Mapped, RecordRef, Unmapped, events_from_records};
 pub use signature::{HEADER, Signature, header, parse_header, verify};
 
+use crate::api::{ApiRecord, Mapped as ApiMapped, NoApiMapping};
 use crate::spec::{
     Delivery, Fixture, FixtureLine, Format, IncomingRequest, PlatformSpec, Received, SignedRequest,
     Word,
 };
 use crate::{Known, Rejection, Verdict};
-use access_sync_rules::{Event, Instant};
+use access_sync_rules::{EntitlementId, Event, Instant};
 
 /// OfficeRnD's [`PlatformSpec`].
 #[derive(Clone, Copy, Debug)]
@@ -90,5 +94,19 @@ impl PlatformSpec for Officernd {
         let header = d.signature.unwrap_or_default();
         let t = parse_header(header).map_or(header, |s| s.t);
         vec![t.as_bytes().to_vec(), d.body.to_vec()]
+    }
+
+    fn map_records(
+        &self,
+        records: &[ApiRecord<'_>],
+        at: Instant,
+    ) -> Result<ApiMapped, NoApiMapping> {
+        Ok(api::map_records(records, at))
+    }
+
+    /// Not booking occurrences nor check-ins: they are listed only inside a time window
+    /// ([`api`]).
+    fn covers(&self, id: &EntitlementId) -> bool {
+        api::covers(id)
     }
 }
