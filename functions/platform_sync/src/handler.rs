@@ -3,10 +3,15 @@
 //! A listing that is paused for time or fails leaves the facts unchanged (the engine stores
 //! only its cursor and what it read); a pause is not an error (the next tick resumes), a
 //! failure is, typed Retryable / NonRetryable so the schedule's retries and the DLQ see it.
+//! A platform whose credentials secret is still empty answers `not_configured` (logged as
+//! the metric `SyncNotConfigured`), so an installed but unconnected platform is not a
+//! failure every 15 minutes.
 
 use crate::request::{Action, SyncRequest};
 use access_sync_engine::sync::{Mode, PlatformSync, SyncError, SyncOutcome};
-use access_sync_ports::{AuditLog, EventPublisher, FactStore, PlatformSource, SyncStateStore};
+use access_sync_ports::{
+    AuditLog, EventPublisher, FactStore, PlatformSource, SourceError, SyncStateStore,
+};
 use access_sync_rules::Instant;
 use access_sync_runtime::HandlerError;
 use serde_json::{Value, json};
@@ -48,10 +53,23 @@ where
         }
         Action::Sync => {
             let mode = if req.full { Mode::Full } else { Mode::Auto };
-            let out = sync.run(mode, now, keep_going).await.map_err(|e| {
-                tracing::error!(platform, error = %e, "platform sync failed: nothing changed");
-                typed(e)
-            })?;
+            let out = match sync.run(mode, now, keep_going).await {
+                Ok(out) => out,
+                // The secret is still empty: the operator has not connected the platform.
+                // An answer, not a failure, so the schedule does not retry it into the DLQ.
+                Err(SyncError::Source(SourceError::NotConfigured { .. })) => {
+                    tracing::warn!(
+                        platform,
+                        metric = "SyncNotConfigured",
+                        "platform sync skipped: its credentials secret is empty"
+                    );
+                    return Ok(json!({"platform": platform, "not_configured": true}));
+                }
+                Err(e) => {
+                    tracing::error!(platform, error = %e, "platform sync failed: nothing changed");
+                    return Err(typed(e));
+                }
+            };
             Ok(match out {
                 SyncOutcome::Paused { records } => {
                     tracing::info!(platform, records, "platform sync paused for time");

@@ -9,14 +9,16 @@
 //! [`settings::SyncConfig`] the environment, [`handler::handle`] runs the engine's sync with a
 //! time budget that stops before the Lambda deadline.
 //!
-//! The binary (its `main.rs`) is wired once the first platform's API client
-//! (`PlatformSource`) is in the workspace: the handler is generic over it.
+//! The binary (`main.rs`) wires [`wiring::SyncApp`]: DynamoDB (facts, audit, sync state),
+//! EventBridge, Secrets Manager, and each platform's API client from the registry
+//! (`access_sync_sources::connect`).
 
 #![warn(missing_docs)]
 
 pub mod handler;
 pub mod request;
 pub mod settings;
+pub mod wiring;
 
 #[cfg(test)]
 mod tests;

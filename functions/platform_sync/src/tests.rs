@@ -30,6 +30,16 @@ fn requests() {
 }
 
 #[test]
+fn the_sample_event_is_a_request() {
+    let text = include_str!("../../../events/platform_sync.json");
+    let (r, p) = SyncRequest::parse(serde_json::from_str(text).unwrap()).unwrap();
+    assert_eq!(
+        (p, r.full, r.action),
+        (Platform::Officernd, false, Action::Sync)
+    );
+}
+
+#[test]
 fn settings() {
     let none = SyncConfig::from_lookup(|_| None).unwrap();
     assert_eq!(none, SyncConfig::default());

@@ -19,3 +19,148 @@ pub mod officernd;
 mod retry;
 
 pub use retry::RetryPolicy;
+
+use access_sync_platforms::Platform;
+use access_sync_ports::{
+    ListRequest, Page, PlatformSource, SecretSource, SourceError, SourceRecord,
+};
+
+/// How a platform's client is built: from the secret store and the name of the secret that
+/// holds its credentials (`<prefix>/platforms/<platform>`). Building reads nothing: a client
+/// reads its secret on first use, so an empty secret surfaces as
+/// [`SourceError::NotConfigured`] from the first listing, not here.
+pub trait Connect<S>: PlatformSource + Sized {
+    /// The client with its production settings.
+    ///
+    /// # Errors
+    /// The client cannot be built (its HTTP stack failed to start).
+    fn connect(secrets: S, secret_name: &str) -> Result<Self, SourceError>;
+}
+
+impl<S: SecretSource> Connect<S> for officernd::OfficerndSource<S> {
+    fn connect(secrets: S, secret_name: &str) -> Result<Self, SourceError> {
+        officernd::OfficerndSource::new(secrets, officernd::OfficerndConfig::new(secret_name))
+    }
+}
+
+/// Why [`connect`] gave no client.
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    /// No API client for this platform in this build (its webhooks may still be understood).
+    #[error("{} has no API client yet: it cannot be imported or re-synced", .0.as_str())]
+    NoClient(Platform),
+    /// The client could not be built.
+    #[error(transparent)]
+    Source(#[from] SourceError),
+}
+
+macro_rules! registry {
+    ($( $variant:ident => $client:ty, )+) => {
+        /// The API client of any platform that has one: what [`connect`] returns, a
+        /// [`PlatformSource`] that forwards to the platform's own client (the port is not
+        /// object-safe, so the registry is an enum).
+        pub enum Source<S: SecretSource> {
+            $(
+                #[doc = concat!("`", stringify!($variant), "`'s client.")]
+                $variant($client),
+            )+
+        }
+
+        /// The client of `platform`, reading its credentials from `secret_name` in `secrets`.
+        ///
+        /// # Errors
+        /// [`ConnectError::NoClient`] for a platform without a client; the client's own.
+        pub fn connect<S: SecretSource>(
+            platform: Platform,
+            secrets: S,
+            secret_name: &str,
+        ) -> Result<Source<S>, ConnectError> {
+            #[allow(unreachable_patterns)]
+            match platform {
+                $( Platform::$variant => Ok(Source::$variant(
+                    <$client as Connect<S>>::connect(secrets, secret_name)?,
+                )), )+
+                other => Err(ConnectError::NoClient(other)),
+            }
+        }
+
+        impl<S: SecretSource> PlatformSource for Source<S> {
+            fn platform(&self) -> Platform {
+                match self { $( Source::$variant(c) => c.platform(), )+ }
+            }
+
+            fn collections(&self) -> &'static [&'static str] {
+                match self { $( Source::$variant(c) => c.collections(), )+ }
+            }
+
+            fn incremental(&self, collection: &str) -> bool {
+                match self { $( Source::$variant(c) => c.incremental(collection), )+ }
+            }
+
+            async fn list(&self, request: &ListRequest) -> Result<Page, SourceError> {
+                match self { $( Source::$variant(c) => c.list(request).await, )+ }
+            }
+
+            async fn read(
+                &self,
+                collection: &str,
+                id: &str,
+            ) -> Result<Option<SourceRecord>, SourceError> {
+                match self { $( Source::$variant(c) => c.read(collection, id).await, )+ }
+            }
+        }
+    };
+}
+
+// One line per platform with an API client (its type implements [`Connect`]).
+registry! {
+    Officernd => officernd::OfficerndSource<S>,
+}
+
+#[cfg(test)]
+mod registry_tests {
+    use super::*;
+    use access_sync_ports::memory::MemorySecrets;
+    use std::sync::Arc;
+
+    #[tokio::test]
+    async fn a_platform_with_a_client_connects_and_an_empty_secret_is_not_configured() {
+        let secrets = Arc::new(MemorySecrets::default());
+        secrets.set("p/platforms/officernd", "");
+        let source = connect(Platform::Officernd, secrets, "p/platforms/officernd").unwrap();
+        assert_eq!(source.platform(), Platform::Officernd);
+        assert!(source.collections().contains(&"memberships"));
+        let err = source
+            .list(&ListRequest {
+                collection: "members".into(),
+                changed_since: None,
+                window: None,
+                cursor: None,
+            })
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                SourceError::NotConfigured {
+                    platform: Platform::Officernd
+                }
+            ),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_platform_without_a_client_says_so() {
+        let secrets = Arc::new(MemorySecrets::default());
+        let missing: Vec<Platform> = Platform::ALL
+            .into_iter()
+            .filter(|p| connect(*p, secrets.clone(), "x").is_err())
+            .collect();
+        assert!(!missing.contains(&Platform::Officernd));
+        for p in missing {
+            let e = connect(p, secrets.clone(), "x").err().unwrap();
+            assert!(e.to_string().contains("no API client"), "{e}");
+        }
+    }
+}

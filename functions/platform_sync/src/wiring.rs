@@ -1,0 +1,195 @@
+//! What the binary builds once at cold start, and one invocation over it.
+//!
+//! | variable | default | |
+//! |---|---|---|
+//! | `TABLE_NAME` | required | the table: facts, audit, sync state |
+//! | `EVENT_BUS_NAME` | `default` | where the canonical events go (as `ingest` publishes them) |
+//! | `PLATFORM_SECRETS_PREFIX` | required | a platform's credentials are the secret `<prefix>/<platform>` (`${prefix}/platforms/officernd`) |
+//! | `AUDIT_RETENTION_DAYS` | `400` | as for every function |
+//! | `ACCESS_SYNC_CLOCK_URL` | unset: system clock | the local stack's clock |
+//!
+//! plus [`crate::settings`]'s. A platform's client is built on its first invocation and kept
+//! (its OAuth token with it, renewed before it expires) for the life of the process; it reads
+//! its secret on first use, so an empty secret is the outcome `not_configured` of that
+//! invocation ([`crate::handler`]), never a failed cold start.
+
+use crate::handler::handle;
+use crate::request::SyncRequest;
+use crate::settings::SyncConfig;
+use access_sync_aws::{DynamoStore, EventBridgePublisher, SdkConfig, SecretsManagerSource};
+use access_sync_engine::sync::{PlatformMapping, PlatformSync};
+use access_sync_platforms::Platform;
+use access_sync_runtime::messages::canonical_event;
+use access_sync_runtime::redact::ScrubbedSecrets;
+use access_sync_runtime::{Clock, ConfigError, HandlerError};
+use access_sync_sources::{ConnectError, Source, connect};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+/// The secret store as the clients see it: values registered with the log scrubber.
+pub type Secrets = Arc<ScrubbedSecrets<SecretsManagerSource>>;
+
+/// The settings of the binary.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Env {
+    /// `TABLE_NAME`.
+    pub table: String,
+    /// `EVENT_BUS_NAME`.
+    pub bus: String,
+    /// `PLATFORM_SECRETS_PREFIX`, without a trailing `/`.
+    pub secrets_prefix: String,
+    /// `AUDIT_RETENTION_DAYS`.
+    pub audit_retention_days: i64,
+    /// `ACCESS_SYNC_CLOCK_URL`.
+    pub clock_url: Option<String>,
+    /// The sync's settings.
+    pub sync: SyncConfig,
+}
+
+impl Env {
+    /// Reads the settings through `get`.
+    ///
+    /// # Errors
+    /// Every missing or bad variable, one line each.
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Env, ConfigError> {
+        let get = |k: &str| get(k).filter(|v| !v.trim().is_empty());
+        let mut problems = Vec::new();
+        let mut required = |k: &str| {
+            get(k).unwrap_or_else(|| {
+                problems.push(format!("{k} is not set"));
+                String::new()
+            })
+        };
+        let table = required("TABLE_NAME");
+        let secrets_prefix = required("PLATFORM_SECRETS_PREFIX")
+            .trim_end_matches('/')
+            .to_string();
+        let audit_retention_days = match get("AUDIT_RETENTION_DAYS") {
+            None => 400,
+            Some(v) => match v.trim().parse::<i64>() {
+                Ok(n) if (1..=3650).contains(&n) => n,
+                _ => {
+                    problems.push(format!(
+                        "AUDIT_RETENTION_DAYS={v:?} is not a whole number from 1 to 3650"
+                    ));
+                    400
+                }
+            },
+        };
+        let sync = SyncConfig::from_lookup(get).unwrap_or_else(|e| {
+            problems.extend(e);
+            SyncConfig::default()
+        });
+        if !problems.is_empty() {
+            return Err(ConfigError(problems));
+        }
+        Ok(Env {
+            table,
+            bus: get("EVENT_BUS_NAME").unwrap_or_else(|| "default".into()),
+            secrets_prefix,
+            audit_retention_days,
+            clock_url: get("ACCESS_SYNC_CLOCK_URL"),
+            sync,
+        })
+    }
+
+    /// The secret holding `platform`'s credentials.
+    pub fn secret_name(&self, platform: Platform) -> String {
+        format!("{}/{}", self.secrets_prefix, platform.as_str())
+    }
+}
+
+/// Everything the function holds for its lifetime.
+pub struct SyncApp {
+    store: DynamoStore,
+    events: EventBridgePublisher,
+    secrets: Secrets,
+    clock: Clock,
+    env: Env,
+    sources: Mutex<BTreeMap<Platform, Arc<Source<Secrets>>>>,
+}
+
+impl SyncApp {
+    /// Builds every client from `env` and an SDK configuration (moto's in tests).
+    ///
+    /// # Errors
+    /// A bad clock URL.
+    pub fn new(env: Env, sdk: &SdkConfig) -> Result<SyncApp, ConfigError> {
+        let clock = Clock::new(env.clock_url.as_deref()).map_err(|e| ConfigError(vec![e]))?;
+        let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(sdk), &env.table)
+            .with_audit_retention(chrono::Duration::days(env.audit_retention_days));
+        let events = access_sync_runtime::wiring::publisher(sdk, env.bus.clone());
+        let secrets = Arc::new(ScrubbedSecrets(SecretsManagerSource::new(
+            aws_sdk_secretsmanager::Client::new(sdk),
+        )));
+        Ok(SyncApp {
+            store,
+            events,
+            secrets,
+            clock,
+            env,
+            sources: Mutex::new(BTreeMap::new()),
+        })
+    }
+
+    /// From the process environment (logs what is wrong).
+    ///
+    /// # Errors
+    /// Every missing or bad variable.
+    pub async fn from_env() -> Result<SyncApp, ConfigError> {
+        let env = Env::from_lookup(|k| std::env::var(k).ok()).inspect_err(|e| {
+            tracing::error!(problems = ?e.0, "bad configuration");
+        })?;
+        let sdk = access_sync_aws::load_sdk_config().await;
+        SyncApp::new(env, &sdk)
+    }
+
+    /// `platform`'s client, built on first use and kept.
+    fn source(&self, platform: Platform) -> Result<Arc<Source<Secrets>>, ConnectError> {
+        let mut all = self.sources.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(s) = all.get(&platform) {
+            return Ok(s.clone());
+        }
+        let s = Arc::new(connect(
+            platform,
+            self.secrets.clone(),
+            &self.env.secret_name(platform),
+        )?);
+        all.insert(platform, s.clone());
+        Ok(s)
+    }
+
+    /// One invocation: `input` is the schedule's (or an operator's) request; listing stops
+    /// [`SyncConfig::deadline_margin`] before `deadline` (the Lambda context's).
+    ///
+    /// # Errors
+    /// A bad request or a platform without a client (not retryable); the sync's failures.
+    pub async fn invoke(&self, input: Value, deadline: SystemTime) -> Result<Value, HandlerError> {
+        let (req, platform) = SyncRequest::parse(input).map_err(HandlerError::malformed)?;
+        let source = self
+            .source(platform)
+            .map_err(|e| HandlerError::NonRetryable(e.to_string()))?;
+        let now = self.clock.now().await?;
+        let stop_at = deadline
+            .checked_sub(self.env.sync.deadline_margin)
+            .unwrap_or(SystemTime::UNIX_EPOCH);
+        let keep_going = move || SystemTime::now() < stop_at;
+        let sync = PlatformSync {
+            source: &*source,
+            state: &self.store,
+            facts: &self.store,
+            publisher: &self.events,
+            mapping: PlatformMapping::Spec(platform),
+            encode: canonical_event,
+            settings: self.env.sync.sync,
+        };
+        handle(&sync, &req, now, &keep_going).await
+    }
+}
+
+/// The Lambda context's deadline (milliseconds since the epoch) as a time.
+pub fn deadline_of(ms: u64) -> SystemTime {
+    SystemTime::UNIX_EPOCH + Duration::from_millis(ms)
+}
