@@ -37,6 +37,7 @@ export function buildApp(app: cdk.App, defaults: cdk.Environment = {}): AccessSy
     kisiTokenSecret: stateful.kisiTokenSecret,
     webhookSecrets: stateful.webhookSecrets,
     canonicalWebhookSecret: stateful.canonicalWebhookSecret,
+    platformSecrets: stateful.platformSecrets,
   });
   cdk.Tags.of(app).add('app', 'access-sync');
   cdk.Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));

@@ -28,7 +28,25 @@ export interface AccessSyncConfig {
   readonly logRetentionDays: number;
   /** Optional SNS topic ARN every alarm notifies; without it alarms only change state. */
   readonly alarmTopicArn?: string;
+  /**
+   * Platforms whose API platform_sync reads (issue 17): each gets its credentials secret
+   * `<prefix>/platforms/<platform>` (empty until the operator fills it) and its own schedule.
+   * Only platforms with an API client in this build (`SYNC_PLATFORMS`).
+   */
+  readonly syncPlatforms: SyncPlatform[];
+  /** Minutes between scheduled syncs of each platform. */
+  readonly syncIntervalMinutes: number;
+  /** A sync that would end more than this share of the platform's active entitlements ... */
+  readonly syncBrakeShare: number;
+  /** ... and more than this many, is held for the operator (`SYNC_BRAKE_FLOOR`). */
+  readonly syncBrakeFloor: number;
+  /** Longest time between complete full listings; incremental syncs in between. */
+  readonly syncFullEveryHours: number;
 }
+
+/** Platforms with an API client (`access_sync_sources::connect`): one line per platform. */
+export const SYNC_PLATFORMS = ['officernd'] as const;
+export type SyncPlatform = (typeof SYNC_PLATFORMS)[number];
 
 /**
  * Default `RUST_LOG`: everything at info, except the Lambda runtime, HTTP, TLS and AWS SDK
@@ -117,6 +135,24 @@ export function parseConfig(get: (key: string) => unknown): AccessSyncConfig {
     problems.push(`alarmTopicArn: expected an SNS topic ARN, got ${JSON.stringify(alarmTopicArn)}`);
   }
 
+  // A list from a JSON file, or comma-separated from `-c syncPlatforms=officernd,nexudus`.
+  const syncPlatforms = ((): SyncPlatform[] => {
+    const v = get('syncPlatforms');
+    if (v === undefined || v === null) return ['officernd'];
+    const items = Array.isArray(v) ? v : typeof v === 'string' ? v.split(',') : [v];
+    const out: SyncPlatform[] = [];
+    for (const item of items) {
+      const name = typeof item === 'string' ? item.trim().toLowerCase() : item;
+      if (name === '') continue;
+      if (!(SYNC_PLATFORMS as readonly unknown[]).includes(name)) {
+        problems.push(`syncPlatforms: ${JSON.stringify(item)} has no API client (want some of ${SYNC_PLATFORMS.join(', ')})`);
+      } else if (!out.includes(name as SyncPlatform)) {
+        out.push(name as SyncPlatform);
+      }
+    }
+    return out;
+  })();
+
   const config: AccessSyncConfig = {
     prefix,
     region,
@@ -129,6 +165,11 @@ export function parseConfig(get: (key: string) => unknown): AccessSyncConfig {
     rustLog: text('rustLog', DEFAULT_RUST_LOG)!,
     logRetentionDays: retention(number('logRetentionDays', 90, 1, 3653, true)),
     alarmTopicArn,
+    syncPlatforms,
+    syncIntervalMinutes: number('syncIntervalMinutes', 15, 5, 1440, true),
+    syncBrakeShare: number('syncBrakeShare', 0.1, 0.001, 1, false),
+    syncBrakeFloor: number('syncBrakeFloor', 5, 0, 1000000, true),
+    syncFullEveryHours: number('syncFullEveryHours', 24, 1, 744, true),
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;

@@ -6,6 +6,7 @@
 //   bus ─rule checkin──▶ checkin queue ──▶ on_checkin     ┘
 //   bus ─rule converge─▶ converge queue ─▶ on_edge ◀── one-off schedules (Scheduler role)
 //   rate(15 minutes) ──────────────────▶ reconcile_15m ─PutEvents converge─▶ bus
+//   rate(syncIntervalMinutes), one schedule per platform ─▶ platform_sync ─PutEvents canonical─▶ bus
 //
 // on_edge is the only Kisi writer and runs with reserved concurrency 1, which with its
 // in-process token bucket keeps every Kisi write under Kisi's 5 requests/s.
@@ -30,7 +31,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { RustFunction } from 'cargo-lambda-cdk';
 import { Construct } from 'constructs';
 import * as path from 'node:path';
-import { AccessSyncConfig } from './config';
+import { AccessSyncConfig, SyncPlatform } from './config';
 import { EmptySecret, Platform, PLATFORMS } from './stateful-stack';
 
 /** The workspace manifest every function binary is built from. */
@@ -42,6 +43,8 @@ export const INGEST_SOURCE = 'access-sync.ingest';
 /** CloudWatch namespace and metric of the one brake (revokes held for the operator). */
 export const BRAKE_NAMESPACE = 'AccessSync';
 export const BRAKE_METRIC = 'BrakeHeld';
+/** What platform_sync logs while its brake holds endings: counted as the one brake's metric. */
+export const SYNC_HELD_LOG = 'SyncHeld';
 
 /** Environment variable carrying each platform's webhook secret name (ingest only). */
 export const webhookSecretEnv = (p: Platform): string => `WEBHOOK_SECRET_${p.toUpperCase()}`;
@@ -50,7 +53,7 @@ export const webhookSecretEnv = (p: Platform): string => `WEBHOOK_SECRET_${p.toU
 export const CANONICAL_SECRET_ENV = 'WEBHOOK_SECRET_CANONICAL';
 
 /** The functions, by binary name (the `[[bin]]` names in the workspace). */
-export type FunctionName = 'ingest' | 'on_booking' | 'on_plan_change' | 'on_checkin' | 'on_edge' | 'reconcile_15m';
+export type FunctionName = 'ingest' | 'on_booking' | 'on_plan_change' | 'on_checkin' | 'on_edge' | 'reconcile_15m' | 'platform_sync';
 
 interface FunctionSpec {
   readonly description: string;
@@ -70,7 +73,13 @@ export const FUNCTIONS: Record<FunctionName, FunctionSpec> = {
   on_checkin: { description: 'Check-in events: facts, idempotency, converge events', timeout: cdk.Duration.seconds(30), memorySize: 256 },
   on_edge: { description: 'The only Kisi writer: converges a member/group, keeps edge schedules', timeout: cdk.Duration.seconds(120), memorySize: 256 },
   reconcile_15m: { description: 'Every 15 minutes: finds drift, brakes mass revokes, re-asserts edges', timeout: cdk.Duration.minutes(14), memorySize: 1024 },
+  // A full listing that does not fit pauses SYNC_DEADLINE_MARGIN_SECONDS before the deadline
+  // and resumes on the next tick; the whole space is held in memory while it is compared.
+  platform_sync: { description: 'The platform as the truth: lists its API, publishes only what differs', timeout: cdk.Duration.minutes(10), memorySize: 1024 },
 };
+
+/** Seconds before its deadline platform_sync stops listing and stores its cursor. */
+export const SYNC_DEADLINE_MARGIN_SECONDS = 60;
 
 /** Reserved concurrency of the public ingest function. */
 export const INGEST_CONCURRENCY = 20;
@@ -121,6 +130,7 @@ export interface ServiceStackProps extends cdk.StackProps {
   readonly kisiTokenSecret: EmptySecret;
   readonly webhookSecrets: Record<Platform, EmptySecret>;
   readonly canonicalWebhookSecret: EmptySecret;
+  readonly platformSecrets: Partial<Record<SyncPlatform, EmptySecret>>;
 }
 
 export class ServiceStack extends cdk.Stack {
@@ -215,6 +225,20 @@ export class ServiceStack extends cdk.Stack {
     for (const p of PLATFORMS) ingestEnv[webhookSecretEnv(p)] = props.webhookSecrets[p].name;
 
     const edgeFailures = this.queue('OnEdgeFailures', `${prefix}-on-edge-failures`, { isDlq: true });
+    const syncFailures = this.queue('PlatformSyncFailures', `${prefix}-platform-sync-failures`, { isDlq: true });
+
+    // platform_sync reads no Kisi and schedules nothing: its own environment, not the common one
+    // (functions/platform_sync/src/wiring.rs and settings.rs).
+    const syncEnv: Record<string, string> = {
+      TABLE_NAME: table.tableName,
+      EVENT_BUS_NAME: this.bus.eventBusName,
+      PLATFORM_SECRETS_PREFIX: `${prefix}/platforms`,
+      SYNC_BRAKE_SHARE: String(config.syncBrakeShare),
+      SYNC_BRAKE_FLOOR: String(config.syncBrakeFloor),
+      SYNC_FULL_EVERY_HOURS: String(config.syncFullEveryHours),
+      SYNC_DEADLINE_MARGIN_SECONDS: String(SYNC_DEADLINE_MARGIN_SECONDS),
+      RUST_LOG: config.rustLog,
+    };
 
     for (const name of Object.keys(FUNCTIONS) as FunctionName[]) {
       const spec = FUNCTIONS[name];
@@ -239,10 +263,19 @@ export class ServiceStack extends cdk.Stack {
         // A failed run is followed by the next one within 15 minutes; retrying could overlap it.
         extra = { retryAttempts: 0 };
       }
-      this.functions[name] = this.rustFunction(name, fnName(name), spec, {
-        ...commonEnv,
-        ...(name === 'ingest' ? ingestEnv : {}),
-      }, extra);
+      if (name === 'platform_sync') {
+        extra = {
+          // One sync at a time (its state is one cursor per platform) and one client budget
+          // against each platform's rate limit.
+          reservedConcurrentExecutions: 1,
+          // A failed run changed nothing and the next tick resumes it; the failure is kept
+          // (with its error) for the operator instead of retried into the next tick.
+          onFailure: new destinations.SqsDestination(syncFailures),
+          retryAttempts: 0,
+        };
+      }
+      const env = name === 'platform_sync' ? syncEnv : { ...commonEnv, ...(name === 'ingest' ? ingestEnv : {}) };
+      this.functions[name] = this.rustFunction(name, fnName(name), spec, env, extra);
     }
     const fns = this.functions;
 
@@ -354,6 +387,46 @@ export class ServiceStack extends cdk.Stack {
       },
     });
 
+    // ---- platform_sync: the platforms' APIs as the truth (issue 17) ----
+    // One function; one schedule per platform, whose input names the platform.
+    // Table: facts (read; the sync compares with every stored record, a Scan for sk = RECORD),
+    // its own sync state and the audit (written). Secrets: only the platforms' credentials.
+    this.allowTable(fns.platform_sync, table);
+    fns.platform_sync.addToRolePolicy(new iam.PolicyStatement({ actions: ['dynamodb:Scan'], resources: [table.tableArn] }));
+    this.allowPutEvents(fns.platform_sync);
+    const platformSecretArns = config.syncPlatforms.map((p) => props.platformSecrets[p]!.arn);
+    if (platformSecretArns.length > 0) this.allowSecrets(fns.platform_sync, platformSecretArns);
+    const syncScheduleRole = new iam.Role(this, 'SyncScheduleRole', {
+      description: 'Assumed by EventBridge Scheduler for the platform syncs: invokes platform_sync only',
+      assumedBy: new iam.ServicePrincipal('scheduler.amazonaws.com', {
+        conditions: { StringEquals: { 'aws:SourceAccount': this.account } },
+      }),
+      inlinePolicies: {
+        InvokeSync: new iam.PolicyDocument({
+          statements: [
+            new iam.PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [fns.platform_sync.functionArn] }),
+            new iam.PolicyStatement({ actions: ['sqs:SendMessage'], resources: [syncFailures.queueArn] }),
+          ],
+        }),
+      },
+    });
+    for (const platform of config.syncPlatforms) {
+      new scheduler.CfnSchedule(this, `SyncSchedule${pascal(platform)}`, {
+        name: `${prefix}-sync-${platform}`,
+        description: `platform_sync of ${platform} every ${config.syncIntervalMinutes} minutes`,
+        scheduleExpression: `rate(${config.syncIntervalMinutes} minutes)`,
+        flexibleTimeWindow: { mode: 'OFF' },
+        state: 'ENABLED',
+        target: {
+          arn: fns.platform_sync.functionArn,
+          roleArn: syncScheduleRole.roleArn,
+          input: JSON.stringify({ platform }),
+          retryPolicy: { maximumRetryAttempts: 2, maximumEventAgeInSeconds: 300 },
+          deadLetterConfig: { arn: syncFailures.queueArn },
+        },
+      });
+    }
+
     // ---- alarms ----
     for (const q of [...this.dlqs]) {
       this.alarm(`${kebab(q.node.id)}-depth`, q.metricApproximateNumberOfMessagesVisible({ period: cdk.Duration.minutes(5), statistic: 'Maximum' }),
@@ -369,10 +442,12 @@ export class ServiceStack extends cdk.Stack {
     // the operator, so the alarm stays on until they are released or discarded. The filters
     // turn the log lines into the metric (the functions may also put it themselves); Maximum
     // ignores doubles.
-    for (const fn of ['on_edge', 'reconcile_15m'] as const) {
+    // platform_sync's held endings are the same brake to the operator: its `SyncHeld` lines
+    // (logged when it holds and on every run while endings wait) feed the same metric.
+    for (const fn of ['on_edge', 'reconcile_15m', 'platform_sync'] as const) {
       new logs.MetricFilter(this, `BrakeMetricFilter${pascal(fn)}`, {
         logGroup: this.logGroups[fn],
-        filterPattern: logs.FilterPattern.literal(`"${BRAKE_METRIC}"`),
+        filterPattern: logs.FilterPattern.literal(`"${fn === 'platform_sync' ? SYNC_HELD_LOG : BRAKE_METRIC}"`),
         metricNamespace: BRAKE_NAMESPACE,
         metricName: BRAKE_METRIC,
         metricValue: '1',
@@ -383,7 +458,7 @@ export class ServiceStack extends cdk.Stack {
       metricName: BRAKE_METRIC,
       statistic: 'Maximum',
       period: cdk.Duration.minutes(15),
-    }), 'The brake holds revokes past its hourly budget: check the platform and the mapping, then `access-sync brake status` and `release` or `discard`');
+    }), 'The brake holds revokes past its hourly budget, or a platform sync holds endings: check the platform and the mapping, then `access-sync brake status` and `release`/`discard` (sync endings: `access-sync sync confirm|discard <platform>`)');
 
     // Liveness: no reconcile run for an hour means the schedule or its role is broken.
     this.alarm('reconcile-not-running', fns.reconcile_15m.metricInvocations({ period: cdk.Duration.hours(1), statistic: 'Sum' }),

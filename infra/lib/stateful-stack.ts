@@ -9,7 +9,7 @@ import * as cdk from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import { AccessSyncConfig } from './config';
+import { AccessSyncConfig, SyncPlatform } from './config';
 
 /** Platforms that call the ingest function URL, each with its own webhook secret. */
 export const PLATFORMS = ['officernd', 'optix', 'nexudus', 'teamup'] as const;
@@ -31,6 +31,8 @@ export class StatefulStack extends cdk.Stack {
   readonly webhookSecrets: Record<Platform, EmptySecret>;
   /** Signing secret of the canonical route (`POST /`, `/events`): the installation's own. */
   readonly canonicalWebhookSecret: EmptySecret;
+  /** API credentials of each platform platform_sync reads (`syncPlatforms`). */
+  readonly platformSecrets: Partial<Record<SyncPlatform, EmptySecret>>;
 
   constructor(scope: Construct, id: string, props: StatefulStackProps) {
     super(scope, id, props);
@@ -86,6 +88,19 @@ export class StatefulStack extends cdk.Stack {
       'The value is shared with the senders of canonical events, which hold their own copy: a rotation Lambda could change it here but not there. ' +
         'An operator puts the new value and updates the senders (see infra/README.md).',
     );
+
+    // The platform's API credentials for platform_sync (a JSON document whose fields the
+    // platform's client documents; OfficeRnD: client_id, client_secret, org_slug). While empty,
+    // each sync answers not_configured and changes nothing.
+    this.platformSecrets = {};
+    for (const platform of props.config.syncPlatforms) {
+      this.platformSecrets[platform] = this.emptySecret(
+        `Platform${platform[0].toUpperCase()}${platform.slice(1)}`,
+        `${prefix}/platforms/${platform}`,
+        `API credentials of ${platform} (JSON, see the README "Connect OfficeRnD"), read by platform_sync. Fill with: aws secretsmanager put-secret-value`,
+        issuedElsewhere,
+      );
+    }
 
     new cdk.CfnOutput(this, 'TableName', { value: this.table.tableName });
     new cdk.CfnOutput(this, 'KisiApiKeySecretName', { value: this.kisiTokenSecret.name });

@@ -119,4 +119,5 @@ export const FN = {
   on_checkin: 'access-sync-on-checkin',
   on_edge: 'access-sync-on-edge',
   reconcile_15m: 'access-sync-reconcile-15m',
+  platform_sync: 'access-sync-platform-sync',
 } as const;

@@ -70,6 +70,21 @@ where
                     return Err(typed(e));
                 }
             };
+            // While endings wait for an operator, say so on every run (the metric `SyncHeld`
+            // feeds the one brake's alarm, which stays on until they are confirmed or
+            // discarded).
+            if let Ok(p) = sync.state.progress(platform).await
+                && let Some(h) = p.held
+            {
+                tracing::warn!(
+                    metric = "SyncHeld",
+                    platform,
+                    endings = h.events,
+                    ended = h.ended,
+                    active = h.active,
+                    "platform sync endings wait for an operator: `access-sync sync confirm|discard`"
+                );
+            }
             Ok(match out {
                 SyncOutcome::Paused { records } => {
                     tracing::info!(platform, records, "platform sync paused for time");

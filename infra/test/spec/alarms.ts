@@ -29,7 +29,7 @@ describe('alarms', () => {
     }
     const env = service.Resources[functionId(service, FN.on_edge)].Properties.Environment.Variables;
     dlqs.add(target(env.SCHEDULER_DLQ_ARN)!);
-    assert.equal(dlqs.size, 7);
+    assert.equal(dlqs.size, 8);
     for (const d of dlqs) {
       const a = alarms.filter((x) => x.MetricName === 'ApproximateNumberOfMessagesVisible' && target(dim(x, 'QueueName')) === d);
       assert.equal(a.length, 1, `no depth alarm for ${d}`);
@@ -47,7 +47,7 @@ describe('alarms', () => {
     }
   });
 
-  it('one on the held-revokes metric of the one brake, fed from the on_edge and reconcile logs by metric filters', () => {
+  it('one on the held-revokes metric of the one brake, fed from the on_edge and reconcile logs and platform_sync\'s held endings by metric filters', () => {
     const a = alarms.filter((x) => x.Namespace === BRAKE_NAMESPACE && x.MetricName === BRAKE_METRIC);
     assert.equal(a.length, 1);
     assert.equal(BRAKE_METRIC, 'BrakeHeld');
@@ -56,9 +56,9 @@ describe('alarms', () => {
     assert.equal(a[0].Statistic, 'Maximum');
     assert.equal(a[0].ComparisonOperator, 'GreaterThanOrEqualToThreshold');
     const filters = resources(service, 'AWS::Logs::MetricFilter').map(([, f]) => f.Properties);
-    assert.equal(filters.length, 2);
+    assert.equal(filters.length, 3);
     const groups = new Set(filters.map((f) => target(f.LogGroupName)));
-    for (const fn of [FN.on_edge, FN.reconcile_15m]) {
+    for (const fn of [FN.on_edge, FN.reconcile_15m, FN.platform_sync]) {
       const r = service.Resources[functionId(service, fn)];
       assert.ok(groups.has(target(r.Properties.LoggingConfig.LogGroup)), `no filter on ${fn}'s log`);
     }

@@ -21,7 +21,19 @@ describe('configuration', () => {
       rustLog: DEFAULT_RUST_LOG,
       logRetentionDays: 90,
       alarmTopicArn: undefined,
+      syncPlatforms: ['officernd'],
+      syncIntervalMinutes: 15,
+      syncBrakeShare: 0.1,
+      syncBrakeFloor: 5,
+      syncFullEveryHours: 24,
     });
+  });
+
+  it('syncPlatforms: a list or comma-separated, only platforms with an API client, empty allowed', () => {
+    assert.deepEqual(from({ syncPlatforms: 'OfficeRnD, officernd' }).syncPlatforms, ['officernd']);
+    assert.deepEqual(from({ syncPlatforms: ['officernd'] }).syncPlatforms, ['officernd']);
+    assert.deepEqual(from({ syncPlatforms: '' }).syncPlatforms, []);
+    assert.throws(() => from({ syncPlatforms: 'officernd,teamup' }), /syncPlatforms: "teamup" has no API client/);
   });
 
   it('cdk.json and cdk.context.example.json hold valid settings', () => {
@@ -56,12 +68,14 @@ describe('configuration', () => {
 
   it('reports every bad key at once', () => {
     try {
-      from({ leadMinutes: '-1', lagMinutes: 'soon', brakeShare: 2, brakeFloor: -1, kisiBaseUrl: 'http://api.kisi.io', region: 'Europe', prefix: 'Access Sync', logRetentionDays: 10, alarmTopicArn: 'ops' });
+      from({ leadMinutes: '-1', lagMinutes: 'soon', brakeShare: 2, brakeFloor: -1, kisiBaseUrl: 'http://api.kisi.io', region: 'Europe', prefix: 'Access Sync', logRetentionDays: 10, alarmTopicArn: 'ops',
+        syncIntervalMinutes: 1, syncBrakeShare: 0, syncBrakeFloor: 'x', syncFullEveryHours: 0 });
       assert.fail('expected a ConfigError');
     } catch (e) {
       assert.ok(e instanceof ConfigError);
       assert.deepEqual(e.problems.map((p) => p.split(':')[0]).sort(), [
         'alarmTopicArn', 'brakeFloor', 'brakeShare', 'kisiBaseUrl', 'lagMinutes', 'leadMinutes', 'logRetentionDays', 'prefix', 'region',
+        'syncBrakeFloor', 'syncBrakeShare', 'syncFullEveryHours', 'syncIntervalMinutes',
       ]);
     }
   });
@@ -72,11 +86,23 @@ describe('configuration', () => {
     const fns = Object.values(service.Resources as Record<string, { Type: string; Properties: { Environment: { Variables: Record<string, unknown> } } }>).filter((r) => r.Type === 'AWS::Lambda::Function');
     for (const f of fns) {
       const env = f.Properties.Environment.Variables;
+      assert.equal(env.RUST_LOG, 'debug');
+      if (env.PLATFORM_SECRETS_PREFIX !== undefined) continue; // platform_sync: checked below
       assert.equal(env.LEAD_MINUTES, '10');
       assert.equal(env.LAG_MINUTES, '2');
       assert.equal(env.BRAKE_SHARE_PER_HOUR, '0.05');
       assert.equal(env.KISI_BASE_URL, 'https://kisi.example.test');
-      assert.equal(env.RUST_LOG, 'debug');
     }
+  });
+
+  it('the sync settings reach platform_sync and its schedules', () => {
+    const { service } = synth({ syncIntervalMinutes: '30', syncBrakeShare: '0.2', syncBrakeFloor: '0', syncFullEveryHours: '6' });
+    const fns = Object.values(service.Resources as Record<string, { Type: string; Properties: Record<string, any> }>);
+    const sync = fns.filter((r) => r.Type === 'AWS::Lambda::Function' && r.Properties.FunctionName === 'access-sync-platform-sync');
+    assert.equal(sync.length, 1);
+    const env = sync[0].Properties.Environment.Variables;
+    assert.deepEqual([env.SYNC_BRAKE_SHARE, env.SYNC_BRAKE_FLOOR, env.SYNC_FULL_EVERY_HOURS], ['0.2', '0', '6']);
+    const schedules = fns.filter((r) => r.Type === 'AWS::Scheduler::Schedule' && r.Properties.Target.Input?.includes('platform'));
+    assert.deepEqual(schedules.map((s) => s.Properties.ScheduleExpression), ['rate(30 minutes)']);
   });
 });

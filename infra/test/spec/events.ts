@@ -101,7 +101,7 @@ describe('Scheduler', () => {
   });
 
   it('runs reconcile_15m every 15 minutes through a role that may invoke only reconcile_15m', () => {
-    const [, s] = only(service, 'AWS::Scheduler::Schedule', () => true);
+    const [, s] = only(service, 'AWS::Scheduler::Schedule', (p) => p.Name === 'access-sync-reconcile-15m');
     const p = s.Properties;
     assert.equal(p.ScheduleExpression, 'rate(15 minutes)');
     assert.equal(p.State, 'ENABLED');

@@ -7,7 +7,7 @@ import { describe, it } from 'node:test';
 import { CANONICAL_SECRET_ENV, FUNCTIONS, INGEST_CONCURRENCY, WORKSPACE_MANIFEST } from '../../lib/service-stack';
 import { DEFAULT_RUST_LOG } from '../../lib/config';
 import { PLATFORMS } from '../../lib/stateful-stack';
-import { defaultSynth, FN, functionId, only, render, resources, roleOf, target } from '../helpers';
+import { defaultSynth, FN, functionId, list, only, render, resources, roleOf, statementsOfRole, synth, target } from '../helpers';
 
 const COMMON_ENV = [
   'TABLE_NAME',
@@ -29,7 +29,7 @@ describe('functions', () => {
   const { service, stacks } = defaultSynth();
   const fns = resources(service, 'AWS::Lambda::Function');
 
-  it('are exactly the six binaries, each under its fixed name', () => {
+  it('are exactly the seven binaries, each under its fixed name', () => {
     assert.deepEqual(
       fns.map(([, r]) => r.Properties.FunctionName).sort(),
       Object.values(FN).sort(),
@@ -73,6 +73,7 @@ describe('functions', () => {
     const schedulerRole = only(service, 'AWS::IAM::Role', (p) => p.Description?.startsWith('Assumed by EventBridge Scheduler for edge'))[0];
     const schedulerDlq = only(service, 'AWS::SQS::Queue', (p) => p.QueueName === 'access-sync-scheduler-dlq')[0];
     for (const [id, r] of fns) {
+      if (r.Properties.FunctionName === FN.platform_sync) continue; // its own, checked below
       const env = r.Properties.Environment.Variables;
       for (const k of COMMON_ENV) assert.ok(env[k] !== undefined, `${id} lacks ${k}`);
       assert.match(render(env.TABLE_NAME), /^\$\{Import:AccessSyncStateful:ExportsOutputRefTable/);
@@ -89,6 +90,38 @@ describe('functions', () => {
       assert.equal(env.BRAKE_FLOOR, '20');
       assert.equal(env.RUST_LOG, DEFAULT_RUST_LOG);
     }
+  });
+
+  it('platform_sync gets its own environment: no Kisi, no edge schedules', () => {
+    const bus = only(service, 'AWS::Events::EventBus', () => true)[0];
+    const env = service.Resources[functionId(service, FN.platform_sync)].Properties.Environment.Variables;
+    assert.deepEqual(Object.keys(env).sort(), [
+      'EVENT_BUS_NAME', 'PLATFORM_SECRETS_PREFIX', 'RUST_LOG', 'SYNC_BRAKE_FLOOR', 'SYNC_BRAKE_SHARE',
+      'SYNC_DEADLINE_MARGIN_SECONDS', 'SYNC_FULL_EVERY_HOURS', 'TABLE_NAME',
+    ]);
+    assert.equal(render(env.EVENT_BUS_NAME), `\${${bus}}`);
+    assert.equal(env.PLATFORM_SECRETS_PREFIX, 'access-sync/platforms');
+    assert.deepEqual([env.SYNC_BRAKE_SHARE, env.SYNC_BRAKE_FLOOR, env.SYNC_FULL_EVERY_HOURS], ['0.1', '5', '24']);
+    // The margin leaves the function time to store its cursor before the timeout.
+    assert.ok(Number(env.SYNC_DEADLINE_MARGIN_SECONDS) * 5 <= FUNCTIONS.platform_sync.timeout.toSeconds());
+  });
+
+  it('platform_sync runs every 15 minutes per configured platform, the platform in the input, through a role that invokes it only', () => {
+    const fnId = functionId(service, FN.platform_sync);
+    const schedules = resources(service, 'AWS::Scheduler::Schedule').filter(([, s]) => target(s.Properties.Target.Arn) === fnId);
+    assert.deepEqual(schedules.map(([, s]) => [s.Properties.Name, s.Properties.ScheduleExpression, s.Properties.Target.Input]),
+      [['access-sync-sync-officernd', 'rate(15 minutes)', '{"platform":"officernd"}']]);
+    const [, s] = schedules[0];
+    const dlq = target(s.Properties.Target.DeadLetterConfig.Arn)!;
+    assert.equal(service.Resources[dlq].Type, 'AWS::SQS::Queue');
+    const role = target(s.Properties.Target.RoleArn)!;
+    const stmts = statementsOfRole(service, role);
+    assert.deepEqual(stmts.map((x) => [x.Action, list(x.Resource).map(render)]), [
+      ['lambda:InvokeFunction', [`\${${fnId}.Arn}`]],
+      ['sqs:SendMessage', [`\${${dlq}.Arn}`]],
+    ]);
+    const none = synth({ syncPlatforms: '' }).service;
+    assert.equal(resources(none, 'AWS::Scheduler::Schedule').filter(([, x]) => x.Properties.Target.Input?.includes('platform')).length, 0);
   });
 
   it('only ingest gets the webhook secret names (the canonical route and each platform)', () => {
@@ -112,12 +145,13 @@ describe('functions', () => {
     assert.ok(render(env.CONVERGE_FUNCTION_ARN).endsWith(`:function:${onEdge.Properties.FunctionName}`));
   });
 
-  it('on_edge, the only Kisi writer, has reserved concurrency 1', () => {
+  it('on_edge, the only Kisi writer, and platform_sync (one cursor per platform) have reserved concurrency 1', () => {
     assert.equal(service.Resources[functionId(service, FN.on_edge)].Properties.ReservedConcurrentExecutions, 1);
+    assert.equal(service.Resources[functionId(service, FN.platform_sync)].Properties.ReservedConcurrentExecutions, 1);
     // No other function runs with that limit by accident, and only ingest is capped otherwise.
     for (const [, r] of fns) {
       const rc = r.Properties.ReservedConcurrentExecutions;
-      if (r.Properties.FunctionName === FN.on_edge) continue;
+      if (r.Properties.FunctionName === FN.on_edge || r.Properties.FunctionName === FN.platform_sync) continue;
       assert.equal(rc, r.Properties.FunctionName === FN.ingest ? INGEST_CONCURRENCY : undefined);
     }
   });
@@ -138,12 +172,15 @@ describe('functions', () => {
     assert.ok(service.Outputs.IngestUrl);
   });
 
-  it('async invocations: on_edge failures go to a queue, reconcile is not retried', () => {
+  it('async invocations: on_edge and platform_sync failures go to a queue, reconcile and platform_sync are not retried', () => {
     const cfgs = resources(service, 'AWS::Lambda::EventInvokeConfig');
     const byFn = new Map(cfgs.map(([, c]) => [target(c.Properties.FunctionName), c.Properties]));
     const edge = byFn.get(functionId(service, FN.on_edge))!;
     const dest = target(edge.DestinationConfig.OnFailure.Destination)!;
     assert.equal(service.Resources[dest].Type, 'AWS::SQS::Queue');
     assert.equal(byFn.get(functionId(service, FN.reconcile_15m))!.MaximumRetryAttempts, 0);
+    const sync = byFn.get(functionId(service, FN.platform_sync))!;
+    assert.equal(sync.MaximumRetryAttempts, 0);
+    assert.equal(service.Resources[target(sync.DestinationConfig.OnFailure.Destination)!].Type, 'AWS::SQS::Queue');
   });
 });

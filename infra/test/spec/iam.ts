@@ -180,6 +180,12 @@ describe('IAM', () => {
         'scheduler:CreateSchedule', 'scheduler:DeleteSchedule', 'iam:PassRole'],
       reconcile_15m: [...LOGS, ...DYNAMO, 'secretsmanager:GetSecretValue', 'events:PutEvents',
         'scheduler:CreateSchedule', 'iam:PassRole', 'cloudwatch:PutMetricData'],
+      // platform_sync compares with every stored record (FactStore::all_records, a Scan for
+      // sk = RECORD), keeps its sync state and audit, reads the platforms' credentials and
+      // publishes canonical events. No Kisi key, no schedules.
+      platform_sync: [...LOGS, ...DYNAMO, 'dynamodb:Scan', 'secretsmanager:GetSecretValue', 'events:PutEvents',
+        // its failure destination (what CDK grants for an SQS on-failure destination)
+        'sqs:SendMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl'],
     };
     const grants = (fn: keyof typeof FN): Map<string, string[]> => {
       const m = new Map<string, string[]>();
@@ -214,6 +220,8 @@ describe('IAM', () => {
     it('ingest reads the canonical and four platform webhook secrets and nothing else; Kisi readers read only the Kisi key', () => {
       const ingest = grants('ingest').get('secretsmanager:GetSecretValue')!.map((r) => r.replace(/[0-9A-F]{8}\}$/, '}'));
       assert.deepEqual(ingest.sort(), ['Canonical', 'Nexudus', 'Officernd', 'Optix', 'Teamup'].map((p) => `\${Import:AccessSyncStateful:ExportsOutputRefWebhook${p}}`).sort());
+      assert.deepEqual(grants('platform_sync').get('secretsmanager:GetSecretValue')!.map((r) => r.replace(/[0-9A-F]{8}\}$/, '}')),
+        ['${Import:AccessSyncStateful:ExportsOutputRefPlatformOfficernd}']);
       for (const fn of ['on_edge', 'reconcile_15m'] as const) {
         assert.deepEqual(grants(fn).get('secretsmanager:GetSecretValue')!.map((r) => r.replace(/[0-9A-F]{8}\}$/, '}')), ['${Import:AccessSyncStateful:ExportsOutputRefKisiApiKey}']);
       }

@@ -44,7 +44,8 @@ describe('stateful stack', () => {
     const secrets = resources(stateful, 'AWS::SecretsManager::Secret');
     assert.deepEqual(
       secrets.map(([, s]) => s.Properties.Name).sort(),
-      ['access-sync/kisi-api-key', 'access-sync/webhooks/canonical', ...PLATFORMS.map((p) => `access-sync/webhooks/${p}`)].sort(),
+      ['access-sync/kisi-api-key', 'access-sync/webhooks/canonical', ...PLATFORMS.map((p) => `access-sync/webhooks/${p}`),
+        'access-sync/platforms/officernd'].sort(),
     );
     for (const [id, s] of secrets) {
       assert.equal(s.Properties.SecretString, undefined, id);
