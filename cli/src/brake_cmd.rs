@@ -3,7 +3,8 @@
 //! The one brake holds revokes and shortened windows past its budget (see the README). With the
 //! same settings as the deployed functions (`TABLE_NAME`, `SCHEDULE_GROUP`, `KISI_TOKEN_SECRET`,
 //! … and the usual AWS credentials; `AWS_ENDPOINT_URL` for the local stack):
-//! - `status` lists the holds and how much of the hour's budget is used;
+//! - `status` lists the holds and how much of the hour's budget is used, and the endings a
+//!   platform sync holds (released with `access-sync sync confirm|discard <platform>`);
 //! - `release` carries held revokes out (converge for those pairs with the brake bypassed);
 //!   what the rules no longer take away is kept and its hold dropped;
 //! - `discard` drops the revoke: Kisi is not touched and the access stays as it is until the
@@ -139,6 +140,10 @@ async fn execute(cmd: &BrakeCmd, pair: Option<Pair>) -> ExitCode {
                         format_instant(h.at),
                         h.trigger
                     );
+                }
+                // The platform sync's held endings: the same brake from the operator's view.
+                for line in crate::sync_cmd::held_everywhere().await {
+                    println!("{line}");
                 }
                 return ExitCode::SUCCESS;
             }

@@ -6,7 +6,11 @@
 //!   exclusions (`kisi exclusions`, `kisi include EMAIL`).
 //! - `mappings apply FILE`: change the mapping file of the live system.
 //! - `post --url URL --secret-file F EVENTS.jsonl`: sign canonical events and post them to ingest.
-//! - `brake status | release | discard`: the revokes the one brake holds for the operator.
+//! - `brake status | release | discard`: the revokes the one brake holds for the operator
+//!   (`status` also lists the endings the platform sync's brake holds).
+//! - `import PLATFORM [--dry-run]`: bootstrap from the platform's API (what it found, who gains
+//!   what, then commit); `sync run|confirm|discard|status PLATFORM`: the on-demand sync and
+//!   its held endings.
 //! - `log-id EMAIL`: the pseudonym the logs use for an address; `erase EMAIL`: remove one
 //!   person's audit entries and stored facts on request.
 //!
@@ -20,6 +24,7 @@ mod normalize_cmd;
 mod post_cmd;
 mod preview_cmd;
 mod privacy_cmd;
+mod sync_cmd;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -54,6 +59,10 @@ enum Cmd {
     Post(post_cmd::PostArgs),
     /// See and release (or discard) the revokes the brake holds.
     Brake(brake_cmd::BrakeArgs),
+    /// Import the platform's current state from its API: show what it found and who gains what, then commit.
+    Import(sync_cmd::ImportArgs),
+    /// The platform sync on demand, and the endings its brake holds.
+    Sync(sync_cmd::SyncArgs),
     /// Print the pseudonym the logs use for an e-mail address (to grep the logs for a person).
     LogId(privacy_cmd::LogIdArgs),
     /// Erase one person's audit entries and stored facts (refused while they have access).
@@ -68,6 +77,8 @@ fn main() -> ExitCode {
         Cmd::Mappings(args) => mappings_cmd::run(args),
         Cmd::Post(args) => post_cmd::run(args),
         Cmd::Brake(args) => brake_cmd::run(args),
+        Cmd::Import(args) => sync_cmd::import(args),
+        Cmd::Sync(args) => sync_cmd::sync(args),
         Cmd::LogId(args) => privacy_cmd::log_id(args),
         Cmd::Erase(args) => privacy_cmd::erase(args),
     }

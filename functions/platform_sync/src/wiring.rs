@@ -101,13 +101,17 @@ impl Env {
     }
 }
 
-/// Everything the function holds for its lifetime.
+/// Everything the function (and the CLI's `import` and `sync`) holds for its lifetime.
 pub struct SyncApp {
-    store: DynamoStore,
-    events: EventBridgePublisher,
+    /// Facts, audit and sync state.
+    pub store: DynamoStore,
+    /// The bus the canonical events go to.
+    pub events: EventBridgePublisher,
     secrets: Secrets,
-    clock: Clock,
-    env: Env,
+    /// Where `now` comes from.
+    pub clock: Clock,
+    /// The settings.
+    pub env: Env,
     sources: Mutex<BTreeMap<Platform, Arc<Source<Secrets>>>>,
 }
 
@@ -147,7 +151,10 @@ impl SyncApp {
     }
 
     /// `platform`'s client, built on first use and kept.
-    fn source(&self, platform: Platform) -> Result<Arc<Source<Secrets>>, ConnectError> {
+    ///
+    /// # Errors
+    /// The platform has no client, or it cannot be built.
+    pub fn source(&self, platform: Platform) -> Result<Arc<Source<Secrets>>, ConnectError> {
         let mut all = self.sources.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(s) = all.get(&platform) {
             return Ok(s.clone());
