@@ -4,7 +4,8 @@
 //! same settings as the deployed functions (`TABLE_NAME`, `SCHEDULE_GROUP`, `KISI_TOKEN_SECRET`,
 //! … and the usual AWS credentials; `AWS_ENDPOINT_URL` for the local stack):
 //! - `status` lists the holds and how much of the hour's budget is used, and the endings a
-//!   platform sync holds (released with `access-sync sync confirm|discard <platform>`);
+//!   platform sync holds (released with `access-sync sync confirm|discard <platform>`, which
+//!   `release` and `discard` remind of: they act on Kisi revokes only);
 //! - `release` carries held revokes out (converge for those pairs with the brake bypassed);
 //!   what the rules no longer take away is kept and its hold dropped;
 //! - `discard` drops the revoke: Kisi is not touched and the access stays as it is until the
@@ -162,6 +163,11 @@ async fn execute(cmd: &BrakeCmd, pair: Option<Pair>) -> ExitCode {
             }
             for o in &list {
                 println!("{}\t{}\t{}", o.pair.email, o.pair.group, o.done);
+            }
+            // Held sync endings are released apart (they are cancels to publish, not Kisi
+            // revokes): say so rather than leave them unnoticed.
+            for line in crate::sync_cmd::held_everywhere().await {
+                eprintln!("note: {line}");
             }
             ExitCode::SUCCESS
         }
