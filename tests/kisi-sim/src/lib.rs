@@ -36,7 +36,8 @@ use serde_json::{Value, json};
 
 pub use faults::Faults;
 pub use model::{
-    EmailKind, Group, Place, RoleAssignment, SentEmail, TimelineAction, TimelineEntry, User,
+    EmailKind, Group, Place, PlaceRoleAssignment, RoleAssignment, SentEmail, TimelineAction,
+    TimelineEntry, User,
 };
 
 /// One access interval of an (e-mail, group): `until = None` still open.
@@ -170,6 +171,8 @@ pub struct StateSnapshot {
     pub places: Vec<Place>,
     /// Role assignments (with `valid_from`, `valid_until`, `notify`).
     pub role_assignments: Vec<RoleAssignment>,
+    /// Place role assignments (`applies_to_type: Place`; not in `timeline`).
+    pub place_role_assignments: Vec<PlaceRoleAssignment>,
     /// E-mails Kisi would have sent.
     pub emails: Vec<SentEmail>,
     /// Assignment history.
@@ -329,6 +332,7 @@ impl Sim {
             groups: g.org.groups.values().cloned().collect(),
             places: g.org.places.values().cloned().collect(),
             role_assignments: g.org.role_assignments.values().cloned().collect(),
+            place_role_assignments: g.org.place_assignments.values().cloned().collect(),
             emails: g.org.emails.clone(),
             timeline: g.org.timeline.clone(),
             requests: g.counts.clone(),
