@@ -8,7 +8,7 @@
 //! | `GET /__admin/timeline` | | assignment history |
 //! | `GET /__admin/emails` | | e-mails Kisi would have sent |
 //! | `POST /__admin/reset` | | 204 |
-//! | `POST /__admin/places` | `{"name","address"?}` | `{"id"}` |
+//! | `POST /__admin/places` | `{"id"?,"name","address"?}` | `{"id"}` |
 //! | `POST /__admin/groups` | `{"name","place_id"?}` | `{"id"}` |
 //! | `POST /__admin/users` | `{"email","name"?,"notes"?}` | `{"id"}` |
 //! | `DELETE /__admin/users/{id}` | | 204, or 404 (a person deletes the user and its access) |
@@ -72,13 +72,17 @@ async fn reset(State(sim): State<Sim>) -> StatusCode {
 
 #[derive(Deserialize)]
 struct PlaceSeed {
+    /// A chosen id (like an operator's existing place); the next free one if absent.
+    #[serde(default)]
+    id: Option<u64>,
     name: String,
     #[serde(default)]
     address: Option<String>,
 }
 
 async fn seed_place(State(sim): State<Sim>, Json(p): Json<PlaceSeed>) -> Response {
-    let id = sim.seed_place(
+    let id = sim.seed_place_with_id(
+        p.id,
         &p.name,
         p.address.as_deref().unwrap_or("1 Simulated Street"),
     );

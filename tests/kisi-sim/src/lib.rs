@@ -251,9 +251,22 @@ impl Sim {
 
     /// Adds a place and returns its id.
     pub fn seed_place(&self, name: &str, address: &str) -> u64 {
+        self.seed_place_with_id(None, name, address)
+    }
+
+    /// Adds a place with a chosen id (as an operator's existing Kisi places have; a
+    /// `[[place]]` names them), or the next free one. An existing place with that id is
+    /// replaced.
+    pub fn seed_place_with_id(&self, id: Option<u64>, name: &str, address: &str) -> u64 {
         let now = self.now();
         let mut g = self.lock();
-        let id = g.org.next_place_id();
+        let id = match id {
+            Some(id) => {
+                g.org.reserve_place_id(id);
+                id
+            }
+            None => g.org.next_place_id(),
+        };
         g.org.places.insert(
             id,
             Place {

@@ -220,6 +220,12 @@ impl Org {
             self.next_group = self.next_group.max(id - GROUP_IDS);
         }
     }
+    /// Makes sure later generated place ids do not collide with a chosen one.
+    pub fn reserve_place_id(&mut self, id: u64) {
+        if id > PLACE_IDS {
+            self.next_place = self.next_place.max(id - PLACE_IDS);
+        }
+    }
     /// Hands out the next place id.
     pub fn next_place_id(&mut self) -> u64 {
         self.next_place += 1;
