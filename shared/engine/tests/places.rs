@@ -419,3 +419,91 @@ async fn a_place_kisi_refuses_leaves_the_doors_alone() {
         .await;
     assert!(stack.failures.is_empty(), "{:?}", stack.failures);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_place_revoke_goes_through_the_one_brake() {
+    let brake = access_sync_rules::brake::BrakeConfig {
+        share: 0.0,
+        floor: 0,
+        window: chrono::Duration::hours(1),
+    };
+    let mut stack = Stack::braked(MAP, brake).await;
+    stack
+        .sim
+        .seed_place_with_id(Some(11), "London", "1 Bridge St");
+    let events = vec![
+        member(JOE, "m1"),
+        desk(
+            "d1",
+            "m1",
+            "london",
+            "2026-12-07T08:00:00Z",
+            "2026-12-07T09:00:00Z",
+            "2026-12-20T00:00:00Z",
+        ),
+        cancel("d1", "2026-12-07T12:00:00Z"),
+    ];
+    stack.play(&events, at("2026-12-07T12:30:00Z")).await;
+    assert!(stack.failures.is_empty(), "{:?}", stack.failures);
+    // No budget: the door and the place are both held, and both stay in Kisi.
+    assert_eq!(places_in_kisi(&stack), joe_has(&[11]));
+    assert_eq!(stack.kisi_state().len(), 1);
+    let held: BTreeSet<GroupId> = stack
+        .engine
+        .holds()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|h| h.pair.group)
+        .collect();
+    assert_eq!(
+        held,
+        BTreeSet::from([GroupId::new(101).unwrap(), place(11)])
+    );
+    // An operator releases them: both go.
+    let done = stack
+        .engine
+        .release_held(None, at("2026-12-07T13:00:00Z"))
+        .await
+        .unwrap();
+    assert_eq!(done.len(), 2, "{done:?}");
+    assert!(places_in_kisi(&stack).is_empty());
+    assert!(stack.kisi_state().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn adding_a_place_to_the_mapping_gives_it_and_removing_it_takes_it_back() {
+    let without = MAP.split("[[place]]").next().unwrap().to_string();
+    let mut stack = stack(&without).await;
+    let events = vec![
+        member(JOE, "m1"),
+        desk(
+            "d1",
+            "m1",
+            "london",
+            "2026-12-07T08:00:00Z",
+            "2026-12-07T09:00:00Z",
+            "2026-12-20T00:00:00Z",
+        ),
+    ];
+    stack.play(&events, at("2026-12-07T10:00:00Z")).await;
+    assert!(places_in_kisi(&stack).is_empty());
+    let opts = access_sync_engine::ApplyOptions::default();
+    let now = at("2026-12-07T11:00:00Z");
+    stack.sim.set_now(Some(now));
+    let done = stack.engine.apply_mapping(MAP, now, &opts).await.unwrap();
+    assert!(done.applied, "{done:?}");
+    assert_eq!(places_in_kisi(&stack), joe_has(&[11]));
+    let now = at("2026-12-07T12:00:00Z");
+    stack.sim.set_now(Some(now));
+    let done = stack
+        .engine
+        .apply_mapping(&without, now, &opts)
+        .await
+        .unwrap();
+    assert!(done.applied, "{done:?}");
+    assert!(places_in_kisi(&stack).is_empty());
+    // The door stayed.
+    let doors: BTreeSet<u64> = stack.kisi_state().into_iter().map(|(_, g, _)| g).collect();
+    assert_eq!(doors, BTreeSet::from([101]));
+}
