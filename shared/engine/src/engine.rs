@@ -492,6 +492,8 @@ impl<S: Store, K: AccessControl, E: EdgeScheduler> Engine<S, K, E> {
 
         // 2. Before any create: the Kisi user, and an intent for every grant, so an answer
         // lost on the way back (or a crash before the ownership write) is still known as ours.
+        // A place grant has no `valid_until` and so no intent: Kisi shows no window on a place
+        // role that could match one, so a place role we hold no record of is held by hand.
         let creates: Vec<GrantIntent> = plans
             .iter()
             .filter_map(|(pair, _, d)| match d {
