@@ -507,3 +507,47 @@ async fn adding_a_place_to_the_mapping_gives_it_and_removing_it_takes_it_back() 
     let doors: BTreeSet<u64> = stack.kisi_state().into_iter().map(|(_, g, _)| g).collect();
     assert_eq!(doors, BTreeSet::from([101]));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_excluded_person_gets_no_place() {
+    let mut stack = stack(MAP).await;
+    let events = vec![
+        member(JOE, "m1"),
+        desk(
+            "d1",
+            "m1",
+            "london",
+            "2026-12-07T08:00:00Z",
+            "2026-12-07T09:00:00Z",
+            "2026-12-20T00:00:00Z",
+        ),
+    ];
+    stack.play(&events, at("2026-12-07T10:00:00Z")).await;
+    assert_eq!(places_in_kisi(&stack), joe_has(&[11]));
+    // A person deletes Joe's Kisi user (and with it his door and place roles).
+    let user = stack
+        .sim
+        .snapshot()
+        .users
+        .iter()
+        .find(|u| u.email == JOE)
+        .unwrap()
+        .id;
+    assert!(stack.sim.delete_user_by_hand(user));
+    // A desk in Paris arrives: Joe is excluded, nothing is created for him.
+    let later = desk(
+        "d3",
+        "m1",
+        "paris",
+        "2026-12-07T11:00:00Z",
+        "2026-12-07T11:00:00Z",
+        "2026-12-20T00:00:00Z",
+    );
+    stack.play(&[later], at("2026-12-07T12:00:00Z")).await;
+    assert!(stack.failures.is_empty(), "{:?}", stack.failures);
+    let view = stack.engine.store().owner_view(JOE).await.unwrap();
+    assert!(view.excluded.is_some(), "{view:?}");
+    assert!(places_in_kisi(&stack).is_empty());
+    assert!(stack.kisi_state().is_empty());
+    assert!(stack.sim.snapshot().users.iter().all(|u| u.email != JOE));
+}
