@@ -449,7 +449,7 @@ impl<S: Store, K: AccessControl, E: EdgeScheduler> Engine<S, K, E> {
         // An operator removed this person's Kisi user: nothing is granted, nothing re-created.
         let excluded = view.excluded.is_some();
         let lease = self.settings.lease;
-        let managed = mapping.managed_groups();
+        let managed = mapping.managed_targets();
         let notify = mapping.defaults.notify;
         let name = facts
             .members_with_email(email)
@@ -484,7 +484,7 @@ impl<S: Store, K: AccessControl, E: EdgeScheduler> Engine<S, K, E> {
             let held = mine.map(|o| Owned {
                 valid_until: o.value.valid_until,
             });
-            let decision = lease.decide(&access, held.as_ref(), now);
+            let decision = lease.decide_for(group, &access, held.as_ref(), now);
             let decision =
                 (self.gate(&mut gate, &pair, decision, held.as_ref(), &access, now)).await?;
             plans.push((pair, access, decision));
@@ -492,6 +492,8 @@ impl<S: Store, K: AccessControl, E: EdgeScheduler> Engine<S, K, E> {
 
         // 2. Before any create: the Kisi user, and an intent for every grant, so an answer
         // lost on the way back (or a crash before the ownership write) is still known as ours.
+        // A place grant has no `valid_until` and so no intent: Kisi shows no window on a place
+        // role that could match one, so a place role we hold no record of is held by hand.
         let creates: Vec<GrantIntent> = plans
             .iter()
             .filter_map(|(pair, _, d)| match d {
@@ -569,7 +571,31 @@ impl<S: Store, K: AccessControl, E: EdgeScheduler> Engine<S, K, E> {
                 }
                 (Decision::Grant { valid_until }, _) => {
                     let Some(u) = user else { continue };
-                    match self.claim(u, group, valid_until, notify, &pending).await? {
+                    let claimed = match self.claim(u, group, valid_until, notify, &pending).await {
+                        // A place opens no door: Kisi refusing it (an unknown place, a role id
+                        // it does not know) is recorded and leaves the person's doors alone.
+                        Err(EngineError::Access(AccessError::Refused(why))) if group.is_place() => {
+                            audit.push(AuditEntry {
+                                at: now,
+                                pair: Some(pair.clone()),
+                                action: AuditAction::Skip,
+                                cause: cause(
+                                    trigger,
+                                    &access,
+                                    &format!("Kisi refused the place role: {why}"),
+                                ),
+                            });
+                            forget(&mut changes);
+                            steps.push(Step {
+                                pair,
+                                decision: Decision::Keep,
+                                next_edge: lease.next_edge_for(group, &access, None),
+                            });
+                            continue;
+                        }
+                        other => other?,
+                    };
+                    match claimed {
                         Claimed::Ours { id, confirmed } => {
                             changes.push(OwnershipChange::Create(Ownership {
                                 pair: pair.clone(),
@@ -696,7 +722,7 @@ impl<S: Store, K: AccessControl, E: EdgeScheduler> Engine<S, K, E> {
                 // `decide` replaces or revokes only what is owned.
                 (Decision::Replace { .. } | Decision::Revoke, None) => {}
             }
-            let next_edge = lease.next_edge(&access, held_after);
+            let next_edge = lease.next_edge_for(group, &access, held_after);
             steps.push(Step {
                 pair,
                 decision: done,
@@ -719,7 +745,7 @@ impl<S: Store, K: AccessControl, E: EdgeScheduler> Engine<S, K, E> {
                 },
             );
         }
-        if !changes.is_empty() {
+        if !changes.is_empty() || !audit.is_empty() {
             self.store.apply_ownership(&changes, &audit).await?;
         }
         self.close_gate(gate, email, groups, now).await?;

@@ -69,7 +69,7 @@ where
         };
         let mut groups: BTreeSet<GroupId> = BTreeSet::new();
         let mut edges = Vec::new();
-        for group in mapping.managed_groups() {
+        for group in mapping.managed_targets() {
             let pair = Pair {
                 email: email.clone(),
                 group,

@@ -30,7 +30,7 @@ impl<S: Store, K: AccessControl + Send + Sync, E: EdgeScheduler + Send + Sync> E
             return Ok(Included::NotExcluded);
         };
         let mapping = self.mapping(now).await?;
-        let mut groups: BTreeSet<_> = mapping.managed_groups();
+        let mut groups: BTreeSet<_> = mapping.managed_targets();
         groups.extend(view.owned.iter().map(|o| o.value.pair.group));
         let audit: Vec<AuditEntry> = groups
             .iter()

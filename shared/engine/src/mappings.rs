@@ -95,11 +95,11 @@ impl<S: Store, K: AccessControl, E: EdgeScheduler> Engine<S, K, E> {
         let mut todo: BTreeMap<Email, BTreeSet<GroupId>> = BTreeMap::new();
         for p in &pairs {
             let before = old
-                .managed_groups()
+                .managed_targets()
                 .contains(&p.group)
                 .then(|| facts.access(&old, p, now));
             let after = new
-                .managed_groups()
+                .managed_targets()
                 .contains(&p.group)
                 .then(|| facts.access(&new, p, now));
             let open = |a: &Option<access_sync_rules::Access>| a.as_ref().is_some_and(|a| a.open);

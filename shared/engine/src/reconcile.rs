@@ -127,7 +127,7 @@ impl<S: Store, K: AccessControl, E: EdgeScheduler> Engine<S, K, E> {
         report.managed = owned.len();
 
         // 2. What Kisi has, group by group; any failed read stops the run here.
-        let mut groups: BTreeSet<GroupId> = mapping.managed_groups();
+        let mut groups: BTreeSet<GroupId> = mapping.managed_targets();
         groups.extend(owned.iter().map(|o| o.value.pair.group));
         let mut actual: HashMap<u64, Assignment> = HashMap::new();
         for &g in &groups {
@@ -182,7 +182,7 @@ impl<S: Store, K: AccessControl, E: EdgeScheduler> Engine<S, K, E> {
             .map(|o| (o.value.user_id, o.value.pair.email.clone()))
             .collect();
         for a in actual.values().filter(|a| !ours.contains(&a.id)) {
-            if !mapping.managed_groups().contains(&a.group) {
+            if !mapping.managed_targets().contains(&a.group) {
                 continue;
             }
             report.not_ours += 1;
@@ -243,7 +243,7 @@ impl<S: Store, K: AccessControl, E: EdgeScheduler> Engine<S, K, E> {
             let facts = Facts::from_records(records);
             for o in list {
                 let pair = &o.value.pair;
-                let access = if mapping.managed_groups().contains(&pair.group) {
+                let access = if mapping.managed_targets().contains(&pair.group) {
                     facts.access(&mapping, pair, now)
                 } else {
                     crate::engine::closed_access()
@@ -251,7 +251,9 @@ impl<S: Store, K: AccessControl, E: EdgeScheduler> Engine<S, K, E> {
                 let held = Owned {
                     valid_until: o.value.valid_until,
                 };
-                let decision = self.lease().decide(&access, Some(&held), now);
+                let decision = self
+                    .lease()
+                    .decide_for(pair.group, &access, Some(&held), now);
                 let decision =
                     if left_to_hold(holds.get(pair), &decision, &held, fp.as_deref(), now) {
                         Decision::Keep
@@ -267,7 +269,9 @@ impl<S: Store, K: AccessControl, E: EdgeScheduler> Engine<S, K, E> {
                         todo.insert(pair.clone());
                     }
                 }
-                if let Some(t) = self.lease().next_edge(&access, o.value.valid_until)
+                if let Some(t) =
+                    self.lease()
+                        .next_edge_for(pair.group, &access, o.value.valid_until)
                     && t <= now + cfg.edge_horizon
                 {
                     edges.push(Edge::new(pair, t));

@@ -29,7 +29,7 @@ impl<S: Store, K: AccessControl, E: EdgeScheduler> Engine<S, K, E> {
         todo: &mut BTreeSet<Pair>,
         report: &mut ReconcileReport,
     ) -> Result<(), EngineError> {
-        let managed = self.mapping(now).await?.managed_groups();
+        let managed = self.mapping(now).await?.managed_targets();
         for shard in 0..OWNERSHIP_SHARDS {
             let mut cursor: Option<String> = None;
             loop {

@@ -2,12 +2,16 @@
 //! translating our terms (e-mails, group ids, the notify policy) into Kisi's and Kisi's errors
 //! into [`AccessError`].
 //!
+//! A target that stands for a place ([`GroupId::place`], from `[[place]]`) becomes a place
+//! role assignment ([`KisiClient::grant_place`], [`KisiClient::list_place_assignments`]):
+//! Kisi keeps no window on those, so its [`Assignment::valid_until`] is always `None`.
+//!
 //! As deployed, the client reads its API key from a secret store ([`crate::SecretKey`]) on the
 //! first Kisi call, and again once when Kisi answers 401 (see [`KisiClient::with_key_source`]).
 
 use crate::{
-    Grant, GrantOutcome, InvitePolicy, KisiClient, KisiError, NewUser, RevokeOutcome,
-    RoleAssignmentId, UserId,
+    Grant, GrantOutcome, InvitePolicy, KisiClient, KisiError, NewUser, PlaceId,
+    PlaceRoleAssignment, RevokeOutcome, RoleAssignmentId, UserId,
 };
 use access_sync_ports::{AccessControl, AccessError, Assignment, Granted};
 use access_sync_rules::mapping::NotifyPolicy;
@@ -52,8 +56,25 @@ fn assignment(a: &crate::RoleAssignment) -> Option<Assignment> {
     Some(Assignment {
         id: a.id.0,
         user: a.user.0,
-        group: GroupId::new(i64::try_from(a.group.0).ok()?)?,
+        group: GroupId::group(i64::try_from(a.group.0).ok()?)?,
         valid_until: a.valid_until,
+    })
+}
+
+fn place_assignment(a: &PlaceRoleAssignment) -> Option<Assignment> {
+    Some(Assignment {
+        id: a.id.0,
+        user: a.user.0,
+        group: GroupId::place(a.place.0)?,
+        valid_until: None,
+    })
+}
+
+fn granted<A>(out: GrantOutcome<A>, read: impl Fn(&A) -> Option<Assignment>) -> Option<Granted> {
+    Some(match out {
+        GrantOutcome::Created(a) => Granted::Created(read(&a)?),
+        GrantOutcome::Adopted(a) => Granted::Adopted(read(&a)?),
+        GrantOutcome::OtherRole(a) => Granted::OtherRole(read(&a)?),
     })
 }
 
@@ -83,6 +104,16 @@ impl AccessControl for KisiAccess {
         valid_until: Option<Instant>,
         policy: NotifyPolicy,
     ) -> Result<Granted, AccessError> {
+        if let Some(place) = group.as_place() {
+            // A place role has no window in Kisi: `valid_until` is not sent.
+            let out = self
+                .client
+                .grant_place(UserId(user), PlaceId(place))
+                .await
+                .map_err(error)?;
+            return granted(out, place_assignment)
+                .ok_or_else(|| AccessError::Refused("Kisi answered with a bad place id".into()));
+        }
         let g = Grant {
             user: UserId(user),
             group: crate::GroupId(group.get()),
@@ -91,13 +122,8 @@ impl AccessControl for KisiAccess {
             invite: invite(policy),
         };
         let out = self.client.grant(&g).await.map_err(error)?;
-        let a = assignment(out.assignment())
-            .ok_or_else(|| AccessError::Refused("Kisi answered with a bad group id".into()))?;
-        Ok(match out {
-            GrantOutcome::Created(_) => Granted::Created(a),
-            GrantOutcome::Adopted(_) => Granted::Adopted(a),
-            GrantOutcome::OtherRole(_) => Granted::OtherRole(a),
-        })
+        granted(out, assignment)
+            .ok_or_else(|| AccessError::Refused("Kisi answered with a bad group id".into()))
     }
 
     async fn revoke(&self, id: u64) -> Result<(), AccessError> {
@@ -120,6 +146,14 @@ impl AccessControl for KisiAccess {
     }
 
     async fn group_assignments(&self, group: GroupId) -> Result<Vec<Assignment>, AccessError> {
+        if let Some(place) = group.as_place() {
+            let list = self
+                .client
+                .list_place_assignments(PlaceId(place))
+                .await
+                .map_err(error)?;
+            return Ok(list.iter().filter_map(place_assignment).collect());
+        }
         let list = self
             .client
             .list_group_assignments(crate::GroupId(group.get()))

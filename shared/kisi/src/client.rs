@@ -38,8 +38,8 @@ use crate::pagination::{CollectionRange, PageCheck};
 use crate::secret::{ApiKey, KeySource};
 use crate::types::{
     EnsuredUser, Grant, GrantOutcome, Group, GroupId, InvitePolicy, NewUser, OWNERSHIP_MARKER,
-    Place, ROLE_GROUP_BASIC, RawAssignment, RevokeOutcome, RoleAssignment, RoleAssignmentId, User,
-    UserId, UserOrigin,
+    Place, PlaceId, PlaceRoleAssignment, ROLE_GROUP_BASIC, ROLE_PLACE_BASIC, RawAssignment,
+    RevokeOutcome, RoleAssignment, RoleAssignmentId, User, UserId, UserOrigin,
 };
 
 /// Kisi's production API.
@@ -865,6 +865,107 @@ impl KisiClient {
             a.user == user
         })
         .await
+    }
+
+    /// Every user assignment of a place (`applies_to_type=Place`), for reconcile and for the
+    /// check after a 409. Assignments of other kinds are dropped even if the server ignored
+    /// the filter.
+    ///
+    /// # Errors
+    /// Transport errors; `IncompleteRead` if the listing is not consistent.
+    pub async fn list_place_assignments(
+        &self,
+        place: PlaceId,
+    ) -> Result<Vec<PlaceRoleAssignment>, KisiError> {
+        let filters = [
+            ("applies_to_type", "Place".to_owned()),
+            ("applies_to_id", place.to_string()),
+        ];
+        let raw: Vec<RawAssignment> = self
+            .list_all(
+                "/role_assignments",
+                &filters,
+                ASSIGNMENTS_MAX_LIMIT,
+                &format!("role assignments of place {place}"),
+            )
+            .await?;
+        Ok(raw
+            .into_iter()
+            .filter_map(RawAssignment::into_place_assignment)
+            .filter(|a| a.place == place)
+            .collect())
+    }
+
+    /// Gives a user [`ROLE_PLACE_BASIC`] in a place (`applies_to_type: Place`, the spec's
+    /// "Place Role Assignment" variant: no `valid_from`/`valid_until`), with `notify: false`
+    /// (the person's group grant already brings Kisi's e-mail; a place opens no door).
+    ///
+    /// On 409 the place's assignments are listed and the user's is returned:
+    /// [`GrantOutcome::Adopted`] for the same role, [`GrantOutcome::OtherRole`] for another
+    /// (a place manager or administrator given by hand). Whose it is, the caller decides.
+    ///
+    /// # Errors
+    /// `NotFound` (user or place unknown to Kisi), `Validation` (e.g. a role id Kisi does not
+    /// know), `Conflict` (a 409 but no single assignment listed), transport errors.
+    pub async fn grant_place(
+        &self,
+        user: UserId,
+        place: PlaceId,
+    ) -> Result<GrantOutcome<PlaceRoleAssignment>, KisiError> {
+        let body = CreateAssignmentBody {
+            role_assignment: CreateAssignmentFields {
+                applies_to_type: "Place",
+                applies_to_id: place.0,
+                assignee_type: "User",
+                assignee_id: user.0,
+                role_id: ROLE_PLACE_BASIC,
+                notify: Some(false),
+                valid_from: None,
+                valid_until: None,
+            },
+        };
+        let body = serde_json::to_value(&body).map_err(|e| KisiError::Config(e.to_string()))?;
+        let what = format!("grant user {user} place {place}");
+        let reply = self
+            .send(Method::POST, "/role_assignments", &[], Some(&body))
+            .await?;
+        match reply.status {
+            StatusCode::OK | StatusCode::CREATED => {
+                let raw: RawAssignment = Self::parse(&reply, &what)?;
+                raw.into_place_assignment()
+                    .map(GrantOutcome::Created)
+                    .ok_or_else(|| KisiError::Unexpected {
+                        what,
+                        status: reply.status.as_u16(),
+                        detail: "the created assignment is not a user-to-place assignment".into(),
+                    })
+            }
+            StatusCode::CONFLICT => {
+                let existing: Vec<PlaceRoleAssignment> = self
+                    .list_place_assignments(place)
+                    .await?
+                    .into_iter()
+                    .filter(|a| a.user == user)
+                    .collect();
+                match existing.as_slice() {
+                    [a] if a.role_id == ROLE_PLACE_BASIC => Ok(GrantOutcome::Adopted(a.clone())),
+                    [a] => Ok(GrantOutcome::OtherRole(a.clone())),
+                    [] => Err(KisiError::Conflict {
+                        detail: format!(
+                            "Kisi answered 409 to granting user {user} place {place} but lists \
+                             no such assignment"
+                        ),
+                    }),
+                    many => Err(KisiError::Conflict {
+                        detail: format!(
+                            "user {user} has {} assignments in place {place}; resolve by hand",
+                            many.len()
+                        ),
+                    }),
+                }
+            }
+            _ => Err(Self::error_for(&reply, &what)),
+        }
     }
 
     /// Gives a user `group_basic` in a group, within the grant's window, notifying per the

@@ -36,6 +36,6 @@ pub use pagination::CollectionRange;
 pub use secret::{ApiKey, KeyFuture, KeySource, SecretKey};
 pub use types::{
     EnsuredUser, Grant, GrantOutcome, Group, GroupId, InvitePolicy, NewUser, OWNERSHIP_MARKER,
-    Place, PlaceId, PlaceRef, ROLE_GROUP_BASIC, RevokeOutcome, RoleAssignment, RoleAssignmentId,
-    User, UserId, UserOrigin,
+    Place, PlaceId, PlaceRef, PlaceRoleAssignment, ROLE_GROUP_BASIC, ROLE_PLACE_BASIC,
+    RevokeOutcome, RoleAssignment, RoleAssignmentId, User, UserId, UserOrigin,
 };

@@ -17,6 +17,16 @@ pub const OWNERSHIP_MARKER: &str = "managed-by: access-sync";
 /// The role access-sync grants: "grant users access to unlock a set of doors".
 pub const ROLE_GROUP_BASIC: &str = "group_basic";
 
+/// The role access-sync grants in a place (`[[place]]`): membership of the place, no doors.
+///
+/// Kisi's spec names place role assignments (`applies_to_type: Place`) but the reference
+/// confirms only the group role ids (`../shared/reference/kisi-api.md` §2.4: "Their exact
+/// `role_id` strings were not confirmed; only `group_basic` and `group_manager` were"). This
+/// id is chosen by analogy with `group_basic`; check it with `GET /roles` before going live.
+/// A wrong id makes Kisi refuse the place grant (422), which converge records and skips
+/// without touching the person's doors.
+pub const ROLE_PLACE_BASIC: &str = "place_basic";
+
 macro_rules! id_type {
     ($(#[$doc:meta])* $name:ident) => {
         $(#[$doc])*
@@ -143,6 +153,10 @@ pub(crate) struct RawAssignment {
     #[serde(default)]
     group_id: Option<u64>,
     #[serde(default)]
+    place_id: Option<u64>,
+    #[serde(default)]
+    r#type: Option<String>,
+    #[serde(default)]
     valid_from: Option<DateTime<Utc>>,
     #[serde(default)]
     valid_until: Option<DateTime<Utc>>,
@@ -192,9 +206,49 @@ impl RawAssignment {
         })
     }
 
+    /// The user→place assignment this is, or `None` for other kinds (the canonical
+    /// `applies_to_type: Place`, or the deprecated `type: place` with `place_id`).
+    pub(crate) fn into_place_assignment(self) -> Option<PlaceRoleAssignment> {
+        let place = match self.applies_to_type.as_deref() {
+            Some("Place") => self.applies_to_id,
+            Some(_) => None,
+            None if self.r#type.as_deref() == Some("place") => self.place_id,
+            None => None,
+        }?;
+        let user = match self.assignee_type.as_deref() {
+            Some("User") => self.assignee_id,
+            Some(_) => None,
+            None => self.user_id,
+        }?;
+        Some(PlaceRoleAssignment {
+            id: self.id,
+            user: UserId(user),
+            place: PlaceId(place),
+            role_id: self.role_id,
+            notify: self.notify.unwrap_or(false),
+        })
+    }
+
     pub(crate) fn id(&self) -> RoleAssignmentId {
         self.id
     }
+}
+
+/// A user's role in a place (`applies_to_type: Place`). Kisi's place role assignments carry
+/// no `valid_from`/`valid_until` (the spec's Place variant has none), so a place role lasts
+/// until it is deleted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PlaceRoleAssignment {
+    /// Id.
+    pub id: RoleAssignmentId,
+    /// The user.
+    pub user: UserId,
+    /// The place.
+    pub place: PlaceId,
+    /// The role, e.g. [`ROLE_PLACE_BASIC`].
+    pub role_id: String,
+    /// Whether Kisi was asked to e-mail the user.
+    pub notify: bool,
 }
 
 /// Whether Kisi should e-mail members (per mapping or per site).
@@ -292,23 +346,24 @@ pub struct Grant {
     pub invite: InvitePolicy,
 }
 
-/// What [`crate::KisiClient::grant`] did.
+/// What [`crate::KisiClient::grant`] (or, with a [`PlaceRoleAssignment`],
+/// [`crate::KisiClient::grant_place`]) did.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum GrantOutcome {
+pub enum GrantOutcome<A = RoleAssignment> {
     /// A new assignment was created.
-    Created(RoleAssignment),
+    Created(A),
     /// Kisi answered 409 and the existing assignment has the same user, group and role; it is
     /// returned as is. Its window may differ from the one asked for: compare and, if needed,
     /// revoke and grant again (Kisi's PATCH of the window is not reliable).
-    Adopted(RoleAssignment),
+    Adopted(A),
     /// Kisi answered 409 because the user already holds *another* role in the group (say
     /// `group_manager`, given by hand): returned as is, never to be taken for a grant of ours.
-    OtherRole(RoleAssignment),
+    OtherRole(A),
 }
 
-impl GrantOutcome {
+impl<A> GrantOutcome<A> {
     /// The assignment, created or found.
-    pub fn assignment(&self) -> &RoleAssignment {
+    pub fn assignment(&self) -> &A {
         match self {
             GrantOutcome::Created(a) | GrantOutcome::Adopted(a) | GrantOutcome::OtherRole(a) => a,
         }

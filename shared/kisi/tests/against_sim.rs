@@ -620,3 +620,86 @@ async fn unknown_users_and_groups_are_not_found() {
         .unwrap_err();
     assert!(matches!(err, KisiError::NotFound { .. }), "{err}");
 }
+
+/// A place role: created without a window, adopted on 409, another role given by hand is
+/// reported as such, listings keep places and groups apart, and revoke deletes it.
+#[tokio::test]
+async fn a_place_role_is_granted_listed_adopted_and_revoked_apart_from_groups() {
+    let sim = sim(false).await;
+    let hq = sim.seed_place("HQ", "1 Main St");
+    let annex = sim.seed_place("Annex", "2 Main St");
+    let group = GroupId(sim.seed_group("Front door", Some(hq)));
+    let kisi = client(&sim);
+    let ann = kisi
+        .ensure_user(&new_user("ann@example.com"), InvitePolicy::Never)
+        .await
+        .unwrap()
+        .user
+        .id;
+    let bob = kisi
+        .ensure_user(&new_user("bob@example.com"), InvitePolicy::Never)
+        .await
+        .unwrap()
+        .user
+        .id;
+    kisi.grant(&grant(ann, group, InvitePolicy::Never))
+        .await
+        .unwrap();
+
+    let place = access_sync_kisi::PlaceId(hq);
+    let created = match kisi.grant_place(ann, place).await.unwrap() {
+        GrantOutcome::Created(a) => a,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(
+        (
+            created.user,
+            created.place,
+            created.role_id.as_str(),
+            created.notify
+        ),
+        (ann, place, access_sync_kisi::ROLE_PLACE_BASIC, false)
+    );
+    // Granting again finds the same assignment.
+    assert_eq!(
+        kisi.grant_place(ann, place).await.unwrap(),
+        GrantOutcome::Adopted(created.clone())
+    );
+    // A place manager given by hand is another role.
+    sim.assign_place_by_hand(bob.0, hq, "place_manager")
+        .unwrap();
+    match kisi.grant_place(bob, place).await.unwrap() {
+        GrantOutcome::OtherRole(a) => assert_eq!(a.role_id, "place_manager"),
+        other => panic!("{other:?}"),
+    }
+    // The place's listing holds place roles only; the group's, group roles only.
+    let listed = kisi.list_place_assignments(place).await.unwrap();
+    assert_eq!(listed.len(), 2);
+    assert!(listed.iter().all(|a| a.place == place));
+    assert_eq!(kisi.list_group_assignments(group).await.unwrap().len(), 1);
+    assert!(
+        kisi.list_place_assignments(access_sync_kisi::PlaceId(annex))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let state = sim.snapshot();
+    assert_eq!(state.place_role_assignments.len(), 2);
+    assert_eq!(state.role_assignments.len(), 1);
+
+    assert_eq!(
+        kisi.revoke(created.id).await.unwrap(),
+        RevokeOutcome::Deleted
+    );
+    assert_eq!(
+        kisi.revoke(created.id).await.unwrap(),
+        RevokeOutcome::AlreadyGone
+    );
+    assert_eq!(kisi.list_place_assignments(place).await.unwrap().len(), 1);
+    // An unknown place is Kisi's 404, not a retry.
+    let err = kisi
+        .grant_place(ann, access_sync_kisi::PlaceId(999))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, KisiError::NotFound { .. }), "{err:?}");
+}

@@ -242,6 +242,14 @@ async fn every_request_the_client_sends_and_every_answer_validate_against_the_sp
     .await
     .unwrap();
     kisi.list_group_assignments(org_wide).await.unwrap();
+    // A place role (Place variant: no window), its 409 → adoption, the place's listing, and a
+    // user listing that holds both kinds.
+    let place = access_sync_kisi::PlaceId(hq);
+    let p = kisi.grant_place(users[0].0, place).await.unwrap();
+    kisi.grant_place(users[0].0, place).await.unwrap();
+    kisi.list_place_assignments(place).await.unwrap();
+    kisi.list_user_assignments(users[0].0).await.unwrap();
+    kisi.revoke(p.assignment().id).await.unwrap();
     kisi.get_user(users[0].0).await.unwrap();
     kisi.get_group(org_wide).await.unwrap();
     // Revoke twice: 204, then 404 checked with an empty `ids=` listing (`*/0`).

@@ -4,7 +4,9 @@
 //!
 //! The port is narrow on purpose: find or create a user by exact e-mail, grant one group with a
 //! `valid_until`, revoke one assignment we own, and list a group's assignments completely (or
-//! fail). There is no way to delete a user through it.
+//! fail). There is no way to delete a user through it. A target that stands for a Kisi place
+//! (`GroupId::place`, from `[[place]]`) means the same calls on place role assignments, which
+//! Kisi keeps without a window (their `valid_until` is always `None`).
 
 use access_sync_rules::mapping::NotifyPolicy;
 use access_sync_rules::{Email, GroupId, Instant};

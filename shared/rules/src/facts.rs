@@ -719,7 +719,7 @@ impl Facts {
     fn groups_of<R: Resolve>(&self, i: u32, res: &R, out: &mut ShortList<GroupId>) {
         for &r in self.reach[i as usize].refs.as_slice() {
             if let Some(m) = res.entry(&self.refs, r) {
-                for &g in &m.groups {
+                for g in m.targets() {
                     if !out.contains(&g) {
                         out.push(g);
                     }
@@ -1023,10 +1023,11 @@ impl Facts {
     fn may_open<R: Resolve>(&self, res: &R, i: u32, group: GroupId) -> bool {
         let reach = &self.reach[i as usize];
         reach.weekly
-            || reach.refs.as_slice().iter().any(|&r| {
-                res.entry(&self.refs, r)
-                    .is_some_and(|m| m.groups.contains(&group))
-            })
+            || reach
+                .refs
+                .as_slice()
+                .iter()
+                .any(|&r| res.entry(&self.refs, r).is_some_and(|m| m.opens(group)))
     }
 
     /// The windows entitlement `i` opens in `group` (see [`Facts::parts_into`]; only asked when
@@ -1057,7 +1058,7 @@ impl Facts {
             let Some(m) = res.entry(&self.refs, r) else {
                 continue;
             };
-            if !m.groups.contains(&group) {
+            if !m.opens(group) {
                 continue;
             }
             let timing = Timing {
@@ -1081,7 +1082,7 @@ pub(crate) fn groups_of_version(e: &Entitlement, mappings: &Mappings) -> BTreeSe
     e.refs
         .iter()
         .filter_map(|r| mappings.get(r.source, &r.id))
-        .flat_map(|m| m.groups.iter().copied())
+        .flat_map(|m| m.targets())
         .collect()
 }
 

@@ -53,18 +53,61 @@ impl fmt::Display for Email {
     }
 }
 
-/// A Kisi group id: a positive integer.
+/// What converge makes right for a person in Kisi: a Kisi **group** (door access, a positive
+/// integer below 2^62), or a Kisi **place** (a place role assignment, from a `[[place]]` entry
+/// of the mapping file; places grant no doors).
+///
+/// A place is carried in the same type so that it goes through the one converge path, the
+/// ownership records, intents, the brake, edges and reconcile exactly as a group does: its
+/// value is the place id with bit 62 set ([`GroupId::place`]). Kisi group ids are far below
+/// that, and [`GroupId::new`] refuses any that is not, so a group and a place never share a
+/// value. Store keys spell a place by that value (e.g. `ann@example.com#4611686018427387911`
+/// for place 7), and [`GroupId::new`] reads it back from any of them; [`GroupId::as_place`]
+/// and [`GroupId::as_group`] tell the two apart where Kisi is called.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct GroupId(u64);
 
+/// Bit 62: set on a [`GroupId`] that stands for a Kisi place.
+const PLACE_BIT: u64 = 1 << 62;
+
 impl GroupId {
-    /// A group id; `None` unless positive.
+    /// A group id, or the stored value of a place (2^62 and above, see [`GroupId::place`]);
+    /// `None` unless positive. Input naming a Kisi *group* uses [`GroupId::group`].
     pub fn new(id: i64) -> Option<GroupId> {
-        u64::try_from(id).ok().filter(|&v| v > 0).map(GroupId)
+        u64::try_from(id)
+            .ok()
+            .filter(|&v| v > 0 && v != PLACE_BIT)
+            .map(GroupId)
     }
 
-    /// The numeric id Kisi uses.
+    /// A Kisi group id; `None` unless positive and below 2^62 (where places begin).
+    pub fn group(id: i64) -> Option<GroupId> {
+        GroupId::new(id).filter(|g| !g.is_place())
+    }
+
+    /// The target standing for Kisi place `place`; `None` unless `0 < place < 2^62`.
+    pub fn place(place: u64) -> Option<GroupId> {
+        (place > 0 && place < PLACE_BIT).then_some(GroupId(place | PLACE_BIT))
+    }
+
+    /// The Kisi place id, if this stands for a place.
+    pub fn as_place(self) -> Option<u64> {
+        (self.0 & PLACE_BIT != 0).then_some(self.0 & !PLACE_BIT)
+    }
+
+    /// The Kisi group id, if this is a group.
+    pub fn as_group(self) -> Option<u64> {
+        (self.0 & PLACE_BIT == 0).then_some(self.0)
+    }
+
+    /// Whether this stands for a place.
+    pub fn is_place(self) -> bool {
+        self.as_place().is_some()
+    }
+
+    /// The numeric value: the Kisi group id for a group, the encoded value for a place (as
+    /// store keys and schedules spell it; Kisi is never called with it).
     pub fn get(self) -> u64 {
         self.0
     }
@@ -72,7 +115,10 @@ impl GroupId {
 
 impl fmt::Display for GroupId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.0)
+        match self.as_place() {
+            Some(p) => write!(f, "place {p}"),
+            None => write!(f, "{}", self.0),
+        }
     }
 }
 
@@ -129,7 +175,10 @@ pub struct Pair {
 
 impl fmt::Display for Pair {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} in group {}", self.email, self.group)
+        match self.group.as_place() {
+            Some(p) => write!(f, "{} in place {p}", self.email),
+            None => write!(f, "{} in group {}", self.email, self.group),
+        }
     }
 }
 
@@ -155,5 +204,22 @@ mod tests {
         assert_eq!(GroupId::new(0), None);
         assert_eq!(GroupId::new(-4), None);
         assert_eq!(GroupId::new(7).map(GroupId::get), Some(7));
+        assert_eq!(GroupId::group(1 << 62), None);
+        assert_eq!(GroupId::group(8).map(GroupId::get), Some(8));
+    }
+
+    #[test]
+    fn a_place_never_shares_a_value_with_a_group() {
+        let place = GroupId::place(7).unwrap();
+        let group = GroupId::new(7).unwrap();
+        assert_ne!(place, group);
+        assert_eq!((place.as_place(), place.as_group()), (Some(7), None));
+        assert_eq!((group.as_place(), group.as_group()), (None, Some(7)));
+        assert!(place > group, "places sort after every group");
+        assert_eq!(place.to_string(), "place 7");
+        assert_eq!(GroupId::place(0), None);
+        assert_eq!(GroupId::place(1 << 62), None);
+        // A stored place reads back as the place.
+        assert_eq!(GroupId::new(place.get() as i64), Some(place));
     }
 }

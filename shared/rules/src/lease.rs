@@ -11,7 +11,8 @@
 //! access model's plain decision: `preview` models the access, the lease only when Kisi ends it.
 
 use crate::access::Access;
-use crate::converge::{Decision, Owned};
+use crate::converge::{Decision, Owned, decide};
+use crate::ids::GroupId;
 use crate::time::Instant;
 use chrono::{DurationRound, TimeDelta};
 
@@ -82,6 +83,43 @@ impl Lease {
             }
             (false, Some(_)) => Decision::Revoke,
             (false, None) => Decision::Keep,
+        }
+    }
+
+    /// [`Lease::decide`] for any converge target. A place ([`GroupId::place`]) has no window in
+    /// Kisi (a place role assignment carries no `valid_until`), so it takes no lease: it is
+    /// granted open-ended while access lasts, kept as it is, and revoked when access ends.
+    pub fn decide_for(
+        &self,
+        target: GroupId,
+        access: &Access,
+        owned: Option<&Owned>,
+        now: Instant,
+    ) -> Decision {
+        if target.is_place() {
+            let open_only = Access {
+                until: None,
+                ..access.clone()
+            };
+            let held = owned.map(|_| Owned { valid_until: None });
+            decide(&open_only, held.as_ref(), now)
+        } else {
+            self.decide(access, owned, now)
+        }
+    }
+
+    /// [`Lease::next_edge`] for any converge target: a place has no lease to renew, so its
+    /// next edge is the next change of access.
+    pub fn next_edge_for(
+        &self,
+        target: GroupId,
+        access: &Access,
+        held: Option<Instant>,
+    ) -> Option<Instant> {
+        if target.is_place() {
+            access.next_change
+        } else {
+            self.next_edge(access, held)
         }
     }
 
@@ -208,5 +246,47 @@ mod tests {
         let l = Lease::days(1);
         let now = at(NOW) + TimeDelta::milliseconds(1500);
         assert_eq!(l.until(None, now), at("2026-12-08T10:00:01Z"));
+    }
+
+    #[test]
+    fn a_place_takes_no_lease_and_is_kept_while_access_lasts() {
+        let l = Lease::default();
+        let place = GroupId::place(7).unwrap();
+        let group = GroupId::new(7).unwrap();
+        let now = at(NOW);
+        assert_eq!(
+            l.decide_for(place, &open(Some("2026-12-07T11:05:00Z")), None, now),
+            Decision::Grant { valid_until: None }
+        );
+        assert_eq!(
+            l.decide_for(group, &open(None), None, now),
+            l.decide(&open(None), None, now)
+        );
+        // Kisi shows no window on a place role: it is kept, never renewed or replaced.
+        let held = Owned { valid_until: None };
+        for t in [NOW, "2027-03-01T00:00:00Z"] {
+            assert_eq!(
+                l.decide_for(place, &open(None), Some(&held), at(t)),
+                Decision::Keep
+            );
+        }
+        assert_eq!(l.next_edge_for(place, &open(None), None), None);
+        assert_eq!(
+            l.next_edge_for(place, &open(Some("2026-12-07T11:05:00Z")), None),
+            Some(at("2026-12-07T11:05:00Z"))
+        );
+        let closed = Access {
+            open: false,
+            until: None,
+            next_change: None,
+            next_open: None,
+            reasons: BTreeSet::new(),
+            parts: vec![],
+        };
+        assert_eq!(
+            l.decide_for(place, &closed, Some(&held), now),
+            Decision::Revoke
+        );
+        assert_eq!(l.decide_for(place, &closed, None, now), Decision::Keep);
     }
 }

@@ -79,9 +79,28 @@ pub struct MappingEntry {
     pub lag_minutes: i64,
     /// The line of the `[[mapping]]` entry in the file it came from (0 if unknown).
     pub line: usize,
+    /// The Kisi places (as [`GroupId::place`] targets) a `location` mapping also gives: every
+    /// `[[place]]` entry for its location. Filled by [`Mappings::new`]/[`Mappings::reindex`].
+    #[serde(skip)]
+    pub places: Vec<GroupId>,
 }
 
 impl MappingEntry {
+    /// Everything this mapping opens: its Kisi groups, then its places (a place follows
+    /// exactly the windows its location's mapping opens, see `[[place]]`).
+    pub fn targets(&self) -> impl Iterator<Item = GroupId> + '_ {
+        self.groups.iter().chain(&self.places).copied()
+    }
+
+    /// Whether this mapping opens `target` (a group or a place).
+    pub fn opens(&self, target: GroupId) -> bool {
+        if target.is_place() {
+            self.places.contains(&target)
+        } else {
+            self.groups.contains(&target)
+        }
+    }
+
     /// Lead as a duration.
     pub fn lead(&self) -> Duration {
         Duration::minutes(self.lead_minutes)
@@ -93,12 +112,20 @@ impl MappingEntry {
 }
 
 /// A `[[place]]` entry: the Kisi place for members of a location.
+///
+/// Whoever the location's mapping (`[[mapping]] source = "location"`, the same `id`) opens a
+/// group for gets a place role assignment in `place` for exactly the same windows; several
+/// locations give several places, and the place is taken back when no mapped location of it
+/// reaches the person any more. A `[[place]]` whose location has no mapping gives nothing.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PlaceEntry {
     /// Platform location id.
     pub location: String,
     /// Kisi place id.
     pub place: u64,
+    /// The line of the `[[place]]` entry (0 if unknown).
+    #[serde(default)]
+    pub line: usize,
 }
 
 /// A validated mapping file.
@@ -139,11 +166,24 @@ impl Mappings {
     /// Rebuilds the lookup index (after deserialising).
     pub fn reindex(&mut self) {
         self.index.clear();
-        for (i, e) in self.entries.iter().enumerate() {
+        for (i, e) in self.entries.iter_mut().enumerate() {
             self.index
                 .entry(e.source)
                 .or_default()
                 .insert(e.id.clone(), i);
+            e.places = if e.source == Source::Location {
+                let mut ps: Vec<GroupId> = self
+                    .places
+                    .iter()
+                    .filter(|p| p.location == e.id)
+                    .filter_map(|p| GroupId::place(p.place))
+                    .collect();
+                ps.sort_unstable();
+                ps.dedup();
+                ps
+            } else {
+                Vec::new()
+            };
         }
     }
 
@@ -173,6 +213,22 @@ impl Mappings {
             .iter()
             .flat_map(|e| e.groups.iter().copied())
             .collect()
+    }
+
+    /// Every place a mapped location gives (as [`GroupId::place`] targets).
+    pub fn managed_places(&self) -> BTreeSet<GroupId> {
+        self.entries
+            .iter()
+            .flat_map(|e| e.places.iter().copied())
+            .collect()
+    }
+
+    /// Every group and place access-sync converges: [`Mappings::managed_groups`] and
+    /// [`Mappings::managed_places`].
+    pub fn managed_targets(&self) -> BTreeSet<GroupId> {
+        let mut all = self.managed_groups();
+        all.extend(self.managed_places());
+        all
     }
 
     fn from_raw(text: &str, raw: RawFile) -> Result<Mappings, LineError> {
@@ -264,7 +320,7 @@ impl Mappings {
             let mut gs = Vec::with_capacity(groups.get_ref().len());
             for g in groups.get_ref() {
                 let gid = match g.get_ref() {
-                    toml::Value::Integer(i) => GroupId::new(*i),
+                    toml::Value::Integer(i) => GroupId::group(*i),
                     _ => None,
                 }
                 .ok_or_else(|| {
@@ -308,10 +364,11 @@ impl Mappings {
                 lead_minutes,
                 lag_minutes,
                 line: entry_line,
+                places: Vec::new(),
             });
         }
 
-        let mut places = Vec::with_capacity(raw.place.len());
+        let mut places: Vec<PlaceEntry> = Vec::with_capacity(raw.place.len());
         for p in raw.place {
             let line = header_line(text, p.span().start, "[[place]]");
             let p = p.into_inner();
@@ -321,9 +378,16 @@ impl Mappings {
                     "place: needs both `location` and `place`",
                 ));
             };
+            if location.get_ref().trim().is_empty() {
+                return Err(LineError::at(
+                    text,
+                    location.span().start,
+                    "place.location: empty location id",
+                ));
+            }
             let place_id = u64::try_from(*place.get_ref())
                 .ok()
-                .filter(|&v| v > 0)
+                .filter(|&v| GroupId::place(v).is_some())
                 .ok_or_else(|| {
                     LineError::at(
                         text,
@@ -331,9 +395,20 @@ impl Mappings {
                         "place.place: not a positive integer Kisi place id",
                     )
                 })?;
+            if let Some(first) = places.iter().find(|e| e.location == *location.get_ref()) {
+                return Err(LineError::new(
+                    line,
+                    format!(
+                        "place: duplicate location {:?}: its place is already given at line {}",
+                        location.get_ref(),
+                        first.line
+                    ),
+                ));
+            }
             places.push(PlaceEntry {
-                location,
+                location: location.into_inner(),
                 place: place_id,
+                line,
             });
         }
         Ok(Mappings::new(defaults, entries, places))
@@ -394,7 +469,7 @@ struct RawMapping {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawPlace {
-    location: Option<String>,
+    location: Option<Spanned<String>>,
     place: Option<Spanned<i64>>,
 }
 
@@ -509,6 +584,77 @@ mod tests {
     #[test]
     fn an_unknown_table_is_rejected() {
         assert_eq!(err("[[mappings]]\nsource = \"plan\"\n").line, 1);
+    }
+
+    const PLACES: &str = "[[mapping]]\nsource = \"location\"\nid = \"london\"\ngroups = [101]\n\n[[mapping]]\nsource = \"location\"\nid = \"paris\"\ngroups = [102]\n\n[[place]]\nlocation = \"london\"\nplace = 7\n\n[[place]]\nlocation = \"paris\"\nplace = 8\n\n[[place]]\nlocation = \"berlin\"\nplace = 9\n";
+
+    #[test]
+    fn a_place_follows_its_location_mapping() {
+        let m = Mappings::parse(PLACES).unwrap();
+        let london = m.get(Source::Location, "london").unwrap();
+        let seven = GroupId::place(7).unwrap();
+        assert_eq!(london.places, vec![seven]);
+        assert!(london.opens(seven));
+        assert!(!london.opens(GroupId::place(8).unwrap()));
+        assert!(
+            !london.opens(GroupId::new(7).unwrap()),
+            "place 7 is not group 7"
+        );
+        assert_eq!(
+            london.targets().collect::<Vec<_>>(),
+            vec![GroupId::new(101).unwrap(), seven]
+        );
+        // Berlin has no location mapping: its place is never managed.
+        let places: Vec<u64> = m
+            .managed_places()
+            .iter()
+            .filter_map(|p| p.as_place())
+            .collect();
+        assert_eq!(places, vec![7, 8]);
+        assert_eq!(m.managed_groups().len(), 2, "places are not groups");
+        assert_eq!(m.managed_targets().len(), 4);
+        assert_eq!(m.places[2].line, 19);
+    }
+
+    #[test]
+    fn a_place_mapping_survives_a_store_round_trip() {
+        let m = Mappings::parse(PLACES).unwrap();
+        let json = serde_json::to_string(&m).unwrap();
+        let mut back: Mappings = serde_json::from_str(&json).unwrap();
+        back.reindex();
+        assert_eq!(back, m);
+    }
+
+    #[test]
+    fn place_mistakes_name_their_line() {
+        let e = err("[[place]]\nlocation = \"london\"\n");
+        assert_eq!(e.line, 1, "{e}");
+        assert!(e.message.contains("`place`"), "{e}");
+        let e = err("\n[[place]]\nlocation = \"london\"\nplace = 0\n");
+        assert_eq!(e.line, 4, "{e}");
+        let e = err("[[place]]\nlocation = \"london\"\nplace = 4611686018427387904\n");
+        assert_eq!(e.line, 3, "{e}");
+        let e = err("[[place]]\nlocation = \"  \"\nplace = 3\n");
+        assert_eq!(e.line, 2, "{e}");
+        let e = err("[[place]]\nlocation = \"london\"\nplace = \"7\"\n");
+        assert_eq!(e.line, 3, "{e}");
+        let e = err("[[place]]\nlocation = \"london\"\nplace = 7\nfloor = 2\n");
+        assert_eq!(e.line, 4, "{e}");
+    }
+
+    #[test]
+    fn a_location_given_two_places_names_both_lines() {
+        let e = err(
+            "[[place]]\nlocation = \"london\"\nplace = 7\n\n[[place]]\nlocation = \"london\"\nplace = 8\n",
+        );
+        assert_eq!(e.line, 5, "{e}");
+        assert!(e.message.contains("line 1"), "{e}");
+    }
+
+    #[test]
+    fn a_group_id_in_the_place_range_is_refused() {
+        let e = err("[[mapping]]\nsource = \"plan\"\nid = \"p\"\ngroups = [4611686018427387911]\n");
+        assert_eq!(e.line, 4, "{e}");
     }
 
     #[test]

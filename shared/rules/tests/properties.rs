@@ -8,7 +8,7 @@ use access_sync_rules::mapping::Mappings;
 use access_sync_rules::preview::{Simulation, preview};
 use access_sync_rules::time::Instant;
 use access_sync_rules::windows::{Timing, windows};
-use access_sync_rules::{Body, Facts};
+use access_sync_rules::{Body, Facts, GroupId};
 use chrono::Duration;
 use common::*;
 use proptest::prelude::*;
@@ -109,7 +109,7 @@ proptest! {
                 let start = x.start.or(first).unwrap_or(e.at);
                 for r in &x.refs {
                     let Some(map) = m.get(r.source, &r.id) else { continue };
-                    if !map.groups.contains(&i.group) { continue; }
+                    if !map.opens(i.group) { continue; }
                     let t = Timing { lead: map.lead(), lag: map.lag(), default_tz: m.defaults.timezone };
                     for w in windows(x, start, t, i.from - Duration::days(3), p.horizon + Duration::days(3)) {
                         ws.push((w, x.id.clone()));
@@ -173,6 +173,35 @@ proptest! {
     }
 }
 
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+
+    /// A `[[place]]` follows its location's mapping exactly: each place's timeline (intervals
+    /// and reasons) is the timeline of a group that only its location reaches, and a place
+    /// whose location no mapping names is never reached.
+    #[test]
+    fn a_place_has_exactly_the_timeline_of_a_group_only_its_location_opens(
+        evs in event_set(30), until in horizon(), blocked in policy(),
+    ) {
+        let m = test_mappings(blocked);
+        let places = rows(&preview(&m, evs.clone(), until));
+        let shadowed = Mappings::parse(&test_mappings_text(blocked, ", 98", ", 99")).unwrap();
+        let shadow = rows(&preview(&shadowed, evs, until));
+        for (place, group) in [(7u64, 98u64), (8, 99)] {
+            let target = GroupId::place(place).unwrap().get();
+            let got: Vec<Row> = places.iter().filter(|r| r.1 == target).cloned().collect();
+            let want: Vec<Row> = shadow
+                .iter()
+                .filter(|r| r.1 == group)
+                .map(|r| { let mut r = r.clone(); r.1 = target; r })
+                .collect();
+            prop_assert!(got == want, "place {}:\n{}group {}:\n{}", place, show(&got), group, show(&want));
+        }
+        let nine = GroupId::place(9).unwrap().get();
+        prop_assert!(places.iter().all(|r| r.1 != nine));
+    }
+}
+
 /// Sanity: the oracle and preview agree on the shared scenarios' style of input, and the test
 /// mapping parses (a broken generator would make the properties vacuous).
 #[test]
@@ -190,4 +219,28 @@ fn the_generators_produce_grants() {
         (at("2026-03-26T09:30:00Z"), Some(at("2026-03-26T11:15:00Z")))
     );
     let _ = Simulation::new(m);
+}
+
+/// A person whose occupancy names a mapped location gets the location's place for the same
+/// window as its groups, printed as `"place"`; two locations give two places.
+#[test]
+fn an_occupancy_at_two_locations_gives_two_places() {
+    let m: Mappings = test_mappings("deny");
+    let evs = vec![
+        Event::parse(r#"{"id":"1","at":"2026-03-26T00:00:00Z","member":{"id":"m0","email":"ann@x.io"}}"#).unwrap(),
+        Event::parse(r#"{"id":"2","at":"2026-03-26T00:00:00Z","entitlement":{"id":"e0","kind":"occupancy","refs":["location:l1","location:l2","location:l3"],"holder":{"member":"m0"},"start":"2026-03-26T10:00:00Z","end":"2026-03-27T10:00:00Z"}}"#).unwrap(),
+    ];
+    let p = preview(&m, evs.clone(), Some(at("2026-03-28T00:00:00Z")));
+    let lines: Vec<String> = p.intervals.iter().map(|i| i.to_json()).collect();
+    let w = r#""from":"2026-03-26T10:00:00Z","until":"2026-03-27T10:00:00Z","reasons":["e0"]}"#;
+    assert_eq!(
+        lines,
+        vec![
+            format!(r#"{{"email":"ann@x.io","group":1,{w}"#),
+            format!(r#"{{"email":"ann@x.io","group":4,{w}"#),
+            format!(r#"{{"email":"ann@x.io","place":7,{w}"#),
+            format!(r#"{{"email":"ann@x.io","place":8,{w}"#),
+        ]
+    );
+    assert_eq!(rows(&p), oracle(&m, &evs, Some(at("2026-03-28T00:00:00Z"))));
 }

@@ -8,11 +8,12 @@
 //! | `GET /__admin/timeline` | | assignment history |
 //! | `GET /__admin/emails` | | e-mails Kisi would have sent |
 //! | `POST /__admin/reset` | | 204 |
-//! | `POST /__admin/places` | `{"name","address"?}` | `{"id"}` |
+//! | `POST /__admin/places` | `{"id"?,"name","address"?}` | `{"id"}` |
 //! | `POST /__admin/groups` | `{"name","place_id"?}` | `{"id"}` |
 //! | `POST /__admin/users` | `{"email","name"?,"notes"?}` | `{"id"}` |
 //! | `DELETE /__admin/users/{id}` | | 204, or 404 (a person deletes the user and its access) |
 //! | `POST /__admin/role_assignments` | `{"user_id","group_id","role_id"?,"valid_until"?}` | `{"id"}`, or 422 (access shared by hand) |
+//! | `POST /__admin/place_role_assignments` | `{"user_id","place_id","role_id"?}` | `{"id"}`, or 422 (a place role given by hand) |
 //! | `GET`/`POST`/`DELETE /__admin/faults` | [`crate::Faults`] (partial JSON) | current faults |
 //! | `POST /__admin/clock` | `{"now":"RFC 3339"}` or `{"now":null}` | `{"now"}` |
 
@@ -40,6 +41,7 @@ pub(crate) fn routes() -> Router<Sim> {
         .route("/users", post(seed_user))
         .route("/users/{id}", axum::routing::delete(delete_user))
         .route("/role_assignments", post(assign_by_hand))
+        .route("/place_role_assignments", post(assign_place_by_hand))
         .route(
             "/faults",
             get(get_faults).post(set_faults).delete(clear_faults),
@@ -70,13 +72,17 @@ async fn reset(State(sim): State<Sim>) -> StatusCode {
 
 #[derive(Deserialize)]
 struct PlaceSeed {
+    /// A chosen id (like an operator's existing place); the next free one if absent.
+    #[serde(default)]
+    id: Option<u64>,
     name: String,
     #[serde(default)]
     address: Option<String>,
 }
 
 async fn seed_place(State(sim): State<Sim>, Json(p): Json<PlaceSeed>) -> Response {
-    let id = sim.seed_place(
+    let id = sim.seed_place_with_id(
+        p.id,
         &p.name,
         p.address.as_deref().unwrap_or("1 Simulated Street"),
     );
@@ -140,6 +146,28 @@ async fn assign_by_hand(State(sim): State<Sim>, Json(a): Json<HandAssignment>) -
         a.group_id,
         a.role_id.as_deref().unwrap_or("group_basic"),
         a.valid_until,
+    ) {
+        Some(id) => Json(json!({"id": id})).into_response(),
+        None => StatusCode::UNPROCESSABLE_ENTITY.into_response(),
+    }
+}
+
+#[derive(Deserialize)]
+struct HandPlaceAssignment {
+    user_id: u64,
+    place_id: u64,
+    #[serde(default)]
+    role_id: Option<String>,
+}
+
+async fn assign_place_by_hand(
+    State(sim): State<Sim>,
+    Json(a): Json<HandPlaceAssignment>,
+) -> Response {
+    match sim.assign_place_by_hand(
+        a.user_id,
+        a.place_id,
+        a.role_id.as_deref().unwrap_or("place_basic"),
     ) {
         Some(id) => Json(json!({"id": id})).into_response(),
         None => StatusCode::UNPROCESSABLE_ENTITY.into_response(),

@@ -21,7 +21,9 @@ use axum::routing::get;
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value, json};
 
-use crate::model::{EmailKind, RoleAssignment, SentEmail, TimelineAction, TimelineEntry, User};
+use crate::model::{
+    EmailKind, PlaceRoleAssignment, RoleAssignment, SentEmail, TimelineAction, TimelineEntry, User,
+};
 use crate::{Sim, kisi_error};
 
 type Params = Query<HashMap<String, String>>;
@@ -35,6 +37,11 @@ const MAX_OFFSET: usize = 20_000;
 
 /// Roles a group assignment may carry.
 const GROUP_ROLES: [&str; 2] = ["group_basic", "group_manager"];
+
+/// Roles a place assignment may carry. Kisi's place role ids are not confirmed by the
+/// reference (kisi-api.md §2.4); these are the simulator's [I] choice, matching the client's
+/// `ROLE_PLACE_BASIC`, plus two a person might give by hand.
+pub(crate) const PLACE_ROLES: [&str; 3] = ["place_basic", "place_manager", "place_administrator"];
 
 pub(crate) fn routes() -> Router<Sim> {
     Router::new()
@@ -413,26 +420,119 @@ async fn list_assignments(State(sim): State<Sim>, Query(q): Params) -> Response 
             .then(|| num("assignee_id"))
             .flatten()
     });
+    let kind = q.get("applies_to_type").map(String::as_str);
+    let scope = q.get("scope").map(String::as_str);
     let group = num("group_id").or_else(|| {
-        (q.get("applies_to_type").map(String::as_str) == Some("Group"))
+        (kind == Some("Group"))
             .then(|| num("applies_to_id"))
             .flatten()
     });
+    let place = num("place_id").or_else(|| {
+        (kind == Some("Place"))
+            .then(|| num("applies_to_id"))
+            .flatten()
+    });
+    // Which kinds the filters leave: a group filter only groups, a place filter only places.
+    let groups_too =
+        place.is_none() && kind.is_none_or(|k| k == "Group") && scope.is_none_or(|s| s == "group");
+    let places_too =
+        group.is_none() && kind.is_none_or(|k| k == "Place") && scope.is_none_or(|s| s == "place");
     let role = q.get("role_id");
     let ids = ids_filter(&q);
     let items: Vec<Value> = {
         let g = sim.lock();
-        g.org
-            .role_assignments
-            .values()
-            .filter(|r| ids.as_ref().is_none_or(|ids| ids.contains(&r.id)))
-            .filter(|r| user.is_none_or(|u| r.user_id == u))
-            .filter(|r| group.is_none_or(|x| r.group_id == x))
-            .filter(|r| role.is_none_or(|x| r.role_id == *x))
-            .map(|r| g.org.assignment_json(r))
-            .collect()
+        let mut rows: Vec<(u64, Value)> = Vec::new();
+        if groups_too {
+            rows.extend(
+                g.org
+                    .role_assignments
+                    .values()
+                    .filter(|r| ids.as_ref().is_none_or(|ids| ids.contains(&r.id)))
+                    .filter(|r| user.is_none_or(|u| r.user_id == u))
+                    .filter(|r| group.is_none_or(|x| r.group_id == x))
+                    .filter(|r| role.is_none_or(|x| r.role_id == *x))
+                    .map(|r| (r.id, g.org.assignment_json(r))),
+            );
+        }
+        if places_too {
+            rows.extend(
+                g.org
+                    .place_assignments
+                    .values()
+                    .filter(|r| ids.as_ref().is_none_or(|ids| ids.contains(&r.id)))
+                    .filter(|r| user.is_none_or(|u| r.user_id == u))
+                    .filter(|r| place.is_none_or(|x| r.place_id == x))
+                    .filter(|r| role.is_none_or(|x| r.role_id == *x))
+                    .map(|r| (r.id, g.org.place_assignment_json(r))),
+            );
+        }
+        rows.sort_by_key(|(id, _)| *id);
+        rows.into_iter().map(|(_, v)| v).collect()
     };
     page(&sim, items, &q, ASSIGNMENTS_LIMITS)
+}
+
+/// A place role assignment (`applies_to_type: Place`): no `valid_*` fields in Kisi's Place
+/// variant, so the simulator refuses them (422) rather than silently dropping a window.
+fn create_place_assignment(sim: &Sim, m: &Map<String, Value>) -> Response {
+    let parsed = (|| {
+        if m.get("assignee_type")
+            .and_then(Value::as_str)
+            .is_some_and(|t| t != "User")
+        {
+            return Err(unprocessable("assignee_type", "only User is simulated"));
+        }
+        for f in ["valid_from", "valid_until"] {
+            if m.get(f).is_some_and(|v| !v.is_null()) {
+                return Err(unprocessable(
+                    f,
+                    "is not a field of a place role assignment",
+                ));
+            }
+        }
+        let user = opt_u64(m, "assignee_id")?.or(opt_u64(m, "user_id")?);
+        let place = opt_u64(m, "applies_to_id")?.or(opt_u64(m, "place_id")?);
+        let user = user.ok_or_else(|| unprocessable("assignee_id", "can't be blank"))?;
+        let place = place.ok_or_else(|| unprocessable("applies_to_id", "can't be blank"))?;
+        let role = match m.get("role_id").and_then(Value::as_str) {
+            Some(r) if PLACE_ROLES.contains(&r) => r.to_owned(),
+            Some(_) => return Err(unprocessable("role_id", "is invalid")),
+            None => return Err(unprocessable("role_id", "can't be blank")),
+        };
+        let notify = opt_bool(m, "notify")?.unwrap_or(true);
+        Ok((user, place, role, notify))
+    })();
+    let (user_id, place_id, role_id, notify) = match parsed {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let now = sim.now();
+    let mut g = sim.lock();
+    if !g.org.users.contains_key(&user_id) {
+        return not_found("User");
+    }
+    if !g.org.places.contains_key(&place_id) {
+        return not_found("Place");
+    }
+    if g.org
+        .place_assignments
+        .values()
+        .any(|r| r.user_id == user_id && r.place_id == place_id)
+    {
+        return conflict("User already has a role in this place.");
+    }
+    let id = g.org.next_assignment_id();
+    let ra = PlaceRoleAssignment {
+        id,
+        user_id,
+        place_id,
+        role_id,
+        notify,
+        created_at: now,
+    };
+    let json = g.org.place_assignment_json(&ra);
+    g.org.place_assignments.insert(id, ra);
+    (StatusCode::OK, axum::Json(json)).into_response()
 }
 
 /// Accepts the canonical `applies_to_*`/`assignee_*` shape and the deprecated
@@ -442,11 +542,18 @@ async fn create_assignment(State(sim): State<Sim>, body: Bytes) -> Response {
         Ok(m) => m,
         Err(r) => return r,
     };
+    let applies_to_type = m.get("applies_to_type").and_then(Value::as_str);
+    if applies_to_type == Some("Place") || (applies_to_type.is_none() && m.contains_key("place_id"))
+    {
+        return create_place_assignment(&sim, &m);
+    }
     let parsed = (|| {
-        let applies_to_type = m.get("applies_to_type").and_then(Value::as_str);
         let assignee_type = m.get("assignee_type").and_then(Value::as_str);
         if applies_to_type.is_some_and(|t| t != "Group") {
-            return Err(unprocessable("applies_to_type", "only Group is simulated"));
+            return Err(unprocessable(
+                "applies_to_type",
+                "only Group and Place are simulated",
+            ));
         }
         if assignee_type.is_some_and(|t| t != "User") {
             return Err(unprocessable("assignee_type", "only User is simulated"));
@@ -530,7 +637,11 @@ async fn create_assignment(State(sim): State<Sim>, body: Bytes) -> Response {
 
 async fn get_assignment(State(sim): State<Sim>, Path(id): Path<String>) -> Response {
     let g = sim.lock();
-    match parse_id(&id).and_then(|id| g.org.role_assignments.get(&id)) {
+    let id = parse_id(&id);
+    if let Some(r) = id.and_then(|id| g.org.place_assignments.get(&id)) {
+        return (StatusCode::OK, axum::Json(g.org.place_assignment_json(r))).into_response();
+    }
+    match id.and_then(|id| g.org.role_assignments.get(&id)) {
         Some(r) => (StatusCode::OK, axum::Json(g.org.assignment_json(r))).into_response(),
         None => not_found("Role assignment"),
     }
@@ -539,6 +650,12 @@ async fn get_assignment(State(sim): State<Sim>, Path(id): Path<String>) -> Respo
 async fn delete_assignment(State(sim): State<Sim>, Path(id): Path<String>) -> Response {
     let now = sim.now();
     let mut g = sim.lock();
+    if parse_id(&id)
+        .and_then(|id| g.org.place_assignments.remove(&id))
+        .is_some()
+    {
+        return StatusCode::NO_CONTENT.into_response();
+    }
     let Some(r) = parse_id(&id).and_then(|id| g.org.role_assignments.remove(&id)) else {
         return not_found("Role assignment");
     };

@@ -8,7 +8,7 @@
 use chrono::{DateTime, Utc};
 
 use crate::Sim;
-use crate::model::{RoleAssignment, TimelineAction, TimelineEntry};
+use crate::model::{PlaceRoleAssignment, RoleAssignment, TimelineAction, TimelineEntry};
 
 impl Sim {
     /// Gives `user_id` the role `role_id` in `group_id` as a person would in the dashboard
@@ -60,6 +60,36 @@ impl Sim {
         Some(id)
     }
 
+    /// Gives `user_id` the role `role_id` in place `place_id` as a person would in the
+    /// dashboard (no e-mail), and returns the assignment's id; `None` if the user or place
+    /// does not exist or the user already holds a role there.
+    pub fn assign_place_by_hand(&self, user_id: u64, place_id: u64, role_id: &str) -> Option<u64> {
+        let now = self.now();
+        let mut g = self.lock();
+        g.org.users.get(&user_id)?;
+        g.org.places.get(&place_id)?;
+        if g.org
+            .place_assignments
+            .values()
+            .any(|r| r.user_id == user_id && r.place_id == place_id)
+        {
+            return None;
+        }
+        let id = g.org.next_assignment_id();
+        g.org.place_assignments.insert(
+            id,
+            PlaceRoleAssignment {
+                id,
+                user_id,
+                place_id,
+                role_id: role_id.into(),
+                notify: false,
+                created_at: now,
+            },
+        );
+        Some(id)
+    }
+
     /// Deletes a user and every role assignment it holds, as a person deleting it in the
     /// dashboard would; `false` if there is no such user.
     pub fn delete_user_by_hand(&self, user_id: u64) -> bool {
@@ -68,6 +98,7 @@ impl Sim {
         let Some(user) = g.org.users.remove(&user_id) else {
             return false;
         };
+        g.org.place_assignments.retain(|_, r| r.user_id != user_id);
         let ids: Vec<u64> = g
             .org
             .role_assignments

@@ -36,7 +36,8 @@ use serde_json::{Value, json};
 
 pub use faults::Faults;
 pub use model::{
-    EmailKind, Group, Place, RoleAssignment, SentEmail, TimelineAction, TimelineEntry, User,
+    EmailKind, Group, Place, PlaceRoleAssignment, RoleAssignment, SentEmail, TimelineAction,
+    TimelineEntry, User,
 };
 
 /// One access interval of an (e-mail, group): `until = None` still open.
@@ -170,6 +171,8 @@ pub struct StateSnapshot {
     pub places: Vec<Place>,
     /// Role assignments (with `valid_from`, `valid_until`, `notify`).
     pub role_assignments: Vec<RoleAssignment>,
+    /// Place role assignments (`applies_to_type: Place`; not in `timeline`).
+    pub place_role_assignments: Vec<PlaceRoleAssignment>,
     /// E-mails Kisi would have sent.
     pub emails: Vec<SentEmail>,
     /// Assignment history.
@@ -248,9 +251,22 @@ impl Sim {
 
     /// Adds a place and returns its id.
     pub fn seed_place(&self, name: &str, address: &str) -> u64 {
+        self.seed_place_with_id(None, name, address)
+    }
+
+    /// Adds a place with a chosen id (as an operator's existing Kisi places have; a
+    /// `[[place]]` names them), or the next free one. An existing place with that id is
+    /// replaced.
+    pub fn seed_place_with_id(&self, id: Option<u64>, name: &str, address: &str) -> u64 {
         let now = self.now();
         let mut g = self.lock();
-        let id = g.org.next_place_id();
+        let id = match id {
+            Some(id) => {
+                g.org.reserve_place_id(id);
+                id
+            }
+            None => g.org.next_place_id(),
+        };
         g.org.places.insert(
             id,
             Place {
@@ -329,6 +345,7 @@ impl Sim {
             groups: g.org.groups.values().cloned().collect(),
             places: g.org.places.values().cloned().collect(),
             role_assignments: g.org.role_assignments.values().cloned().collect(),
+            place_role_assignments: g.org.place_assignments.values().cloned().collect(),
             emails: g.org.emails.clone(),
             timeline: g.org.timeline.clone(),
             requests: g.counts.clone(),

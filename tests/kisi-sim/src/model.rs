@@ -96,6 +96,24 @@ pub struct RoleAssignment {
     pub created_at: DateTime<Utc>,
 }
 
+/// A user's role in a place (`applies_to_type: Place`). Kisi's Place variant has no
+/// `valid_from`/`valid_until`: it lasts until deleted.
+#[derive(Debug, Clone, Serialize)]
+pub struct PlaceRoleAssignment {
+    /// Kisi id (from the same sequence as group assignments).
+    pub id: u64,
+    /// The user (assignee).
+    pub user_id: u64,
+    /// The place (applies to).
+    pub place_id: u64,
+    /// The role, e.g. `place_basic`.
+    pub role_id: String,
+    /// Whether Kisi was asked to e-mail the user.
+    pub notify: bool,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+}
+
 /// Which e-mail Kisi would have sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -166,6 +184,8 @@ pub struct Org {
     pub places: BTreeMap<u64, Place>,
     /// Assignments by id.
     pub role_assignments: BTreeMap<u64, RoleAssignment>,
+    /// Place role assignments by id (ids never shared with `role_assignments`).
+    pub place_assignments: BTreeMap<u64, PlaceRoleAssignment>,
     /// E-mails Kisi would have sent, oldest first.
     pub emails: Vec<SentEmail>,
     /// Assignment history, oldest first.
@@ -198,6 +218,12 @@ impl Org {
     pub fn reserve_group_id(&mut self, id: u64) {
         if id > GROUP_IDS {
             self.next_group = self.next_group.max(id - GROUP_IDS);
+        }
+    }
+    /// Makes sure later generated place ids do not collide with a chosen one.
+    pub fn reserve_place_id(&mut self, id: u64) {
+        if id > PLACE_IDS {
+            self.next_place = self.next_place.max(id - PLACE_IDS);
         }
     }
     /// Hands out the next place id.
@@ -369,6 +395,50 @@ impl Org {
             "group": group,
             "valid_from": r.valid_from.map(ts),
             "valid_until": r.valid_until.map(ts),
+        })
+    }
+}
+
+impl Org {
+    /// The Place variant of the RoleAssignment object, deprecated fields included (the spec's
+    /// "Place Role Assignment": no `valid_*` fields).
+    pub fn place_assignment_json(&self, r: &PlaceRoleAssignment) -> Value {
+        let (email, uname) = self
+            .users
+            .get(&r.user_id)
+            .map(|u| (u.email.clone(), u.name.clone()))
+            .unwrap_or_default();
+        let pname = self
+            .places
+            .get(&r.place_id)
+            .map(|p| p.name.clone())
+            .unwrap_or_default();
+        let user = json!({"id": r.user_id, "resource_type": "User", "email": email, "name": uname});
+        let place = json!({"id": r.place_id, "resource_type": "Place", "name": pname});
+        json!({
+            "id": r.id,
+            "resource_type": "RoleAssignment",
+            "created_at": ts(r.created_at),
+            "updated_at": ts(r.created_at),
+            "role_id": r.role_id,
+            "notify": r.notify,
+            "applies_to_type": "Place",
+            "applies_to_id": r.place_id,
+            "applies_to": place,
+            "assignee_type": "User",
+            "assignee_id": r.user_id,
+            "assignee": user,
+            "created_by_type": "User",
+            "created_by_id": null,
+            "user_id": r.user_id,
+            "user": user,
+            "assignee_team_id": null,
+            "guest_id": null,
+            "issued_by_id": null,
+            "type": "place",
+            "scope": "place",
+            "place_id": r.place_id,
+            "place": place,
         })
     }
 }

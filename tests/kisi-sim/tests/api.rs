@@ -684,3 +684,105 @@ async fn a_person_shares_access_and_deletes_a_user_through_the_admin_api() {
         .unwrap();
     assert_eq!(twice.status(), StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn place_role_assignments_have_no_window_and_list_apart_from_groups() {
+    let sim = start(0).await;
+    let u = sim.seed_user("a@example.com", "A", None);
+    let p = sim.seed_place("HQ", "1 Main St");
+    let g = sim.seed_group("G", Some(p));
+    let place = |extra: Value| {
+        let mut ra = json!({"applies_to_type": "Place", "applies_to_id": p,
+            "assignee_type": "User", "assignee_id": u, "role_id": "place_basic", "notify": false});
+        ra.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        json!({ "role_assignment": ra })
+    };
+    // Kisi's Place variant has no window: one is refused, not dropped.
+    let r = post(
+        &sim,
+        "/role_assignments",
+        place(json!({"valid_until": "2031-01-01T00:00:00Z"})),
+    )
+    .await;
+    assert_eq!(r.status, 422);
+    assert!(r.body["errors"]["valid_until"].is_array(), "{}", r.body);
+    let r = post(
+        &sim,
+        "/role_assignments",
+        place(json!({"role_id": "group_basic"})),
+    )
+    .await;
+    assert_eq!(r.status, 422);
+    let r = post(
+        &sim,
+        "/role_assignments",
+        place(json!({"applies_to_id": 4242})),
+    )
+    .await;
+    assert_eq!(r.status, 404);
+
+    let r = post(&sim, "/role_assignments", place(json!({}))).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(
+        (
+            &r.body["type"],
+            &r.body["place_id"],
+            &r.body["applies_to_type"]
+        ),
+        (&json!("place"), &json!(p), &json!("Place"))
+    );
+    let id = r.body["id"].as_u64().unwrap();
+    // The deprecated shape is a duplicate too.
+    let r = post(
+        &sim,
+        "/role_assignments",
+        json!({"role_assignment": {"user_id": u, "place_id": p, "role_id": "place_basic"}}),
+    )
+    .await;
+    assert_eq!(r.status, 409);
+    let r = post(
+        &sim,
+        "/role_assignments",
+        json!({"role_assignment": {"user_id": u, "group_id": g, "role_id": "group_basic"}}),
+    )
+    .await;
+    assert_eq!(r.status, 200);
+
+    let count = |r: Reply| r.body.as_array().unwrap().len();
+    let sim = &sim;
+    let q = |s: String| async move { count(get(sim, &s).await) };
+    assert_eq!(q(format!("/role_assignments?user_id={u}")).await, 2);
+    assert_eq!(
+        q(format!(
+            "/role_assignments?applies_to_type=Place&applies_to_id={p}"
+        ))
+        .await,
+        1
+    );
+    assert_eq!(q(format!("/role_assignments?place_id={p}")).await, 1);
+    assert_eq!(q("/role_assignments?scope=place".to_string()).await, 1);
+    assert_eq!(q(format!("/role_assignments?group_id={g}")).await, 1);
+    assert_eq!(q(format!("/role_assignments?ids={id}")).await, 1);
+    assert_eq!(
+        get(sim, &format!("/role_assignments/{id}")).await.status,
+        200
+    );
+    assert_eq!(
+        call(
+            sim,
+            Method::DELETE,
+            &format!("/role_assignments/{id}"),
+            None
+        )
+        .await
+        .status,
+        204
+    );
+    assert_eq!(q(format!("/role_assignments?place_id={p}")).await, 0);
+    // Deleting the user by hand takes its place roles with it.
+    sim.assign_place_by_hand(u, p, "place_manager").unwrap();
+    assert!(sim.delete_user_by_hand(u));
+    assert!(sim.snapshot().place_role_assignments.is_empty());
+}

@@ -354,18 +354,14 @@ pub(super) fn timeline(
     let versions = by_hash(versions);
 
     // Groups by rank, and each mapping's groups as ranks.
-    let mut groups: Vec<GroupId> = mappings
-        .entries
-        .iter()
-        .flat_map(|e| e.groups.iter().copied())
-        .collect();
+    let mut groups: Vec<GroupId> = mappings.entries.iter().flat_map(|e| e.targets()).collect();
     groups.sort_unstable();
     groups.dedup();
     let rank_of = |g: GroupId| groups.binary_search(&g).unwrap_or(0) as u64;
     let entry_groups: Vec<Vec<u64>> = mappings
         .entries
         .iter()
-        .map(|e| e.groups.iter().map(|&g| rank_of(g)).collect())
+        .map(|e| e.targets().map(rank_of).collect())
         .collect();
 
     // Each entitlement record's first and next record with the same id (positions in time

@@ -10,7 +10,7 @@ use crate::time::{Instant, InstantText, push_instant_bytes};
 pub struct Interval {
     /// Who.
     pub email: Email,
-    /// Which Kisi group.
+    /// Which Kisi group (or place: see [`GroupId::place`]).
     pub group: GroupId,
     /// Opened at.
     pub from: Instant,
@@ -22,7 +22,8 @@ pub struct Interval {
 
 impl Interval {
     /// The `preview` output line (JSON): `email`, `group`, `from`, `until` (or `null`) and
-    /// `reasons`, in that order, as serde_json writes them.
+    /// `reasons`, in that order, as serde_json writes them. A place's interval (a `[[place]]`
+    /// of the mapping file) says `"place":<Kisi place id>` where a group's says `"group"`.
     pub fn to_json(&self) -> String {
         let mut out = Vec::with_capacity(self.json_len());
         self.write_json(&mut out, None);
@@ -37,8 +38,16 @@ impl Interval {
         };
         out.extend_from_slice(b"{\"email\":");
         push_json_str(out, self.email.as_str());
-        out.extend_from_slice(b",\"group\":");
-        push_u64(out, self.group.get());
+        match self.group.as_place() {
+            Some(place) => {
+                out.extend_from_slice(b",\"place\":");
+                push_u64(out, place);
+            }
+            None => {
+                out.extend_from_slice(b",\"group\":");
+                push_u64(out, self.group.get());
+            }
+        }
         out.extend_from_slice(b",\"from\":\"");
         instant(out, self.from);
         out.extend_from_slice(b"\",\"until\":");
@@ -148,7 +157,10 @@ mod tests {
     #[derive(Serialize)]
     struct IntervalLine<'a> {
         email: &'a str,
-        group: u64,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        group: Option<u64>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        place: Option<u64>,
         from: String,
         until: Option<String>,
         reasons: Vec<&'a str>,
@@ -166,7 +178,20 @@ mod tests {
                 vec!["booking:2", "plan:1"],
             ),
             ("q\"uote\\d@x.io", 1, None, vec![]),
-            ("\u{7f}tab\t@x.io", i64::MAX, None, vec!["ünï\u{1}code"]),
+            (
+                "\u{7f}tab\t@x.io",
+                (1 << 62) - 1,
+                None,
+                vec!["ünï\u{1}code"],
+            ),
+            // A place (`[[place]]`) prints its Kisi place id as `place`.
+            (
+                "p@x.io",
+                GroupId::place(7).unwrap().get() as i64,
+                None,
+                vec!["x"],
+            ),
+            ("p@x.io", i64::MAX, None, vec!["x"]),
         ] {
             let i = Interval {
                 email: Email::parse(email).unwrap(),
@@ -177,7 +202,8 @@ mod tests {
             };
             let want = serde_json::to_string(&IntervalLine {
                 email: i.email.as_str(),
-                group: i.group.get(),
+                group: i.group.as_group(),
+                place: i.group.as_place(),
                 from: format_instant(i.from),
                 until: i.until.map(format_instant),
                 reasons: i.reasons.iter().map(EntitlementId::as_str).collect(),

@@ -133,9 +133,9 @@ pub fn oracle(mappings: &Mappings, events: &[Event], until: Option<Instant>) -> 
                         }
                     }
                     for (x, email) in hits {
-                        for g in &m.groups {
+                        for g in m.targets() {
                             parts
-                                .entry((email.clone(), *g))
+                                .entry((email.clone(), g))
                                 .or_default()
                                 .push((x, id.clone()));
                         }
@@ -206,9 +206,17 @@ pub fn at(s: &str) -> Instant {
 }
 
 /// The mapping file the generated events are written against: several sources, a group reached
-/// through two mappings with different lead and lag, London as the default zone.
+/// through two mappings with different lead and lag, London as the default zone, and the places
+/// of two mapped locations (one sharing place 7 with nothing else, one whose group 1 is also
+/// a plan's) and of one location no mapping names (place 9: never reached).
 pub fn test_mappings(blocked: &str) -> Mappings {
-    Mappings::parse(&format!(
+    Mappings::parse(&test_mappings_text(blocked, "", "")).unwrap()
+}
+
+/// [`test_mappings`] as text; `l1` and `l2` are added to the groups of the two location
+/// mappings (groups that, like their places, only that location reaches).
+pub fn test_mappings_text(blocked: &str, l1: &str, l2: &str) -> String {
+    format!(
         r#"
 [defaults]
 timezone = "Europe/London"
@@ -244,9 +252,32 @@ groups = [3]
 source = "registration"
 id = "g"
 groups = [1]
+
+[[mapping]]
+source = "location"
+id = "l1"
+groups = [4{l1}]
+lead_minutes = 20
+lag_minutes = 0
+
+[[mapping]]
+source = "location"
+id = "l2"
+groups = [1{l2}]
+
+[[place]]
+location = "l1"
+place = 7
+
+[[place]]
+location = "l2"
+place = 8
+
+[[place]]
+location = "l3"
+place = 9
 "#
-    ))
-    .unwrap()
+    )
 }
 
 const BASE: &str = "2026-03-26T00:00:00Z"; // London goes to summer time on the 29th
@@ -298,6 +329,9 @@ fn body() -> impl Strategy<Value = String> {
             Just("desk:d"),
             Just("checkin:c"),
             Just("registration:g"),
+            Just("location:l1"),
+            Just("location:l2"),
+            Just("location:l3"),
             Just("resource:unmapped"),
         ],
         1..3,
