@@ -426,3 +426,21 @@ fn a_record_means_the_same_by_webhook_and_by_api() {
     assert_eq!(by_hook[0].body, by_api[0].body);
     assert_eq!(by_hook[0].at, by_api[0].at);
 }
+
+/// What the ingest route logs of an acknowledged delivery: the action, and only an action.
+#[test]
+fn the_logged_event_type_is_the_action_name_only() {
+    let spec = Platform::Nexudus.spec();
+    let line = |word| access_sync_platforms::FixtureLine {
+        word,
+        payload: "[]",
+    };
+    assert_eq!(
+        spec.event_type(line(Some("CoworkerInvoicePaid")))
+            .as_deref(),
+        Some("CoworkerInvoicePaid")
+    );
+    assert_eq!(spec.event_type(line(Some("90"))).as_deref(), Some("90"));
+    assert_eq!(spec.event_type(line(Some("ann@example.com"))), None);
+    assert_eq!(spec.event_type(line(None)), None);
+}

@@ -79,8 +79,15 @@ impl PlatformSpec for Nexudus {
         req.remove_header(HEADER);
     }
 
+    /// The action as given (the URL's `action`, a fixture line's word), when it looks like an
+    /// action name or number: the ingest route logs it, so nothing else is echoed.
     fn event_type(&self, line: FixtureLine<'_>) -> Option<String> {
-        line.word.map(str::to_string)
+        line.word
+            .map(str::trim)
+            .filter(|w| {
+                !w.is_empty() && w.len() <= 48 && w.bytes().all(|b| b.is_ascii_alphanumeric())
+            })
+            .map(str::to_string)
     }
 
     fn sent_at(&self, _payload: &str) -> Option<Instant> {
