@@ -17,6 +17,11 @@ fn t(s: &str) -> Instant {
 const NOW: &str = "2026-12-03T12:00:00Z";
 
 fn read(records: &[(&str, Value)]) -> access_sync_platforms::api::Mapped {
+    read_at(records, NOW)
+}
+
+/// Records read by a sync at `at` (every event's `at`).
+fn read_at(records: &[(&str, Value)], at: &str) -> access_sync_platforms::api::Mapped {
     let refs: Vec<ApiRecord<'_>> = records
         .iter()
         .map(|(collection, body)| ApiRecord {
@@ -25,9 +30,7 @@ fn read(records: &[(&str, Value)]) -> access_sync_platforms::api::Mapped {
             body,
         })
         .collect();
-    Platform::Nexudus
-        .events_from_records(&refs, t(NOW))
-        .unwrap()
+    Platform::Nexudus.events_from_records(&refs, t(at)).unwrap()
 }
 
 fn hook(action: Option<&str>, dto: &Value) -> Result<Vec<Event>, access_sync_platforms::Rejection> {
@@ -83,10 +86,13 @@ const PLAN: &str = "[[mapping]]\nsource = \"plan\"\nid = \"90001\"\ngroups = [10
 /// R §2.1 (`Active` false = suspended, `Archived`), HELP-CUST.
 #[test]
 fn suspended_or_archived_coworkers_lose_access_and_restored_ones_get_it_back() {
-    let mut events = read(&[
-        ("coworkers", ada(true, false, "2026-11-01T00:00:00Z")),
-        ("coworkercontracts", contract()),
-    ])
+    let mut events = read_at(
+        &[
+            ("coworkers", ada(true, false, "2026-11-01T00:00:00Z")),
+            ("coworkercontracts", contract()),
+        ],
+        "2026-11-01T00:00:00Z",
+    )
     .events;
     events.extend(
         hook(
@@ -96,7 +102,13 @@ fn suspended_or_archived_coworkers_lose_access_and_restored_ones_get_it_back() {
         .unwrap(),
     );
     events.extend(hook(Some("2"), &ada(true, false, "2026-12-06T10:00:00Z")).unwrap());
-    events.extend(read(&[("coworkers", ada(true, true, "2026-12-08T09:00:00Z"))]).events);
+    events.extend(
+        read_at(
+            &[("coworkers", ada(true, true, "2026-12-08T09:00:00Z"))],
+            "2026-12-08T09:00:00Z",
+        )
+        .events,
+    );
     let lines = timeline(PLAN, events, "2026-12-31T00:00:00Z");
     assert_eq!(
         lines,
@@ -220,7 +232,11 @@ fn time_passes_grant_while_uses_remain_and_a_pass_used_up_today_lasts_the_local_
          "IsFromTariff":true,"IsPayAsYouGo":false,"UpdatedOn":updated})
     };
     let maps = "[defaults]\ntimezone = \"Europe/London\"\n[[mapping]]\nsource = \"pass\"\nid = \"5001\"\ngroups = [101]\n";
-    let person = read(&[("coworkers", ada(true, false, "2026-01-01T00:00:00Z"))]).events;
+    let person = read_at(
+        &[("coworkers", ada(true, false, "2026-01-01T00:00:00Z"))],
+        "2026-01-01T00:00:00Z",
+    )
+    .events;
     // Summer time (BST, UTC+1): used at 08:00 local on 2026-03-30, the day after the spring change.
     for (bought, used_at, updated, want_until) in [
         (
@@ -251,9 +267,20 @@ fn time_passes_grant_while_uses_remain_and_a_pass_used_up_today_lasts_the_local_
         ),
     ] {
         let mut events = person.clone();
-        events.extend(read(&[("coworkertimepasses", pass(Some(1), None, bought))]).events);
-        events
-            .extend(read(&[("coworkertimepasses", pass(Some(0), Some(used_at), updated))]).events);
+        events.extend(
+            read_at(
+                &[("coworkertimepasses", pass(Some(1), None, bought))],
+                bought,
+            )
+            .events,
+        );
+        events.extend(
+            read_at(
+                &[("coworkertimepasses", pass(Some(0), Some(used_at), updated))],
+                updated,
+            )
+            .events,
+        );
         let lines = timeline(maps, events, "2027-03-31T00:00:00Z");
         assert_eq!(
             lines,
@@ -424,7 +451,9 @@ fn a_record_means_the_same_by_webhook_and_by_api() {
     let by_hook = hook(Some("CoworkerContractUpdate"), &c).unwrap();
     let by_api = read(&[("coworkercontracts", c)]).events;
     assert_eq!(by_hook[0].body, by_api[0].body);
-    assert_eq!(by_hook[0].at, by_api[0].at);
+    // A webhook happens at its record's stamp; a sync's events at the sync's instant.
+    assert_eq!(by_hook[0].at, t("2026-11-01T00:00:00Z"));
+    assert_eq!(by_api[0].at, t(NOW));
 }
 
 /// What the ingest route logs of an acknowledged delivery: the action, and only an action.

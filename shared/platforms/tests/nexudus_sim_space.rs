@@ -74,16 +74,16 @@ fn the_simulator_fixture_maps_whole_and_previews_as_its_records_say() {
     assert_eq!(
         lines,
         vec![
-            // Contract (R §2.3): open-ended, from when the records say (their UpdatedOn).
-            r#"{"email":"ada@example.com","group":101,"from":"2025-01-15T10:30:00Z","until":null,"reasons":["nexudus:contract:1421000"]}"#,
+            // Contract (R §2.3): open-ended, from the import (nothing is granted in the past).
+            r#"{"email":"ada@example.com","group":101,"from":"2025-01-20T00:00:00Z","until":null,"reasons":["nexudus:contract:1421000"]}"#,
             // Check-in (R §2.7): open (ToTime null) until local midnight.
             r#"{"email":"ada@example.com","group":103,"from":"2025-03-01T08:55:00Z","until":"2025-03-02T00:00:00Z","reasons":["nexudus:checkin:99001"]}"#,
             // Booking (R §2.5) with the 15-minute lead and lag.
             r#"{"email":"ada@example.com","group":201,"from":"2025-03-01T08:45:00Z","until":"2025-03-01T10:15:00Z","reasons":["nexudus:booking:88001"]}"#,
             // Floor-plan office (R §2.6) linked to Ada.
-            r#"{"email":"ada@example.com","group":301,"from":"2025-01-15T10:30:00Z","until":null,"reasons":["nexudus:floorplandesk:77001"]}"#,
+            r#"{"email":"ada@example.com","group":301,"from":"2025-01-20T00:00:00Z","until":null,"reasons":["nexudus:floorplandesk:77001"]}"#,
             // Day pass (R §2.4): unknown uses, not used: until ExpireDate.
-            r#"{"email":"bob@example.com","group":102,"from":"2025-01-15T10:30:00Z","until":"2025-02-28T23:59:00Z","reasons":["nexudus:timepass:87654321"]}"#,
+            r#"{"email":"bob@example.com","group":102,"from":"2025-01-20T00:00:00Z","until":"2025-02-28T23:59:00Z","reasons":["nexudus:timepass:87654321"]}"#,
             // The booking's visitor (R §2.5 bookingvisitors) is a guest.
             r#"{"email":"grace@client.example","group":201,"from":"2025-03-01T08:45:00Z","until":"2025-03-01T10:15:00Z","reasons":["nexudus:booking:88001"]}"#,
         ]

@@ -390,7 +390,9 @@ pub(crate) fn checkin(out: &mut Out, o: &Obj<'_>, deleted: bool) -> Result<(), R
 ///
 /// - Event ids hash the event's content and the record's `UpdatedOn` (else `CreatedOn`), so
 ///   reading the same records again gives the same ids and a changed record gives new ones.
-/// - `at` is that stamp; a record without one takes `now`, the sync's instant.
+/// - `at` is `now`, the sync's instant, for every event (the seam's contract,
+///   [`crate::api::Mapped`]): what bumps `UpdatedOn` is undocumented (R §3), so a record's stamp
+///   may lag a change, and an event older than a version the engine holds is ignored.
 /// - `bookingvisitors` rows with a `VisitorEmail` become guests of their `BookingId`'s booking
 ///   (listed in the same set); a row whose booking is not listed is noted as unmapped.
 /// - A `cancelledbookings` row whose original booking is still listed in `bookings` is skipped
@@ -476,7 +478,9 @@ pub fn events_from_records(records: &[ApiRecord<'_>], now: Instant) -> Mapped {
         match result {
             Ok(()) => {
                 for e in out.finish() {
-                    mapped.events.push(with_record_id(e, stamped.is_some()));
+                    let mut e = with_record_id(e, stamped.is_some());
+                    e.at = now;
+                    mapped.events.push(e);
                 }
             }
             Err(e) => mapped.unmapped.push(unmapped(e.to_string())),
