@@ -193,7 +193,7 @@ pub async fn platform<P: EventPublisher, W: WebhookSecrets, D: Directory, L: Del
                 platform
                     .spec()
                     .event_type(access_sync_platforms::FixtureLine {
-                        word: None,
+                        word: delivery.action,
                         payload,
                     })
             });

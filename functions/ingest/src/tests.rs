@@ -637,3 +637,35 @@ async fn replayed_platform_deliveries_are_duplicates_whatever_the_nexudus_action
     assert_eq!(r.status(), StatusCode::OK, "{:?}", r.body());
     assert_eq!(events.published().len(), published);
 }
+
+#[tokio::test]
+async fn a_nexudus_action_we_do_not_act_on_is_acknowledged_never_refused() {
+    // Nexudus disables a webhook after 10 failed deliveries (WH-RETRY): an action we do not
+    // act on, known or not, gets 2xx and publishes nothing.
+    for action in [
+        "CoworkerInvoicePaid",
+        "HelDeskMessageCreated",
+        "90",
+        "SomethingNew",
+    ] {
+        let events = FlakyPublisher::default();
+        let mut n = native(Platform::Nexudus);
+        n.path = format!("/nexudus?action={action}");
+        let r = n.send(&events).await;
+        assert_eq!(r.status(), StatusCode::ACCEPTED, "{action}: {:?}", r.body());
+        assert_eq!(json_of(&r)["accepted"], json!(0), "{action}");
+        assert!(events.published().is_empty(), "{action}");
+    }
+    // A check-in action is understood.
+    let body = r#"[{"Id":99001,"CoworkerId":1001,"BusinessId":11,"FromTime":"2026-12-01T07:55:00Z","ToTime":null,"UpdatedOn":"2026-12-01T07:55:00Z"}]"#;
+    let events = FlakyPublisher::default();
+    let n = signed(
+        Platform::Nexudus,
+        Some("CheckinCreated"),
+        body,
+        parse_instant("2026-12-01T08:00:00Z").unwrap(),
+    );
+    let r = n.send(&events).await;
+    assert_eq!(r.status(), StatusCode::ACCEPTED, "{:?}", r.body());
+    assert_eq!(events.published().len(), 1);
+}

@@ -159,9 +159,10 @@ fn optix_cancelled_booking_closes_and_check_out_ends_the_day() {
 #[test]
 fn nexudus_used_up_time_pass_closes_and_a_deleted_booking_closes() {
     let t = timeline(Platform::Nexudus);
+    // Used up on the day: open until local midnight (Europe/London, UTC+0 in December).
     assert_eq!(
         of(&t, "cat@studio.dev", 101),
-        span("2026-12-09T08:00:00Z", Some("2026-12-09T17:00:00Z"))
+        span("2026-12-09T08:00:00Z", Some("2026-12-10T00:00:00Z"))
     );
     assert_eq!(
         of(&t, "bob@acme.io", 201),

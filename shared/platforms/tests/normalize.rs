@@ -288,12 +288,6 @@ fn nexudus_malformed_payloads_name_the_field() {
         ("{}", None, "body"),
         ("[]", None, "body[0]"),
         ("[1]", None, "[0]"),
-        (NX_BOOKING, Some("Frobnicate"), "action"),
-        (
-            r#"[{"Id":1,"UpdatedOn":"2026-12-02T09:00:00Z"}]"#,
-            None,
-            "action",
-        ),
         (
             &NX_BOOKING.replace(r#","UpdatedOn":"2026-12-02T09:00:00Z""#, ""),
             None,
@@ -321,7 +315,7 @@ fn nexudus_malformed_payloads_name_the_field() {
             "[0].RemainingUses",
         ),
         (
-            r#"[{"Id":8001,"CoworkerId":1,"UpdatedOn":"2026-12-02T09:00:00Z"}]"#,
+            r#"[{"Id":8001,"CoworkerId":1,"FromTime":"2026-12-02T09:00:00Z","UpdatedOn":"2026-12-02T09:00:00Z"}]"#,
             Some("CoworkerCheckin"),
             "[0].BusinessId",
         ),

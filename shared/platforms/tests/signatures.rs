@@ -432,12 +432,13 @@ fn accept_checks_size_then_signature_then_payload() {
             "{p}"
         );
     }
-    // Signed but malformed: 400.
+    // Signed but malformed for an action we act on: 400.
     let body = br#"[{"Id":1}]"#;
     let sig = nexudus_signature(SECRET.as_bytes(), body);
     let d = Delivery {
         body,
         signature: Some(&sig),
+        action: Some("BookingCreate"),
         ..Delivery::default()
     };
     let e = Platform::Nexudus

@@ -15,6 +15,7 @@
 
 #![warn(missing_docs)]
 
+pub mod nexudus;
 pub mod officernd;
 mod retry;
 

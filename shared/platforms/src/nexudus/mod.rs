@@ -5,19 +5,24 @@
 //!   `X-Nexudus-Hook-Signature` header ([`signature`]).
 //! - Fixtures: `events/nexudus/webhooks.txt`, one JSON body per line, optionally preceded by the
 //!   action and a space (`BookingDelete [{…}]`).
+//! - Records: [`records`] maps one Nexudus record to canonical events, for the webhook
+//!   normaliser (the DTO in the array) and the API reader ([`events_from_records`]) alike.
 
 mod normalize;
+pub mod records;
 mod signature;
 
 pub use normalize::normalize;
+pub use records::events_from_records;
 pub use signature::{HEADER, signature, verify};
 
+use crate::api::{ApiRecord, Mapped, NoApiMapping};
 use crate::spec::{
     Delivery, Fixture, FixtureLine, Format, IncomingRequest, PlatformSpec, Received, SignedRequest,
     Word,
 };
 use crate::{Known, Rejection, Verdict};
-use access_sync_rules::{Event, Instant};
+use access_sync_rules::{EntitlementId, Event, Instant};
 
 /// Nexudus's [`PlatformSpec`].
 #[derive(Clone, Copy, Debug)]
@@ -74,8 +79,15 @@ impl PlatformSpec for Nexudus {
         req.remove_header(HEADER);
     }
 
+    /// The action as given (the URL's `action`, a fixture line's word), when it looks like an
+    /// action name or number: the ingest route logs it, so nothing else is echoed.
     fn event_type(&self, line: FixtureLine<'_>) -> Option<String> {
-        line.word.map(str::to_string)
+        line.word
+            .map(str::trim)
+            .filter(|w| {
+                !w.is_empty() && w.len() <= 48 && w.bytes().all(|b| b.is_ascii_alphanumeric())
+            })
+            .map(str::to_string)
     }
 
     fn sent_at(&self, _payload: &str) -> Option<Instant> {
@@ -86,5 +98,15 @@ impl PlatformSpec for Nexudus {
     /// action is the same delivery.
     fn signed_parts(&self, d: &Delivery<'_>) -> Vec<Vec<u8>> {
         vec![d.body.to_vec()]
+    }
+
+    fn map_records(&self, records: &[ApiRecord<'_>], at: Instant) -> Result<Mapped, NoApiMapping> {
+        Ok(events_from_records(records, at))
+    }
+
+    /// Contracts, time passes and floor-plan units: bookings and check-ins are listed in a
+    /// window, so their absence proves nothing ([`records::covers`]).
+    fn covers(&self, id: &EntitlementId) -> bool {
+        records::covers(id)
     }
 }

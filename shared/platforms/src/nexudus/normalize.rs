@@ -1,32 +1,35 @@
 //! Nexudus webhooks → canonical events.
 //!
-//! The body is a JSON array holding one DTO (each element is handled, in order). A Nexudus
-//! webhook has one action, fixed when it is created, and the DTO does not say which: register each
-//! webhook with its action in the URL (`/nexudus?action=BookingDelete`). Without it the action is
-//! inferred from the DTO's fields (`TimePassId` → time pass, `TariffId` → contract, `ResourceId`
-//! → booking, `Email` → coworker), which cannot tell a delete from an update.
+//! The body is a JSON array holding one DTO (each element is handled, in order; §5.1). A Nexudus
+//! webhook has one action, fixed when it is created, and the DTO does not say which: register
+//! each webhook with its action in the URL (`/nexudus?action=BookingDelete`, name or number of
+//! `eWebhookAction`, §5.1). Without it the action is inferred from the DTO's fields
+//! (`TimePassId` → time pass, `TariffId` → contract, `ResourceId` → booking, `Email` →
+//! coworker), which cannot tell a delete from an update.
 //!
-//! `at` is the DTO's `UpdatedOn` (else `CreatedOn`); the canonical ids hash the action, `Id` and
-//! that timestamp. Offset-less date-times are taken as UTC.
+//! Each DTO is mapped by the same per-record functions as a record read from the API
+//! ([`super::records`]). `at` is the DTO's `UpdatedOn` (else `CreatedOn`); the canonical ids hash
+//! the action, `Id` and that timestamp.
 //!
-//! | action | canonical |
+//! | action (number) | canonical |
 //! |---|---|
-//! | `BookingCreate` (6), `BookingUpdate` (7) | entitlement `nexudus:booking:<Id>`, kind `booking`, ref `resource:<ResourceId>`, holder `CoworkerId`, `FromTime`–`ToTime` |
-//! | `BookingDelete` (8) | cancel |
-//! | `CoworkerContractActivate` (10), `…Renew` (12), `…UpgradeDowngrade` (13), `…ActivateFirst` (14) | entitlement `nexudus:contract:<Id>`, kind `plan`, ref `plan:<TariffId>`, `StartDate`–`CancellationDate`; `Active: false` → pending |
-//! | `CoworkerContractCancel` (11) | the contract ending at `CancellationDate`, or a cancel now when it has none |
-//! | `CoworkerCreate` (3), `CoworkerUpdate` (2) | member event `Id`, `Email`, `FullName` |
-//! | `CoworkerCheckin`, `CheckinCreate` / `CoworkerCheckout` | entitlement `nexudus:checkin:<BusinessId>:<CoworkerId>`, kind `checkin`, ref `checkin:<BusinessId>`, from `FromTime` / cancel |
-//! | `CoworkerTimePassCreate`, `…Update` / `…Delete` | entitlement `nexudus:timepass:<Id>`, kind `pass`, ref `pass:<TimePassId>`, until `ExpireDate`; `RemainingUses` 0 → exhausted / cancel |
-//! | blog, welcome e-mail, invoice actions | nothing |
+//! | `CoworkerCreate` (3), `CoworkerUpdate` (2), `AccessControlUpdate` (61) | member event `Id`, `Email`, `FullName`; `Active: false` (suspended) or `Archived: true` → removed. 61 is Nexudus's "re-read this coworker" hint (§5.2): its coworker DTO is applied when it carries `Email`, else acknowledged (the next sync re-reads) |
+//! | `CoworkerDelete` (50) | member removed |
+//! | `TeamCreated` (57), `TeamUpdated` (58) / `TeamDeleted` (59) | team event from `TeamMembers` (or `CoworkerIds`), when present / empty team |
+//! | `CoworkerContractCreate` (62), `…Activate` (10), `…Renew` (12), `…UpgradeDowngrade` (13), `…ActivateFirst` (14), `…Update` (60) | entitlement `nexudus:contract:<Id>`, kind `plan`, ref `plan:<TariffId>` |
+//! | `CoworkerContractCancel` (11) / `CoworkerContractDelete` (77) | the contract ending at `CancellationDate` (a cancel when it has none) / cancel |
+//! | `BookingCreate` (6), `BookingUpdate` (7) / `BookingDelete` (8) | entitlement `nexudus:booking:<Id>`, ref `resource:<ResourceId>` / cancel |
+//! | `CheckinCreated` (47), `CheckinUpdated` (48), `CoworkerCheckin` (36), `CoworkerCheckout` (35) / `CheckinDeleted` (49) | entitlement `nexudus:checkin:<Id>`, ref `checkin:<BusinessId>`, `FromTime`–`ToTime` (a check-out without `ToTime`: cancel) / cancel. A 35/36 DTO that is a coworker (no `FromTime`, has `Email`) is applied as the coworker |
+//! | `FloorPlanDeskCreate` (71), `…Update` (73) / `…Delete` (72) | entitlement `nexudus:floorplandesk:<Id>`, kind `occupancy`, ref `desk:`/`office:<Id>`; no `CoworkerId` → cancel / cancel |
+//! | time passes (no such action exists, §2.4; the inferred `CoworkerTimePass*` names are kept) | entitlement `nexudus:timepass:<Id>` |
+//! | every other action, known or not (tariffs, visitors, invoices, blog, …), or none and a DTO that does not tell | nothing: the route acknowledges it (2xx) and logs the action, so Nexudus never disables the webhook over it |
 
+use super::records::{booking, checkin, contract, coworker, desk, stamp, team, timepass};
 use crate::Rejection;
 use crate::directory::Known;
 use crate::json::{Obj, parse_body};
-use crate::out::{Grant, Out, hashed_id, reference};
-use crate::when::DateIs;
-use access_sync_rules::event::MemberEvent;
-use access_sync_rules::{EntitlementId, Event, Holder, Kind, MemberId, Source, Status};
+use crate::out::{Out, hashed_id};
+use access_sync_rules::Event;
 use serde_json::Value;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -35,18 +38,28 @@ enum Action {
     BookingDelete,
     Contract,
     ContractCancel,
+    ContractDelete,
     Coworker,
+    CoworkerDelete,
+    AccessControl,
+    Team,
+    TeamDelete,
     Checkin,
     Checkout,
+    CheckinDelete,
+    Desk,
+    DeskDelete,
     TimePass,
     TimePassDelete,
     Ignored,
 }
 
 impl Action {
-    fn parse(s: &str) -> Option<Action> {
+    /// The action by name (case-insensitive) or `eWebhookAction` number (§5.1); anything else
+    /// is [`Action::Ignored`].
+    fn parse(s: &str) -> Action {
         let s = s.trim().to_ascii_lowercase();
-        Some(match s.as_str() {
+        match s.as_str() {
             "6" | "bookingcreate" | "7" | "bookingupdate" => Action::Booking,
             "8" | "bookingdelete" => Action::BookingDelete,
             "10"
@@ -56,35 +69,41 @@ impl Action {
             | "13"
             | "coworkercontractupgradedowngrade"
             | "14"
-            | "coworkercontractactivatefirst" => Action::Contract,
+            | "coworkercontractactivatefirst"
+            | "60"
+            | "coworkercontractupdate"
+            | "62"
+            | "coworkercontractcreate" => Action::Contract,
             "11" | "coworkercontractcancel" => Action::ContractCancel,
+            "77" | "coworkercontractdelete" => Action::ContractDelete,
             "2" | "coworkerupdate" | "3" | "coworkercreate" => Action::Coworker,
-            "coworkercheckin" | "checkincreate" => Action::Checkin,
-            "coworkercheckout" => Action::Checkout,
+            "50" | "coworkerdelete" => Action::CoworkerDelete,
+            "61" | "accesscontrolupdate" => Action::AccessControl,
+            "57" | "teamcreated" | "58" | "teamupdated" => Action::Team,
+            "59" | "teamdeleted" => Action::TeamDelete,
+            "47" | "checkincreated" | "48" | "checkinupdated" | "36" | "coworkercheckin"
+            | "checkincreate" => Action::Checkin,
+            "35" | "coworkercheckout" => Action::Checkout,
+            "49" | "checkindeleted" => Action::CheckinDelete,
+            "71" | "floorplandeskcreate" | "73" | "floorplandeskupdate" => Action::Desk,
+            "72" | "floorplandeskdelete" => Action::DeskDelete,
             "coworkertimepasscreate" | "coworkertimepassupdate" => Action::TimePass,
             "coworkertimepassdelete" => Action::TimePassDelete,
-            "4" | "blogpostcreate" | "5" | "blogpostupdate" | "9" | "sendwelcomeemail" => {
-                Action::Ignored
-            }
-            n if n.starts_with("coworkerinvoice") => Action::Ignored,
-            n => match n.parse::<u32>() {
-                Ok(15..=24) => Action::Ignored,
-                _ => return None,
-            },
-        })
+            _ => Action::Ignored,
+        }
     }
 
-    fn infer(o: &Obj<'_>) -> Option<Action> {
+    fn infer(o: &Obj<'_>) -> Action {
         if o.has("TimePassId") {
-            Some(Action::TimePass)
+            Action::TimePass
         } else if o.has("TariffId") {
-            Some(Action::Contract)
+            Action::Contract
         } else if o.has("ResourceId") {
-            Some(Action::Booking)
+            Action::Booking
         } else if o.has("Email") {
-            Some(Action::Coworker)
+            Action::Coworker
         } else {
-            None
+            Action::Ignored
         }
     }
 
@@ -94,9 +113,17 @@ impl Action {
             Action::BookingDelete => "booking-delete",
             Action::Contract => "contract",
             Action::ContractCancel => "contract-cancel",
+            Action::ContractDelete => "contract-delete",
             Action::Coworker => "coworker",
+            Action::CoworkerDelete => "coworker-delete",
+            Action::AccessControl => "access-control-update",
+            Action::Team => "team",
+            Action::TeamDelete => "team-delete",
             Action::Checkin => "checkin",
             Action::Checkout => "checkout",
+            Action::CheckinDelete => "checkin-delete",
+            Action::Desk => "floorplandesk",
+            Action::DeskDelete => "floorplandesk-delete",
             Action::TimePass => "timepass",
             Action::TimePassDelete => "timepass-delete",
             Action::Ignored => "ignored",
@@ -105,21 +132,17 @@ impl Action {
 }
 
 /// Translates one Nexudus delivery; `action` is the webhook's action (name or number), if known.
+/// An action this adapter does not act on gives no events (the route acknowledges it).
 /// Nexudus names people by id in every record, so nothing needs to be known beforehand.
 pub fn normalize(
     body: &[u8],
     action: Option<&str>,
     _known: &dyn Known,
 ) -> Result<Vec<Event>, Rejection> {
-    let given = match action {
-        Some(a) => Some(Action::parse(a).ok_or_else(|| {
-            Rejection::malformed(
-                "action",
-                format!("unknown Nexudus action {a:?} (want e.g. BookingCreate or 6)"),
-            )
-        })?),
-        None => None,
-    };
+    let given = action.filter(|a| !a.trim().is_empty()).map(Action::parse);
+    if given == Some(Action::Ignored) {
+        return Ok(Vec::new());
+    }
     let v = parse_body(body)?;
     let Value::Array(items) = &v else {
         return Err(Rejection::malformed(
@@ -136,15 +159,7 @@ pub fn normalize(
     let mut events = Vec::new();
     for (i, item) in items.iter().enumerate() {
         let o = Obj::new(item, format!("[{i}]"))?;
-        let action = match given.or_else(|| Action::infer(&o)) {
-            Some(a) => a,
-            None => {
-                return Err(Rejection::malformed(
-                    "action",
-                    "missing, and the record's fields do not tell (register the webhook as /nexudus?action=<Action>)",
-                ));
-            }
-        };
+        let action = given.unwrap_or_else(|| Action::infer(&o));
         if action == Action::Ignored {
             continue;
         }
@@ -154,115 +169,45 @@ pub fn normalize(
 }
 
 fn record(o: &Obj<'_>, action: Action) -> Result<Vec<Event>, Rejection> {
-    let (stamp_key, at) = match o.instant_opt("UpdatedOn", DateIs::Start)? {
-        Some(t) => ("UpdatedOn", t),
-        None => match o.instant_opt("CreatedOn", DateIs::Start)? {
-            Some(t) => ("CreatedOn", t),
-            None => {
-                return Err(Rejection::malformed(
-                    o.path("UpdatedOn"),
-                    "missing (and no CreatedOn)",
-                ));
-            }
-        },
+    // The coworker DTO of AccessControlUpdate (§5.2) is only a hint unless it says who.
+    if action == Action::AccessControl && o.get("Email").is_none() {
+        return Ok(Vec::new());
+    }
+    let Some((stamp_key, at)) = stamp(o)? else {
+        return Err(Rejection::malformed(
+            o.path("UpdatedOn"),
+            "missing (and no CreatedOn)",
+        ));
     };
     let stamp = o.get(stamp_key).map(Value::to_string).unwrap_or_default();
     let id = o.id("Id")?;
     let mut out = Out::new(hashed_id("nexudus", &[action.name(), &id, &stamp]), at);
-    let coworker = || o.id("CoworkerId").map(|c| Holder::Member(MemberId(c)));
     match action {
         Action::Ignored => {}
-        Action::Booking => {
-            let e = Grant {
-                id: format!("nexudus:booking:{id}"),
-                kind: Kind::Booking,
-                refs: reference(Source::Resource, &o.id("ResourceId")?)
-                    .into_iter()
-                    .collect(),
-                holder: coworker()?,
-                start: Some(o.instant("FromTime", DateIs::Start)?),
-                end: Some(o.instant("ToTime", DateIs::Start)?),
-                status: Status::Active,
-            }
-            .build(Vec::new(), &o.path("ToTime"))?;
-            out.entitlement(e);
-        }
-        Action::BookingDelete => out.cancel(EntitlementId(format!("nexudus:booking:{id}"))),
-        Action::Contract | Action::ContractCancel => {
-            let ent = format!("nexudus:contract:{id}");
-            let end = o.instant_opt("CancellationDate", DateIs::End)?;
-            if action == Action::ContractCancel && end.is_none() {
-                out.cancel(EntitlementId(ent));
-            } else {
-                let e = Grant {
-                    id: ent,
-                    kind: Kind::Plan,
-                    refs: reference(Source::Plan, &o.id("TariffId")?)
-                        .into_iter()
-                        .collect(),
-                    holder: coworker()?,
-                    start: o.instant_opt("StartDate", DateIs::Start)?,
-                    end,
-                    status: if o.bool_opt("Active")? == Some(false) && action == Action::Contract {
-                        Status::Pending
-                    } else {
-                        Status::Active
-                    },
-                }
-                .build(Vec::new(), &o.path("CancellationDate"))?;
-                out.entitlement(e);
-            }
-        }
-        Action::Coworker => out.member(MemberEvent {
-            id: MemberId(id),
-            email: o.email_opt("Email")?,
-            name: o
-                .str_opt("FullName")?
-                .filter(|n| !n.trim().is_empty())
-                .map(str::to_string),
-            removed: false,
-        }),
+        Action::Booking => booking(&mut out, o, Vec::new(), false)?,
+        Action::BookingDelete => booking(&mut out, o, Vec::new(), true)?,
+        Action::Contract => contract(&mut out, o, false, false)?,
+        Action::ContractCancel => contract(&mut out, o, true, false)?,
+        Action::ContractDelete => contract(&mut out, o, false, true)?,
+        Action::Coworker | Action::AccessControl => coworker(&mut out, o, false)?,
+        Action::CoworkerDelete => coworker(&mut out, o, true)?,
+        Action::Team => team(&mut out, o, false)?,
+        Action::TeamDelete => team(&mut out, o, true)?,
         Action::Checkin | Action::Checkout => {
-            let business = o.id("BusinessId")?;
-            let member = o.id("CoworkerId")?;
-            let ent = format!("nexudus:checkin:{business}:{member}");
-            if action == Action::Checkout {
-                out.cancel(EntitlementId(ent));
+            // CoworkerCheckin/-out may carry the coworker rather than the check-in (§5.1 [I]).
+            if !o.has("FromTime") && !o.has("FromTimeLocal") && o.has("Email") {
+                coworker(&mut out, o, false)?;
             } else {
-                let e = Grant {
-                    id: ent,
-                    kind: Kind::Checkin,
-                    refs: reference(Source::Checkin, &business).into_iter().collect(),
-                    holder: Holder::Member(MemberId(member)),
-                    start: o.instant_opt("FromTime", DateIs::Start)?,
-                    end: None,
-                    status: Status::Active,
-                }
-                .build(Vec::new(), &o.path("FromTime"))?;
-                out.entitlement(e);
+                // A check-out without its time ends the check-in now.
+                let open = o.get("ToTime").is_none() && o.get("ToTimeLocal").is_none();
+                checkin(&mut out, o, action == Action::Checkout && open)?;
             }
         }
-        Action::TimePass => {
-            let exhausted = o.int_opt("RemainingUses")?.is_some_and(|n| n <= 0);
-            let e = Grant {
-                id: format!("nexudus:timepass:{id}"),
-                kind: Kind::Pass,
-                refs: reference(Source::Pass, &o.id("TimePassId")?)
-                    .into_iter()
-                    .collect(),
-                holder: coworker()?,
-                start: None,
-                end: o.instant_opt("ExpireDate", DateIs::End)?,
-                status: if exhausted {
-                    Status::Exhausted
-                } else {
-                    Status::Active
-                },
-            }
-            .build(Vec::new(), &o.path("ExpireDate"))?;
-            out.entitlement(e);
-        }
-        Action::TimePassDelete => out.cancel(EntitlementId(format!("nexudus:timepass:{id}"))),
+        Action::CheckinDelete => checkin(&mut out, o, true)?,
+        Action::Desk => desk(&mut out, o, false)?,
+        Action::DeskDelete => desk(&mut out, o, true)?,
+        Action::TimePass => timepass(&mut out, o, false)?,
+        Action::TimePassDelete => timepass(&mut out, o, true)?,
     }
     Ok(out.finish())
 }
