@@ -11,7 +11,7 @@ use crate::{DeadLetters, Operator, OperatorError};
 use access_sync_engine::{Included, Outcome, Step, Store, Trigger};
 use access_sync_ports::{
     AccessControl, AuditAction, AuditEntry, EdgeScheduler, Exclusion, ExclusionList,
-    OwnershipChange, SyncStateStore,
+    OwnershipChange, RunLog, SyncStateStore,
 };
 use access_sync_rules::converge::Decision;
 use access_sync_rules::time::format_instant;
@@ -61,7 +61,7 @@ pub enum Excluded {
 
 impl<S, K, E, Q> Operator<S, K, E, Q>
 where
-    S: Store + SyncStateStore + ExclusionList + Sync,
+    S: Store + SyncStateStore + ExclusionList + RunLog + Sync,
     K: AccessControl + KisiLookup,
     E: EdgeScheduler + Send + Sync,
     Q: DeadLetters,

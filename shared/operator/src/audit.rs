@@ -7,7 +7,9 @@
 use crate::kisi::KisiLookup;
 use crate::{DeadLetters, Operator, OperatorError};
 use access_sync_engine::Store;
-use access_sync_ports::{AccessControl, AuditEntry, EdgeScheduler, ExclusionList, SyncStateStore};
+use access_sync_ports::{
+    AccessControl, AuditEntry, EdgeScheduler, ExclusionList, RunLog, SyncStateStore,
+};
 use access_sync_rules::{Email, GroupId, Instant};
 
 /// The most entries one query returns.
@@ -45,7 +47,7 @@ impl AuditQuery {
 
 impl<S, K, E, Q> Operator<S, K, E, Q>
 where
-    S: Store + SyncStateStore + ExclusionList + Sync,
+    S: Store + SyncStateStore + ExclusionList + RunLog + Sync,
     K: AccessControl + KisiLookup,
     E: EdgeScheduler + Send + Sync,
     Q: DeadLetters,

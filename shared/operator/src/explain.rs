@@ -12,7 +12,7 @@ use crate::{DeadLetters, Operator, OperatorError};
 use access_sync_engine::Store;
 use access_sync_ports::{
     AccessControl, AuditEntry, EdgeScheduler, Exclusion, ExclusionList, HeldByHand, Hold,
-    Ownership, SyncStateStore, Wanted, holder_key,
+    Ownership, RunLog, SyncStateStore, Wanted, holder_key,
 };
 use access_sync_rules::access::merge;
 use access_sync_rules::event::Status as EventStatus;
@@ -315,7 +315,7 @@ fn holdings(
 
 impl<S, K, E, Q> Operator<S, K, E, Q>
 where
-    S: Store + SyncStateStore + ExclusionList + Sync,
+    S: Store + SyncStateStore + ExclusionList + RunLog + Sync,
     K: AccessControl + KisiLookup,
     E: EdgeScheduler + Send + Sync,
     Q: DeadLetters,

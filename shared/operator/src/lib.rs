@@ -88,7 +88,11 @@ pub type AwsOperator = Operator<DynamoStore, KisiAccess, SchedulerEdges, SqsDead
 
 impl<S, K, E, Q> Operator<S, K, E, Q>
 where
-    S: Store + access_sync_ports::SyncStateStore + access_sync_ports::ExclusionList + Sync,
+    S: Store
+        + access_sync_ports::SyncStateStore
+        + access_sync_ports::ExclusionList
+        + access_sync_ports::RunLog
+        + Sync,
     K: AccessControl + KisiLookup,
     E: EdgeScheduler + Send + Sync,
     Q: DeadLetters,

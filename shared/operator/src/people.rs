@@ -6,7 +6,7 @@
 use crate::kisi::KisiLookup;
 use crate::{DeadLetters, Operator, OperatorError};
 use access_sync_engine::Store;
-use access_sync_ports::{AccessControl, EdgeScheduler, ExclusionList, SyncStateStore};
+use access_sync_ports::{AccessControl, EdgeScheduler, ExclusionList, RunLog, SyncStateStore};
 use access_sync_rules::Email;
 use access_sync_rules::facts::Record;
 use serde::Serialize;
@@ -69,7 +69,7 @@ pub fn search(records: &[Record], query: &str, limit: usize) -> Vec<Person> {
 
 impl<S, K, E, Q> Operator<S, K, E, Q>
 where
-    S: Store + SyncStateStore + ExclusionList + Sync,
+    S: Store + SyncStateStore + ExclusionList + RunLog + Sync,
     K: AccessControl + KisiLookup,
     E: EdgeScheduler + Send + Sync,
     Q: DeadLetters,

@@ -7,14 +7,16 @@ use crate::kisi::{KeyHealth, KisiLookup};
 use crate::{Operator, OperatorError};
 use access_sync_engine::{BrakeStatus, Store};
 use access_sync_ports::{
-    AccessControl, AuditAction, EdgeScheduler, Exclusion, ExclusionList, HeldSync, SyncStateStore,
-    entitlement_key, member_key, team_key,
+    AccessControl, AuditAction, EdgeScheduler, Exclusion, ExclusionList, HeldSync, RunLog,
+    RunRecord, SyncStateStore, entitlement_key, member_key, team_key,
 };
 use access_sync_rules::facts::Record;
 use access_sync_rules::{EntitlementId, Holder, Instant};
 use serde::Serialize;
 use std::collections::BTreeSet;
 
+/// A reconcile older than this (two missed 15-minute runs) is a problem.
+pub const RECONCILE_LATE_MINUTES: i64 = 35;
 /// How many system-wide audit entries are read to find held events.
 const HOLD_SCAN: u32 = 500;
 /// The most exclusions listed.
@@ -66,6 +68,9 @@ pub struct Status {
     pub exclusions: Vec<Exclusion>,
     /// Whether Kisi accepts the key.
     pub kisi: KeyHealth,
+    /// The last reconcile run and its result (`None`: it never ran, or ran before runs were
+    /// recorded).
+    pub last_reconcile: Option<RunRecord>,
 }
 
 impl Status {
@@ -73,6 +78,20 @@ impl Status {
     /// letters, a rejected or unreachable Kisi key, held sync endings).
     pub fn problems(&self) -> Vec<String> {
         let mut p = Vec::new();
+        match &self.last_reconcile {
+            None => p.push("reconcile has not run (or not since runs are recorded)".into()),
+            Some(r) if self.at - r.at > chrono::Duration::minutes(RECONCILE_LATE_MINUTES) => {
+                p.push(format!(
+                    "reconcile last ran {} ({} minutes ago)",
+                    access_sync_rules::time::format_instant(r.at),
+                    (self.at - r.at).num_minutes()
+                ));
+            }
+            Some(r) if r.outcome != "ok" => {
+                p.push(format!("the last reconcile was {}", r.outcome));
+            }
+            Some(_) => {}
+        }
         let held = self
             .brake
             .holds
@@ -121,7 +140,7 @@ fn held_entitlement(cause: &str) -> Option<&str> {
 
 impl<S, K, E, Q> Operator<S, K, E, Q>
 where
-    S: Store + SyncStateStore + ExclusionList + Sync,
+    S: Store + SyncStateStore + ExclusionList + RunLog + Sync,
     K: AccessControl + KisiLookup,
     E: EdgeScheduler + Send + Sync,
     Q: DeadLetters,
@@ -161,6 +180,7 @@ where
             platforms,
             exclusions: engine.store().exclusions(EXCLUSIONS).await?,
             kisi: engine.kisi().health().await,
+            last_reconcile: engine.store().last_run("reconcile").await?,
         })
     }
 
