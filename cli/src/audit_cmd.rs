@@ -1,7 +1,8 @@
 //! `access-sync audit [EMAIL] [--since T] [--group G] [--limit N] [--json]`: what access-sync
 //! did (grant, revoke, replace, adopt, hold, held by hand, exclude, include) and why, newest
-//! first. Without EMAIL: the system-wide entries (brake holds, events held for a member not yet
-//! described).
+//! first. Without EMAIL: everyone's entries, system-wide ones included (brake holds, events
+//! held for a member not yet described), from the store's activity feed; `--since` defaults to
+//! 24 hours ago there.
 //!
 //! Exit codes: 0 ok, 2 usage or configuration, 1 failure.
 
@@ -15,7 +16,7 @@ use std::process::ExitCode;
 /// `audit` arguments.
 #[derive(clap::Args, Debug)]
 pub struct AuditArgs {
-    /// The person's e-mail (without it: system-wide entries).
+    /// The person's e-mail (without it: everyone's entries, from the activity feed).
     email: Option<String>,
     /// Only entries at or after this instant (RFC 3339).
     #[arg(long)]
@@ -67,7 +68,15 @@ pub fn run(args: AuditArgs) -> ExitCode {
             group: ops_cmd::group(args.group)?,
             limit: args.limit,
         };
-        let entries = op.audit(&q).await?;
+        let entries = if q.email.is_some() {
+            op.audit(&q).await?
+        } else {
+            let now = op.now().await?;
+            let since = q.since.unwrap_or(now - chrono::Duration::hours(24));
+            // Entries stamped with the installation's clock up to now, plus the current second.
+            let until = now + chrono::Duration::seconds(1);
+            op.activity(since, until, q.group, q.limit).await?
+        };
         let mut out = std::io::stdout().lock();
         if args.json {
             ops_cmd::json(&mut out, &entries);

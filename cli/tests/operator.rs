@@ -293,11 +293,29 @@ async fn explain_audit_and_status_show_held_by_hand_excluded_held_events_and_dea
     );
     assert!(text.contains("\texclude\tcarol@example.com\t"), "{text}");
     assert!(!text.contains("\tgrant\t"), "{text}");
-    let system = ok(&env, &["audit"]);
+    // Without EMAIL: everyone's entries, from the activity feed.
+    let everyone = ok(&env, &["audit"]);
     assert!(
-        system.contains("\thold\t-\t-\tentitlement plan:5 held"),
-        "{system}"
+        everyone.contains("\thold\t-\t-\tentitlement plan:5 held"),
+        "{everyone}"
     );
+    assert!(
+        everyone.contains("\tgrant\tjoe@example.com\t101\t"),
+        "{everyone}"
+    );
+    assert!(
+        everyone.contains("\tby_hand\tann@example.com\t101\t"),
+        "{everyone}"
+    );
+    let recent = ok(
+        &env,
+        &["audit", "--since", "2026-12-07T08:40:00Z", "--group", "101"],
+    );
+    assert!(
+        recent.contains("\texclude\tcarol@example.com\t101\t"),
+        "{recent}"
+    );
+    assert!(!recent.contains("plan:5"), "{recent}");
 
     // status: the held event, the dead letter, the exclusion, the Kisi key; problems first.
     let s = json_of(&env, &["status", "--json"]);

@@ -37,7 +37,7 @@ pub mod people;
 pub mod status;
 
 pub use actions::{ActionStep, Excluded};
-pub use audit::AuditQuery;
+pub use audit::{AuditQuery, HourCount};
 pub use dead_letters::{DeadLetter, DeadLetterQueue, DeadLetters, SqsDeadLetters};
 pub use explain::{
     Change, EntitlementLine, EntitlementStatus, Explanation, GroupExplanation, Holding,

@@ -330,6 +330,22 @@ impl crate::runs::RunLog for MemoryStore {
 }
 
 impl AuditLog for MemoryStore {
+    async fn recent(
+        &self,
+        since: DateTime<Utc>,
+        until: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<AuditEntry>, StoreError> {
+        let state = lock(&self.state);
+        let mut out: Vec<_> = (state.audit.iter())
+            .filter(|e| since <= e.at && e.at < until)
+            .cloned()
+            .collect();
+        out.sort_by_key(|e| std::cmp::Reverse(e.at));
+        out.truncate(limit as usize);
+        Ok(out)
+    }
+
     async fn record(&self, entries: &[AuditEntry]) -> Result<(), StoreError> {
         append_audit(&mut lock(&self.state).audit, entries);
         Ok(())
