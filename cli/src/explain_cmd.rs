@@ -123,7 +123,10 @@ pub(crate) fn text(x: &Explanation, out: &mut impl Write) {
     for g in &x.groups {
         let _ = writeln!(out);
         let state = if g.open {
-            format!("OPEN until {}", when(g.until))
+            match g.until {
+                Some(t) => format!("OPEN until {}", format_instant(t)),
+                None => "OPEN with no end".into(),
+            }
         } else {
             match g.next_open {
                 Some(t) => format!("CLOSED, opens {}", format_instant(t)),

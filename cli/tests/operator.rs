@@ -228,7 +228,7 @@ async fn explain_audit_and_status_show_held_by_hand_excluded_held_events_and_dea
     assert_eq!(group(&later, 102)["until"], json!("2026-12-08T11:05:00Z"));
     let text = ok(&env, &["explain", "joe@example.com"]);
     assert!(
-        text.contains("group 101 (mapped): OPEN until") && text.contains("because plan:1"),
+        text.contains("group 101 (mapped): OPEN with no end because plan:1"),
         "{text}"
     );
     assert!(

@@ -436,3 +436,127 @@ where
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use access_sync_rules::Event;
+    use access_sync_rules::time::parse_instant;
+
+    const MAP: &str = "[[mapping]]\nsource = \"plan\"\nid = \"hot-desk\"\ngroups = [101]\n\n\
+                       [[mapping]]\nsource = \"resource\"\nid = \"room\"\ngroups = [102]\n";
+
+    fn t(s: &str) -> Instant {
+        parse_instant(s).unwrap()
+    }
+
+    fn facts(mappings: &Mappings) -> Facts {
+        let mut f = Facts::new();
+        for line in [
+            r#"{"id":"m1","at":"2026-12-07T08:00:00Z","member":{"id":"m1","email":"joe@example.com","name":"Joe"}}"#,
+            r#"{"id":"b1","at":"2026-12-07T08:00:00Z","entitlement":{"id":"booking:b1","kind":"booking","refs":["resource:room"],"holder":{"member":"m1"},"start":"2026-12-08T10:00:00Z","end":"2026-12-08T11:00:00Z"}}"#,
+            r#"{"id":"b2","at":"2026-12-07T08:00:00Z","entitlement":{"id":"booking:b2","kind":"booking","refs":["resource:room"],"holder":{"member":"m1"},"start":"2026-12-08T11:05:00Z","end":"2026-12-08T12:00:00Z"}}"#,
+            r#"{"id":"p9","at":"2026-12-07T08:00:00Z","entitlement":{"id":"plan:9","kind":"plan","refs":["plan:hot-desk","plan:gym"],"holder":{"member":"m1"},"status":"exhausted"}}"#,
+            r#"{"id":"c9","at":"2026-12-07T08:00:00Z","entitlement":{"id":"plan:8","kind":"plan","refs":["plan:hot-desk"],"holder":{"member":"m1"}}}"#,
+            r#"{"id":"x8","at":"2026-12-07T09:00:00Z","cancel":{"entitlement":"plan:8"}}"#,
+        ] {
+            f.apply(&Event::parse(line).unwrap(), mappings);
+        }
+        f
+    }
+
+    fn room() -> Pair {
+        Pair {
+            email: Email::parse("joe@example.com").unwrap(),
+            group: GroupId::new(102).unwrap(),
+        }
+    }
+
+    #[test]
+    fn the_timeline_merges_touching_bookings_and_lists_the_changes_ahead() {
+        let m = Mappings::parse(MAP).unwrap();
+        let f = facts(&m);
+        let (access, windows, changes) = timeline(
+            &f,
+            &m,
+            &room(),
+            t("2026-12-07T10:00:00Z"),
+            t("2026-12-21T10:00:00Z"),
+        );
+        assert!(!access.open);
+        assert_eq!(access.next_open, Some(t("2026-12-08T09:55:00Z")));
+        assert_eq!(
+            windows,
+            [TimelineWindow {
+                from: t("2026-12-08T09:55:00Z"),
+                until: Some(t("2026-12-08T12:05:00Z")),
+                reasons: vec!["booking:b1".into(), "booking:b2".into()],
+            }]
+        );
+        assert_eq!(
+            changes,
+            [
+                Change {
+                    at: t("2026-12-08T09:55:00Z"),
+                    open: true
+                },
+                Change {
+                    at: t("2026-12-08T12:05:00Z"),
+                    open: false
+                }
+            ]
+        );
+    }
+
+    #[test]
+    fn inside_a_window_only_its_close_is_ahead_and_nothing_past_the_horizon_is() {
+        let m = Mappings::parse(MAP).unwrap();
+        let f = facts(&m);
+        let (access, windows, changes) = timeline(
+            &f,
+            &m,
+            &room(),
+            t("2026-12-08T10:30:00Z"),
+            t("2026-12-08T12:00:00Z"),
+        );
+        assert!(access.open);
+        assert_eq!(access.until, Some(t("2026-12-08T12:05:00Z")));
+        assert_eq!(windows.len(), 1);
+        assert!(changes.is_empty(), "{changes:?}");
+    }
+
+    #[test]
+    fn entitlement_lines_give_status_and_the_mapping_line_of_each_key() {
+        let m = Mappings::parse(MAP).unwrap();
+        let f = facts(&m);
+        let email = Email::parse("joe@example.com").unwrap();
+        let records: Vec<Record> = f.records().collect();
+        let lines = entitlement_lines(&records, &f, &m, &email);
+        let line = |id: &str| lines.iter().find(|l| l.id == id).unwrap();
+        let used_up = line("plan:9");
+        assert_eq!(
+            (used_up.status, used_up.grants),
+            (EntitlementStatus::UsedUp, false)
+        );
+        assert_eq!(
+            used_up.mappings,
+            [
+                MappingLine {
+                    reference: "plan:hot-desk".into(),
+                    line: Some(1),
+                    groups: vec![GroupId::new(101).unwrap()],
+                },
+                MappingLine {
+                    reference: "plan:gym".into(),
+                    line: None,
+                    groups: vec![],
+                }
+            ]
+        );
+        assert_eq!(line("plan:8").status, EntitlementStatus::Cancelled);
+        let b1 = line("booking:b1");
+        assert_eq!((b1.status, b1.grants), (EntitlementStatus::Active, true));
+        assert_eq!(b1.holder.as_deref(), Some("member:m1"));
+        assert_eq!(b1.mappings[0].line, Some(6));
+    }
+}

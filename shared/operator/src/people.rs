@@ -88,3 +88,32 @@ where
         Ok(search(&records, query, limit))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use access_sync_rules::{Event, Facts, mapping::Mappings};
+
+    #[test]
+    fn people_are_found_by_the_start_of_their_address_or_of_a_word_of_their_name() {
+        let m = Mappings::parse("").unwrap();
+        let mut f = Facts::new();
+        for line in [
+            r#"{"id":"1","at":"2026-12-07T08:00:00Z","member":{"id":"m1","email":"joe@example.com","name":"Joe Bloggs"}}"#,
+            r#"{"id":"2","at":"2026-12-07T08:00:00Z","member":{"id":"m2","email":"ann@example.com","name":"Ann Joensen"}}"#,
+            r#"{"id":"3","at":"2026-12-07T08:00:00Z","member":{"id":"m3","email":"JOE@example.com"}}"#,
+            r#"{"id":"4","at":"2026-12-07T08:00:00Z","member":{"id":"m4","name":"Joe Without Mail"}}"#,
+        ] {
+            f.apply(&Event::parse(line).unwrap(), &m);
+        }
+        let records: Vec<Record> = f.records().collect();
+        let found = search(&records, " JOE", 10);
+        let emails: Vec<&str> = found.iter().map(|p| p.email.as_str()).collect();
+        assert_eq!(emails, ["ann@example.com", "joe@example.com"]);
+        assert_eq!(found[1].members, ["m1", "m3"]);
+        assert_eq!(found[1].name.as_deref(), Some("Joe Bloggs"));
+        assert_eq!(search(&records, "blo", 10).len(), 1);
+        assert!(search(&records, "", 10).is_empty());
+        assert_eq!(search(&records, "j", 1).len(), 1);
+    }
+}
