@@ -61,13 +61,20 @@ pub(crate) fn line(e: &AuditEntry) -> String {
 
 /// Runs `audit`.
 pub fn run(args: AuditArgs) -> ExitCode {
-    ops_cmd::run(|op| async move {
-        let q = AuditQuery {
+    // The operator's input first: a typo is reported whatever the configuration.
+    let parsed = (|| {
+        Ok::<_, Failed>(AuditQuery {
             email: args.email.as_deref().map(ops_cmd::email).transpose()?,
             since: ops_cmd::instant(args.since.as_deref(), "--since")?,
             group: ops_cmd::group(args.group)?,
             limit: args.limit,
-        };
+        })
+    })();
+    let q = match parsed {
+        Ok(q) => q,
+        Err(e) => return ops_cmd::exit(e),
+    };
+    ops_cmd::run(|op| async move {
         let entries = if q.email.is_some() {
             op.audit(&q).await?
         } else {

@@ -40,10 +40,20 @@ pub struct ExplainArgs {
 
 /// Runs `explain`.
 pub fn run(args: ExplainArgs) -> ExitCode {
+    // The operator's input first: a typo is reported whatever the configuration.
+    let parsed = (|| {
+        Ok::<_, Failed>((
+            ops_cmd::email(&args.email)?,
+            ops_cmd::group(args.group)?,
+            ops_cmd::instant(args.at.as_deref(), "--at")?,
+        ))
+    })();
+    let (email, group, at) = match parsed {
+        Ok(p) => p,
+        Err(e) => return ops_cmd::exit(e),
+    };
     ops_cmd::run(|op| async move {
-        let email = ops_cmd::email(&args.email)?;
-        let group = ops_cmd::group(args.group)?;
-        let at = match ops_cmd::instant(args.at.as_deref(), "--at")? {
+        let at = match at {
             Some(t) => t,
             None => op.now().await?,
         };

@@ -88,13 +88,40 @@ where
     });
     match done {
         Ok(()) => ExitCode::SUCCESS,
-        Err(Failed::Usage(m)) => {
+        Err(e) => exit(e),
+    }
+}
+
+/// Reports a failure on stderr and answers its exit code (2 usage or configuration, 1 failure).
+pub(crate) fn exit(e: Failed) -> ExitCode {
+    match e {
+        Failed::Usage(m) => {
             eprintln!("error: {m}");
             ExitCode::from(2)
         }
-        Err(Failed::Failure(m)) => {
+        Failed::Failure(m) => {
             eprintln!("error: {m}");
             ExitCode::from(1)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_address_needs_something_on_both_sides_of_one_at_sign() {
+        assert_eq!(
+            email(" Joe@Example.com ").ok().map(|e| e.to_string()),
+            Some("joe@example.com".into())
+        );
+        for bad in ["joe", "@example.com", "joe@", "a@b@c", ""] {
+            assert!(matches!(email(bad), Err(Failed::Usage(_))), "{bad:?}");
+        }
+        assert!(matches!(group(Some(0)), Err(Failed::Usage(_))));
+        assert!(
+            matches!(instant(Some("noon"), "--at"), Err(Failed::Usage(m)) if m.starts_with("--at: "))
+        );
     }
 }

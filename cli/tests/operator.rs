@@ -366,6 +366,10 @@ async fn explain_audit_and_status_show_held_by_hand_excluded_held_events_and_dea
     let bad = cli(&env, &["explain", "not-an-address"]);
     assert_eq!(bad.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("not an e-mail"));
+    // ... also without any settings: the input is read first.
+    let bad = cli(&[], &["explain", "joe@example.com", "--at", "noon"]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("--at: bad instant"));
     let bad = cli(&env, &["audit", "--since", "yesterday"]);
     assert_eq!(
         bad.status.code(),
