@@ -7,9 +7,9 @@
 
 use access_sync_aws::testing::free_port;
 use access_sync_engine::ApplyOptions;
-use access_sync_operator::AwsOperator;
+use access_sync_operator::{AwsOperator, Excluded, HoldingKind};
 use access_sync_rules::time::parse_instant;
-use access_sync_rules::{Email, Event, Instant};
+use access_sync_rules::{Email, Event, GroupId, Instant};
 use local_stack::Driver;
 use local_stack::functions::{Functions, InProcess};
 use local_stack::pumps::Pumps;
@@ -378,5 +378,58 @@ async fn explain_audit_and_status_show_held_by_hand_excluded_held_events_and_dea
         String::from_utf8_lossy(&bad.stdout),
         String::from_utf8_lossy(&bad.stderr)
     );
+
+    // The console's actions, through the one converge path: exclude Joe (what access-sync
+    // granted is taken back), include him again (granted again); converging Ann keeps her
+    // hand-made assignment as it is.
+    let joe = Email::parse("joe@example.com").unwrap();
+    let now = operator.now().await.unwrap();
+    let excluded = operator.exclude(&joe, now).await.unwrap();
+    let Excluded::Excluded(steps) = excluded else {
+        panic!("joe was not excluded before: {excluded:?}")
+    };
+    assert!(
+        steps
+            .iter()
+            .any(|s| s.pair.group.get() == 101 && s.done == "revoked"),
+        "{steps:?}"
+    );
+    assert_eq!(
+        operator.exclude(&joe, now).await.unwrap(),
+        Excluded::AlreadyExcluded
+    );
+    let x = operator.explain(&joe, None, now).await.unwrap();
+    assert!(x.excluded.is_some());
+    assert!(
+        x.groups
+            .iter()
+            .all(|g| g.kisi.is_empty() && g.ours.is_none()),
+        "{x:?}"
+    );
+    let included = operator
+        .include(&joe, now)
+        .await
+        .unwrap()
+        .expect("was excluded");
+    assert!(
+        included
+            .iter()
+            .any(|s| s.pair.group.get() == 101 && s.done.starts_with("granted until ")),
+        "{included:?}"
+    );
+    let x = operator
+        .explain(&joe, GroupId::new(101), now)
+        .await
+        .unwrap();
+    assert_eq!(x.groups[0].kisi[0].kind, HoldingKind::Ours);
+    let ann = Email::parse("ann@example.com").unwrap();
+    operator.converge_now(&ann, now).await.unwrap();
+    let x = operator
+        .explain(&ann, GroupId::new(101), now)
+        .await
+        .unwrap();
+    assert_eq!(x.groups[0].kisi.len(), 1);
+    assert_eq!(x.groups[0].kisi[0].assignment, by_hand);
+    assert_eq!(x.groups[0].kisi[0].kind, HoldingKind::ByHand);
     stack.stop().await;
 }
