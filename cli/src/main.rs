@@ -11,20 +11,27 @@
 //! - `import PLATFORM [--dry-run]`: bootstrap from the platform's API (what it found, who gains
 //!   what, then commit); `sync run|confirm|discard|status PLATFORM`: the on-demand sync and
 //!   its held endings.
+//! - `explain EMAIL`, `audit [EMAIL]`, `status`: why a person can or cannot open which door,
+//!   what access-sync did and why, and the installation's health (over `access-sync-operator`,
+//!   which the web console shares).
 //! - `log-id EMAIL`: the pseudonym the logs use for an address; `erase EMAIL`: remove one
 //!   person's audit entries and stored facts on request.
 //!
 //! Exit codes: 0 ok (warnings on stderr), 2 bad input or usage (nothing on stdout), 1 failure.
 
+mod audit_cmd;
 mod brake_cmd;
 mod claims_cmd;
+mod explain_cmd;
 mod kisi_cmd;
 mod mappings_cmd;
 mod normalize_cmd;
+mod ops_cmd;
 mod post_cmd;
 mod preview_cmd;
 mod privacy_cmd;
 mod sync_cmd;
+mod status_cmd;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -63,6 +70,12 @@ enum Cmd {
     Import(sync_cmd::ImportArgs),
     /// The platform sync on demand, and the endings its brake holds.
     Sync(sync_cmd::SyncArgs),
+    /// Why a person can or cannot open each group, now and over the coming days.
+    Explain(explain_cmd::ExplainArgs),
+    /// What access-sync did and why: grants, revokes, replacements, holds, with their causes.
+    Audit(audit_cmd::AuditArgs),
+    /// The installation at a glance: brake, held revokes and events, dead letters, syncs, Kisi key.
+    Status(status_cmd::StatusArgs),
     /// Print the pseudonym the logs use for an e-mail address (to grep the logs for a person).
     LogId(privacy_cmd::LogIdArgs),
     /// Erase one person's audit entries and stored facts (refused while they have access).
@@ -79,6 +92,9 @@ fn main() -> ExitCode {
         Cmd::Brake(args) => brake_cmd::run(args),
         Cmd::Import(args) => sync_cmd::import(args),
         Cmd::Sync(args) => sync_cmd::sync(args),
+        Cmd::Explain(args) => explain_cmd::run(args),
+        Cmd::Audit(args) => audit_cmd::run(args),
+        Cmd::Status(args) => status_cmd::run(args),
         Cmd::LogId(args) => privacy_cmd::log_id(args),
         Cmd::Erase(args) => privacy_cmd::erase(args),
     }

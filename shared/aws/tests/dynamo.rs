@@ -393,3 +393,52 @@ async fn audit_entries_expire_after_the_retention_and_one_persons_entries_can_be
     assert_eq!(db.history("ann@example.com", 100).await.unwrap().len(), 1);
     assert_eq!(db.erase("joe@example.com").await.unwrap(), 0);
 }
+
+#[tokio::test]
+async fn the_activity_feed_reads_everyones_entries_across_days_newest_first_within_bounds() {
+    let db = store("audit-feed").await;
+    let entry = |at: &str, email: Option<&str>, action| AuditEntry {
+        at: t(at),
+        pair: email.map(|e| pair(e, 201)),
+        action,
+        cause: at.to_string(),
+    };
+    let before = entry(
+        "2026-12-06T08:00:00Z",
+        Some("ann@example.com"),
+        AuditAction::Grant,
+    );
+    let late_day1 = entry(
+        "2026-12-06T23:59:00Z",
+        Some("joe@example.com"),
+        AuditAction::Grant,
+    );
+    let system = entry("2026-12-07T01:00:00Z", None, AuditAction::Brake);
+    let day2 = entry(
+        "2026-12-07T09:00:00Z",
+        Some("ann@example.com"),
+        AuditAction::Revoke,
+    );
+    let at_until = entry(
+        "2026-12-07T10:00:00Z",
+        Some("joe@example.com"),
+        AuditAction::Revoke,
+    );
+    db.apply_ownership(
+        &[OwnershipChange::Create(owned("joe@example.com", 201, 1))],
+        std::slice::from_ref(&late_day1),
+    )
+    .await
+    .unwrap();
+    db.record(&[before, system.clone(), day2.clone(), at_until])
+        .await
+        .unwrap();
+    let (since, until) = (t("2026-12-06T09:00:00Z"), t("2026-12-07T10:00:00Z"));
+    let feed = db.recent(since, until, 100).await.unwrap();
+    assert_eq!(feed, vec![day2.clone(), system.clone(), late_day1]);
+    assert_eq!(
+        db.recent(since, until, 2).await.unwrap(),
+        vec![day2, system]
+    );
+    assert!(db.recent(until, since, 10).await.unwrap().is_empty());
+}

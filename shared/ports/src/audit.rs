@@ -66,6 +66,19 @@ pub trait AuditLog: Send + Sync {
         limit: u32,
     ) -> impl Future<Output = Result<Vec<AuditEntry>, StoreError>> + Send;
 
+    /// The activity feed: the newest `limit` entries about anyone (system-wide ones
+    /// included) at or after `since` and before `until`, newest first. Entries recorded before
+    /// the store kept the feed index are not in it (they stay in [`AuditLog::history`]).
+    ///
+    /// # Errors
+    /// `Unavailable`; `Corrupt` if an entry cannot be read.
+    fn recent(
+        &self,
+        since: DateTime<Utc>,
+        until: DateTime<Utc>,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<AuditEntry>, StoreError>> + Send;
+
     /// Deletes every entry about one person (an erasure request; `access-sync erase`);
     /// answers how many. Entries otherwise expire after the retention period.
     ///

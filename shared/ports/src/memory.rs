@@ -60,6 +60,7 @@ struct StoreState {
     excluded: BTreeMap<String, Exclusion>,
     idem: HashMap<IdempotencyKey, IdemRecord>,
     audit: Vec<AuditEntry>,
+    runs: BTreeMap<String, crate::runs::RunRecord>,
     facts: crate::facts::MemoryFacts,
 }
 
@@ -317,7 +318,34 @@ fn append_audit(log: &mut Vec<AuditEntry>, entries: &[AuditEntry]) {
     }
 }
 
+impl crate::runs::RunLog for MemoryStore {
+    async fn record_run(&self, run: &crate::runs::RunRecord) -> Result<(), StoreError> {
+        lock(&self.state).runs.insert(run.job.clone(), run.clone());
+        Ok(())
+    }
+
+    async fn last_run(&self, job: &str) -> Result<Option<crate::runs::RunRecord>, StoreError> {
+        Ok(lock(&self.state).runs.get(job).cloned())
+    }
+}
+
 impl AuditLog for MemoryStore {
+    async fn recent(
+        &self,
+        since: DateTime<Utc>,
+        until: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<AuditEntry>, StoreError> {
+        let state = lock(&self.state);
+        let mut out: Vec<_> = (state.audit.iter())
+            .filter(|e| since <= e.at && e.at < until)
+            .cloned()
+            .collect();
+        out.sort_by_key(|e| std::cmp::Reverse(e.at));
+        out.truncate(limit as usize);
+        Ok(out)
+    }
+
     async fn record(&self, entries: &[AuditEntry]) -> Result<(), StoreError> {
         append_audit(&mut lock(&self.state).audit, entries);
         Ok(())

@@ -1,4 +1,8 @@
-//! [`AuditLog`] on DynamoDB: entries under `AUDIT#<email>`, sorted by instant.
+//! [`AuditLog`] on DynamoDB: entries under `AUDIT#<email>`, sorted by instant; each also in
+//! the day's activity feed on `gsi1` (`gsi1pk = AUDITDAY#<yyyy-mm-dd>`, `gsi1sk` = its sort
+//! key), which [`AuditLog::recent`] reads day by day, newest first, without a scan. One feed
+//! partition per day takes every audit write of that day: a few per Kisi write, far below a
+//! partition's limit (Kisi itself allows 5 writes a second).
 //!
 //! The sort key ends with a hash of the whole entry, so writing the same entry again (a
 //! retried handler) overwrites it instead of adding a second line.
@@ -13,6 +17,14 @@ fn audit_pk(email: Option<&str>) -> String {
     format!("AUDIT#{}", email.unwrap_or("*"))
 }
 
+fn feed_pk(day: chrono::NaiveDate) -> String {
+    format!("AUDITDAY#{}", day.format("%Y-%m-%d"))
+}
+
+fn feed_bound(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
 pub(crate) fn audit_item(entry: &AuditEntry, retention: Duration) -> Item {
     // Serialising our own plain struct cannot fail; an empty doc would still be a valid item.
     let doc = serde_json::to_string(entry).unwrap_or_default();
@@ -24,7 +36,12 @@ pub(crate) fn audit_item(entry: &AuditEntry, retention: Duration) -> Item {
             .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
         &hash[..16]
     );
-    let mut item = key(audit_pk(entry.pair.as_ref().map(|p| p.email.as_str())), sk);
+    let mut item = key(
+        audit_pk(entry.pair.as_ref().map(|p| p.email.as_str())),
+        sk.clone(),
+    );
+    item.insert("gsi1pk".into(), s(feed_pk(entry.at.date_naive())));
+    item.insert("gsi1sk".into(), s(sk));
     item.insert("doc".into(), s(doc));
     item.insert("ttl".into(), n((entry.at + retention).timestamp()));
     item
@@ -101,6 +118,56 @@ impl AuditLog for DynamoStore {
                 })
             })
             .collect()
+    }
+
+    async fn recent(
+        &self,
+        since: chrono::DateTime<chrono::Utc>,
+        until: chrono::DateTime<chrono::Utc>,
+        limit: u32,
+    ) -> Result<Vec<AuditEntry>, StoreError> {
+        let mut out = Vec::new();
+        if since >= until || limit == 0 {
+            return Ok(out);
+        }
+        // Sort keys start with the instant in milliseconds, then `#`: `since` as a bound
+        // includes entries at `since`, `until` excludes those at `until`.
+        let (lo, hi) = (feed_bound(since), feed_bound(until));
+        let mut day = until.date_naive();
+        while day >= since.date_naive() && out.len() < limit as usize {
+            let mut start: Option<Item> = None;
+            loop {
+                let page = self
+                    .client
+                    .query()
+                    .table_name(&self.table)
+                    .index_name(super::GSI1)
+                    .key_condition_expression("gsi1pk = :pk AND gsi1sk BETWEEN :lo AND :hi")
+                    .expression_attribute_values(":pk", s(feed_pk(day)))
+                    .expression_attribute_values(":lo", s(lo.clone()))
+                    .expression_attribute_values(":hi", s(hi.clone()))
+                    .scan_index_forward(false)
+                    .limit(i32::try_from(limit as usize - out.len()).unwrap_or(i32::MAX))
+                    .set_exclusive_start_key(start.take())
+                    .send()
+                    .await
+                    .map_err(sdk_error)?;
+                for item in page.items() {
+                    let doc = get_s(item, "doc").unwrap_or("");
+                    out.push(serde_json::from_str(doc).map_err(|e| StoreError::Corrupt {
+                        key: key_of(item),
+                        reason: e.to_string(),
+                    })?);
+                }
+                match page.last_evaluated_key {
+                    Some(k) if out.len() < limit as usize => start = Some(k),
+                    _ => break,
+                }
+            }
+            let Some(prev) = day.pred_opt() else { break };
+            day = prev;
+        }
+        Ok(out)
     }
 
     async fn erase(&self, email: &str) -> Result<usize, StoreError> {

@@ -14,7 +14,7 @@
 //! | assignment held by hand | `OWN#<email>` | `HAND#<group>` | `assignment_id`, `user_id`, `since` |
 //! | exclusion | `OWN#<email>` | `EXCLUDED` | `gsi1pk = EXCLUDED`, `gsi1sk = <since>#<email>`; `user_id` |
 //! | idempotency record | `IDEM#<function>#<sha256 hex>` | `IDEM` | `status`, `expiration` (s), `in_progress_expiration` (ms), `outcome`, `ttl` |
-//! | audit entry | `AUDIT#<email>` (`AUDIT#*` for system-wide) | `<at, RFC 3339 ms>#<16 hex of entry hash>` | `doc`, `ttl` |
+//! | audit entry | `AUDIT#<email>` (`AUDIT#*` for system-wide) | `<at, RFC 3339 ms>#<16 hex of entry hash>` | `doc`, `ttl`; `gsi1pk = AUDITDAY#<yyyy-mm-dd>`, `gsi1sk` = `sk` (the activity feed) |
 //! | member / team / entitlement (canonical) | `MEMBER#<id>` / `TEAM#<id>` / `ENT#<id>` | `RECORD` | `doc`, `version`, `views`, derived keys — see [`facts`] |
 //! | per-person copy of a fact | `EMAIL#<email>` | `MEMBER#<id>` / `TEAM#<id>` / `ENT#<id>` | `doc`, `version` (copy of the canonical) |
 //! | entitlements by holder | `HOLDER#member:<id>` / `HOLDER#team:<id>` | `ENT#<id>` | index item |
@@ -23,6 +23,7 @@
 //! | accepted signed delivery (replay ledger) | `REPLAY#<sha256 hex>` | `REPLAY` | `state` (`pending` \| `done`), `until` (s), `ttl` — see [`ledger`] |
 //! | repair index / dirty mark / hold of a pair | `WANT#<email>` | `GROUP#<g>` / `DIRTY#<g>` / `HELD#<g>` | `gsi1pk = WANTED#<shard>` / `DIRTY#<shard>` / `HELD`, `gsi1sk = <email>#<group>` — see `safety` |
 //! | the brake's budget | `BRAKE` | `BUDGET` | `doc`, `version` |
+//! | last run of a periodic job | `RUN#<job>` | `LAST` | `doc` (JSON of `RunRecord`) — see `runs` |
 //! | platform sync state, buffered listing, held endings | `SYNC#<platform>` | `STATE` / `BUF#<n>` / `HELD#<n>` | `doc` — see `sync_state` |
 //!
 //! # Access patterns (round trips)
@@ -48,6 +49,7 @@ mod idempotency;
 pub mod item_size;
 pub mod ledger;
 mod ownership;
+mod runs;
 mod safety;
 mod sync_state;
 

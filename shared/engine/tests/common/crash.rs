@@ -187,6 +187,14 @@ impl<S: AuditLog + Sync> AuditLog for CrashStore<S> {
     async fn history(&self, email: &str, limit: u32) -> Result<Vec<AuditEntry>, StoreError> {
         self.inner.history(email, limit).await
     }
+    async fn recent(
+        &self,
+        since: DateTime<Utc>,
+        until: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<AuditEntry>, StoreError> {
+        self.inner.recent(since, until, limit).await
+    }
     async fn erase(&self, email: &str) -> Result<usize, StoreError> {
         self.inner.erase(email).await
     }
