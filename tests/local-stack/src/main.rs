@@ -112,6 +112,7 @@ impl Ports {
             lambda_port: (!self.in_process).then_some(self.lambda_port),
             kisi_rate_limit: kisi_sim::DEFAULT_RATE_LIMIT_PER_SEC,
             function_log: None,
+            platforms: Vec::new(),
         }
     }
 }
@@ -571,16 +572,16 @@ async fn play<F: Functions>(
     fast_forward: u64,
     check: bool,
 ) -> Result<()> {
-    let driver = Driver {
-        pumps: Pumps::new(
+    let driver = Driver::new(
+        Pumps::new(
             f,
             &stack.sdk,
             stack.queues.clone(),
             stack.names.schedule_group(),
             stack.sim.clone(),
         ),
-        sim: stack.sim.clone(),
-    };
+        stack.sim.clone(),
+    );
     let (mappings, events) = (&input.mappings, &input.events);
     let steps = input.steps();
     let start = input.first();
