@@ -378,3 +378,178 @@ pub fn mapping_for(events: &[access_sync_rules::Event]) -> String {
     }
     toml
 }
+
+pub mod script {
+    //! Changes a person makes in OfficeRnD's admin, generated from an organisation (the
+    //! simulator's fixture), for the demo and the acceptance tests.
+
+    use access_sync_rules::Instant;
+    use serde_json::{Value, json};
+
+    /// One change a person makes in OfficeRnD.
+    #[derive(Debug, Clone)]
+    pub struct Change {
+        /// Minutes after the start.
+        pub minute: i64,
+        /// `create`, `update` or `remove`.
+        pub change: &'static str,
+        /// The collection.
+        pub collection: &'static str,
+        /// The record changed (none for a creation).
+        pub id: Option<String>,
+        /// The record created, or the merge patch.
+        pub body: Option<Value>,
+    }
+
+    /// The records of collection `c` in a fixture.
+    pub fn records<'a>(fixture: &'a Value, c: &str) -> Vec<&'a Value> {
+        fixture[c]
+            .as_array()
+            .map(|a| a.iter().collect())
+            .unwrap_or_default()
+    }
+
+    /// A record's `_id`.
+    pub fn id(r: &Value) -> String {
+        r["_id"].as_str().unwrap_or_default().to_string()
+    }
+
+    /// Whether a membership gives access (approved and active).
+    pub fn active(m: &Value) -> bool {
+        m["status"] == "approved" && m["calculatedStatus"] == "active"
+    }
+
+    /// `n` changes, one every `every` minutes from 10 minutes after `start`, taken in turn from: an active
+    /// membership removed, a member leaving their company, a pass used up, a meeting room booked
+    /// from the next change's instant for two hours, that booking cancelled (while it is open), and
+    /// a new ten-visit pass for a member (open at once). Records are not reused.
+    pub fn changes(
+        fixture: &Value,
+        n: usize,
+        seed: u64,
+        every: i64,
+        start: Instant,
+    ) -> Vec<Change> {
+        let memberships: Vec<&Value> = records(fixture, "memberships")
+            .into_iter()
+            .filter(|m| active(m))
+            .collect();
+        let in_company: Vec<&Value> = records(fixture, "members")
+            .into_iter()
+            .filter(|m| m["company"].is_string() && m["status"] == "active")
+            .collect();
+        let passes: Vec<&Value> = records(fixture, "passes")
+            .into_iter()
+            .filter(|p| p["count"].as_u64().is_some() && p["status"] == "valid")
+            .collect();
+        let rooms: Vec<&Value> = records(fixture, "resources")
+            .into_iter()
+            .filter(|r| r["type"] == "meeting_room")
+            .collect();
+        let members: Vec<&Value> = records(fixture, "members")
+            .into_iter()
+            .filter(|m| m["status"] == "active")
+            .collect();
+        let template = records(fixture, "passes")
+            .into_iter()
+            .find(|p| p["member"].is_string() && p["resourceType"] == "hotdesk")
+            .cloned();
+        let mut used: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
+        let mut pick = |list: &[&Value], k: usize| -> Option<Value> {
+            (0..list.len())
+                .map(|j| list[(k * 7 + seed as usize + j) % list.len()])
+                .find(|r| used.insert(format!("{}{}", id(r), list.len())))
+                .cloned()
+        };
+        let mut out = Vec::new();
+        let mut last_booking: Option<String> = None;
+        for i in 0..n {
+            let minute = 10 + every * i as i64;
+            let k = i / 6;
+            let c = match i % 6 {
+                0 => pick(&memberships, k).map(|m| Change {
+                    minute,
+                    change: "remove",
+                    collection: "memberships",
+                    id: Some(id(&m)),
+                    body: None,
+                }),
+                1 => pick(&in_company, k).map(|m| Change {
+                    minute,
+                    change: "update",
+                    collection: "members",
+                    id: Some(id(&m)),
+                    body: Some(json!({"company": null})),
+                }),
+                2 => pick(&passes, k).map(|p| Change {
+                    minute,
+                    change: "update",
+                    collection: "passes",
+                    id: Some(id(&p)),
+                    body: Some(json!({"usedCount": p["count"]})),
+                }),
+                3 => match (
+                    (!rooms.is_empty()).then(|| rooms[i % rooms.len()].clone()),
+                    pick(&members, k),
+                ) {
+                    (Some(room), Some(member)) => {
+                        let from = start + chrono::Duration::minutes(minute + every);
+                        let booking = format!("b00c{:020x}", seed * 100_000 + i as u64);
+                        last_booking = Some(booking.clone());
+                        Some(Change {
+                            minute,
+                            change: "create",
+                            collection: "bookings",
+                            id: None,
+                            body: Some(json!({
+                                "_id": booking,
+                                "timezone": "Europe/London",
+                                "start": from,
+                                "end": from + chrono::Duration::minutes(120),
+                                "location": room["location"],
+                                "member": member["_id"],
+                                "resource": room["_id"],
+                            })),
+                        })
+                    }
+                    _ => None,
+                },
+                4 => last_booking.take().map(|b| Change {
+                    minute: minute + 5,
+                    change: "update",
+                    collection: "bookings",
+                    id: Some(b),
+                    body: Some(json!({"isCancelled": true})),
+                }),
+                _ => match (template.clone(), pick(&members, k)) {
+                    (Some(mut p), Some(member)) => {
+                        let day = |d: i64| {
+                            (start + chrono::Duration::days(d))
+                                .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+                        };
+                        for f in ["_id", "createdAt", "modifiedAt"] {
+                            p.as_object_mut().map(|o| o.remove(f));
+                        }
+                        p["_id"] = json!(format!("9a55{:020x}", seed * 100_000 + i as u64));
+                        p["member"] = member["_id"].clone();
+                        p["count"] = json!(10);
+                        p["usedCount"] = json!(0);
+                        p["status"] = json!("valid");
+                        p["validFrom"] = json!(day(0));
+                        p["validTo"] = json!(day(60));
+                        Some(Change {
+                            minute,
+                            change: "create",
+                            collection: "passes",
+                            id: None,
+                            body: Some(p),
+                        })
+                    }
+                    _ => None,
+                },
+            };
+            out.extend(c);
+        }
+        out
+    }
+}

@@ -18,11 +18,12 @@
 mod common;
 
 use access_sync_platforms::Platform;
-use access_sync_rules::Event;
 use access_sync_rules::time::format_instant;
+use access_sync_rules::{Event, Instant};
 use common::officernd::{self as o, Org};
 use local_stack::timeline::{kisi_state, kisi_timeline, preview_timeline};
 use serde_json::json;
+use std::collections::BTreeSet;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn importing_an_existing_organisation_gives_kisi_exactly_previews_timeline() {
@@ -204,4 +205,74 @@ async fn a_sync_that_would_end_most_entitlements_is_held_until_confirmed() {
         after.iter().map(|(e, g, _)| (e.clone(), *g)).collect();
     assert_eq!(open, open_now);
     org.stop().await;
+}
+
+/// The acceptance's week, measured (not in CI: a few minutes at 30 members × 2 days, longer at the defaults; figures in BENCHMARKS.md):
+/// a generated organisation, a week of changes made in the simulator's admin every few virtual
+/// minutes, their webhooks delivered — or, in a second stack, dropped with probability
+/// `OFFICERND_WEEK_DROP` — while `platform_sync` runs every 15 virtual minutes. Both Kisi
+/// timelines are compared: minutes someone had access in the lossy week and not in the full
+/// one are excess, the other way round denied; each stretch must be at most the interval and
+/// the weeks must end alike. Prints one JSON line.
+///
+/// ```text
+/// source scripts/tools.sh
+/// cargo test -p access-sync-local-stack --test officernd -- --ignored --nocapture a_week
+/// # OFFICERND_WEEK_MEMBERS=100 OFFICERND_WEEK_DAYS=7 OFFICERND_WEEK_CHANGES_PER_DAY=24 OFFICERND_WEEK_DROP=0.2
+/// ```
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a virtual week on two stacks: minutes; run by hand for BENCHMARKS.md"]
+async fn a_week_with_a_fifth_of_webhooks_dropped_is_repaired_within_the_sync_interval() {
+    let members: usize = o::env("OFFICERND_WEEK_MEMBERS", 100);
+    let days: i64 = o::env("OFFICERND_WEEK_DAYS", 7);
+    let per_day: i64 = o::env("OFFICERND_WEEK_CHANGES_PER_DAY", 24);
+    let drop: f64 = o::env("OFFICERND_WEEK_DROP", 0.2);
+    let seed: u64 = o::env("OFFICERND_WEEK_SEED", 5);
+    let n = (days * per_day).max(1) as usize;
+    let every = (days * 24 * 60 / n as i64).max(1);
+    let began = std::time::Instant::now();
+
+    let full = Org::generated("week-full", members, seed, &[]).await;
+    let script = o::changes(&full.fixture, n, seed, every);
+    let a = o::play(&full, &script, 0.0, seed).await;
+    let t_full = began.elapsed();
+    let lossy = Org::generated("week-lossy", members, seed, &[]).await;
+    let b = o::play(&lossy, &script, drop, seed).await;
+    let end = a.end.unwrap();
+    assert_eq!(a.end, b.end);
+
+    let ta = kisi_timeline(&full.driver.sim.timeline().await.unwrap(), end);
+    let tb = kisi_timeline(&lossy.driver.sim.timeline().await.unwrap(), end);
+    let (ia, ib) = (o::intervals(&ta, end), o::intervals(&tb, end));
+    let excess = o::uncovered(&ib, &ia);
+    let denied = o::uncovered(&ia, &ib);
+    let pairs = |s: BTreeSet<(String, u64, Option<String>)>| {
+        s.into_iter()
+            .map(|(e, g, _)| (e, g))
+            .collect::<BTreeSet<_>>()
+    };
+    let same_end = pairs(kisi_state(&full.driver.sim.state().await.unwrap()))
+        == pairs(kisi_state(&lossy.driver.sim.state().await.unwrap()));
+    let max = |v: &[(o::Key, Instant, i64)]| v.iter().map(|x| x.2).max().unwrap_or(0);
+    let report = json!({
+        "members": members, "days": days, "changes": script.len(),
+        "webhooks_delivered": b.delivered, "webhooks_dropped": b.dropped,
+        "sync_interval_minutes": 15,
+        "excess_minutes": excess.iter().map(|x| x.2).sum::<i64>(),
+        "excess_stretches": excess.len(), "longest_excess_minutes": max(&excess),
+        "denied_minutes": denied.iter().map(|x| x.2).sum::<i64>(),
+        "denied_stretches": denied.len(), "longest_denied_minutes": max(&denied),
+        "final_state_equal": same_end,
+        "kisi_intervals": ta.len(),
+        "wall_seconds_full_week": t_full.as_secs(),
+        "wall_seconds_total": began.elapsed().as_secs(),
+    });
+    println!("{report}");
+    full.stop().await;
+    lossy.stop().await;
+    assert!(same_end, "the week with drops ends differently: {report}");
+    assert!(
+        max(&excess) <= 15 && max(&denied) <= 15,
+        "a dropped webhook was wrong for longer than the sync interval: {report}"
+    );
 }
