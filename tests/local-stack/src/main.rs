@@ -50,6 +50,14 @@ enum Cmd {
         /// the system clock.
         #[arg(long)]
         clock: Option<String>,
+        /// Start this platform's API simulator too (officernd), with its credentials where
+        /// `platform_sync` reads them, and run `platform_sync` every 15 minutes of the clock.
+        #[arg(long)]
+        platform: Option<String>,
+        /// The organisation the platform's simulator starts with (its fixture format;
+        /// default: empty, seed it through its `/__admin/` API).
+        #[arg(long, requires = "platform")]
+        fixture: Option<PathBuf>,
     },
     /// Replay a day through the stack on a fast-forwarded clock.
     Demo {
@@ -135,7 +143,25 @@ fn main() -> ExitCode {
                 ports,
                 mappings,
                 clock,
-            } => up(ports, mappings, clock).await,
+                platform,
+                fixture,
+            } => {
+                let platforms = match platform.as_deref() {
+                    None => Vec::new(),
+                    Some(p) => match Platform::parse(p) {
+                        Some(p) if local_stack::platforms::SIMULATED.contains(&p) => {
+                            vec![(p, fixture)]
+                        }
+                        _ => bail!(
+                            "--platform {p}: want one of {}",
+                            local_stack::platforms::SIMULATED
+                                .map(Platform::as_str)
+                                .join(", ")
+                        ),
+                    },
+                };
+                up(ports, mappings, clock, platforms).await
+            }
             Cmd::Demo {
                 ports,
                 mappings,
@@ -212,7 +238,12 @@ fn apply_mappings(stack: &LocalStack, path: &Path) -> Result<()> {
     Ok(())
 }
 
-async fn up(ports: Ports, mappings: Option<PathBuf>, clock: Option<String>) -> Result<()> {
+async fn up(
+    ports: Ports,
+    mappings: Option<PathBuf>,
+    clock: Option<String>,
+    platforms: Vec<(Platform, Option<PathBuf>)>,
+) -> Result<()> {
     // Listen for SIGTERM from the start: a stop asked for during start-up is then a clean one.
     let term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     let groups = match &mappings {
@@ -224,12 +255,15 @@ async fn up(ports: Ports, mappings: Option<PathBuf>, clock: Option<String>) -> R
             .collect(),
         None => Vec::new(),
     };
-    let stack = LocalStack::start(&ports.options(), &groups).await?;
+    let mut opts = ports.options();
+    opts.platforms = platforms;
+    let stack = LocalStack::start(&opts, &groups).await?;
     if let Some(c) = clock {
-        stack
-            .sim
-            .set_clock(parse_instant(&c).map_err(|e| anyhow::anyhow!("--clock: {e}"))?)
-            .await?;
+        let t = parse_instant(&c).map_err(|e| anyhow::anyhow!("--clock: {e}"))?;
+        stack.sim.set_clock(t).await?;
+        for p in &stack.platforms {
+            p.admin.set_clock(t).await?;
+        }
     }
     if let Some(p) = &mappings {
         println!("== access-sync mappings apply {}", p.display());
@@ -264,6 +298,16 @@ fn print_endpoints(stack: &LocalStack) {
         );
         println!("   ingest:           {url}/lambda-url/ingest/events");
     }
+    for p in &stack.platforms {
+        println!(
+            "   {} simulator: {}   (admin: {}/__admin/; credentials: secret {}; platform_sync every {} min of the clock)",
+            p.platform.as_str(),
+            p.base_url,
+            p.base_url,
+            n.platform_secret(p.platform),
+            local_stack::SYNC_INTERVAL_MINUTES
+        );
+    }
     println!("   environment of the functions (for access-sync mappings apply, kisi, ...):");
     for (k, v) in n.function_env() {
         println!("     export {k}={v}");
@@ -286,6 +330,15 @@ async fn pump_forever<F: Functions>(
     );
     let mut tick = tokio::time::interval(Duration::from_millis(500));
     let mut since_retry = 0u32;
+    let syncs: Vec<local_stack::Tick> = stack
+        .platforms
+        .iter()
+        .map(|p| local_stack::Tick::platform_sync(p.platform, local_stack::SYNC_INTERVAL_MINUTES))
+        .collect();
+    let mut next_sync = match syncs.first() {
+        Some(t) => Some(t.next_after(stack.sim.now().await?)),
+        None => None,
+    };
     println!("== pumping (Ctrl-C stops everything)");
     loop {
         tokio::select! {
@@ -298,6 +351,19 @@ async fn pump_forever<F: Functions>(
                 }
                 if let Err(e) = pumps.fire_due(now).await {
                     eprintln!("scheduler pump: {e:#}");
+                }
+                // The platform clocks follow the stack's; platform_sync runs on its grid.
+                for p in &stack.platforms {
+                    let _ = p.admin.set_clock(now).await;
+                }
+                if let Some(at) = next_sync.filter(|at| *at <= now) {
+                    for t in &syncs {
+                        match pumps.functions.invoke(&t.function, t.payload.clone()).await {
+                            Ok(v) => println!("   platform_sync at {}: {v}", format_instant(at)),
+                            Err(e) => eprintln!("platform_sync: {e:#}"),
+                        }
+                    }
+                    next_sync = syncs.first().map(|t| t.next_after(now));
                 }
                 // What SQS and Scheduler do after a failure: try again a little later.
                 since_retry += 1;
