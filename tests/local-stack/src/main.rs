@@ -1090,7 +1090,7 @@ async fn platform_demo(
             );
         }
         println!(
-            "   (each ends at a platform_sync tick, every {interval} min: the dropped webhook repaired, or a webhook whose payload says less than its record corrected)"
+            "   (open in Kisi, webhooks say closed: a dropped webhook, until the next platform_sync, every {interval} min; closed in Kisi, webhooks say open: from a sync that ended what a webhook's payload did not)"
         );
         if check && !(same_timeline && same_state) {
             for l in kisi.iter().filter(|l| !engine.contains(l)) {
