@@ -55,6 +55,7 @@ async fn a_storm_of_cancels_for_every_plan_is_held_at_the_brake_and_released_by_
         lambda_port: None,
         kisi_rate_limit: 0,
         function_log: None,
+        platforms: Vec::new(),
     };
     let stack = LocalStack::start(&opts, &[101]).await.unwrap();
     // The deployment's brake, made small: 2 revokes an hour while the managed pairs are not
@@ -69,16 +70,16 @@ async fn a_storm_of_cancels_for_every_plan_is_held_at_the_brake_and_released_by_
         .await
         .unwrap();
     assert!(change.applied);
-    let driver = Driver {
-        pumps: Pumps::new(
+    let driver = Driver::new(
+        Pumps::new(
             functions,
             &stack.sdk,
             stack.queues.clone(),
             stack.names.schedule_group(),
             stack.sim.clone(),
         ),
-        sim: stack.sim.clone(),
-    };
+        stack.sim.clone(),
+    );
 
     let mut plans = Vec::new();
     for i in 0..MEMBERS {

@@ -98,6 +98,7 @@ async fn erase_refuses_while_access_lasts_asks_first_and_erases_once_it_has_ende
         lambda_port: None,
         kisi_rate_limit: 0,
         function_log: None,
+        platforms: Vec::new(),
     };
     let stack = LocalStack::start(&opts, &groups).await.unwrap();
     let env = stack.names.function_env();
@@ -111,16 +112,16 @@ async fn erase_refuses_while_access_lasts_asks_first_and_erases_once_it_has_ende
         .await
         .unwrap();
     assert!(change.applied);
-    let driver = Driver {
-        pumps: Pumps::new(
+    let driver = Driver::new(
+        Pumps::new(
             functions,
             &stack.sdk,
             stack.queues.clone(),
             stack.names.schedule_group(),
             stack.sim.clone(),
         ),
-        sim: stack.sim.clone(),
-    };
+        stack.sim.clone(),
+    );
     // The day: at its end Ann still has access, Cat's booking and class are long over.
     driver
         .play(&events, parse_instant("2026-12-08T00:00:00Z").unwrap())

@@ -551,6 +551,7 @@ async fn main() {
         lambda_port: None,
         kisi_rate_limit: 0,
         function_log: None,
+        platforms: Vec::new(),
     };
     let mappings = Mappings::parse(MAPPING).unwrap();
     let groups: Vec<u64> = mappings.managed_groups().iter().map(|g| g.get()).collect();
@@ -564,8 +565,8 @@ async fn main() {
         .await
         .unwrap();
     assert!(applied.applied, "mapping not applied: {applied:?}");
-    let driver = Driver {
-        pumps: Pumps::new(
+    let driver = Driver::new(
+        Pumps::new(
             Crashing {
                 inner: f,
                 share: crash_share,
@@ -577,8 +578,8 @@ async fn main() {
             stack.names.schedule_group(),
             stack.sim.clone(),
         ),
-        sim: stack.sim.clone(),
-    };
+        stack.sim.clone(),
+    );
 
     // Everything to post, in order: the month's events and the duplicates.
     let mut posts: Vec<(Instant, &Event)> = month

@@ -145,6 +145,7 @@ async fn main() {
         lambda_port: None,
         kisi_rate_limit: 0,
         function_log: None,
+        platforms: Vec::new(),
     };
     let stack = LocalStack::start(&opts, &[101, 102, 201, 301, 401])
         .await

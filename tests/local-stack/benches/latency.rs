@@ -102,6 +102,7 @@ async fn main() {
         lambda_port: None,
         kisi_rate_limit: 0,
         function_log: None,
+        platforms: Vec::new(),
     };
     let stack = LocalStack::start(&opts, &[201]).await.unwrap();
     let f = InProcess::from_pairs(&stack.names.function_env(), &stack.sdk).unwrap();
@@ -116,16 +117,16 @@ async fn main() {
         inner: f,
         spent: Mutex::new(Elapsed::ZERO),
     };
-    let driver = Driver {
-        pumps: Pumps::new(
+    let driver = Driver::new(
+        Pumps::new(
             f,
             &stack.sdk,
             stack.queues.clone(),
             stack.names.schedule_group(),
             stack.sim.clone(),
         ),
-        sim: stack.sim.clone(),
-    };
+        stack.sim.clone(),
+    );
     let t = |i: Instant| format_instant_exact(i);
     let (mut grant, mut change, mut handlers) = (Vec::new(), Vec::new(), Vec::new());
     let changes_before = driver.sim.timeline().await.unwrap().len();

@@ -2,10 +2,14 @@
 //! for end-to-end tests and benchmarks) or over HTTP through `cargo lambda watch` (the local
 //! stack a developer runs). Either way the payloads are what AWS would send.
 
+use access_sync_aws::SecretsManagerSource;
 use access_sync_engine::ReconcileConfig;
+use access_sync_engine::sync::{PlatformMapping, PlatformSync};
 use access_sync_kisi::{RequestBudget, RetryPolicy};
 use access_sync_platforms::Platform;
+use access_sync_ports::PlatformSource;
 use access_sync_runtime::{App, Config};
+use access_sync_sources::officernd::{OfficerndConfig, OfficerndSource};
 use anyhow::{Context, Result, anyhow, bail};
 use aws_lambda_events::event::sqs::SqsEvent;
 use ingest::trust::{CANONICAL_SECRET_VARIABLE, TrustSettings};
@@ -37,6 +41,120 @@ pub struct InProcess {
     app: App,
     ingest: IngestApp,
     reconcile: ReconcileConfig,
+    sync: PlatformSyncs,
+}
+
+/// `platform_sync` in process: the platform API clients, over the same stores and bus as the
+/// other functions.
+struct PlatformSyncs {
+    store: access_sync_aws::DynamoStore,
+    sources: Vec<Source>,
+    settings: platform_sync::settings::SyncConfig,
+}
+
+/// One platform's API client: one line per platform (see [`Source::new`]).
+enum Source {
+    Officernd(OfficerndSource<SecretsManagerSource>),
+}
+
+impl Source {
+    /// The client of `platform`, reading its credentials from `secret` (`None`: the platform
+    /// has no API client yet). `fast` drops the request budget and shortens retry waits (for
+    /// benchmarks on the virtual clock).
+    fn new(
+        platform: Platform,
+        secret: String,
+        sdk: &access_sync_aws::SdkConfig,
+        fast: bool,
+    ) -> Result<Option<Source>> {
+        let secrets = SecretsManagerSource::new(aws_sdk_secretsmanager::Client::new(sdk));
+        Ok(match platform {
+            Platform::Officernd => {
+                let mut config = OfficerndConfig::new(secret);
+                if fast {
+                    config.retry = access_sync_sources::RetryPolicy {
+                        base_delay: std::time::Duration::from_millis(2),
+                        max_delay: std::time::Duration::from_millis(20),
+                        rate_limit_floor: std::time::Duration::from_millis(2),
+                        ..config.retry
+                    };
+                }
+                let mut source = OfficerndSource::new(secrets, config)?;
+                if fast {
+                    source = source.with_budget(Arc::new(access_sync_kisi::Unlimited));
+                }
+                Some(Source::Officernd(source))
+            }
+            Platform::Optix | Platform::Nexudus | Platform::Teamup => None,
+        })
+    }
+
+    fn platform(&self) -> Platform {
+        match self {
+            Source::Officernd(s) => s.platform(),
+        }
+    }
+}
+
+impl PlatformSyncs {
+    fn new(
+        get: &dyn Fn(&str) -> Option<String>,
+        config: &Config,
+        sdk: &access_sync_aws::SdkConfig,
+        fast: bool,
+    ) -> Result<PlatformSyncs> {
+        let settings = platform_sync::settings::SyncConfig::from_lookup(get)
+            .map_err(|e| anyhow!("{}", e.join("; ")))?;
+        let mut sources = Vec::new();
+        for p in Platform::ALL {
+            if let Some(secret) = get(&crate::names::platform_secret_variable(p))
+                && let Some(source) = Source::new(p, secret, sdk, fast)?
+            {
+                sources.push(source);
+            }
+        }
+        let store = access_sync_aws::Adapters::new(sdk, &config.aws).store;
+        Ok(PlatformSyncs {
+            store,
+            sources,
+            settings,
+        })
+    }
+
+    async fn invoke(&self, app: &App, payload: Value) -> Result<Value> {
+        let (req, platform) = platform_sync::request::SyncRequest::parse(payload)
+            .map_err(|e| anyhow!("platform_sync: bad input: {e}"))?;
+        let now = app.clock.now().await.map_err(|e| anyhow!("{e}"))?;
+        let source = self
+            .sources
+            .iter()
+            .find(|s| s.platform() == platform)
+            .ok_or_else(|| anyhow!("platform_sync: {} is not configured", platform.as_str()))?;
+        match source {
+            Source::Officernd(s) => self.run(s, app, &req, now).await,
+        }
+    }
+
+    async fn run<S: PlatformSource>(
+        &self,
+        source: &S,
+        app: &App,
+        req: &platform_sync::request::SyncRequest,
+        now: access_sync_rules::Instant,
+    ) -> Result<Value> {
+        let sync = PlatformSync {
+            source,
+            state: &self.store,
+            facts: &self.store,
+            publisher: &app.events,
+            mapping: PlatformMapping::Spec(source.platform()),
+            encode: access_sync_runtime::messages::canonical_event,
+            settings: self.settings.sync,
+        };
+        platform_sync::handler::handle(&sync, req, now, &|| true)
+            .await
+            .map_err(|e| anyhow!("platform_sync failed: {e}"))
+    }
 }
 
 impl InProcess {
@@ -51,7 +169,16 @@ impl InProcess {
         trust: TrustSettings,
         sdk: &access_sync_aws::SdkConfig,
     ) -> Result<InProcess> {
-        InProcess::build(config, webhook_secrets, canonical_secret, trust, sdk, None)
+        let sync = PlatformSyncs::new(&|_| None, &config, sdk, false)?;
+        InProcess::build(
+            config,
+            webhook_secrets,
+            canonical_secret,
+            trust,
+            sdk,
+            None,
+            sync,
+        )
     }
 
     fn build(
@@ -61,6 +188,7 @@ impl InProcess {
         trust: TrustSettings,
         sdk: &access_sync_aws::SdkConfig,
         pacing: Option<(Arc<dyn RequestBudget>, RetryPolicy)>,
+        sync: PlatformSyncs,
     ) -> Result<InProcess> {
         let settings = IngestSettings {
             bus: config.aws.event_bus_name.clone(),
@@ -81,6 +209,7 @@ impl InProcess {
             app,
             ingest,
             reconcile,
+            sync,
         })
     }
 
@@ -92,12 +221,15 @@ impl InProcess {
         let get = |k: &str| env.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
         let config = Config::from_lookup(get).map_err(|e| anyhow!("{e}"))?;
         let trust = TrustSettings::from_lookup(get).map_err(|e| anyhow!("{}", e.join("; ")))?;
-        InProcess::new(
+        let sync = PlatformSyncs::new(&get, &config, sdk, false)?;
+        InProcess::build(
             config,
             secret_names(get),
             get(CANONICAL_SECRET_VARIABLE),
             trust,
             sdk,
+            None,
+            sync,
         )
     }
 
@@ -116,6 +248,7 @@ impl InProcess {
         let get = |k: &str| env.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
         let config = Config::from_lookup(get).map_err(|e| anyhow!("{e}"))?;
         let trust = TrustSettings::from_lookup(get).map_err(|e| anyhow!("{}", e.join("; ")))?;
+        let sync = PlatformSyncs::new(&get, &config, sdk, true)?;
         InProcess::build(
             config,
             secret_names(get),
@@ -131,6 +264,7 @@ impl InProcess {
                     ..RetryPolicy::default()
                 },
             )),
+            sync,
         )
     }
 
@@ -163,6 +297,7 @@ impl Functions for InProcess {
                 out.await
                     .map_err(|e| anyhow!("reconcile_15m failed: {e}"))?
             }
+            "platform_sync" => self.sync.invoke(a, payload).await?,
             other => bail!("no function {other}"),
         };
         Ok(out)

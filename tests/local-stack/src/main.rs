@@ -19,7 +19,9 @@ use local_stack::functions::{Functions, InProcess, Watch};
 use local_stack::native::{Native, deliveries};
 use local_stack::pumps::Pumps;
 use local_stack::stack::{LocalStack, Options, down};
-use local_stack::timeline::{kisi_state, kisi_timeline, preview_state, preview_timeline};
+use local_stack::timeline::{
+    intervals, kisi_state, kisi_timeline, preview_state, preview_timeline, uncovered,
+};
 use local_stack::{Driver, sim::SimAdmin};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -48,6 +50,14 @@ enum Cmd {
         /// the system clock.
         #[arg(long)]
         clock: Option<String>,
+        /// Start this platform's API simulator too (officernd), with its credentials where
+        /// `platform_sync` reads them, and run `platform_sync` every 15 minutes of the clock.
+        #[arg(long)]
+        platform: Option<String>,
+        /// The organisation the platform's simulator starts with (its fixture format;
+        /// default: empty, seed it through its `/__admin/` API).
+        #[arg(long, requires = "platform")]
+        fixture: Option<PathBuf>,
     },
     /// Replay a day through the stack on a fast-forwarded clock.
     Demo {
@@ -60,8 +70,11 @@ enum Cmd {
         /// `--platform`, the platform's native webhooks (default its fixture in `events/`).
         #[arg(long)]
         events: Option<PathBuf>,
-        /// Replay a platform's native webhooks (officernd, optix, nexudus, teamup), signed as
-        /// the platform signs them, through its ingest route.
+        /// A platform. One with an API simulator (officernd) plays its story: an existing
+        /// space imported by `platform_sync`, a day of changes made in the simulator whose
+        /// webhooks reach ingest (one is dropped on the way), and `platform_sync` every 15
+        /// minutes repairing it. The others (or with `--events`/`--mappings`) replay the
+        /// platform's native webhooks from `events/<platform>/`, signed as it signs them.
         #[arg(long)]
         platform: Option<String>,
         /// Play until this instant (default: the midnight, UTC, after the last event).
@@ -112,6 +125,7 @@ impl Ports {
             lambda_port: (!self.in_process).then_some(self.lambda_port),
             kisi_rate_limit: kisi_sim::DEFAULT_RATE_LIMIT_PER_SEC,
             function_log: None,
+            platforms: Vec::new(),
         }
     }
 }
@@ -129,7 +143,25 @@ fn main() -> ExitCode {
                 ports,
                 mappings,
                 clock,
-            } => up(ports, mappings, clock).await,
+                platform,
+                fixture,
+            } => {
+                let platforms = match platform.as_deref() {
+                    None => Vec::new(),
+                    Some(p) => match Platform::parse(p) {
+                        Some(p) if local_stack::platforms::SIMULATED.contains(&p) => {
+                            vec![(p, fixture)]
+                        }
+                        _ => bail!(
+                            "--platform {p}: want one of {}",
+                            local_stack::platforms::SIMULATED
+                                .map(Platform::as_str)
+                                .join(", ")
+                        ),
+                    },
+                };
+                up(ports, mappings, clock, platforms).await
+            }
             Cmd::Demo {
                 ports,
                 mappings,
@@ -139,6 +171,13 @@ fn main() -> ExitCode {
                 fast_forward,
                 check,
             } => {
+                if let Some(p) = platform.as_deref().and_then(Platform::parse)
+                    && local_stack::platforms::SIMULATED.contains(&p)
+                    && events.is_none()
+                    && mappings.is_none()
+                {
+                    return platform_demo(ports, p, fast_forward, check).await;
+                }
                 let input = Input::read(platform.as_deref(), mappings, events)?;
                 let until = match until {
                     Some(u) => parse_instant(&u).map_err(|e| anyhow::anyhow!("--until: {e}"))?,
@@ -199,7 +238,12 @@ fn apply_mappings(stack: &LocalStack, path: &Path) -> Result<()> {
     Ok(())
 }
 
-async fn up(ports: Ports, mappings: Option<PathBuf>, clock: Option<String>) -> Result<()> {
+async fn up(
+    ports: Ports,
+    mappings: Option<PathBuf>,
+    clock: Option<String>,
+    platforms: Vec<(Platform, Option<PathBuf>)>,
+) -> Result<()> {
     // Listen for SIGTERM from the start: a stop asked for during start-up is then a clean one.
     let term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     let groups = match &mappings {
@@ -211,12 +255,15 @@ async fn up(ports: Ports, mappings: Option<PathBuf>, clock: Option<String>) -> R
             .collect(),
         None => Vec::new(),
     };
-    let stack = LocalStack::start(&ports.options(), &groups).await?;
+    let mut opts = ports.options();
+    opts.platforms = platforms;
+    let stack = LocalStack::start(&opts, &groups).await?;
     if let Some(c) = clock {
-        stack
-            .sim
-            .set_clock(parse_instant(&c).map_err(|e| anyhow::anyhow!("--clock: {e}"))?)
-            .await?;
+        let t = parse_instant(&c).map_err(|e| anyhow::anyhow!("--clock: {e}"))?;
+        stack.sim.set_clock(t).await?;
+        for p in &stack.platforms {
+            p.admin.set_clock(t).await?;
+        }
     }
     if let Some(p) = &mappings {
         println!("== access-sync mappings apply {}", p.display());
@@ -251,6 +298,16 @@ fn print_endpoints(stack: &LocalStack) {
         );
         println!("   ingest:           {url}/lambda-url/ingest/events");
     }
+    for p in &stack.platforms {
+        println!(
+            "   {} simulator: {}   (admin: {}/__admin/; credentials: secret {}; platform_sync every {} min of the clock)",
+            p.platform.as_str(),
+            p.base_url,
+            p.base_url,
+            n.platform_secret(p.platform),
+            local_stack::SYNC_INTERVAL_MINUTES
+        );
+    }
     println!("   environment of the functions (for access-sync mappings apply, kisi, ...):");
     for (k, v) in n.function_env() {
         println!("     export {k}={v}");
@@ -273,6 +330,15 @@ async fn pump_forever<F: Functions>(
     );
     let mut tick = tokio::time::interval(Duration::from_millis(500));
     let mut since_retry = 0u32;
+    let syncs: Vec<local_stack::Tick> = stack
+        .platforms
+        .iter()
+        .map(|p| local_stack::Tick::platform_sync(p.platform, local_stack::SYNC_INTERVAL_MINUTES))
+        .collect();
+    let mut next_sync = match syncs.first() {
+        Some(t) => Some(t.next_after(stack.sim.now().await?)),
+        None => None,
+    };
     println!("== pumping (Ctrl-C stops everything)");
     loop {
         tokio::select! {
@@ -285,6 +351,19 @@ async fn pump_forever<F: Functions>(
                 }
                 if let Err(e) = pumps.fire_due(now).await {
                     eprintln!("scheduler pump: {e:#}");
+                }
+                // The platform clocks follow the stack's; platform_sync runs on its grid.
+                for p in &stack.platforms {
+                    let _ = p.admin.set_clock(now).await;
+                }
+                if let Some(at) = next_sync.filter(|at| *at <= now) {
+                    for t in &syncs {
+                        match pumps.functions.invoke(&t.function, t.payload.clone()).await {
+                            Ok(v) => println!("   platform_sync at {}: {v}", format_instant(at)),
+                            Err(e) => eprintln!("platform_sync: {e:#}"),
+                        }
+                    }
+                    next_sync = syncs.first().map(|t| t.next_after(now));
                 }
                 // What SQS and Scheduler do after a failure: try again a little later.
                 since_retry += 1;
@@ -571,16 +650,16 @@ async fn play<F: Functions>(
     fast_forward: u64,
     check: bool,
 ) -> Result<()> {
-    let driver = Driver {
-        pumps: Pumps::new(
+    let driver = Driver::new(
+        Pumps::new(
             f,
             &stack.sdk,
             stack.queues.clone(),
             stack.names.schedule_group(),
             stack.sim.clone(),
         ),
-        sim: stack.sim.clone(),
-    };
+        stack.sim.clone(),
+    );
     let (mappings, events) = (&input.mappings, &input.events);
     let steps = input.steps();
     let start = input.first();
@@ -800,4 +879,269 @@ async fn invoke_samples(stack: &LocalStack, url: &str) -> Result<()> {
         println!("   ok  {function:<15} {file:<32} {first}");
     }
     Ok(())
+}
+
+/// Members of the space the platform story imports.
+const STORY_MEMBERS: usize = 12;
+
+/// The platform story (`demo --platform officernd`): an existing space in the platform's
+/// simulator (generated, dated on the system's day: the client lists check-ins and booking
+/// occurrences in windows around the system clock), a mapping that opens a group for each
+/// kind of thing it names, applied with `access-sync mappings apply`; the import
+/// (`platform_sync` with `full`); a day of changes made in the simulator's admin, each
+/// webhook posted to ingest — except the first, a membership removed, which is dropped on the
+/// way — while `platform_sync` runs every 15 minutes on the virtual clock and repairs it.
+/// `--check` fails unless Kisi's timeline equals preview's of the canonical events the engine
+/// received (from ingest and from the syncs, each dated when it was delivered) and Kisi's final
+/// state equals preview's of the platform's final state. It also prints how far Kisi was from
+/// the webhooks alone (the dropped one included) and for how long.
+///
+/// The handlers run in this process: `platform_sync` has no Lambda binary in this tree yet.
+async fn platform_demo(
+    ports: Ports,
+    platform: Platform,
+    fast_forward: u64,
+    check: bool,
+) -> Result<()> {
+    use local_stack::platforms::{mapping_for, platform_events, script};
+    let began = std::time::Instant::now();
+    let mut opts = ports.options();
+    opts.lambda_port = None;
+    opts.platforms = vec![(platform, None)];
+    let stack = LocalStack::start(&opts, &[]).await?;
+    let result = async {
+        let admin = stack.platforms[0].admin.clone();
+        let now = chrono::Utc::now();
+        let day = now.date_naive().and_hms_opt(0, 0, 0).map_or(now, |d| d.and_utc());
+        let t0 = day + chrono::Duration::hours(7);
+        let until = day + chrono::Duration::days(1);
+        stack.sim.set_clock(t0).await?;
+        admin.set_clock(t0).await?;
+        admin.generate(STORY_MEMBERS, 17, day).await?;
+        println!(
+            "== local stack up: moto {}, Kisi simulator {}, {} simulator {}, functions in process",
+            stack.names.moto_url,
+            stack.names.sim_url,
+            platform.as_str(),
+            admin.base
+        );
+        let imported = platform_events(&stack, platform, t0).await?;
+        let toml = mapping_for(&imported);
+        let path = stack.dir().join(format!("{}-mappings.toml", platform.as_str()));
+        std::fs::write(&path, &toml)?;
+        let mappings = Mappings::parse(&toml).map_err(|e| anyhow::anyhow!("{e:?}"))?;
+        for g in mappings.managed_groups() {
+            stack.sim.seed_group(g.get(), &format!("group {}", g.get())).await?;
+        }
+        println!(
+            "== an existing space of {STORY_MEMBERS} members in the {} simulator; access-sync mappings apply {}",
+            platform.as_str(),
+            path.display()
+        );
+        apply_mappings(&stack, &path)?;
+        let f = InProcess::from_pairs(&stack.names.function_env(), &stack.sdk)?;
+        let mut pumps = Pumps::new(
+            f,
+            &stack.sdk,
+            stack.queues.clone(),
+            stack.names.schedule_group(),
+            stack.sim.clone(),
+        );
+        pumps.received = Some(std::sync::Mutex::new(Vec::new()));
+        let driver = Driver::new(pumps, stack.sim.clone())
+        .with_platforms(std::slice::from_ref(&admin), local_stack::SYNC_INTERVAL_MINUTES);
+        println!("   time (UTC)         · what happened / + - ~ what changed in Kisi");
+        let out = driver.sync(platform, serde_json::json!({"full": true})).await?;
+        println!(
+            "   {}   · import: platform_sync read {} records, published {} events ({} records it could not map)",
+            hhmm(t0),
+            out["records"],
+            out["changes"],
+            out["unmapped"]
+        );
+        let mut shown = print_changes(&driver.sim, 0).await?;
+        let mut made: Vec<Event> = imported.clone();
+        let mut seen = access_sync_platforms::Seen::new();
+        for e in &imported {
+            seen.observe(e);
+        }
+        let fixture = admin.fixture().await?;
+        let changes = script::changes(&fixture, 12, 17, 60, t0);
+        let span = (until - t0).num_seconds().max(1) as f64;
+        let real = std::time::Instant::now();
+        let mut ticks_seen = 0;
+        let mut dropped: Vec<Instant> = Vec::new();
+        for (i, c) in changes.iter().enumerate() {
+            let at = t0 + chrono::Duration::minutes(c.minute);
+            let pace = Duration::from_secs_f64((at - t0).num_seconds() as f64 / span * fast_forward as f64);
+            if let Some(wait) = pace.checked_sub(real.elapsed()) {
+                tokio::time::sleep(wait).await;
+            }
+            driver.advance(at).await?;
+            ticks_seen = print_ticks(&driver, ticks_seen, &mut dropped);
+            shown = print_changes(&driver.sim, shown).await?;
+            let hooks = admin
+                .change(c.change, c.collection, c.id.as_deref(), c.body.as_ref())
+                .await?;
+            for w in hooks {
+                let events = platform
+                    .normalize(
+                        &access_sync_platforms::Delivery {
+                            body: w.body.as_bytes(),
+                            ..Default::default()
+                        },
+                        &seen,
+                    )
+                    .map_err(|e| anyhow::anyhow!("{e}"))?;
+                for e in &events {
+                    seen.observe(e);
+                }
+                if i == 0 {
+                    println!(
+                        "   {}   · {} {} in {} → webhook {}: DROPPED on the way (never reaches ingest)",
+                        hhmm(at), c.collection, c.change, platform.as_str(), w.event_type
+                    );
+                    made.extend(events);
+                    dropped.push(at);
+                } else {
+                    println!(
+                        "   {}   · {} {} in {} → webhook {}",
+                        hhmm(at), c.collection, c.change, platform.as_str(), w.event_type
+                    );
+                    driver.deliver(&w).await?;
+                    made.extend(events);
+                }
+            }
+            driver.pumps.drain().await?;
+            shown = print_changes(&driver.sim, shown).await?;
+        }
+        driver.advance(until).await?;
+        ticks_seen = print_ticks(&driver, ticks_seen, &mut dropped);
+        print_changes(&driver.sim, shown).await?;
+        println!(
+            "== played in {:.1} s; platform_sync ran {ticks_seen} times",
+            real.elapsed().as_secs_f64()
+        );
+        // What the engine received (webhooks and syncs), when: Kisi must show exactly that.
+        let received: Vec<Event> = driver
+            .pumps
+            .received
+            .as_ref()
+            .map(|r| r.lock().map(|v| v.clone()).unwrap_or_default())
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|(at, v)| {
+                let mut e = Event::parse(&v.to_string()).ok()?;
+                e.at = e.at.max(at);
+                Some(e)
+            })
+            .collect();
+        let kisi = kisi_timeline(&driver.sim.timeline().await?, until);
+        let engine = preview_timeline(&mappings, &received, until);
+        // The webhooks' own events at the moment each change was made, the dropped one
+        // included: how far Kisi was from what the webhooks alone say, and when the syncs
+        // brought it to the platform's records (a dropped change late by at most the interval;
+        // a webhook whose payload means less than its record corrected by the next sync).
+        let preview = preview_timeline(&mappings, &made, until);
+        let (ik, ip) = (intervals(&kisi, until), intervals(&preview, until));
+        let (excess, denied) = (uncovered(&ik, &ip), uncovered(&ip, &ik));
+        let longest = excess.iter().chain(&denied).map(|x| x.2).max().unwrap_or(0);
+        let state = kisi_state(&driver.sim.state().await?);
+        let open: std::collections::BTreeSet<(String, u64)> =
+            state.iter().map(|(e, g, _)| (e.clone(), *g)).collect();
+        let truth = platform_events(&stack, platform, until).await?;
+        let truth = preview_timeline(&mappings, &truth, until + chrono::Duration::hours(1));
+        let end = access_sync_rules::time::format_instant(until);
+        let open_truth: std::collections::BTreeSet<(String, u64)> = truth
+            .iter()
+            .filter(|l| l.2 <= end && l.3.as_deref().is_none_or(|u| u > end.as_str()))
+            .map(|l| (l.0.clone(), l.1))
+            .collect();
+        println!("== Kisi at {end} (e-mail, group, valid until):");
+        for (email, group, valid) in &state {
+            println!(
+                "   {email:<26} group {group:<4} until {}",
+                valid.as_deref().unwrap_or("(no end)")
+            );
+        }
+        let same_state = open == open_truth;
+        let same_timeline = kisi == engine;
+        let interval = local_stack::SYNC_INTERVAL_MINUTES;
+        println!(
+            "== Kisi's timeline {} preview's of the {} events the engine received, as it received them ({} intervals); the final state {} preview's of the platform's state",
+            if same_timeline { "equals" } else { "DIFFERS from" },
+            received.len(),
+            engine.len(),
+            if same_state { "matches" } else { "DOES NOT match" }
+        );
+        println!(
+            "== Kisi against preview of the webhooks alone (each at its change, the dropped one included): {} stretches where Kisi was open and they say closed, {} the other way round; the longest {longest} min",
+            excess.len(),
+            denied.len(),
+        );
+        for (k, at, minutes) in excess.iter().chain(&denied) {
+            let open = excess.iter().any(|x| x.0 == *k && x.1 == *at);
+            println!(
+                "   {:<26} group {:<4} {} from {} for {minutes} min",
+                k.0,
+                k.1,
+                if open { "open in Kisi, webhooks say closed" } else { "closed in Kisi, webhooks say open" },
+                hhmm(*at)
+            );
+        }
+        println!(
+            "   (open in Kisi, webhooks say closed: a dropped webhook, until the next platform_sync, every {interval} min; closed in Kisi, webhooks say open: from a sync that ended what a webhook's payload did not)"
+        );
+        if check && !(same_timeline && same_state) {
+            for l in kisi.iter().filter(|l| !engine.contains(l)) {
+                eprintln!("   only in Kisi:    {l:?}");
+            }
+            for l in engine.iter().filter(|l| !kisi.contains(l)) {
+                eprintln!("   only in preview: {l:?}");
+            }
+            bail!("Kisi differs from preview, or ends unlike the platform");
+        }
+        Ok::<(), anyhow::Error>(())
+    }
+    .await;
+    stack.stop().await;
+    println!(
+        "== stopped the stack ({:.0} s in all); nothing is left running",
+        began.elapsed().as_secs_f64()
+    );
+    result
+}
+
+/// Prints the `platform_sync` ticks after the first `seen` that changed something (or
+/// failed), marking the first after a dropped webhook. Answers the new count.
+fn print_ticks<F: Functions>(driver: &Driver<F>, seen: usize, dropped: &mut Vec<Instant>) -> usize {
+    let log = driver
+        .tick_log
+        .lock()
+        .map(|l| l.clone())
+        .unwrap_or_default();
+    for run in log.iter().skip(seen) {
+        let repaired = dropped.iter().any(|t| *t <= run.at);
+        dropped.retain(|t| *t > run.at);
+        match &run.result {
+            Ok(v)
+                if v["changes"].as_u64().unwrap_or(0) + v["endings"].as_u64().unwrap_or(0) > 0 =>
+            {
+                println!(
+                    "   {}   · platform_sync: {} changed, {} ended{}",
+                    hhmm(run.at),
+                    v["changes"],
+                    v["endings"],
+                    if repaired {
+                        " (after the dropped webhook)"
+                    } else {
+                        ""
+                    }
+                );
+            }
+            Ok(_) => {}
+            Err(e) => println!("   {}   · platform_sync failed: {e}", hhmm(run.at)),
+        }
+    }
+    log.len()
 }

@@ -11,6 +11,9 @@ pub struct Names {
     pub sim_url: String,
     /// The Kisi API key the simulator accepts (stored in Secrets Manager for the functions).
     pub kisi_key: String,
+    /// The platforms whose API the stack simulates (their credentials are in Secrets Manager
+    /// and `platform_sync` syncs them).
+    pub platforms: Vec<access_sync_platforms::Platform>,
 }
 
 /// One SQS-fed function: the EventBridge detail-type routed to its queue.
@@ -81,6 +84,11 @@ impl Names {
     pub fn webhook_secret(&self, p: access_sync_platforms::Platform) -> String {
         format!("{}-webhook-{}", self.prefix, p.as_str())
     }
+    /// The Secrets Manager secret holding a platform's API credentials (what `platform_sync`
+    /// reads; for OfficeRnD the JSON of `access_sync_sources::officernd::credentials`).
+    pub fn platform_secret(&self, p: access_sync_platforms::Platform) -> String {
+        format!("{}/platforms/{}", self.prefix, p.as_str())
+    }
     /// The Secrets Manager secret holding the canonical route's secret.
     pub fn canonical_secret(&self) -> String {
         format!("{}-webhook-canonical", self.prefix)
@@ -121,7 +129,33 @@ impl Names {
                 .iter()
                 .map(|p| (ingest::wiring::secret_variable(*p), self.webhook_secret(*p))),
         )
+        .chain(
+            self.platforms
+                .iter()
+                .map(|p| (platform_secret_variable(*p), self.platform_secret(*p))),
+        )
+        .chain(self.platform_sync_env())
         .collect()
+    }
+}
+
+/// The variable naming the secret of a platform's API credentials in `platform_sync`'s
+/// environment (`PLATFORM_SECRET_OFFICERND`, ...).
+pub fn platform_secret_variable(p: access_sync_platforms::Platform) -> String {
+    format!("PLATFORM_SECRET_{}", p.as_str().to_ascii_uppercase())
+}
+
+impl Names {
+    /// `platform_sync`'s settings on the local stack: every sync lists the platform in full.
+    /// OfficeRnD filters only members, companies and floors by change time, so an incremental
+    /// sync never sees a membership, pass or booking change: a dropped webhook of one would
+    /// wait for the next full sync (`SYNC_FULL_EVERY_HOURS`, 24 by default). Full every time
+    /// bounds the repair by the sync interval.
+    fn platform_sync_env(&self) -> Vec<(String, String)> {
+        if self.platforms.is_empty() {
+            return Vec::new();
+        }
+        vec![("SYNC_FULL_EVERY_HOURS".into(), "0".into())]
     }
 }
 

@@ -115,7 +115,11 @@ pub async fn provision(sdk: &SdkConfig, names: &Names) -> Result<Queues> {
     Ok(Queues { routes, dlq })
 }
 
-async fn put_secret(
+/// Creates the secret `name` with `value`, or gives an existing one that value.
+///
+/// # Errors
+/// Secrets Manager refused both.
+pub async fn put_secret(
     secrets: &aws_sdk_secretsmanager::Client,
     name: &str,
     value: &str,

@@ -33,6 +33,10 @@ pub struct Pumps<F> {
     failed_edges: Mutex<Vec<Value>>,
     /// Counts, for the demo's summary.
     pub stats: Mutex<Stats>,
+    /// When set, every canonical event delivered to an event function, dated no earlier than
+    /// the clock when it was delivered (what the engine applied, and when): `preview` of these
+    /// is what Kisi must show.
+    pub received: Option<Mutex<Vec<(Instant, Value)>>>,
     /// Each stored schedule's edge by name. A schedule's name is a hash of its edge
     /// ([`Edge::schedule_name`]), so a name always means the same edge: listing the group needs
     /// one `GetSchedule` per schedule the pump has not seen before, not one per schedule.
@@ -74,6 +78,7 @@ impl<F: Functions> Pumps<F> {
             failed: Mutex::new(Vec::new()),
             failed_edges: Mutex::new(Vec::new()),
             stats: Mutex::new(Stats::default()),
+            received: None,
             known: Mutex::new(HashMap::new()),
         }
     }
@@ -136,6 +141,21 @@ impl<F: Functions> Pumps<F> {
                 })
             })
             .collect();
+        if let Some(received) = &self.received
+            && function != "on_edge"
+        {
+            let now = self.clock.now().await?;
+            let mut r = lock(received);
+            for m in messages {
+                let detail = m
+                    .body()
+                    .and_then(|b| serde_json::from_str::<Value>(b).ok())
+                    .map(|v| v["detail"].clone());
+                if let Some(d) = detail {
+                    r.push((now, d));
+                }
+            }
+        }
         let failed_ids: Vec<String> = match self
             .functions
             .invoke(function, json!({ "Records": records }))

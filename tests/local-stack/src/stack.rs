@@ -8,10 +8,12 @@
 //! crash always ends with one clean stack. Stopping leaves no process behind.
 
 use crate::names::Names;
-use crate::provision::{Queues, provision};
+use crate::platforms::{PlatformOptions, RunningPlatform};
+use crate::provision::{Queues, provision, put_secret};
 use crate::sim::SimAdmin;
 use access_sync_aws::SdkConfig;
 use access_sync_aws::testing::Moto;
+use access_sync_platforms::Platform;
 use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
 use std::net::TcpListener;
@@ -38,6 +40,9 @@ pub struct Options {
     /// `RUST_LOG` of the functions under `cargo lambda watch` (`None`: `warn`); their log
     /// lines go to `<dir>/watch.log`.
     pub function_log: Option<String>,
+    /// Platforms whose API simulator runs beside the stack (each on a free loopback port),
+    /// with the fixture it is seeded from (`None`: an empty organisation).
+    pub platforms: Vec<(Platform, Option<PathBuf>)>,
 }
 
 /// The state file.
@@ -62,6 +67,8 @@ pub struct LocalStack {
     pub sim: SimAdmin,
     /// `cargo lambda watch`'s base URL, when it runs.
     pub lambda_url: Option<String>,
+    /// The platform API simulators.
+    pub platforms: Vec<RunningPlatform>,
     moto: Option<Moto>,
     sim_handle: Option<kisi_sim::SimHandle>,
     watch: Option<Child>,
@@ -110,11 +117,30 @@ impl LocalStack {
         let sim_handle = kisi_sim::spawn(cfg)
             .await
             .context("starting the Kisi simulator")?;
+        let mut platforms = Vec::new();
+        for (platform, fixture) in &opts.platforms {
+            let webhook_url = match opts.lambda_port {
+                Some(port) => format!(
+                    "http://127.0.0.1:{port}/lambda-url/ingest/{}",
+                    platform.as_str()
+                ),
+                None => format!("http://in-process.invalid/{}", platform.as_str()),
+            };
+            let p = crate::platforms::start(&PlatformOptions {
+                platform: *platform,
+                fixture: fixture.clone(),
+                port: 0,
+                webhook_url,
+            })
+            .await?;
+            platforms.push(p);
+        }
         let names = Names {
             prefix: "local".into(),
             moto_url: moto.endpoint().to_string(),
             sim_url: sim_handle.base_url.clone(),
             kisi_key,
+            platforms: platforms.iter().map(|p| p.platform).collect(),
         };
         let sim = SimAdmin::new(&names.sim_url);
         for &g in groups {
@@ -123,12 +149,17 @@ impl LocalStack {
         sim.seed_group(STAFF_GROUP, "Staff").await?;
         let sdk = moto.sdk_config().await;
         let queues = provision(&sdk, &names).await?;
+        let secrets = aws_sdk_secretsmanager::Client::new(&sdk);
+        for p in &platforms {
+            put_secret(&secrets, &names.platform_secret(p.platform), &p.credentials).await?;
+        }
         let mut stack = LocalStack {
             names,
             sdk,
             queues,
             sim,
             lambda_url: None,
+            platforms,
             moto: Some(moto),
             sim_handle: Some(sim_handle),
             watch: None,
@@ -210,6 +241,7 @@ impl LocalStack {
         if let Some(h) = self.sim_handle.take() {
             h.stop().await;
         }
+        self.platforms.clear();
     }
 }
 

@@ -6,6 +6,7 @@ use access_sync_rules::Event;
 use access_sync_rules::Instant;
 use access_sync_rules::mapping::Mappings;
 use access_sync_rules::time::format_instant;
+use access_sync_rules::time::parse_instant;
 use kisi_sim::TimelineEntry;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -64,4 +65,64 @@ pub fn preview_state(lines: &[Line]) -> BTreeSet<(String, u64)> {
         .filter(|l| l.3.is_none())
         .map(|l| (l.0.clone(), l.1))
         .collect()
+}
+
+/// An (e-mail, group) pair.
+pub type Key = (String, u64);
+
+/// The intervals of `lines` per pair, an open one ending at `end`.
+pub fn intervals(lines: &[Line], end: Instant) -> BTreeMap<Key, Vec<(Instant, Instant)>> {
+    let mut out: BTreeMap<Key, Vec<(Instant, Instant)>> = BTreeMap::new();
+    for (email, group, from, until) in lines {
+        let (Ok(from), until) = (
+            parse_instant(from),
+            until.as_deref().map(parse_instant).transpose(),
+        ) else {
+            continue;
+        };
+        out.entry((email.clone(), *group))
+            .or_default()
+            .push((from, until.ok().flatten().unwrap_or(end)));
+    }
+    out
+}
+
+/// The stretches of `a` that `b` does not cover: (pair, start, minutes). Excess access is
+/// `uncovered(actual, wanted)`, denied access `uncovered(wanted, actual)`.
+pub fn uncovered(
+    a: &BTreeMap<Key, Vec<(Instant, Instant)>>,
+    b: &BTreeMap<Key, Vec<(Instant, Instant)>>,
+) -> Vec<(Key, Instant, i64)> {
+    let mut out = Vec::new();
+    for (k, spans) in a {
+        let other = b.get(k).cloned().unwrap_or_default();
+        for &(from, until) in spans {
+            let mut pieces = vec![(from, until)];
+            for &(of, ou) in &other {
+                pieces = pieces
+                    .into_iter()
+                    .flat_map(|(f, u)| {
+                        if of >= u || ou <= f {
+                            return vec![(f, u)];
+                        }
+                        let mut keep = Vec::new();
+                        if f < of {
+                            keep.push((f, of));
+                        }
+                        if ou < u {
+                            keep.push((ou, u));
+                        }
+                        keep
+                    })
+                    .collect();
+            }
+            out.extend(
+                pieces
+                    .into_iter()
+                    .filter(|(f, u)| u > f)
+                    .map(|(f, u)| (k.clone(), f, (u - f).num_minutes())),
+            );
+        }
+    }
+    out
 }

@@ -19,6 +19,9 @@ pub struct Faults {
     pub error_requests: u32,
     /// Share (0.0–1.0) of API requests answered with `error_status`.
     pub error_rate: f64,
+    /// Let this many more API requests through, then answer every one with `error_status`
+    /// until the faults are cleared (a listing that fails part-way, deterministically).
+    pub fail_after_requests: Option<u32>,
     /// The status of injected errors; 503 when 0.
     pub error_status: u16,
     /// Answer the next N API requests with 429.
@@ -109,7 +112,16 @@ impl FaultState {
         } else {
             f.error_status
         };
-        if take(&mut f.error_requests) || (f.error_rate > 0.0 && roll < f.error_rate) {
+        let failing_now = match &mut f.fail_after_requests {
+            Some(0) => true,
+            Some(n) => {
+                *n -= 1;
+                false
+            }
+            None => false,
+        };
+        if failing_now || take(&mut f.error_requests) || (f.error_rate > 0.0 && roll < f.error_rate)
+        {
             v.server_error = Some(status);
         }
         v

@@ -33,6 +33,7 @@ pub async fn start_with(
         lambda_port: None,
         kisi_rate_limit: 0,
         function_log: None,
+        platforms: Vec::new(),
     };
     let stack = LocalStack::start(&opts, &groups).await.unwrap();
     // One try per Kisi call: an outage fails the delivery at once (SQS redelivers it) instead
@@ -53,15 +54,16 @@ pub async fn start_with(
         .await
         .unwrap();
     assert!(change.applied, "{name}: mapping not applied: {change:?}");
-    let driver = Driver {
-        pumps: Pumps::new(
+    let driver = Driver::new(
+        Pumps::new(
             functions,
             &stack.sdk,
             stack.queues.clone(),
             stack.names.schedule_group(),
             stack.sim.clone(),
         ),
-        sim: stack.sim.clone(),
-    };
+        stack.sim.clone(),
+    );
     (stack, driver)
 }
+pub mod officernd;
