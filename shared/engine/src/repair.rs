@@ -17,6 +17,7 @@ use crate::engine::{Engine, EngineError, Store};
 use crate::reconcile::{ReconcileConfig, ReconcileReport};
 use access_sync_ports::{AccessControl, EdgeScheduler, OWNERSHIP_SHARDS};
 use access_sync_rules::{Instant, Pair};
+use futures_util::future::try_join_all;
 use std::collections::BTreeSet;
 
 impl<S: Store, K: AccessControl, E: EdgeScheduler> Engine<S, K, E> {
@@ -30,41 +31,49 @@ impl<S: Store, K: AccessControl, E: EdgeScheduler> Engine<S, K, E> {
         report: &mut ReconcileReport,
     ) -> Result<(), EngineError> {
         let managed = self.mapping(now).await?.managed_targets();
-        for shard in 0..OWNERSHIP_SHARDS {
+        // The shards are read side by side (each page by page) and taken in shard order.
+        let shards = (0..OWNERSHIP_SHARDS).map(|shard| async move {
+            let mut wanted = Vec::new();
             let mut cursor: Option<String> = None;
             loop {
                 let page = self
                     .store()
                     .wanted_page(shard, cursor.as_deref(), cfg.page)
                     .await?;
-                for (pair, w) in page.items {
-                    if w.open_at(now)
-                        && managed.contains(&pair.group)
-                        && !in_kisi.contains(&pair)
-                        && todo.insert(pair)
-                    {
-                        report.lost_grants += 1;
-                    }
-                }
+                wanted.extend(page.items);
                 match page.next {
                     Some(n) => cursor = Some(n),
                     None => break,
                 }
             }
+            let mut dirty = Vec::new();
             let mut cursor: Option<String> = None;
             loop {
                 let page = self
                     .store()
                     .dirty_page(shard, cursor.as_deref(), cfg.page)
                     .await?;
-                for d in page.items {
-                    if d.at + cfg.dirty_grace <= now && todo.insert(d.pair) {
-                        report.unconverged += 1;
-                    }
-                }
+                dirty.extend(page.items);
                 match page.next {
                     Some(n) => cursor = Some(n),
                     None => break,
+                }
+            }
+            Ok::<_, EngineError>((wanted, dirty))
+        });
+        for (wanted, dirty) in try_join_all(shards).await? {
+            for (pair, w) in wanted {
+                if w.open_at(now)
+                    && managed.contains(&pair.group)
+                    && !in_kisi.contains(&pair)
+                    && todo.insert(pair)
+                {
+                    report.lost_grants += 1;
+                }
+            }
+            for d in dirty {
+                if d.at + cfg.dirty_grace <= now && todo.insert(d.pair) {
+                    report.unconverged += 1;
                 }
             }
         }

@@ -7,6 +7,7 @@
 //! cargo bench -p access-sync-local-stack --bench correctness -- [--members 150] [--days 30] [--seed 1]
 //!     [--error-share 0.05] [--storm-every-hours 8] [--storm-requests 2] [--drop-every-hours 4]
 //!     [--outage-minutes 10] [--crash-share 0.02] [--check | --strict] [--verbose]
+//!     [--max-wall-secs 0]
 //! ```
 //!
 //! The month (seeded, so one seed names one month): members with plans, team plans (teams that
@@ -534,9 +535,12 @@ async fn main() {
     let check = args.iter().any(|a| a == "--check");
     let strict = args.iter().any(|a| a == "--strict");
     let verbose = args.iter().any(|a| a == "--verbose");
+    // Stop after this much wall time and compare up to the virtual instant reached (0: play
+    // the whole stretch).
+    let max_wall = std::time::Duration::from_secs(arg(&args, "--max-wall-secs", 0));
 
     let start = parse_instant(DST).unwrap() - Duration::days(days / 2);
-    let horizon = start + Duration::days(days);
+    let mut horizon = start + Duration::days(days);
     let month = generate(seed, members, start, days);
     // The outage: mid-month (a day before the middle when there are several days), 11:03 UTC.
     let outage_from =
@@ -594,6 +598,9 @@ async fn main() {
     let mut next_storm = start + storm_every;
     let mut next_drop = start + drop_every;
     let mut retry_at: Option<Instant> = None;
+    // A delivery ingest answered 503 (a crashed try's claim still pending) waits for this
+    // instant, and the deliveries after it with it (the platform retries in order).
+    let mut posts_wait: Option<Instant> = None;
     let mut next_edge = driver.pumps.next_edge().await.unwrap();
     let (mut storms, mut drops, mut steps, mut reconciles, mut reconcile_failed) = (0, 0, 0, 0, 0);
     let mut in_outage = false;
@@ -603,12 +610,16 @@ async fn main() {
         .set_faults(faults(error_share, false, 0, 0))
         .await
         .unwrap();
+    // Wall time by phase: [edges (advance), posts, drains, reconciles, edge look-ups].
+    let mut split = [std::time::Duration::ZERO; 5];
     let began = Clock::now();
     let mut now = start;
     loop {
         let mut step = next_tick.min(next_storm).min(next_drop);
         for c in [
-            posts.get(next_post).map(|(at, _)| *at),
+            posts
+                .get(next_post)
+                .map(|(at, _)| posts_wait.map_or(*at, |w| w.max(*at))),
             next_edge,
             retry_at,
             Some(outage_from).filter(|_| !in_outage && now < outage_from),
@@ -620,6 +631,11 @@ async fn main() {
             step = step.min(c);
         }
         if step > horizon {
+            break;
+        }
+        if !max_wall.is_zero() && began.elapsed() > max_wall && step > now {
+            // Out of time: the comparison covers what was played, up to `now`.
+            horizon = now;
             break;
         }
         let step = step.max(now);
@@ -655,13 +671,21 @@ async fn main() {
         let c0 = Clock::now();
         driver.advance(step).await.unwrap();
         let t_advance = c0.elapsed();
+        split[0] += t_advance;
         now = step;
+        let c0 = Clock::now();
         if retry_at.is_some_and(|r| r <= step) {
             retry_at = None;
             driver.pumps.redeliver_failed().await.unwrap();
             driver.pumps.drain().await.unwrap();
         }
-        'posting: while let Some((_, ev)) = posts.get(next_post).filter(|(at, _)| *at <= step) {
+        if posts_wait.is_some_and(|w| w <= step) {
+            posts_wait = None;
+        }
+        'posting: while let Some((_, ev)) = posts
+            .get(next_post)
+            .filter(|(at, _)| *at <= step && posts_wait.is_none())
+        {
             let body = format!("{}\n", serde_json::to_string(ev).unwrap());
             // The platform retries until ingest acknowledges. The post is signed as the canonical
             // route requires; a byte-identical re-post is answered 200 by the replay ledger, and
@@ -671,8 +695,7 @@ async fn main() {
                 match driver.post_canonical(body.clone().into_bytes()).await {
                     Ok((200 | 202, _)) => break,
                     Ok((503, _)) => {
-                        let later = step + Duration::minutes(1);
-                        retry_at = Some(retry_at.map_or(later, |r| r.min(later)));
+                        posts_wait = Some(step + Duration::minutes(1));
                         break 'posting;
                     }
                     Ok((status, text)) => panic!("ingest answered {status}: {text}"),
@@ -681,9 +704,11 @@ async fn main() {
             }
             next_post += 1;
         }
+        split[1] += c0.elapsed();
         let c0 = Clock::now();
         driver.pumps.drain().await.unwrap();
         let t_drain = c0.elapsed();
+        split[2] += t_drain;
         let c0 = Clock::now();
         let mut t_reconcile = std::time::Duration::ZERO;
         if step >= next_tick {
@@ -702,6 +727,7 @@ async fn main() {
                 reconcile_failed += 1;
             }
             t_reconcile = c0.elapsed();
+            split[3] += t_reconcile;
             driver.pumps.drain().await.unwrap();
             if ok && step > outage_until && repaired_at.is_none() {
                 repaired_at = Some(step);
@@ -712,6 +738,7 @@ async fn main() {
         }
         let c0 = Clock::now();
         next_edge = driver.pumps.next_edge().await.unwrap();
+        split[4] += c0.elapsed();
         if verbose {
             eprintln!(
                 "  advance {:?} drain {:?} reconcile {:?} next_edge {:?}",
@@ -734,7 +761,10 @@ async fn main() {
     let wall = began.elapsed().as_secs_f64();
 
     // Kisi's history against preview's, per pair.
-    let all: Vec<Event> = month.events.clone();
+    let all: Vec<Event> = (month.events.iter())
+        .filter(|e| e.at <= horizon)
+        .cloned()
+        .collect();
     let preview = access_sync_rules::preview::preview(&mappings, all, Some(horizon));
     type Spans = Vec<(Instant, Instant)>;
     let mut want: BTreeMap<(String, u64), Spans> = BTreeMap::new();
@@ -802,8 +832,16 @@ async fn main() {
             },
             "steps": steps, "reconciles": reconciles, "reconciles_failed_or_aborted": reconcile_failed,
             "edges_fired": stats.edges, "deliveries": stats.delivered, "failed_deliveries": stats.failed,
+            "played_until": t(horizon),
             "wall_s": (wall * 10.0).round() / 10.0,
             "steps_per_s": ((steps as f64 / wall) * 10.0).round() / 10.0,
+            "wall_split_s": {
+                "edges": (split[0].as_secs_f64() * 10.0).round() / 10.0,
+                "posts": (split[1].as_secs_f64() * 10.0).round() / 10.0,
+                "drains": (split[2].as_secs_f64() * 10.0).round() / 10.0,
+                "reconciles": (split[3].as_secs_f64() * 10.0).round() / 10.0,
+                "edge_lookups": (split[4].as_secs_f64() * 10.0).round() / 10.0,
+            },
         })
     );
     stack.stop().await;

@@ -6,6 +6,16 @@
 //! Both pumps are explicit steps ([`Pumps::drain`], [`Pumps::fire_due`]) so a driver can play
 //! time exactly: set the clock to an edge's instant, fire the edges due then, drain what they
 //! caused, and only then move on.
+//!
+//! They wait for work instead of looking everywhere for it: the harness's moto answers one
+//! request, `GET /_local-stack/work` (`shared/aws/src/moto_app.py`), with how many messages
+//! each queue holds visible and which edge schedules are due. A drain receives only from
+//! queues that hold messages, and a quiet drain costs that one request instead of a receive
+//! on every queue; the scheduler pump reads the due schedules (their inputs included) instead
+//! of listing every schedule and reading each one. moto's own state is the truth, so this
+//! holds whoever wrote it (functions in process or under `cargo lambda watch`, a crash
+//! half-way through a call). Against a moto without that route the pumps poll every queue
+//! and list the schedules, as before.
 
 use crate::functions::Functions;
 use crate::provision::Queues;
@@ -13,9 +23,11 @@ use crate::sim::SimAdmin;
 use access_sync_ports::Edge;
 use access_sync_rules::Instant;
 use anyhow::{Context, Result};
+use serde::Deserialize;
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// The pumps of one stack.
 pub struct Pumps<F> {
@@ -41,6 +53,27 @@ pub struct Pumps<F> {
     /// ([`Edge::schedule_name`]), so a name always means the same edge: listing the group needs
     /// one `GetSchedule` per schedule the pump has not seen before, not one per schedule.
     known: Mutex<HashMap<String, Edge>>,
+    /// moto's `/_local-stack/work` with this stack's region and schedule group, when moto
+    /// has an endpoint.
+    work_url: Option<String>,
+    http: reqwest::Client,
+    /// moto does not serve `work_url` (not the harness's moto): poll and list instead.
+    polling: AtomicBool,
+}
+
+/// moto's answer to `GET /_local-stack/work`.
+#[derive(Debug, Deserialize)]
+struct Work {
+    /// Visible messages by queue name.
+    queues: HashMap<String, u64>,
+    /// Due `at()` schedules, earliest first.
+    schedules: Vec<DueSchedule>,
+}
+
+#[derive(Debug, Deserialize)]
+struct DueSchedule {
+    name: String,
+    input: Option<String>,
 }
 
 /// What the pumps did.
@@ -68,8 +101,18 @@ impl<F: Functions> Pumps<F> {
         schedule_group: String,
         clock: SimAdmin,
     ) -> Pumps<F> {
+        let work_url = sdk.endpoint_url().map(|e| {
+            let region = sdk.region().map_or("us-east-1", |r| r.as_ref());
+            format!(
+                "{}/_local-stack/work?region={region}&group={schedule_group}",
+                e.trim_end_matches('/')
+            )
+        });
         Pumps {
             functions,
+            work_url,
+            http: reqwest::Client::new(),
+            polling: AtomicBool::new(false),
             sqs: aws_sdk_sqs::Client::new(sdk),
             scheduler: aws_sdk_scheduler::Client::new(sdk),
             queues,
@@ -93,13 +136,20 @@ impl<F: Functions> Pumps<F> {
         let mut total = 0;
         loop {
             let mut moved = 0;
+            let work = self.work(None).await?;
             for (function, url) in &self.queues.routes {
-                loop {
+                // Without moto's count: receive until the queue answers empty.
+                let mut left = match &work {
+                    Some(w) => *w.queues.get(queue_name(url)).unwrap_or(&0),
+                    None => u64::MAX,
+                };
+                while left > 0 {
                     let n = self.deliver_batch(function, url).await?;
                     if n == 0 {
                         break;
                     }
                     moved += n;
+                    left = left.saturating_sub(n as u64);
                 }
             }
             total += moved;
@@ -107,6 +157,39 @@ impl<F: Functions> Pumps<F> {
                 return Ok(total);
             }
         }
+    }
+
+    /// What moto holds: visible messages per queue, and the schedules due at or before
+    /// `until` (without it: those at the earliest instant). `None` when moto does not serve
+    /// the route (the pumps then poll).
+    async fn work(&self, until: Option<Instant>) -> Result<Option<Work>> {
+        let Some(base) = self.work_url.as_deref() else {
+            return Ok(None);
+        };
+        if self.polling.load(Ordering::Relaxed) {
+            return Ok(None);
+        }
+        let url = match until {
+            // The `at()` form the edge adapter writes: UTC, whole seconds rounded up.
+            Some(t) => {
+                let at = access_sync_aws::scheduler::at_expression(t);
+                format!("{base}&until={}", &at[3..at.len() - 1])
+            }
+            None => base.to_string(),
+        };
+        let r = self
+            .http
+            .get(&url)
+            .send()
+            .await
+            .context("asking moto for work")?;
+        if r.status() == reqwest::StatusCode::NOT_FOUND {
+            tracing::info!("moto has no /_local-stack/work: the pumps poll every queue");
+            self.polling.store(true, Ordering::Relaxed);
+            return Ok(None);
+        }
+        let r = r.error_for_status().context("asking moto for work")?;
+        Ok(Some(r.json().await.context("moto's work answer")?))
     }
 
     /// Receives up to 10 messages from `url` and invokes `function` with them as one SQS
@@ -295,6 +378,9 @@ impl<F: Functions> Pumps<F> {
     /// # Errors
     /// Scheduler could not be reached.
     pub async fn next_edge(&self) -> Result<Option<Instant>> {
+        if let Some(work) = self.work(None).await? {
+            return Ok(due_edges(work).iter().map(|(_, e)| e.edge).min());
+        }
         Ok(self.schedules().await?.iter().map(|(_, e)| e.edge).min())
     }
 
@@ -307,7 +393,10 @@ impl<F: Functions> Pumps<F> {
     pub async fn fire_due(&self, t: Instant) -> Result<usize> {
         let mut fired = 0;
         loop {
-            let all = self.schedules().await?;
+            let all = match self.work(Some(t)).await? {
+                Some(work) => due_edges(work),
+                None => self.schedules().await?,
+            };
             let Some(first) = all.iter().map(|(_, e)| e.edge).filter(|e| *e <= t).min() else {
                 return Ok(fired);
             };
@@ -337,4 +426,21 @@ impl<F: Functions> Pumps<F> {
             lock(&self.failed_edges).push(input);
         }
     }
+}
+
+/// The last segment of a queue URL: its name.
+fn queue_name(url: &str) -> &str {
+    url.rsplit('/').next().unwrap_or_default()
+}
+
+/// The due schedules moto named, with their edges (an input that is no edge is skipped, as
+/// the listing does).
+fn due_edges(work: Work) -> Vec<(String, Edge)> {
+    work.schedules
+        .into_iter()
+        .filter_map(|s| {
+            let edge = serde_json::from_str::<Edge>(s.input.as_deref()?).ok()?;
+            Some((s.name, edge))
+        })
+        .collect()
 }
