@@ -83,6 +83,7 @@ async fn explain_audit_and_status_show_held_by_hand_excluded_held_events_and_dea
         lambda_port: None,
         kisi_rate_limit: 0,
         function_log: None,
+        platforms: Vec::new(),
     };
     let stack = LocalStack::start(&opts, &[101, 102]).await.unwrap();
     let mut env = stack.names.function_env();
@@ -134,16 +135,16 @@ async fn explain_audit_and_status_show_held_by_hand_excluded_held_events_and_dea
     .into_iter()
     .map(ev)
     .collect();
-    let driver = Driver {
-        pumps: Pumps::new(
+    let driver = Driver::new(
+        Pumps::new(
             functions,
             &stack.sdk,
             stack.queues.clone(),
             stack.names.schedule_group(),
             stack.sim.clone(),
         ),
-        sim: stack.sim.clone(),
-    };
+        stack.sim.clone(),
+    );
     driver
         .post(&events.iter().collect::<Vec<_>>())
         .await
