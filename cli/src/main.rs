@@ -7,19 +7,26 @@
 //! - `mappings apply FILE`: change the mapping file of the live system.
 //! - `post --url URL --secret-file F EVENTS.jsonl`: sign canonical events and post them to ingest.
 //! - `brake status | release | discard`: the revokes the one brake holds for the operator.
+//! - `explain EMAIL`, `audit [EMAIL]`, `status`: why a person can or cannot open which door,
+//!   what access-sync did and why, and the installation's health (over `access-sync-operator`,
+//!   which the web console shares).
 //! - `log-id EMAIL`: the pseudonym the logs use for an address; `erase EMAIL`: remove one
 //!   person's audit entries and stored facts on request.
 //!
 //! Exit codes: 0 ok (warnings on stderr), 2 bad input or usage (nothing on stdout), 1 failure.
 
+mod audit_cmd;
 mod brake_cmd;
 mod claims_cmd;
+mod explain_cmd;
 mod kisi_cmd;
 mod mappings_cmd;
 mod normalize_cmd;
+mod ops_cmd;
 mod post_cmd;
 mod preview_cmd;
 mod privacy_cmd;
+mod status_cmd;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -54,6 +61,12 @@ enum Cmd {
     Post(post_cmd::PostArgs),
     /// See and release (or discard) the revokes the brake holds.
     Brake(brake_cmd::BrakeArgs),
+    /// Why a person can or cannot open each group, now and over the coming days.
+    Explain(explain_cmd::ExplainArgs),
+    /// What access-sync did and why: grants, revokes, replacements, holds, with their causes.
+    Audit(audit_cmd::AuditArgs),
+    /// The installation at a glance: brake, held revokes and events, dead letters, syncs, Kisi key.
+    Status(status_cmd::StatusArgs),
     /// Print the pseudonym the logs use for an e-mail address (to grep the logs for a person).
     LogId(privacy_cmd::LogIdArgs),
     /// Erase one person's audit entries and stored facts (refused while they have access).
@@ -68,6 +81,9 @@ fn main() -> ExitCode {
         Cmd::Mappings(args) => mappings_cmd::run(args),
         Cmd::Post(args) => post_cmd::run(args),
         Cmd::Brake(args) => brake_cmd::run(args),
+        Cmd::Explain(args) => explain_cmd::run(args),
+        Cmd::Audit(args) => audit_cmd::run(args),
+        Cmd::Status(args) => status_cmd::run(args),
         Cmd::LogId(args) => privacy_cmd::log_id(args),
         Cmd::Erase(args) => privacy_cmd::erase(args),
     }

@@ -2,6 +2,7 @@
 
 use crate::handler::*;
 use access_sync_engine::{ReconcileConfig, Trigger};
+use access_sync_ports::RunLog;
 use access_sync_rules::{Email, Event, GroupId};
 use access_sync_runtime::Clock;
 use access_sync_runtime::testing::{FlakyPublisher, at, engine};
@@ -51,6 +52,15 @@ async fn an_assignment_deleted_by_hand_in_kisi_is_sent_to_on_edge_to_converge() 
         .collect();
     let want = json!({"email": "cat@studio.dev", "groups": [201], "trigger": "reconcile"});
     assert_eq!(sent, vec![("converge".to_string(), want)]);
+    // The run is kept for `access-sync status`, without the pair list.
+    let last = engine.store().last_run("reconcile").await.unwrap().unwrap();
+    assert_eq!(
+        (last.at, last.outcome.as_str()),
+        (at("2026-12-07T10:15:00Z"), "ok")
+    );
+    let report: serde_json::Value = serde_json::from_str(&last.report).unwrap();
+    assert_eq!(report["missing_in_kisi"], json!(1));
+    assert!(!last.report.contains("cat@studio.dev"), "{}", last.report);
 }
 
 #[tokio::test]
@@ -63,6 +73,8 @@ async fn a_kisi_outage_aborts_the_run_without_failing_it() {
     let r = handle(&engine, &events, &clock, &config).await.unwrap();
     assert!(r["aborted"].is_string(), "{r}");
     assert!(events.published().is_empty());
+    let last = engine.store().last_run("reconcile").await.unwrap().unwrap();
+    assert_eq!(last.outcome, "aborted");
 }
 
 #[tokio::test]

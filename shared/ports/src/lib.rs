@@ -10,6 +10,7 @@
 //! | [`SecretSource`] | secrets (Kisi key, webhook secrets) | `access_sync_aws::SecretsManagerSource` |
 //! | [`Directory`] | what platform normalisers ask about members and teams | [`FactsDirectory`] over a [`FactStore`] |
 //! | [`WebhookSecrets`] | each platform's webhook secret | [`StoredWebhookSecrets`] over a [`SecretSource`] |
+//! | [`RunLog`] | the last run of reconcile and each sync, for `access-sync status` | `access_sync_aws::DynamoStore` |
 //! | [`SyncStateStore`] | `platform_sync`'s cursor, buffered listing and held endings | `access_sync_aws::DynamoStore` |
 //! | [`PlatformSource`] | a platform's API, the source of truth (import, re-sync, re-read) | one HTTP client per platform |
 //!
@@ -49,6 +50,7 @@ pub mod memory;
 pub mod ownership;
 pub mod pair;
 pub mod platform_source;
+pub mod runs;
 pub mod safety;
 pub mod scheduler;
 pub mod secrets;
@@ -70,6 +72,7 @@ pub use ownership::{
 };
 pub use pair::{Email, GroupId, Pair, pair_key, parse_pair_key};
 pub use platform_source::{ListRequest, Page, PlatformSource, SourceError, SourceRecord};
+pub use runs::{RunLog, RunRecord};
 pub use safety::{
     Budget, Dirty, Discarded, Hold, NoteChange, Notes, Reduction, SafetyPage, SafetyStore, Wanted,
 };

@@ -60,6 +60,7 @@ struct StoreState {
     excluded: BTreeMap<String, Exclusion>,
     idem: HashMap<IdempotencyKey, IdemRecord>,
     audit: Vec<AuditEntry>,
+    runs: BTreeMap<String, crate::runs::RunRecord>,
     facts: crate::facts::MemoryFacts,
 }
 
@@ -314,6 +315,17 @@ fn append_audit(log: &mut Vec<AuditEntry>, entries: &[AuditEntry]) {
         if !log.contains(e) {
             log.push(e.clone());
         }
+    }
+}
+
+impl crate::runs::RunLog for MemoryStore {
+    async fn record_run(&self, run: &crate::runs::RunRecord) -> Result<(), StoreError> {
+        lock(&self.state).runs.insert(run.job.clone(), run.clone());
+        Ok(())
+    }
+
+    async fn last_run(&self, job: &str) -> Result<Option<crate::runs::RunRecord>, StoreError> {
+        Ok(lock(&self.state).runs.get(job).cloned())
     }
 }
 

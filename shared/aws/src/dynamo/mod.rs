@@ -23,6 +23,7 @@
 //! | accepted signed delivery (replay ledger) | `REPLAY#<sha256 hex>` | `REPLAY` | `state` (`pending` \| `done`), `until` (s), `ttl` — see [`ledger`] |
 //! | repair index / dirty mark / hold of a pair | `WANT#<email>` | `GROUP#<g>` / `DIRTY#<g>` / `HELD#<g>` | `gsi1pk = WANTED#<shard>` / `DIRTY#<shard>` / `HELD`, `gsi1sk = <email>#<group>` — see `safety` |
 //! | the brake's budget | `BRAKE` | `BUDGET` | `doc`, `version` |
+//! | last run of a periodic job | `RUN#<job>` | `LAST` | `doc` (JSON of `RunRecord`) — see `runs` |
 //! | platform sync state, buffered listing, held endings | `SYNC#<platform>` | `STATE` / `BUF#<n>` / `HELD#<n>` | `doc` — see `sync_state` |
 //!
 //! # Access patterns (round trips)
@@ -48,6 +49,7 @@ mod idempotency;
 pub mod item_size;
 pub mod ledger;
 mod ownership;
+mod runs;
 mod safety;
 mod sync_state;
 

@@ -28,7 +28,7 @@ fn chunk_sk(kind: ChunkKind, n: u32) -> String {
 }
 
 impl DynamoStore {
-    async fn get_doc(&self, pk: &str, sk: &str) -> Result<Option<String>, StoreError> {
+    pub(super) async fn get_doc(&self, pk: &str, sk: &str) -> Result<Option<String>, StoreError> {
         let out = self
             .client
             .get_item()
@@ -45,7 +45,7 @@ impl DynamoStore {
             .map(str::to_string))
     }
 
-    async fn put_doc(&self, pk: &str, sk: &str, doc: &str) -> Result<(), StoreError> {
+    pub(super) async fn put_doc(&self, pk: &str, sk: &str, doc: &str) -> Result<(), StoreError> {
         let mut item = key(pk, sk);
         item.insert("doc".into(), s(doc));
         self.client
