@@ -18,13 +18,15 @@
 //! **Bounds.** Bodies are at most 512 KiB, each request has 30 s, at most 16 run at once, and
 //! every list a page shows has a limit.
 
+pub mod cli;
+pub mod feed;
 pub mod html;
 pub mod mappings;
 pub mod pages;
 pub mod person;
 pub mod svg;
 
-use access_sync_runtime::App;
+use access_sync_operator::AwsOperator;
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -89,8 +91,10 @@ pub(crate) type Cached<T> = Mutex<Option<(std::time::Instant, Arc<T>)>>;
 
 /// What every handler shares.
 pub struct Console {
-    /// The live system.
-    pub app: App,
+    /// The live system, as the CLI sees it.
+    pub ops: AwsOperator,
+    /// Everyone's recent audit entries (the Overview's chart, the Activity page).
+    pub feed: feed::AuditFeed,
     /// The token of `/login`.
     pub login: Token,
     /// The session cookie's value.
@@ -105,6 +109,8 @@ pub struct Console {
     group_names: Cached<BTreeMap<u64, String>>,
     /// The people index of the search, rebuilt at most every 30 s.
     pub(crate) people: Cached<pages::PeopleIndex>,
+    /// Grants and revokes per hour over the last day, read at most once a minute.
+    pub(crate) hours: Cached<Vec<svg::HourCount>>,
 }
 
 impl Console {
@@ -117,7 +123,7 @@ impl Console {
             return names.clone();
         }
         let names: Arc<BTreeMap<u64, String>> =
-            match self.app.engine.kisi().client().list_groups().await {
+            match self.ops.engine().kisi().client().list_groups().await {
                 Ok(groups) => Arc::new(groups.into_iter().map(|g| (g.id.0, g.name)).collect()),
                 Err(e) => {
                     tracing::warn!(error = %e, "console: Kisi groups not read");
@@ -162,12 +168,17 @@ impl Running {
 ///
 /// # Errors
 /// The port is taken.
-pub async fn start(app: App, opts: &Options) -> std::io::Result<Running> {
+pub async fn start(
+    ops: AwsOperator,
+    feed: feed::AuditFeed,
+    opts: &Options,
+) -> std::io::Result<Running> {
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", opts.port)).await?;
     let addr = listener.local_addr()?;
     let origin = format!("http://127.0.0.1:{}", addr.port());
     let console = Arc::new(Console {
-        app,
+        ops,
+        feed,
         login: Token::random(),
         session: Token::random(),
         csrf: Token::random(),
@@ -178,6 +189,7 @@ pub async fn start(app: App, opts: &Options) -> std::io::Result<Running> {
         origin: origin.clone(),
         group_names: Mutex::new(None),
         people: Mutex::new(None),
+        hours: Mutex::new(None),
     });
     let login_url = format!("{origin}/login?token={}", console.login.expose());
     let router = router(console.clone());
@@ -241,7 +253,7 @@ fn security_headers(h: &mut HeaderMap) {
     );
     h.insert(
         header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
+        HeaderValue::from_static("same-origin"),
     );
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));

@@ -5,8 +5,9 @@
 use crate::html::{Nav, csrf_field, esc, notice, page, table, url_enc};
 use crate::person::{AUDIT_LIMIT, KisiState, PersonPage, doors, group_label, names};
 use crate::{Console, csrf_ok, html};
-use access_sync_engine::{ApplyOptions, Trigger};
-use access_sync_ports::{AuditLog, FactStore, OwnershipStore, Reduction};
+use access_sync_engine::ApplyOptions;
+use access_sync_operator::{AuditQuery, Excluded, KeyHealth};
+use access_sync_ports::{AuditAction, AuditLog, FactStore, OwnershipStore, Reduction};
 use access_sync_rules::facts::{Facts, Record};
 use access_sync_rules::mapping::Mappings;
 use access_sync_rules::time::format_instant;
@@ -48,7 +49,7 @@ fn forbidden() -> Response {
 }
 
 async fn now(c: &Console) -> Result<Instant, String> {
-    c.app.clock.now().await.map_err(|e| e.to_string())
+    c.ops.now().await.map_err(|e| e.to_string())
 }
 
 /// A short message carried across a redirect (`?done=…`), from a fixed list so a link cannot
@@ -63,7 +64,8 @@ fn done_notice(d: &Done) -> String {
         Some("converged") => "converged: Kisi now matches the rules for this person",
         Some("included") => "the exclusion is lifted and the person converged",
         Some("not-excluded") => "the person was not excluded: nothing changed",
-        Some("excluded") => "excluded: access-sync leaves this person alone",
+        Some("excluded") => "excluded: access-sync grants nothing and took back what it granted",
+        Some("already-excluded") => "the person was excluded already: nothing changed",
         Some("released") => "released: the held revokes were carried out",
         Some("discarded") => "discarded: the access stays as it is",
         Some("nothing-held") => "nothing was held for that",
@@ -74,28 +76,51 @@ fn done_notice(d: &Done) -> String {
 
 // ------------------------------------------------------------------ overview
 
+/// Hours the Overview's chart shows.
+pub const CHART_HOURS: i64 = 24;
+
+async fn hours(c: &Console, now: Instant) -> Result<Arc<Vec<crate::svg::HourCount>>, String> {
+    if let Ok(g) = c.hours.lock()
+        && let Some((at, h)) = g.as_ref()
+        && at.elapsed() < Duration::from_secs(60)
+        && h.last()
+            .is_some_and(|l| l.hour + chrono::Duration::hours(1) > now)
+    {
+        return Ok(h.clone());
+    }
+    let recent = c
+        .feed
+        .since(now - chrono::Duration::hours(CHART_HOURS))
+        .await?;
+    let h = Arc::new(crate::feed::per_hour(&recent.entries, now, CHART_HOURS));
+    if let Ok(mut g) = c.hours.lock() {
+        *g = Some((std::time::Instant::now(), h.clone()));
+    }
+    Ok(h)
+}
+
+fn figure(label: &str, value: &str, alert: bool) -> String {
+    format!(
+        "<div{}><dt>{}</dt><dd>{}</dd></div>",
+        if alert { " class=\"alert\"" } else { "" },
+        esc(label),
+        esc(value)
+    )
+}
+
 /// `GET /`
 pub async fn overview(State(c): C) -> Response {
     let now = match now(&c).await {
         Ok(t) => t,
         Err(e) => return fail(&c, "Overview", Nav::Overview, "reading the clock", e),
     };
-    let brake = match c.app.engine.brake_status(now).await {
-        Ok(b) => b,
-        Err(e) => return fail(&c, "Overview", Nav::Overview, "reading the brake", e),
+    let (status, chart) = tokio::join!(c.ops.status(now), hours(&c, now));
+    let st = match status {
+        Ok(s) => s,
+        Err(e) => return fail(&c, "Overview", Nav::Overview, "reading the status", e),
     };
-    let names = c.group_names().await;
-    let held = brake.holds.iter().filter(|h| h.discarded.is_none()).count();
     let mut s = String::new();
-    let mut problems = Vec::new();
-    if held > 0 {
-        problems.push(format!(
-            "<a href=\"/problems\">{held} revokes held by the brake</a>: release or discard them"
-        ));
-    }
-    if names.is_empty() {
-        problems.push("Kisi could not be asked for its groups: check the API key".into());
-    }
+    let problems = st.problems();
     if problems.is_empty() {
         s.push_str(&notice("ok", "no problems"));
     } else {
@@ -103,28 +128,93 @@ pub async fn overview(State(c): C) -> Response {
             "<section aria-labelledby=\"pr\"><h2 id=\"pr\">Problems</h2><ul class=\"problems\">",
         );
         for p in &problems {
-            let _ = write!(s, "<li>{p}</li>");
+            let _ = write!(s, "<li>{}</li>", esc(p));
         }
-        s.push_str("</ul></section>");
+        s.push_str("</ul><p><a href=\"/problems\">Held revokes, held events and dead letters</a></p></section>");
     }
-    let _ = write!(
-        s,
-        "<section aria-labelledby=\"st\"><h2 id=\"st\">Status</h2><dl class=\"figures\">\
-<div><dt>Clock (UTC)</dt><dd>{}</dd></div>\
-<div><dt>Managed accesses</dt><dd>{}</dd></div>\
-<div><dt>Revokes held</dt><dd>{held}</dd></div>\
-<div><dt>Brake budget used this hour</dt><dd>{} of {}</dd></div>\
-<div><dt>Kisi</dt><dd>{}</dd></div></dl></section>",
-        format_instant(now),
-        brake.managed,
-        brake.used,
-        brake.limit,
-        if names.is_empty() {
-            "not reachable".to_string()
-        } else {
-            format!("key works; {} groups", names.len())
-        },
-    );
+    let held = st
+        .brake
+        .holds
+        .iter()
+        .filter(|h| h.discarded.is_none())
+        .count();
+    let dead: u64 = st.dead_letters.iter().map(|q| q.depth).sum();
+    let kisi = match &st.kisi {
+        KeyHealth::Ok(n) => (format!("key works ({n} groups)"), false),
+        KeyHealth::Rejected(_) => ("key rejected".to_string(), true),
+        KeyHealth::Unavailable(_) => ("unreachable".to_string(), true),
+    };
+    let reconcile = match &st.last_reconcile {
+        Some(r) => (
+            format!("{} ({})", format_instant(r.at), r.outcome),
+            r.outcome != "ok",
+        ),
+        None => ("not yet".to_string(), true),
+    };
+    s.push_str("<section aria-labelledby=\"st\"><h2 id=\"st\">Status</h2><dl class=\"figures\">");
+    s.push_str(&figure("Clock (UTC)", &format_instant(now), false));
+    s.push_str(&figure(
+        "Managed accesses",
+        &st.brake.managed.to_string(),
+        false,
+    ));
+    s.push_str(&figure("Revokes held", &held.to_string(), held > 0));
+    s.push_str(&figure(
+        "Brake budget used this hour",
+        &format!("{} of {}", st.brake.used, st.brake.limit),
+        st.brake.used >= st.brake.limit && st.brake.limit > 0,
+    ));
+    s.push_str(&figure(
+        "Events held",
+        &st.held_events.len().to_string(),
+        !st.held_events.is_empty(),
+    ));
+    s.push_str(&figure("Dead letters", &dead.to_string(), dead > 0));
+    s.push_str(&figure("Last reconcile", &reconcile.0, reconcile.1));
+    s.push_str(&figure("Kisi", &kisi.0, kisi.1));
+    s.push_str(&figure(
+        "Excluded people",
+        &st.exclusions.len().to_string(),
+        false,
+    ));
+    for p in &st.platforms {
+        s.push_str(&figure(
+            &format!("{} last full sync", p.platform),
+            &p.last_full
+                .map(format_instant)
+                .unwrap_or_else(|| "never".into()),
+            p.held.is_some(),
+        ));
+    }
+    s.push_str("</dl></section>");
+    s.push_str("<section aria-labelledby=\"ch\"><h2 id=\"ch\">Grants and revokes per hour, last 24 hours</h2>");
+    match chart {
+        Ok(h) => {
+            s.push_str(&crate::svg::hourly_chart("hourly", &h));
+            let rows: Vec<Vec<String>> = h
+                .iter()
+                .filter(|c| c.grants + c.revokes > 0)
+                .map(|c| {
+                    vec![
+                        esc(&c.hour.format("%a %H:00").to_string()),
+                        c.grants.to_string(),
+                        c.revokes.to_string(),
+                    ]
+                })
+                .collect();
+            let _ = write!(
+                s,
+                "<details><summary>The figures</summary>{}</details>",
+                table(
+                    "Hours with activity (UTC)",
+                    &["Hour", "Grants", "Revokes"],
+                    &rows
+                )
+            );
+        }
+        Err(e) => s.push_str(&notice("bad", &esc(&e))),
+    }
+    s.push_str("</section>");
     html(
         StatusCode::OK,
         page("Overview", Nav::Overview, c.csrf.expose(), &s),
@@ -206,8 +296,8 @@ async fn people_index(c: &Console) -> Result<Arc<PeopleIndex>, String> {
         return Ok(idx.clone());
     }
     let records = c
-        .app
-        .engine
+        .ops
+        .engine()
         .store()
         .all_records()
         .await
@@ -295,7 +385,7 @@ pub async fn person(State(c): C, Path(email): Path<String>, Query(d): Query<Done
         Ok(t) => t,
         Err(e) => return fail(&c, &title, Nav::People, "reading the clock", e),
     };
-    let engine = &c.app.engine;
+    let engine = &c.ops.engine();
     let store = engine.store();
     let client = engine.kisi().client();
     let (mapping, records, owner, audit, names_, kisi) = tokio::join!(
@@ -361,71 +451,55 @@ fn person_url(e: &Email, done: &str) -> String {
 
 /// `POST /people/converge`: the one converge path, for every mapped group.
 pub async fn converge(State(c): C, Form(f): Form<PersonForm>) -> Response {
-    if !csrf_ok(&c, &f.csrf) {
-        return forbidden();
-    }
-    let Some(email) = Email::parse(&f.email) else {
-        return (StatusCode::BAD_REQUEST, "not an e-mail address").into_response();
-    };
-    let t = match now(&c).await {
-        Ok(t) => t,
-        Err(e) => return fail(&c, "Converge", Nav::People, "reading the clock", e),
-    };
-    let groups = match c.app.engine.mapping(t).await {
-        Ok(m) => m.managed_groups(),
-        Err(e) => return fail(&c, "Converge", Nav::People, "reading the mapping", e),
-    };
-    match c
-        .app
-        .engine
-        .converge(&email, &groups, t, Trigger::Operator)
-        .await
-    {
-        Ok(_) => Redirect::to(&person_url(&email, "converged")).into_response(),
-        Err(e) => fail(&c, "Converge", Nav::People, "converging", e),
-    }
+    person_action(&c, f, "converge").await
 }
 
 /// `POST /people/include`: lift an exclusion.
 pub async fn include(State(c): C, Form(f): Form<PersonForm>) -> Response {
-    if !csrf_ok(&c, &f.csrf) {
+    person_action(&c, f, "include").await
+}
+
+/// `POST /people/exclude`: access-sync stops granting and takes back what it granted.
+pub async fn exclude(State(c): C, Form(f): Form<PersonForm>) -> Response {
+    person_action(&c, f, "exclude").await
+}
+
+async fn person_action(c: &Console, f: PersonForm, what: &str) -> Response {
+    if !csrf_ok(c, &f.csrf) {
         return forbidden();
     }
     let Some(email) = Email::parse(&f.email) else {
         return (StatusCode::BAD_REQUEST, "not an e-mail address").into_response();
     };
-    let t = match now(&c).await {
+    let t = match now(c).await {
         Ok(t) => t,
-        Err(e) => return fail(&c, "Include", Nav::People, "reading the clock", e),
+        Err(e) => return fail(c, what, Nav::People, "reading the clock", e),
     };
-    match c.app.engine.include(&email, t).await {
-        Ok(access_sync_engine::Included::Lifted(_)) => {
-            Redirect::to(&person_url(&email, "included")).into_response()
-        }
-        Ok(access_sync_engine::Included::NotExcluded) => {
-            Redirect::to(&person_url(&email, "not-excluded")).into_response()
-        }
-        Err(e) => fail(&c, "Include", Nav::People, "including", e),
+    let done = match what {
+        "converge" => c.ops.converge_now(&email, t).await.map(|_| "converged"),
+        "include" => c.ops.include(&email, t).await.map(|r| {
+            if r.is_some() {
+                "included"
+            } else {
+                "not-excluded"
+            }
+        }),
+        _ => c.ops.exclude(&email, t).await.map(|r| match r {
+            Excluded::AlreadyExcluded => "already-excluded",
+            Excluded::Excluded(_) => "excluded",
+        }),
+    };
+    match done {
+        Ok(d) => Redirect::to(&person_url(&email, d)).into_response(),
+        Err(e) => fail(c, what, Nav::People, what, e),
     }
-}
-
-/// `POST /people/exclude`
-pub async fn exclude(State(c): C, Form(f): Form<PersonForm>) -> Response {
-    if !csrf_ok(&c, &f.csrf) {
-        return forbidden();
-    }
-    (
-        StatusCode::NOT_IMPLEMENTED,
-        "excluding from the console needs the operator crate (issue 21): use access-sync",
-    )
-        .into_response()
 }
 
 // ------------------------------------------------------------------ mappings
 
 /// `GET /mappings`
 pub async fn mappings(State(c): C) -> Response {
-    let stored = match c.app.engine.store().mapping().await {
+    let stored = match c.ops.engine().store().mapping().await {
         Ok(m) => m,
         Err(e) => return fail(&c, "Mappings", Nav::Mappings, "reading the mapping", e),
     };
@@ -474,10 +548,10 @@ pub async fn mappings_preview(State(c): C, Form(f): Form<PreviewForm>) -> Respon
         Ok(t) => t,
         Err(e) => return fail(&c, title, Nav::Mappings, "reading the clock", e),
     };
-    let engine = &c.app.engine;
+    let engine = &c.ops.engine();
     let opts = ApplyOptions {
         dry_run: true,
-        brake_share: c.app.config.brake_share,
+        brake_share: c.ops.brake_share(),
         allow_mass_revoke: false,
     };
     let (stored, records, change, names) = tokio::join!(
@@ -537,7 +611,7 @@ pub async fn mappings_apply(State(c): C, Form(f): Form<ApplyForm>) -> Response {
         )
             .into_response();
     }
-    let engine = &c.app.engine;
+    let engine = &c.ops.engine();
     let stored = match engine.store().mapping().await {
         Ok(s) => s,
         Err(e) => return fail(&c, title, Nav::Mappings, "reading the mapping", e),
@@ -558,7 +632,7 @@ pub async fn mappings_apply(State(c): C, Form(f): Form<ApplyForm>) -> Response {
     };
     let opts = ApplyOptions {
         dry_run: false,
-        brake_share: c.app.config.brake_share,
+        brake_share: c.ops.brake_share(),
         allow_mass_revoke: f.allow_mass_revoke.as_deref() == Some("1"),
     };
     match engine.apply_mapping(&f.text, t, &opts).await {
@@ -591,16 +665,183 @@ pub async fn mappings_apply(State(c): C, Form(f): Form<ApplyForm>) -> Response {
 
 // ------------------------------------------------------------------ activity
 
-/// `GET /activity`
-pub async fn activity(State(c): C) -> Response {
+/// Entries the Activity page shows at most.
+pub const ACTIVITY_LIMIT: usize = 200;
+
+/// The Activity page's filters.
+#[derive(Deserialize, Default)]
+pub struct ActivityQuery {
+    email: Option<String>,
+    group: Option<String>,
+    action: Option<String>,
+    hours: Option<String>,
+}
+
+const ACTIONS: [(&str, AuditAction); 9] = [
+    ("grant", AuditAction::Grant),
+    ("revoke", AuditAction::Revoke),
+    ("adopt", AuditAction::Adopt),
+    ("skip", AuditAction::Skip),
+    ("hold", AuditAction::Hold),
+    ("brake", AuditAction::Brake),
+    ("by-hand", AuditAction::ByHand),
+    ("exclude", AuditAction::Exclude),
+    ("include", AuditAction::Include),
+];
+
+/// `GET /activity?email=&group=&action=&hours=`
+pub async fn activity(State(c): C, Query(q): Query<ActivityQuery>) -> Response {
+    let t = match now(&c).await {
+        Ok(t) => t,
+        Err(e) => return fail(&c, "Activity", Nav::Activity, "reading the clock", e),
+    };
+    let email_raw = q
+        .email
+        .unwrap_or_default()
+        .trim()
+        .chars()
+        .take(320)
+        .collect::<String>();
+    let group_raw = q
+        .group
+        .unwrap_or_default()
+        .trim()
+        .chars()
+        .take(20)
+        .collect::<String>();
+    let action_raw = q.action.unwrap_or_default();
+    let hours: i64 = q
+        .hours
+        .as_deref()
+        .and_then(|h| h.parse().ok())
+        .filter(|h| [1, 6, 24, 168, 720].contains(h))
+        .unwrap_or(24);
+    let mut s = String::new();
+    let email = if email_raw.is_empty() {
+        None
+    } else {
+        match Email::parse(&email_raw) {
+            Some(e) => Some(e),
+            None => {
+                s.push_str(&notice("bad", "the e-mail filter is not an e-mail address"));
+                None
+            }
+        }
+    };
+    let group = if group_raw.is_empty() {
+        None
+    } else {
+        match group_raw.parse::<i64>().ok().and_then(GroupId::new) {
+            Some(g) => Some(g),
+            None => {
+                s.push_str(&notice("bad", "the group filter is not a Kisi group id"));
+                None
+            }
+        }
+    };
+    let action = ACTIONS
+        .iter()
+        .find(|(k, _)| *k == action_raw)
+        .map(|(_, a)| *a);
+    let since = t - chrono::Duration::hours(hours);
+    let mut opts = String::from("<option value=\"\">any</option>");
+    for (k, _) in ACTIONS {
+        let sel = if k == action_raw { " selected" } else { "" };
+        let _ = write!(opts, "<option value=\"{k}\"{sel}>{k}</option>");
+    }
+    let mut hopts = String::new();
+    for (h, label) in [
+        (1, "1 hour"),
+        (6, "6 hours"),
+        (24, "24 hours"),
+        (168, "7 days"),
+        (720, "30 days"),
+    ] {
+        let sel = if h == hours { " selected" } else { "" };
+        let _ = write!(hopts, "<option value=\"{h}\"{sel}>{label}</option>");
+    }
+    let _ = write!(
+        s,
+        "<form method=\"get\" action=\"/activity\" class=\"filters\" aria-label=\"Filters\">\
+<label>E-mail <input type=\"email\" name=\"email\" value=\"{}\"></label>\
+<label>Group id <input type=\"number\" name=\"group\" min=\"1\" value=\"{}\"></label>\
+<label>What <select name=\"action\">{opts}</select></label>\
+<label>Over the last <select name=\"hours\">{hopts}</select></label>\
+<button type=\"submit\">Filter</button></form>",
+        esc(&email_raw),
+        esc(&group_raw)
+    );
+    let (entries, partial) = match &email {
+        Some(e) => {
+            let q = AuditQuery {
+                email: Some(e.clone()),
+                since: Some(since),
+                group,
+                limit: 1000,
+            };
+            match c.ops.audit(&q).await {
+                Ok(v) => (v, false),
+                Err(e) => return fail(&c, "Activity", Nav::Activity, "reading the audit log", e),
+            }
+        }
+        None => match c.feed.since(since).await {
+            Ok(r) => (r.entries, r.partial),
+            Err(e) => return fail(&c, "Activity", Nav::Activity, "reading the audit log", e),
+        },
+    };
+    let names = c.group_names().await;
+    let matching: Vec<_> = entries
+        .iter()
+        .filter(|e| group.is_none_or(|g| e.pair.as_ref().is_some_and(|p| p.group == g)))
+        .filter(|e| action.is_none_or(|a| e.action == a))
+        .collect();
+    let rows: Vec<Vec<String>> = matching
+        .iter()
+        .take(ACTIVITY_LIMIT)
+        .map(|e| {
+            vec![
+                esc(&format_instant(e.at)),
+                crate::person::action_word(e.action).into(),
+                e.pair
+                    .as_ref()
+                    .map(|p| {
+                        format!(
+                            "<a href=\"/people/{}\">{}</a>",
+                            url_enc(p.email.as_str()),
+                            esc(p.email.as_str())
+                        )
+                    })
+                    .unwrap_or_else(|| "(system)".into()),
+                e.pair
+                    .as_ref()
+                    .map(|p| esc(&group_label(&names, p.group.get())))
+                    .unwrap_or_default(),
+                esc(&e.cause),
+            ]
+        })
+        .collect();
+    let caption = if matching.len() > ACTIVITY_LIMIT {
+        format!(
+            "{} entries match; the newest {ACTIVITY_LIMIT} are shown",
+            matching.len()
+        )
+    } else {
+        format!("{} entries, newest first", matching.len())
+    };
+    if partial {
+        s.push_str(&notice(
+            "warn",
+            "the audit log is large: only part of it was read; name a person to see all of theirs",
+        ));
+    }
+    s.push_str(&table(
+        &caption,
+        &["When", "What", "Person", "Group", "Why"],
+        &rows,
+    ));
     html(
         StatusCode::OK,
-        page(
-            "Activity",
-            Nav::Activity,
-            c.csrf.expose(),
-            "<p>Search a person to see their history.</p>",
-        ),
+        page("Activity", Nav::Activity, c.csrf.expose(), &s),
     )
 }
 
@@ -623,10 +864,11 @@ pub async fn problems(State(c): C, Query(d): Query<Done>) -> Response {
         Ok(t) => t,
         Err(e) => return fail(&c, "Problems", Nav::Problems, "reading the clock", e),
     };
-    let brake = match c.app.engine.brake_status(t).await {
-        Ok(b) => b,
-        Err(e) => return fail(&c, "Problems", Nav::Problems, "reading the brake", e),
+    let st = match c.ops.status(t).await {
+        Ok(s) => s,
+        Err(e) => return fail(&c, "Problems", Nav::Problems, "reading the status", e),
     };
+    let brake = &st.brake;
     let names = c.group_names().await;
     let token = csrf_field(c.csrf.expose());
     let mut s = done_notice(&d);
@@ -748,7 +990,7 @@ async fn release_or_discard(c: &Console, f: HoldForm, release: bool) -> Response
         Ok(t) => t,
         Err(e) => return fail(c, "Problems", Nav::Problems, "reading the clock", e),
     };
-    let engine = &c.app.engine;
+    let engine = &c.ops.engine();
     let r = if release {
         engine.release_held(pair.as_ref(), t).await
     } else {

@@ -58,17 +58,24 @@ pub fn hourly_chart(id: &str, hours: &[HourCount]) -> String {
     }
     for (i, c) in hours.iter().enumerate() {
         let x = left + slot * i as f64;
-        for (k, (n, class)) in [(c.grants, "grant"), (c.revokes, "rev")].iter().enumerate() {
+        for (k, (n, class)) in [(c.grants, "grant"), (c.revokes, "revbar")]
+            .iter()
+            .enumerate()
+        {
             if *n == 0 {
                 continue;
             }
             let bh = plot_h * f64::from(*n) / f64::from(max);
-            let fill = if *class == "rev" {
+            let fill = if *class == "revbar" {
                 format!(" fill=\"url(#{id}-hatch)\"")
             } else {
                 String::new()
             };
-            let what = if *class == "rev" { "revokes" } else { "grants" };
+            let what = if *class == "revbar" {
+                "revokes"
+            } else {
+                "grants"
+            };
             let _ = write!(
                 s,
                 "<rect x=\"{bx:.1}\" y=\"{by:.1}\" width=\"{bar:.1}\" height=\"{bh:.1}\" class=\"{class}\"{fill}><title>{hh} UTC: {n} {what}</title></rect>",
