@@ -401,6 +401,71 @@ async fn an_operator_finds_a_person_changes_the_mapping_and_releases_the_held_re
     shot(&browser, "7-activity").await;
 
     browser.close().await.unwrap();
+
+    // The guards, over plain HTTP: no session, another Host, a wrong CSRF token, another Origin.
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let cookie = format!(
+        "{}={}",
+        access_sync_console::COOKIE,
+        console.console.session.expose()
+    );
+    let csrf = console.console.csrf.expose().to_string();
+    let status = |r: reqwest::Response| r.status().as_u16();
+    assert_eq!(
+        status(http.get(format!("{base}/")).send().await.unwrap()),
+        401
+    );
+    assert_eq!(
+        status(
+            http.get(format!("{base}/login?token=0"))
+                .send()
+                .await
+                .unwrap()
+        ),
+        401
+    );
+    assert_eq!(
+        status(
+            http.get(format!("{base}/"))
+                .header("cookie", &cookie)
+                .header("host", "attacker.example")
+                .send()
+                .await
+                .unwrap()
+        ),
+        421
+    );
+    let converge = |csrf: String, origin: Option<&'static str>| {
+        let mut r = http
+            .post(format!("{base}/people/converge"))
+            .header("cookie", &cookie)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(format!("csrf={csrf}&email=ann%40acme.io"));
+        if let Some(o) = origin {
+            r = r.header("origin", o);
+        }
+        r.send()
+    };
+    assert_eq!(status(converge("0".repeat(64), None).await.unwrap()), 403);
+    assert_eq!(
+        status(
+            converge(csrf.clone(), Some("http://attacker.example"))
+                .await
+                .unwrap()
+        ),
+        403
+    );
+    assert_eq!(
+        status(converge(csrf.clone(), Some("null")).await.unwrap()),
+        403
+    );
+    assert_eq!(status(converge(csrf, None).await.unwrap()), 303);
+    // Nothing but loopback listens.
+    assert!(console.addr.ip().is_loopback());
+
     console.stop().await;
     drop(driver);
     stack.stop().await;
