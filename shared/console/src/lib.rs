@@ -147,11 +147,13 @@ pub struct Running {
     pub console: Arc<Console>,
     stop: Option<oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<()>,
+    refresh: tokio::task::JoinHandle<()>,
 }
 
 impl Running {
     /// Stops serving and waits for the server to end.
     pub async fn stop(mut self) {
+        self.refresh.abort();
         if let Some(s) = self.stop.take() {
             let _ = s.send(());
         }
@@ -192,6 +194,19 @@ pub async fn start(
         hours: Mutex::new(None),
     });
     let login_url = format!("{origin}/login?token={}", console.login.expose());
+    // The people search reads every member: keep its index fresh in the background so no
+    // search waits for that read.
+    let refresh = {
+        let c = console.clone();
+        tokio::spawn(async move {
+            loop {
+                if let Err(e) = pages::build_people_index(&c).await {
+                    tracing::warn!(error = %e, "console: the member list was not read");
+                }
+                tokio::time::sleep(pages::PEOPLE_INDEX_TTL).await;
+            }
+        })
+    };
     let router = router(console.clone());
     let (stop, stopped) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {
@@ -208,6 +223,7 @@ pub async fn start(
         console,
         stop: Some(stop),
         task,
+        refresh,
     })
 }
 

@@ -22,7 +22,7 @@ use std::time::Duration;
 
 /// Results a search shows.
 pub const SEARCH_LIMIT: usize = 50;
-/// How long the search's index of people is reused.
+/// How often the search's index of people is read again in the background.
 pub const PEOPLE_INDEX_TTL: Duration = Duration::from_secs(30);
 
 type C = State<Arc<Console>>;
@@ -288,13 +288,11 @@ impl PeopleIndex {
     }
 }
 
-async fn people_index(c: &Console) -> Result<Arc<PeopleIndex>, String> {
-    if let Ok(g) = c.people.lock()
-        && let Some((at, idx)) = g.as_ref()
-        && at.elapsed() < PEOPLE_INDEX_TTL
-    {
-        return Ok(idx.clone());
-    }
+/// Reads every member record into a fresh index (what the background refresh runs).
+///
+/// # Errors
+/// The store's failure, for a human.
+pub async fn build_people_index(c: &Console) -> Result<(), String> {
     let records = c
         .ops
         .engine()
@@ -304,9 +302,26 @@ async fn people_index(c: &Console) -> Result<Arc<PeopleIndex>, String> {
         .map_err(|e| e.to_string())?;
     let idx = Arc::new(PeopleIndex::build(&records));
     if let Ok(mut g) = c.people.lock() {
-        *g = Some((std::time::Instant::now(), idx.clone()));
+        *g = Some((std::time::Instant::now(), idx));
     }
-    Ok(idx)
+    Ok(())
+}
+
+/// The latest index the background refresh built (at most [`PEOPLE_INDEX_TTL`] old while it
+/// runs); right after start, waits up to 20 s for the first.
+async fn people_index(c: &Console) -> Result<(Arc<PeopleIndex>, std::time::Duration), String> {
+    for _ in 0..200 {
+        if let Ok(g) = c.people.lock()
+            && let Some((at, idx)) = g.as_ref()
+        {
+            return Ok((idx.clone(), at.elapsed()));
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Err(
+        "the member list is still being read (the first time after start): try again in a moment"
+            .into(),
+    )
 }
 
 /// The search box's query.
@@ -327,7 +342,7 @@ pub async fn people(State(c): C, Query(q): Query<SearchQuery>) -> Response {
         esc(&q)
     );
     if !q.is_empty() {
-        let idx = match people_index(&c).await {
+        let (idx, age) = match people_index(&c).await {
             Ok(i) => i,
             Err(e) => return fail(&c, "People", Nav::People, "reading the members", e),
         };
@@ -351,6 +366,12 @@ pub async fn people(State(c): C, Query(q): Query<SearchQuery>) -> Response {
             format!("{n} people match")
         };
         s.push_str(&table(&caption, &["E-mail", "Name"], &rows));
+        let _ = write!(
+            s,
+            "<p class=\"hint\">The member list was read {} s ago (it is read again every {} s).</p>",
+            age.as_secs(),
+            PEOPLE_INDEX_TTL.as_secs()
+        );
         if let Some(e) = Email::parse(&q)
             && !found.iter().any(|p| p.email == e)
         {
@@ -637,10 +658,6 @@ pub async fn mappings_apply(State(c): C, Form(f): Form<ApplyForm>) -> Response {
     };
     match engine.apply_mapping(&f.text, t, &opts).await {
         Ok(ch) => {
-            // The search and the group names may have changed with it.
-            if let Ok(mut p) = c.people.lock() {
-                *p = None;
-            }
             let body = if let Some(why) = ch.refused {
                 notice("bad", &format!("not applied: {}", esc(&why)))
             } else {
