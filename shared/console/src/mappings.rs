@@ -263,7 +263,7 @@ pub fn render_preview(
         &[
             "Person",
             "Group",
-            "Open now (stored file)",
+            "Open with the stored file",
             "Open with the new file",
         ],
         &rows,
