@@ -435,6 +435,9 @@ pub async fn person(State(c): C, Path(email): Path<String>, Query(d): Query<Done
         }
     };
     let members = names(&records, &email);
+    let facts = Facts::from_records(records.iter().cloned());
+    let entitlements =
+        access_sync_operator::explain::entitlement_lines(&records, &facts, &mapping, &email);
     let groups = doors(records, &mapping, &email, now);
     let body = PersonPage {
         email: &email,
@@ -443,6 +446,7 @@ pub async fn person(State(c): C, Path(email): Path<String>, Query(d): Query<Done
         group_names: &names_,
         owner,
         kisi,
+        entitlements,
         audit,
         now,
         csrf: c.csrf.expose(),

@@ -10,6 +10,7 @@
 use crate::html::{csrf_field, esc, table, url_enc};
 use crate::svg::{Bar, Row, timeline};
 use access_sync_kisi::{RoleAssignment, User};
+use access_sync_operator::{EntitlementLine, EntitlementStatus};
 use access_sync_ports::{AuditAction, AuditEntry, OwnerView};
 use access_sync_rules::access::merge;
 use access_sync_rules::facts::{Facts, Record};
@@ -130,6 +131,8 @@ pub struct PersonPage<'a> {
     pub owner: OwnerView,
     /// Kisi.
     pub kisi: KisiState,
+    /// The entitlements that reach the address, with status and mapping lines.
+    pub entitlements: Vec<EntitlementLine>,
     /// Newest first.
     pub audit: Vec<AuditEntry>,
     /// The clock.
@@ -254,6 +257,70 @@ impl PersonPage<'_> {
             "When the doors open",
             &["Group", "Opens", "Closes", "Because of"],
             &list,
+        ));
+        s.push_str("</section>");
+
+        // Entitlements.
+        let rows: Vec<Vec<String>> = self
+            .entitlements
+            .iter()
+            .map(|e| {
+                let status = match e.status {
+                    EntitlementStatus::Active => "active",
+                    EntitlementStatus::Pending => "pending",
+                    EntitlementStatus::Blocked => "blocked (unpaid)",
+                    EntitlementStatus::UsedUp => "used up",
+                    EntitlementStatus::Cancelled => "cancelled",
+                };
+                let maps = e
+                    .mappings
+                    .iter()
+                    .map(|m| match m.line {
+                        Some(l) => format!(
+                            "{} → line {l}, groups {}",
+                            m.reference,
+                            m.groups
+                                .iter()
+                                .map(|g| g.to_string())
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ),
+                        None => format!("{} → no mapping", m.reference),
+                    })
+                    .collect::<Vec<_>>()
+                    .join("; ");
+                vec![
+                    esc(&e.id),
+                    esc(&format!(
+                        "{}{}",
+                        e.holder.as_deref().unwrap_or(""),
+                        if e.guest { " (as guest)" } else { "" }
+                    )),
+                    if e.grants {
+                        esc(status)
+                    } else {
+                        format!("{} <strong>(gives nothing)</strong>", esc(status))
+                    },
+                    esc(&format!(
+                        "{} → {}",
+                        when(e.start, "—"),
+                        when(e.end, "open-ended")
+                    )),
+                    esc(&maps),
+                ]
+            })
+            .collect();
+        s.push_str("<section aria-labelledby=\"ent\"><h2 id=\"ent\">Entitlements</h2>");
+        s.push_str(&table(
+            "What the platform says this person has",
+            &[
+                "Entitlement",
+                "Held by",
+                "Status",
+                "From → until",
+                "Mapping lines",
+            ],
+            &rows,
         ));
         s.push_str("</section>");
 

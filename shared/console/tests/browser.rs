@@ -296,6 +296,12 @@ async fn an_operator_finds_a_person_changes_the_mapping_and_releases_the_held_re
     let listed = text(&browser, "section[aria-labelledby=tl] table").await;
     assert!(listed.contains("2026-12-09T08:55:00Z"), "{listed}");
     assert!(listed.contains("2026-12-09T17:35:00Z"), "{listed}");
+    let ents = text(&browser, "section[aria-labelledby=ent] table").await;
+    assert!(ents.contains("asg:desk-7"), "{ents}");
+    assert!(
+        ents.contains("resource:desk-7 → line 27, groups 102, 301"),
+        "{ents}"
+    );
     let kisi = text(&browser, "section[aria-labelledby=kisi]").await;
     assert!(kisi.contains("ours"), "{kisi}");
     shot(&browser, "3-person").await;
