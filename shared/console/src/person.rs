@@ -398,7 +398,7 @@ impl PersonPage<'_> {
             let _ = write!(
                 s,
                 "<form method=\"post\" action=\"/people/exclude\">{token}<input type=\"hidden\" name=\"email\" value=\"{e}\">\
-<button type=\"submit\" class=\"danger\">Exclude</button> <span class=\"hint\">access-sync stops granting and revoking for this person</span></form>"
+<button type=\"submit\" class=\"danger\">Exclude</button> <span class=\"hint\">access-sync grants this person nothing and takes back what it granted (hand-made access stays)</span></form>"
             );
         }
         s.push_str("</div></section>");

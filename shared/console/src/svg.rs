@@ -152,12 +152,18 @@ pub fn timeline(id: &str, from: Instant, days: i64, rows: &[Row]) -> String {
         let x = x_of(t);
         let _ = write!(
             s,
-            "<line x1=\"{x:.1}\" x2=\"{x:.1}\" y1=\"{y1}\" y2=\"{h:.0}\" class=\"grid\"/>\
-<text x=\"{tx:.1}\" y=\"16\" class=\"axis\">{}</text>",
-            t.format("%a %e"),
+            "<line x1=\"{x:.1}\" x2=\"{x:.1}\" y1=\"{y1}\" y2=\"{h:.0}\" class=\"grid\"/>",
             y1 = head - 6.0,
-            tx = x + 3.0
         );
+        // A label needs about 40 units; the last midnight may sit too close to the edge.
+        if x + 40.0 < w {
+            let _ = write!(
+                s,
+                "<text x=\"{tx:.1}\" y=\"16\" class=\"axis\">{}</text>",
+                t.format("%a %e"),
+                tx = x + 3.0
+            );
+        }
     }
     let nx = x_of(from);
     let _ = write!(
