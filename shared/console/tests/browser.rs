@@ -24,6 +24,7 @@ use local_stack::functions::{Functions, InProcess};
 use local_stack::pumps::Pumps;
 use local_stack::stack::{LocalStack, Options as StackOptions};
 use serde_json::json;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -43,12 +44,16 @@ fn shots_dir() -> PathBuf {
     dir
 }
 
-/// chromedriver, stopped (by its pid) when dropped.
+/// chromedriver in its own process group, stopped with the Chromium it started (the whole
+/// group, by its id) when dropped.
 struct Chromedriver(Child);
 
 impl Drop for Chromedriver {
     fn drop(&mut self) {
-        let _ = self.0.kill();
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &format!("-{}", self.0.id())])
+            .stderr(Stdio::null())
+            .status();
         let _ = self.0.wait();
     }
 }
@@ -67,6 +72,7 @@ async fn browser() -> Option<(Chromedriver, Client)> {
         .arg(format!("--port={port}"))
         .stdout(Stdio::null())
         .stderr(Stdio::null())
+        .process_group(0)
         .spawn()
         .expect("starting chromedriver");
     let driver = Chromedriver(child);
