@@ -16,6 +16,7 @@
 //!   which the web console shares).
 //! - `log-id EMAIL`: the pseudonym the logs use for an address; `erase EMAIL`: remove one
 //!   person's audit entries and stored facts on request.
+//! - `console`: the operator's web console on 127.0.0.1 (`access-sync-console`).
 //!
 //! Exit codes: 0 ok (warnings on stderr), 2 bad input or usage (nothing on stdout), 1 failure.
 
@@ -80,6 +81,8 @@ enum Cmd {
     LogId(privacy_cmd::LogIdArgs),
     /// Erase one person's audit entries and stored facts (refused while they have access).
     Erase(privacy_cmd::EraseArgs),
+    /// Serve the operator's web console on 127.0.0.1 and open it in the browser.
+    Console(access_sync_console::cli::ConsoleArgs),
 }
 
 fn main() -> ExitCode {
@@ -97,5 +100,6 @@ fn main() -> ExitCode {
         Cmd::Status(args) => status_cmd::run(args),
         Cmd::LogId(args) => privacy_cmd::log_id(args),
         Cmd::Erase(args) => privacy_cmd::erase(args),
+        Cmd::Console(args) => access_sync_console::cli::run(args),
     }
 }

@@ -87,6 +87,10 @@ enum Cmd {
         /// sample in `events/` with `cargo lambda invoke`.
         #[arg(long)]
         check: bool,
+        /// After the day, keep the stack running with `access-sync console` on its data until
+        /// Ctrl-C.
+        #[arg(long)]
+        console: bool,
     },
     /// Stop a running stack (or clean up after a crashed one).
     Down {
@@ -170,6 +174,7 @@ fn main() -> ExitCode {
                 until,
                 fast_forward,
                 check,
+                console,
             } => {
                 if let Some(p) = platform.as_deref().and_then(Platform::parse)
                     && local_stack::platforms::SIMULATED.contains(&p)
@@ -183,7 +188,7 @@ fn main() -> ExitCode {
                     Some(u) => parse_instant(&u).map_err(|e| anyhow::anyhow!("--until: {e}"))?,
                     None => midnight_after(input.last()),
                 };
-                demo(ports, input, until, fast_forward, check).await
+                demo(ports, input, until, fast_forward, check, console).await
             }
             Cmd::Down { dir } => {
                 if down(&dir).await {
@@ -490,6 +495,7 @@ async fn demo(
     until: Instant,
     fast_forward: u64,
     check: bool,
+    console: bool,
 ) -> Result<()> {
     let mappings = &input.mappings;
     let mappings_path = input.mappings_path.as_path();
@@ -527,6 +533,9 @@ async fn demo(
             invoke_samples(&stack, url).await?;
             check_function_logs(&stack, &input, &Watch::new(url.clone())).await?;
         }
+        if console {
+            keep_with_console(&stack).await?;
+        }
         Ok::<(), anyhow::Error>(())
     }
     .await;
@@ -535,6 +544,29 @@ async fn demo(
         "== stopped the stack ({:.0} s in all); nothing is left running",
         began.elapsed().as_secs_f64()
     );
+    result
+}
+
+/// `demo --console`: `access-sync console` on the stack's data (the clock stays at the end of
+/// the day) with the pumps running, until Ctrl-C.
+async fn keep_with_console(stack: &LocalStack) -> Result<()> {
+    let term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    let exe = std::env::current_exe()?.with_file_name("access-sync");
+    let mut child = std::process::Command::new(&exe)
+        .arg("console")
+        .envs(stack.names.function_env())
+        .env("DEAD_LETTER_QUEUES", stack.names.dlq())
+        .spawn()
+        .with_context(|| format!("starting {} console", exe.display()))?;
+    let result = match stack.lambda_url.clone() {
+        Some(url) => pump_forever(stack, Watch::new(url), term).await,
+        None => match InProcess::from_pairs(&stack.names.function_env(), &stack.sdk) {
+            Ok(f) => pump_forever(stack, f, term).await,
+            Err(e) => Err(e),
+        },
+    };
+    let _ = child.kill();
+    let _ = child.wait();
     result
 }
 
