@@ -55,6 +55,7 @@ async fn main() {
         lambda_port: None,
         kisi_rate_limit: 0,
         function_log: None,
+        platforms: Vec::new(),
     };
     let stack = LocalStack::start(&opts, &[101, 102]).await.unwrap();
     let mut env = stack.names.function_env();

@@ -192,6 +192,7 @@ async fn an_operator_finds_a_person_changes_the_mapping_and_releases_the_held_re
         lambda_port: None,
         kisi_rate_limit: 0,
         function_log: None,
+        platforms: Vec::new(),
     };
     let stack = LocalStack::start(&opts, &groups).await.unwrap();
     let mut env = stack.names.function_env();
@@ -208,16 +209,16 @@ async fn an_operator_finds_a_person_changes_the_mapping_and_releases_the_held_re
             .unwrap()
             .applied
     );
-    let driver = Driver {
-        pumps: Pumps::new(
+    let driver = Driver::new(
+        Pumps::new(
             functions,
             &stack.sdk,
             stack.queues.clone(),
             stack.names.schedule_group(),
             stack.sim.clone(),
         ),
-        sim: stack.sim.clone(),
-    };
+        stack.sim.clone(),
+    );
     let noon = parse_instant("2026-12-07T12:30:00Z").unwrap();
     driver.play(&events(), noon).await.unwrap();
     // The 15-minute reconcile once, as the deployment runs it: the Overview reports it.
