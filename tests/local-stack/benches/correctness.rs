@@ -36,6 +36,8 @@
 //! and those outside. One JSON line on stdout; the worst pairs on stderr. `--check` fails if
 //! there is an excess minute (what main guarantees today); `--strict` also fails on a denied
 //! minute outside the outage window (the target).
+//! `--explain` prints, for the three worst pairs, preview's spans, Kisi's spans, Kisi's changes
+//! and the events that name the person.
 
 use access_sync_aws::testing::free_port;
 use access_sync_engine::ApplyOptions;
@@ -535,6 +537,7 @@ async fn main() {
     let check = args.iter().any(|a| a == "--check");
     let strict = args.iter().any(|a| a == "--strict");
     let verbose = args.iter().any(|a| a == "--verbose");
+    let explain = args.iter().any(|a| a == "--explain");
     // Stop after this much wall time and compare up to the virtual instant reached (0: play
     // the whole stretch).
     let max_wall = std::time::Duration::from_secs(arg(&args, "--max-wall-secs", 0));
@@ -806,6 +809,33 @@ async fn main() {
             "worst: {} group {}: denied {:.1} min ({:.1} in the outage window), excess {:.1} min",
             p.0, p.1, p.2, p.3, p.4
         );
+    }
+    if explain {
+        // Why the worst pairs were denied: preview's spans, Kisi's, Kisi's changes and the
+        // events that name the person.
+        for p in pairs.iter().take(3) {
+            let k = (p.0.clone(), p.1);
+            eprintln!("explain {} group {}:", p.0, p.1);
+            eprintln!("  entitled: {:?}", want.get(&k).unwrap_or(&none));
+            eprintln!("  kisi yes: {:?}", got.get(&k).unwrap_or(&none));
+            for e in timeline
+                .iter()
+                .filter(|e| e.email == p.0 && e.group_id == p.1)
+            {
+                eprintln!("  kisi: {}", serde_json::to_string(e).unwrap_or_default());
+            }
+            let id =
+                p.0.split('@')
+                    .next()
+                    .unwrap_or_default()
+                    .replace("member", "m");
+            for ev in &month.events {
+                let line = serde_json::to_string(ev).unwrap_or_default();
+                if line.contains(&format!("\"{id}\"")) || line.contains(&format!("{id}-")) {
+                    eprintln!("  event: {line}");
+                }
+            }
+        }
     }
     eprintln!("kisi requests: {req}");
     println!(
