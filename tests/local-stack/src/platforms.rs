@@ -308,7 +308,7 @@ pub async fn platform_events(
                 .list(&ListRequest {
                     collection: (*c).to_string(),
                     changed_since: None,
-                    window: None,
+                    window: source.window(c, at),
                     cursor,
                 })
                 .await?;

@@ -212,7 +212,7 @@ where
         keep_going: &(dyn Fn() -> bool + Sync),
     ) -> Result<SyncOutcome, SyncError> {
         if mode == Mode::DryRun {
-            let records = self.list_all(None).await?;
+            let records = self.list_all(None, now).await?;
             let mut progress = SyncProgress::default();
             let report = self
                 .compare(&records, Listing::CompleteFull, now, &mut progress, false)
@@ -231,7 +231,7 @@ where
                 .is_none_or(|t| now - t >= self.settings.full_every);
         if !full {
             let since = progress.high_water;
-            let records = self.list_all(since).await?;
+            let records = self.list_all(since, now).await?;
             let report = self
                 .compare(&records, Listing::Incremental, now, &mut progress, true)
                 .await?;
@@ -243,8 +243,12 @@ where
     }
 
     /// Every page of every collection (only incremental ones, changed since `since`, when
-    /// `since` is given), in memory.
-    async fn list_all(&self, since: Option<Instant>) -> Result<Vec<SourceRecord>, SyncError> {
+    /// `since` is given), in memory; dated collections in their window at `now`.
+    async fn list_all(
+        &self,
+        since: Option<Instant>,
+        now: Instant,
+    ) -> Result<Vec<SourceRecord>, SyncError> {
         let mut out = Vec::new();
         for &c in self.source.collections() {
             if since.is_some() && !self.source.incremental(c) {
@@ -257,7 +261,7 @@ where
                     .list(&ListRequest {
                         collection: c.to_string(),
                         changed_since: since,
-                        window: None,
+                        window: self.source.window(c, now),
                         cursor: cursor.take(),
                     })
                     .await?;
@@ -292,10 +296,11 @@ where
                 self.pause(&mut progress, fp, &buf).await?;
                 return Ok(SyncOutcome::Paused { records });
             }
+            // The window at the listing's start: the same for every page, also after a pause.
             let request = ListRequest {
                 collection: cols[fp.collection].to_string(),
                 changed_since: None,
-                window: None,
+                window: self.source.window(cols[fp.collection], fp.started),
                 cursor: fp.cursor.clone(),
             };
             match self.source.list(&request).await {
