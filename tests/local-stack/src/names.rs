@@ -147,10 +147,8 @@ pub fn platform_secret_variable(p: access_sync_platforms::Platform) -> String {
 
 impl Names {
     /// `platform_sync`'s settings on the local stack: every sync lists the platform in full.
-    /// OfficeRnD filters only members, companies and floors by change time, so an incremental
-    /// sync never sees a membership, pass or booking change: a dropped webhook of one would
-    /// wait for the next full sync (`SYNC_FULL_EVERY_HOURS`, 24 by default). Full every time
-    /// bounds the repair by the sync interval.
+    /// The engine already does so for OfficeRnD (some of its collections cannot be listed by
+    /// change time); this makes it so for any platform on the stack.
     fn platform_sync_env(&self) -> Vec<(String, String)> {
         if self.platforms.is_empty() {
             return Vec::new();

@@ -1,11 +1,19 @@
 //! The resumable sync run: list the platform, map, compare, publish — or hold the endings.
 //!
 //! # Full and incremental
-//! A run is **full** when asked (`Mode::Full`), when a full listing is in progress, when no
-//! collection can be listed by change time, when there has been no complete sync yet, or when
-//! the last complete full sync is older than [`SyncSettings::full_every`]; otherwise it is
-//! **incremental**: only the collections that honour `changed_since`, since the high-water
-//! mark. Only a complete full listing can end anything (see [`super::diff`]).
+//! A run is **full** when asked (`Mode::Full`), when a full listing is in progress, when some
+//! collection cannot be listed by change time, when there has been no complete sync yet, or
+//! when the last complete full sync is older than [`SyncSettings::full_every`]; otherwise it is
+//! **incremental**: every collection, changed since the high-water mark. Only a complete full
+//! listing can end anything (see [`super::diff`]).
+//!
+//! Why "some collection": an incremental listing cannot see a change in a collection the
+//! platform cannot filter by change time (OfficeRnD's memberships, passes, bookings, §3
+//! "Incremental"), so a dropped webhook there would wait for the next full sync
+//! (`full_every`, 24 h by default) — not the sync interval the dropped-webhook bound promises.
+//! Such a platform is listed in full on every run instead (OfficeRnD, 500 members: 46
+//! requests, about 4.5 s at the client's 10 reads/s; BENCHMARKS.md), and a listing that runs
+//! out of time resumes at the next run.
 //!
 //! # Nothing changes until the listing is complete
 //! A full listing may span runs: before each page the run asks `keep_going` (the handler's
@@ -221,10 +229,12 @@ where
         }
         let mut progress = self.state.progress(self.name()).await?;
         let cols = self.source.collections();
-        let any_incremental = cols.iter().any(|c| self.source.incremental(c));
+        // A collection that cannot be listed by change time would be seen only by full
+        // listings: then every run is one, so a dropped webhook is repaired by the next run.
+        let every_incremental = cols.iter().all(|c| self.source.incremental(c));
         let full = mode == Mode::Full
             || progress.full.is_some()
-            || !any_incremental
+            || !every_incremental
             || progress.high_water.is_none()
             || progress
                 .last_full
