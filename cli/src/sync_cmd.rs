@@ -174,6 +174,9 @@ impl<S: PlatformSource> PlatformSource for Progress<'_, S> {
     fn incremental(&self, collection: &str) -> bool {
         self.inner.incremental(collection)
     }
+    fn window(&self, collection: &str, now: Instant) -> Option<(Instant, Instant)> {
+        self.inner.window(collection, now)
+    }
     async fn list(&self, request: &ListRequest) -> Result<Page, SourceError> {
         let page = self.inner.list(request).await?;
         let total = self.read.fetch_add(page.records.len(), Ordering::Relaxed) + page.records.len();

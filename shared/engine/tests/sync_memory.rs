@@ -179,3 +179,89 @@ async fn a_few_endings_pass_the_brake_and_a_stricter_brake_holds_them() {
     assert_eq!(sent.len(), 1);
     assert!(matches!(&sent[0].body, Body::Cancel(id) if id.as_str() == "officernd:plan:0"));
 }
+
+/// `source(n)` with `members` listable by change time and `plans` not, as OfficeRnD's
+/// memberships, passes and bookings are not.
+fn partly_incremental(n: usize) -> access_sync_ports::memory::MemorySource {
+    let s = access_sync_ports::memory::MemorySource::new(
+        access_sync_platforms::Platform::Officernd,
+        &["members", "plans"],
+        &["members"],
+        1,
+    );
+    for c in ["members", "plans"] {
+        for i in 0..n {
+            let id = if c == "members" {
+                format!("m{i}")
+            } else {
+                i.to_string()
+            };
+            let body = if c == "members" {
+                json!({"email": format!("p{i}@x.io")})
+            } else {
+                json!({"member": format!("m{i}"), "plan": "hot"})
+            };
+            s.put(record(c, &id, body));
+        }
+    }
+    s
+}
+
+#[tokio::test]
+async fn a_changed_plan_not_listable_by_change_time_is_seen_by_the_next_scheduled_run() {
+    let w = World {
+        source: partly_incremental(3),
+        ..World::new(0)
+    };
+    let SyncOutcome::Done(first) = w.sync().run(Mode::Auto, at(NOW), &always).await.unwrap() else {
+        panic!()
+    };
+    assert_eq!(first.changes.len(), 6);
+    w.apply_published().await;
+    // The plan changes and its webhook is dropped; nothing reports it as changed since the
+    // last run (the platform cannot filter plans by change time).
+    w.source.put(record(
+        "plans",
+        "0",
+        json!({"member": "m0", "plan": "cold"}),
+    ));
+    let calls = w.source.calls().len();
+    let later = at(NOW) + chrono::Duration::minutes(15);
+    let SyncOutcome::Done(next) = w.sync().run(Mode::Auto, later, &always).await.unwrap() else {
+        panic!()
+    };
+    assert_eq!(next.changes.len(), 1, "{next:?}");
+    let listed: Vec<_> = w.source.calls()[calls..]
+        .iter()
+        .map(|r| (r.collection.clone(), r.changed_since))
+        .collect();
+    assert!(listed.contains(&("plans".to_string(), None)), "{listed:?}");
+}
+
+#[tokio::test]
+async fn a_platform_listable_by_change_time_throughout_syncs_incrementally_between_full_syncs() {
+    let s = access_sync_ports::memory::MemorySource::new(
+        access_sync_platforms::Platform::Officernd,
+        &["members"],
+        &["members"],
+        1,
+    );
+    s.put(record("members", "m0", json!({"email": "p0@x.io"})));
+    let w = World {
+        source: s,
+        ..World::new(0)
+    };
+    let SyncOutcome::Done(_) = w.sync().run(Mode::Auto, at(NOW), &always).await.unwrap() else {
+        panic!()
+    };
+    let calls = w.source.calls().len();
+    let later = at(NOW) + chrono::Duration::minutes(15);
+    let SyncOutcome::Done(_) = w.sync().run(Mode::Auto, later, &always).await.unwrap() else {
+        panic!()
+    };
+    let since: Vec<_> = w.source.calls()[calls..]
+        .iter()
+        .map(|r| r.changed_since)
+        .collect();
+    assert_eq!(since, vec![Some(at(NOW))], "incremental since the last run");
+}

@@ -148,4 +148,33 @@ async fn the_officernd_client_feeds_the_sync_and_a_failure_part_way_publishes_no
         .map(|o| o.detail["id"].as_str().unwrap().to_string())
         .collect();
     assert_eq!(ids.len(), members, "one delivery per member");
+
+    // Dated collections are listed in windows around the sync's `now` (a virtual day days away
+    // from the system's), never the system clock: check-ins from midnight two days back.
+    let checkins: Vec<String> = h
+        .requests()
+        .into_iter()
+        .filter(|r| r.route.starts_with("GET /checkins"))
+        .filter_map(|r| r.query)
+        .collect();
+    assert!(!checkins.is_empty());
+    for q in &checkins {
+        assert!(
+            q.contains("2026-11-28T00") && q.contains("2026-12-01T00"),
+            "the check-in window follows the sync's now: {q}"
+        );
+    }
+    let occurrences: Vec<String> = h
+        .requests()
+        .into_iter()
+        .filter(|r| r.route.starts_with("GET /bookings/occurrences"))
+        .filter_map(|r| r.query)
+        .collect();
+    assert!(!occurrences.is_empty());
+    for q in &occurrences {
+        assert!(
+            q.contains("2026-11-29T00") && q.contains("2026-12-31T00"),
+            "the occurrence window follows the sync's now: {q}"
+        );
+    }
 }

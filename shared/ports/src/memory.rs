@@ -1017,6 +1017,21 @@ impl crate::platform_source::PlatformSource for MemorySource {
         self.incremental.contains(&collection)
     }
 
+    /// Every collection whose name ends in `bookings` or `checkins` is dated: the day before
+    /// `now` to the day after.
+    fn window(
+        &self,
+        collection: &str,
+        now: access_sync_rules::Instant,
+    ) -> Option<(access_sync_rules::Instant, access_sync_rules::Instant)> {
+        (collection.ends_with("bookings") || collection.ends_with("checkins")).then(|| {
+            (
+                now - chrono::Duration::days(1),
+                now + chrono::Duration::days(1),
+            )
+        })
+    }
+
     async fn list(
         &self,
         request: &crate::platform_source::ListRequest,

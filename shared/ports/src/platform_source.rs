@@ -59,7 +59,8 @@ pub struct ListRequest {
     /// superset).
     pub changed_since: Option<Instant>,
     /// For collections of dated things (bookings, occurrences, check-ins): the time window to
-    /// list; `None` lets the adapter choose its documented default (say which in its docs).
+    /// list, required where [`PlatformSource::window`] gives one (the adapter answers
+    /// [`SourceError::Unreadable`] without it: it has no clock of its own); ignored elsewhere.
     /// Send the same window with every page of one listing (a cursor belongs to its query).
     pub window: Option<(Instant, Instant)>,
     /// The cursor returned by the previous page; `None` for the first page. A page shorter
@@ -127,6 +128,11 @@ pub trait PlatformSource: Send + Sync {
     /// Whether `collection` can be listed by change time (`changed_since` is honoured);
     /// otherwise every sync lists it in full and finds deletions by the missing ids.
     fn incremental(&self, collection: &str) -> bool;
+
+    /// The window a listing of `collection` made at `now` covers: `Some` for the collections
+    /// of dated things (send it as [`ListRequest::window`]), `None` for the others. The
+    /// caller's clock decides, never the adapter's.
+    fn window(&self, collection: &str, now: Instant) -> Option<(Instant, Instant)>;
 
     /// One page of a listing.
     ///

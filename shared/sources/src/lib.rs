@@ -98,6 +98,14 @@ macro_rules! registry {
                 match self { $( Source::$variant(c) => c.incremental(collection), )+ }
             }
 
+            fn window(
+                &self,
+                collection: &str,
+                now: access_sync_rules::Instant,
+            ) -> Option<(access_sync_rules::Instant, access_sync_rules::Instant)> {
+                match self { $( Source::$variant(c) => c.window(collection, now), )+ }
+            }
+
             async fn list(&self, request: &ListRequest) -> Result<Page, SourceError> {
                 match self { $( Source::$variant(c) => c.list(request).await, )+ }
             }

@@ -106,11 +106,13 @@ impl PlatformSyncs {
         let settings = platform_sync::settings::SyncConfig::from_lookup(get)
             .map_err(|e| anyhow!("{}", e.join("; ")))?;
         let mut sources = Vec::new();
-        for p in Platform::ALL {
-            if let Some(secret) = get(&crate::names::platform_secret_variable(p))
-                && let Some(source) = Source::new(p, secret, sdk, fast)?
-            {
-                sources.push(source);
+        // The Lambda's names: the secret `<PLATFORM_SECRETS_PREFIX>/<platform>` (wiring.rs).
+        if let Some(prefix) = get(crate::names::PLATFORM_SECRETS_PREFIX) {
+            for p in Platform::ALL {
+                let secret = format!("{}/{}", prefix.trim_end_matches('/'), p.as_str());
+                if let Some(source) = Source::new(p, secret, sdk, fast)? {
+                    sources.push(source);
+                }
             }
         }
         let store = access_sync_aws::Adapters::new(sdk, &config.aws).store;

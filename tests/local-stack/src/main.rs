@@ -916,9 +916,12 @@ async fn invoke_samples(stack: &LocalStack, url: &str) -> Result<()> {
 /// Members of the space the platform story imports.
 const STORY_MEMBERS: usize = 12;
 
+/// The virtual day the platform story happens on (midnight UTC).
+const STORY_DAY: &str = "2026-06-15T00:00:00Z";
+
 /// The platform story (`demo --platform officernd`): an existing space in the platform's
-/// simulator (generated, dated on the system's day: the client lists check-ins and booking
-/// occurrences in windows around the system clock), a mapping that opens a group for each
+/// simulator (generated, dated on a fixed virtual day, [`STORY_DAY`]: the sync lists
+/// check-ins and booking occurrences in windows around the stack's clock), a mapping that opens a group for each
 /// kind of thing it names, applied with `access-sync mappings apply`; the import
 /// (`platform_sync` with `full`); a day of changes made in the simulator's admin, each
 /// webhook posted to ingest — except the first, a membership removed, which is dropped on the
@@ -943,8 +946,7 @@ async fn platform_demo(
     let stack = LocalStack::start(&opts, &[]).await?;
     let result = async {
         let admin = stack.platforms[0].admin.clone();
-        let now = chrono::Utc::now();
-        let day = now.date_naive().and_hms_opt(0, 0, 0).map_or(now, |d| d.and_utc());
+        let day: chrono::DateTime<chrono::Utc> = STORY_DAY.parse()?;
         let t0 = day + chrono::Duration::hours(7);
         let until = day + chrono::Duration::days(1);
         stack.sim.set_clock(t0).await?;

@@ -87,7 +87,12 @@ impl Names {
     /// The Secrets Manager secret holding a platform's API credentials (what `platform_sync`
     /// reads; for OfficeRnD the JSON of `access_sync_sources::officernd::credentials`).
     pub fn platform_secret(&self, p: access_sync_platforms::Platform) -> String {
-        format!("{}/platforms/{}", self.prefix, p.as_str())
+        format!("{}/{}", self.platform_secrets_prefix(), p.as_str())
+    }
+
+    /// `PLATFORM_SECRETS_PREFIX`: the platforms' credentials are `<this>/<platform>`.
+    pub fn platform_secrets_prefix(&self) -> String {
+        format!("{}/platforms", self.prefix)
     }
     /// The Secrets Manager secret holding the canonical route's secret.
     pub fn canonical_secret(&self) -> String {
@@ -129,28 +134,25 @@ impl Names {
                 .iter()
                 .map(|p| (ingest::wiring::secret_variable(*p), self.webhook_secret(*p))),
         )
-        .chain(
-            self.platforms
-                .iter()
-                .map(|p| (platform_secret_variable(*p), self.platform_secret(*p))),
-        )
+        .chain((!self.platforms.is_empty()).then(|| {
+            (
+                PLATFORM_SECRETS_PREFIX.to_string(),
+                self.platform_secrets_prefix(),
+            )
+        }))
         .chain(self.platform_sync_env())
         .collect()
     }
 }
 
-/// The variable naming the secret of a platform's API credentials in `platform_sync`'s
-/// environment (`PLATFORM_SECRET_OFFICERND`, ...).
-pub fn platform_secret_variable(p: access_sync_platforms::Platform) -> String {
-    format!("PLATFORM_SECRET_{}", p.as_str().to_ascii_uppercase())
-}
+/// The variable of `platform_sync`'s environment naming where the platforms' API credentials
+/// are: the secret `<prefix>/<platform>` (as in `functions/platform_sync/src/wiring.rs`).
+pub const PLATFORM_SECRETS_PREFIX: &str = "PLATFORM_SECRETS_PREFIX";
 
 impl Names {
     /// `platform_sync`'s settings on the local stack: every sync lists the platform in full.
-    /// OfficeRnD filters only members, companies and floors by change time, so an incremental
-    /// sync never sees a membership, pass or booking change: a dropped webhook of one would
-    /// wait for the next full sync (`SYNC_FULL_EVERY_HOURS`, 24 by default). Full every time
-    /// bounds the repair by the sync interval.
+    /// The engine already does so for OfficeRnD (some of its collections cannot be listed by
+    /// change time); this makes it so for any platform on the stack.
     fn platform_sync_env(&self) -> Vec<(String, String)> {
         if self.platforms.is_empty() {
             return Vec::new();
@@ -168,3 +170,38 @@ pub fn local_webhook_secret(platform: access_sync_platforms::Platform) -> String
 /// The local stack's canonical route secret (`access-sync post --secret-env` or
 /// `--secret-file` with it, to post canonical events to a local stack).
 pub const LOCAL_CANONICAL_SECRET: &str = "local-canonical-secret";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use access_sync_platforms::Platform;
+
+    /// The stack's functions get the names the deployed `platform_sync` reads: its wiring
+    /// finds each platform's credentials exactly where the stack stores them.
+    #[test]
+    fn platform_sync_finds_the_credentials_where_the_stack_stores_them() {
+        let names = Names {
+            prefix: "local".into(),
+            moto_url: "http://127.0.0.1:1".into(),
+            sim_url: "http://127.0.0.1:2".into(),
+            kisi_key: "k".into(),
+            platforms: vec![Platform::Officernd],
+        };
+        let env: std::collections::BTreeMap<String, String> =
+            names.function_env().into_iter().collect();
+        let wiring = platform_sync::wiring::Env::from_lookup(|k| {
+            env.get(k)
+                .cloned()
+                .or_else(|| (k == "TABLE_NAME").then(|| names.table()))
+        })
+        .unwrap();
+        assert_eq!(
+            wiring.secret_name(Platform::Officernd),
+            names.platform_secret(Platform::Officernd)
+        );
+        assert_eq!(
+            names.platform_secret(Platform::Officernd),
+            "local/platforms/officernd"
+        );
+    }
+}

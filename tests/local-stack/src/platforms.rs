@@ -1,7 +1,7 @@
 //! Platform API simulators in the local stack (`--platform officernd`): each is started on a
 //! loopback port, seeded from a fixture, and its credentials are stored where `platform_sync`
-//! reads them (`<prefix>/platforms/<platform>` in Secrets Manager, named by
-//! `PLATFORM_SECRET_<PLATFORM>`). Its clock follows the stack's (the [`crate::Driver`] moves
+//! reads them (`<prefix>/platforms/<platform>` in Secrets Manager: `PLATFORM_SECRETS_PREFIX`
+//! is `<prefix>/platforms`, as deployed). Its clock follows the stack's (the [`crate::Driver`] moves
 //! both), so `modifiedAt` stamps, token expiry and webhook signatures are on the virtual clock.
 //!
 //! A platform plugs in with one line in [`start`] (its simulator) and one in
@@ -308,7 +308,7 @@ pub async fn platform_events(
                 .list(&ListRequest {
                     collection: (*c).to_string(),
                     changed_since: None,
-                    window: None,
+                    window: source.window(c, at),
                     cursor,
                 })
                 .await?;

@@ -11,9 +11,9 @@
 //! - a sync whose listing fails part-way changes nothing;
 //! - a sync that would end most entitlements is held, and `confirm` releases it.
 //!
-//! The virtual clock starts on the system's day: the OfficeRnD client's default listing
-//! windows (occurrences, check-ins) are whole days around the system clock, so the organisation
-//! is dated around it too.
+//! The virtual clock starts on a fixed day far from the system's (`common::officernd::DAY`):
+//! the sync lists occurrences and check-ins in windows around its own `now` (the stack's
+//! clock), so nothing here depends on the day the tests run.
 
 mod common;
 

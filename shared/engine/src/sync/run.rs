@@ -1,11 +1,19 @@
 //! The resumable sync run: list the platform, map, compare, publish — or hold the endings.
 //!
 //! # Full and incremental
-//! A run is **full** when asked (`Mode::Full`), when a full listing is in progress, when no
-//! collection can be listed by change time, when there has been no complete sync yet, or when
-//! the last complete full sync is older than [`SyncSettings::full_every`]; otherwise it is
-//! **incremental**: only the collections that honour `changed_since`, since the high-water
-//! mark. Only a complete full listing can end anything (see [`super::diff`]).
+//! A run is **full** when asked (`Mode::Full`), when a full listing is in progress, when some
+//! collection cannot be listed by change time, when there has been no complete sync yet, or
+//! when the last complete full sync is older than [`SyncSettings::full_every`]; otherwise it is
+//! **incremental**: every collection, changed since the high-water mark. Only a complete full
+//! listing can end anything (see [`super::diff`]).
+//!
+//! Why "some collection": an incremental listing cannot see a change in a collection the
+//! platform cannot filter by change time (OfficeRnD's memberships, passes, bookings, §3
+//! "Incremental"), so a dropped webhook there would wait for the next full sync
+//! (`full_every`, 24 h by default) — not the sync interval the dropped-webhook bound promises.
+//! Such a platform is listed in full on every run instead (OfficeRnD, 500 members: 46
+//! requests, about 4.5 s at the client's 10 reads/s; BENCHMARKS.md), and a listing that runs
+//! out of time resumes at the next run.
 //!
 //! # Nothing changes until the listing is complete
 //! A full listing may span runs: before each page the run asks `keep_going` (the handler's
@@ -212,7 +220,7 @@ where
         keep_going: &(dyn Fn() -> bool + Sync),
     ) -> Result<SyncOutcome, SyncError> {
         if mode == Mode::DryRun {
-            let records = self.list_all(None).await?;
+            let records = self.list_all(None, now).await?;
             let mut progress = SyncProgress::default();
             let report = self
                 .compare(&records, Listing::CompleteFull, now, &mut progress, false)
@@ -221,17 +229,19 @@ where
         }
         let mut progress = self.state.progress(self.name()).await?;
         let cols = self.source.collections();
-        let any_incremental = cols.iter().any(|c| self.source.incremental(c));
+        // A collection that cannot be listed by change time would be seen only by full
+        // listings: then every run is one, so a dropped webhook is repaired by the next run.
+        let every_incremental = cols.iter().all(|c| self.source.incremental(c));
         let full = mode == Mode::Full
             || progress.full.is_some()
-            || !any_incremental
+            || !every_incremental
             || progress.high_water.is_none()
             || progress
                 .last_full
                 .is_none_or(|t| now - t >= self.settings.full_every);
         if !full {
             let since = progress.high_water;
-            let records = self.list_all(since).await?;
+            let records = self.list_all(since, now).await?;
             let report = self
                 .compare(&records, Listing::Incremental, now, &mut progress, true)
                 .await?;
@@ -243,8 +253,12 @@ where
     }
 
     /// Every page of every collection (only incremental ones, changed since `since`, when
-    /// `since` is given), in memory.
-    async fn list_all(&self, since: Option<Instant>) -> Result<Vec<SourceRecord>, SyncError> {
+    /// `since` is given), in memory; dated collections in their window at `now`.
+    async fn list_all(
+        &self,
+        since: Option<Instant>,
+        now: Instant,
+    ) -> Result<Vec<SourceRecord>, SyncError> {
         let mut out = Vec::new();
         for &c in self.source.collections() {
             if since.is_some() && !self.source.incremental(c) {
@@ -257,7 +271,7 @@ where
                     .list(&ListRequest {
                         collection: c.to_string(),
                         changed_since: since,
-                        window: None,
+                        window: self.source.window(c, now),
                         cursor: cursor.take(),
                     })
                     .await?;
@@ -292,10 +306,11 @@ where
                 self.pause(&mut progress, fp, &buf).await?;
                 return Ok(SyncOutcome::Paused { records });
             }
+            // The window at the listing's start: the same for every page, also after a pause.
             let request = ListRequest {
                 collection: cols[fp.collection].to_string(),
                 changed_since: None,
-                window: None,
+                window: self.source.window(cols[fp.collection], fp.started),
                 cursor: fp.cursor.clone(),
             };
             match self.source.list(&request).await {

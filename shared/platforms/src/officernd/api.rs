@@ -34,10 +34,10 @@
 //! change time (`members`, `companies`, `floors`, §3 "Incremental"), so a list made from it
 //! would drop every unchanged member. The mapping therefore makes team lists only from a
 //! listing that contains a record of a collection no incremental listing reads (memberships,
-//! passes, bookings, locations, …): a full listing of any space that grants anything. An
-//! incremental sync still updates members (e-mail, name, `former`); team moves wait for the
-//! webhook (`member.updated` carries `company`) or the next full sync
-//! (`SYNC_FULL_EVERY_HOURS`).
+//! passes, bookings, locations, …): a full listing of any space that grants anything. (The
+//! engine lists OfficeRnD in full on every scheduled run, because memberships, passes and
+//! bookings cannot be listed by change time; an incremental listing reaches this mapping only
+//! when a caller asks for one.)
 
 use super::records::{self, RecordRef};
 use crate::api::{ApiRecord, Mapped, Unmapped, covers_by_prefix};

@@ -293,6 +293,15 @@ fn minute(t: At) -> String {
     t.format("%Y-%m-%dT%H:%M").to_string()
 }
 
+/// The window a listing at `now` covers (module docs, "Windows"), in whole UTC days.
+fn default_window(window: Window, now: At) -> Option<(At, At)> {
+    match window {
+        Window::None => None,
+        Window::Bookings => Some((midnight(now, -1), midnight(now, 31))),
+        Window::Checkins => Some((midnight(now, -2), midnight(now, 1))),
+    }
+}
+
 fn midnight(t: At, days: i64) -> At {
     let d = t.date_naive() + chrono::Duration::days(days);
     d.and_hms_opt(0, 0, 0).map_or(t, |n| n.and_utc())
@@ -759,22 +768,22 @@ impl<S: SecretSource> NexudusSource<S> {
                 minute(t - ZONE_MARGIN - chrono::Duration::minutes(1)),
             ));
         }
-        let now = Utc::now();
-        match spec.window {
-            Window::None => {}
-            Window::Bookings => {
-                let (from, to) = req
-                    .window
-                    .unwrap_or_else(|| (midnight(now, -1), midnight(now, 31)));
-                q.push((format!("from_{e}_ToTime"), minute(from - ZONE_MARGIN)));
-                q.push((format!("to_{e}_FromTime"), minute(to + ZONE_MARGIN)));
-            }
-            Window::Checkins => {
-                let (from, to) = req
-                    .window
-                    .unwrap_or_else(|| (midnight(now, -2), midnight(now, 1)));
-                q.push((format!("from_{e}_FromTime"), minute(from - ZONE_MARGIN)));
-                q.push((format!("to_{e}_FromTime"), minute(to + ZONE_MARGIN)));
+        // Only `coworker_records` without a window still falls back to the system clock;
+        // the sync passes `PlatformSource::window` at its own `now`.
+        if let Some((from, to)) = req
+            .window
+            .or_else(|| default_window(spec.window, Utc::now()))
+        {
+            match spec.window {
+                Window::None => {}
+                Window::Bookings => {
+                    q.push((format!("from_{e}_ToTime"), minute(from - ZONE_MARGIN)));
+                    q.push((format!("to_{e}_FromTime"), minute(to + ZONE_MARGIN)));
+                }
+                Window::Checkins => {
+                    q.push((format!("from_{e}_FromTime"), minute(from - ZONE_MARGIN)));
+                    q.push((format!("to_{e}_FromTime"), minute(to + ZONE_MARGIN)));
+                }
             }
         }
         q
@@ -1026,6 +1035,10 @@ impl<S: SecretSource> PlatformSource for NexudusSource<S> {
     /// Every collection takes `from_<Entity>_UpdatedOn` (R §3).
     fn incremental(&self, collection: &str) -> bool {
         find(collection).is_some()
+    }
+
+    fn window(&self, collection: &str, now: At) -> Option<(At, At)> {
+        default_window(find(collection)?.window, now)
     }
 
     async fn list(&self, request: &ListRequest) -> Result<Page, SourceError> {

@@ -26,11 +26,13 @@
 //!   else is ever sent to them. `changed_since` on another collection is ignored (the listing
 //!   is full, a superset).
 //! - **Windows**: `bookings/occurrences` needs one (§2.5): `start`/`end`, at most 366 days;
-//!   `checkins` takes `start[$gte]`/`start[$lt]`. Without [`ListRequest::window`] the defaults
-//!   are whole UTC days (so they stay the same across the pages of a listing read on one day):
-//!   occurrences from yesterday's midnight to midnight 31 days ahead, check-ins from midnight
-//!   two days back to tomorrow's midnight. `bookings` is listed in full (no documented window
-//!   filter).
+//!   `checkins` takes `start[$gte]`/`start[$lt]`. Both are listed only with a
+//!   [`ListRequest::window`] (the client has no clock: a listing without one is
+//!   [`SourceError::Unreadable`]); [`PlatformSource::window`] gives the default for the
+//!   caller's `now`, in whole UTC days (so it stays the same across the pages of a listing
+//!   read on one day): occurrences from yesterday's midnight to midnight 31 days ahead,
+//!   check-ins from midnight two days back to tomorrow's midnight. `bookings` is listed in
+//!   full (no documented window filter).
 //! - **Deletions** are invisible in listings (§3 "Deletions"): [`PlatformSource::read`] answers
 //!   `Ok(None)` on 404 (and for ids that are not ObjectIds, which OfficeRnD 404s, §4).
 //!
@@ -199,6 +201,16 @@ impl<S> std::fmt::Debug for OfficerndSource<S> {
 /// `2026-12-03T10:00:00.000Z`, the shape OfficeRnD's own dates have (§2.1 example).
 fn iso(t: At) -> String {
     t.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+/// The window a listing at `now` covers (module docs, "Windows"): whole UTC days, so it is
+/// the same for every page of a listing made on one day.
+fn default_window(window: Window, now: At) -> Option<(At, At)> {
+    match window {
+        Window::None => None,
+        Window::Occurrences => Some((midnight(now, -1), midnight(now, 31))),
+        Window::Checkins => Some((midnight(now, -2), midnight(now, 1))),
+    }
 }
 
 fn midnight(t: At, days: i64) -> At {
@@ -653,30 +665,29 @@ impl<S: SecretSource> OfficerndSource<S> {
         {
             q.push(("modifiedAt[$gte]", iso(t)));
         }
-        let now = Utc::now();
-        match spec.window {
-            Window::None => {}
-            Window::Occurrences => {
-                let (from, to) = req
-                    .window
-                    .unwrap_or_else(|| (midnight(now, -1), midnight(now, 31)));
-                if to <= from || to - from > chrono::Duration::days(MAX_OCCURRENCE_DAYS) {
-                    return Err(Self::unreadable(
-                        spec.name,
-                        format!(
-                            "the window must be positive and at most {MAX_OCCURRENCE_DAYS} days"
-                        ),
-                    ));
-                }
-                q.push(("start", iso(from)));
-                q.push(("end", iso(to)));
+        if spec.window != Window::None {
+            let (from, to) = req.window.ok_or_else(|| {
+                Self::unreadable(
+                    spec.name,
+                    "a dated collection is listed with a window (PlatformSource::window)",
+                )
+            })?;
+            if to <= from || to - from > chrono::Duration::days(MAX_OCCURRENCE_DAYS) {
+                return Err(Self::unreadable(
+                    spec.name,
+                    format!("the window must be positive and at most {MAX_OCCURRENCE_DAYS} days"),
+                ));
             }
-            Window::Checkins => {
-                let (from, to) = req
-                    .window
-                    .unwrap_or_else(|| (midnight(now, -2), midnight(now, 1)));
-                q.push(("start[$gte]", iso(from)));
-                q.push(("start[$lt]", iso(to)));
+            match spec.window {
+                Window::None => {}
+                Window::Occurrences => {
+                    q.push(("start", iso(from)));
+                    q.push(("end", iso(to)));
+                }
+                Window::Checkins => {
+                    q.push(("start[$gte]", iso(from)));
+                    q.push(("start[$lt]", iso(to)));
+                }
             }
         }
         Ok(q)
@@ -706,6 +717,10 @@ impl<S: SecretSource> PlatformSource for OfficerndSource<S> {
 
     fn incremental(&self, collection: &str) -> bool {
         collections::find(collection).is_some_and(|s| s.incremental)
+    }
+
+    fn window(&self, collection: &str, now: At) -> Option<(At, At)> {
+        default_window(collections::find(collection)?.window, now)
     }
 
     async fn list(&self, request: &ListRequest) -> Result<Page, SourceError> {
@@ -790,6 +805,43 @@ mod tests {
             "a; b"
         );
         assert_eq!(message(b"not json"), "no message");
+    }
+
+    #[test]
+    fn dated_collections_need_a_window_and_the_default_follows_the_callers_now() {
+        type Src = OfficerndSource<access_sync_ports::memory::MemorySecrets>;
+        let t: At = "2026-06-15T10:17:00Z".parse().unwrap();
+        let spec = collections::find("checkins").unwrap();
+        let mut req = ListRequest {
+            collection: "checkins".into(),
+            changed_since: None,
+            window: None,
+            cursor: None,
+        };
+        let err = Src::list_query(spec, &req, 50).unwrap_err();
+        assert!(matches!(err, SourceError::Unreadable { .. }), "{err}");
+        req.window = default_window(spec.window, t);
+        let q = Src::list_query(spec, &req, 50).unwrap();
+        assert!(
+            q.contains(&("start[$gte]", "2026-06-13T00:00:00.000Z".into())),
+            "{q:?}"
+        );
+        assert!(
+            q.contains(&("start[$lt]", "2026-06-16T00:00:00.000Z".into())),
+            "{q:?}"
+        );
+        let occ = collections::find("bookings/occurrences").unwrap();
+        assert_eq!(
+            default_window(occ.window, t).map(|(a, b)| (iso(a), iso(b))),
+            Some((
+                "2026-06-14T00:00:00.000Z".into(),
+                "2026-07-16T00:00:00.000Z".into()
+            ))
+        );
+        assert_eq!(
+            default_window(collections::find("members").unwrap().window, t),
+            None
+        );
     }
 
     #[test]

@@ -1,5 +1,5 @@
 //! A local stack with the OfficeRnD simulator for one test: a generated organisation dated on
-//! the system's day, a mapping that opens a group for everything its records name, the
+//! a fixed virtual day ([`DAY`]), a mapping that opens a group for everything its records name, the
 //! handlers and `platform_sync` in process.
 
 use access_sync_aws::testing::free_port;
@@ -26,19 +26,20 @@ pub struct Org {
     pub t0: Instant,
 }
 
-/// Midnight UTC of the system's day.
+/// The virtual day the organisation is dated on (midnight UTC). Not the system's: the sync
+/// lists dated collections in windows around the stack's clock, not the system clock.
+pub const DAY: &str = "2026-06-15T00:00:00Z";
+
+/// Midnight UTC of [`DAY`].
 pub fn today() -> Instant {
-    let now = chrono::Utc::now();
-    now.date_naive()
-        .and_hms_opt(0, 0, 0)
-        .map_or(now, |d| d.and_utc())
+    DAY.parse().expect("DAY is an instant")
 }
 
 pub use local_stack::platforms::mapping_for;
 
 impl Org {
     /// Generates `members` members from `seed` in the simulator, applies a mapping of
-    /// everything their records name, and sets the clock to 08:00 of the system's day.
+    /// everything their records name, and sets the clock to 08:00 of the virtual day.
     /// `extra_env` goes to the functions. No sync has run yet; none runs by itself unless
     /// [`Org::with_sync_every`] asks.
     pub async fn generated(
@@ -158,7 +159,7 @@ pub fn assert_same(kisi: &[Line], preview: &[Line]) {
 pub use local_stack::platforms::script::{Change, changes as changes_from};
 use local_stack::platforms::script::{active, id, records};
 
-/// [`changes_from`] 08:00 of the system's day.
+/// [`changes_from`] 08:00 of the virtual day.
 pub fn changes(fixture: &Value, n: usize, seed: u64, every: i64) -> Vec<Change> {
     changes_from(
         fixture,
