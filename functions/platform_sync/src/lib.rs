@@ -16,6 +16,7 @@
 
 pub mod handler;
 pub mod request;
+pub mod reread;
 pub mod settings;
 
 #[cfg(test)]
