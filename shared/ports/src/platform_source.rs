@@ -208,3 +208,32 @@ pub trait ApiTokens: Send + Sync {
         token: crate::SecretValue,
     ) -> impl Future<Output = Result<(), crate::SecretError>> + Send;
 }
+
+impl<T: ApiTokens> ApiTokens for std::sync::Arc<T> {
+    fn current(
+        &self,
+        platform: Platform,
+    ) -> impl Future<Output = Result<Option<crate::SecretValue>, crate::SecretError>> + Send {
+        (**self).current(platform)
+    }
+    fn candidate(
+        &self,
+        platform: Platform,
+    ) -> impl Future<Output = Result<Option<crate::SecretValue>, crate::SecretError>> + Send {
+        (**self).candidate(platform)
+    }
+    fn offer(
+        &self,
+        platform: Platform,
+        token: crate::SecretValue,
+    ) -> impl Future<Output = Result<(), crate::SecretError>> + Send {
+        (**self).offer(platform, token)
+    }
+    fn promote(
+        &self,
+        platform: Platform,
+        token: crate::SecretValue,
+    ) -> impl Future<Output = Result<(), crate::SecretError>> + Send {
+        (**self).promote(platform, token)
+    }
+}

@@ -16,6 +16,7 @@
 #![warn(missing_docs)]
 
 pub mod officernd;
+pub mod optix;
 mod retry;
 
 pub use retry::RetryPolicy;
