@@ -10,6 +10,8 @@
 //!   a replay outside the 5-minute window is refused), then payload (400 with the reason):
 //!   as [`Platform::accept`] does, with member and team lists answered from the facts store
 //!   ([`crate::normalize`]). A platform with no secret configured has no route (404).
+//!   A platform whose webhooks are only hints (`WebhookTrust::Hint`: Optix) is not
+//!   normalised: its verified delivery becomes re-read requests ([`crate::hints`]).
 //!
 //! Then, on every route, the bounds, the time check and the replay ledger
 //! ([`crate::trust`]). Good events go to the bus with source `access-sync.ingest` and a

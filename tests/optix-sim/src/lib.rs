@@ -36,6 +36,7 @@
 //! shaped as `events/optix/api/records.json` (collection → list of records) and changed with
 //! [`Sim::put`] / [`Sim::remove`]. The requests it answered are counted ([`Sim::counters`]).
 
+pub mod generate;
 pub mod query;
 
 use axum::Router;
