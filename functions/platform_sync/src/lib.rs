@@ -17,6 +17,7 @@
 
 pub mod handler;
 pub mod request;
+pub mod reread;
 pub mod settings;
 pub mod wiring;
 

@@ -17,6 +17,7 @@
 
 pub mod nexudus;
 pub mod officernd;
+pub mod optix;
 mod retry;
 
 pub use retry::RetryPolicy;
