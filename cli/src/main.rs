@@ -30,8 +30,8 @@ mod ops_cmd;
 mod post_cmd;
 mod preview_cmd;
 mod privacy_cmd;
-mod sync_cmd;
 mod status_cmd;
+mod sync_cmd;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;

@@ -12,9 +12,10 @@
 //!   back to an earlier state (re-activated) is a new version, not a duplicate.
 //! - A source failure is typed (retryable: the queue redelivers; not: the DLQ).
 //!
-//! Wiring that remains (owned with `main.rs`/infra): an EventBridge rule for detail-type
-//! `reread` from `access-sync.ingest` to a queue whose consumer runs [`handle_messages`] with
-//! the platform's source (through `access_sync_runtime::sqs::each_record`).
+//! Wiring: an EventBridge rule for detail-type `reread` from `access-sync.ingest` feeds a
+//! queue whose messages reach this function as an SQS batch; [`crate::wiring::SyncApp::invoke`]
+//! runs [`handle_message`] on each with the platform's client (through
+//! `access_sync_runtime::sqs::each_record`).
 
 use access_sync_platforms::api::ApiRecord;
 use access_sync_ports::{EventPublisher, OutboundEvent, PlatformSource, RereadRequest};

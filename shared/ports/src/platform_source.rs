@@ -207,6 +207,29 @@ pub trait ApiTokens: Send + Sync {
         platform: Platform,
         token: crate::SecretValue,
     ) -> impl Future<Output = Result<(), crate::SecretError>> + Send;
+
+    /// Where the API is and which organization its token must answer for, when the store
+    /// keeps them beside the token (one JSON secret per platform); `Ok(None)`, the default:
+    /// the client's own configuration decides.
+    ///
+    /// # Errors
+    /// The store could not be read.
+    fn settings(
+        &self,
+        platform: Platform,
+    ) -> impl Future<Output = Result<Option<ApiSettings>, crate::SecretError>> + Send {
+        let _ = platform;
+        async { Ok(None) }
+    }
+}
+
+/// What a token store may keep beside an API token (see [`ApiTokens::settings`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ApiSettings {
+    /// The API's endpoint (a simulator's in tests); `None`: the platform's production one.
+    pub endpoint: Option<String>,
+    /// The organization the token must belong to.
+    pub organization_id: Option<String>,
 }
 
 impl<T: ApiTokens> ApiTokens for std::sync::Arc<T> {
@@ -235,5 +258,11 @@ impl<T: ApiTokens> ApiTokens for std::sync::Arc<T> {
         token: crate::SecretValue,
     ) -> impl Future<Output = Result<(), crate::SecretError>> + Send {
         (**self).promote(platform, token)
+    }
+    fn settings(
+        &self,
+        platform: Platform,
+    ) -> impl Future<Output = Result<Option<ApiSettings>, crate::SecretError>> + Send {
+        (**self).settings(platform)
     }
 }

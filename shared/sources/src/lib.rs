@@ -45,6 +45,19 @@ impl<S: SecretSource> Connect<S> for officernd::OfficerndSource<S> {
     }
 }
 
+/// The sync's share of Optix's 60 requests a minute per token (BENCHMARKS.md, "Optix"): the
+/// scheduled sync and the webhook re-reads run in separate invocations, each with its own
+/// client, so each gets half and together they never exceed the platform's budget.
+pub const OPTIX_REQUESTS_PER_MINUTE: usize = 30;
+
+impl<S: SecretSource> Connect<S> for optix::OptixSource<optix::SecretTokens<S>> {
+    fn connect(secrets: S, secret_name: &str) -> Result<Self, SourceError> {
+        let mut config = optix::OptixConfig::new(None);
+        config.requests_per_minute = OPTIX_REQUESTS_PER_MINUTE;
+        optix::OptixSource::new(optix::SecretTokens::new(secrets, secret_name), config)
+    }
+}
+
 /// Why [`connect`] gave no client.
 #[derive(Debug, thiserror::Error)]
 pub enum ConnectError {
@@ -117,6 +130,7 @@ macro_rules! registry {
 // One line per platform with an API client (its type implements [`Connect`]).
 registry! {
     Officernd => officernd::OfficerndSource<S>,
+    Optix => optix::OptixSource<optix::SecretTokens<S>>,
 }
 
 #[cfg(test)]

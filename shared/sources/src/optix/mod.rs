@@ -37,6 +37,7 @@
 //!   paging their list. `null` is "does not exist".
 
 mod collections;
+mod secret;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -45,7 +46,8 @@ use std::time::Duration;
 use access_sync_kisi::{RequestBudget, SlidingWindow};
 use access_sync_platforms::Platform;
 use access_sync_ports::{
-    ApiTokens, ListRequest, Page, PlatformSource, SecretValue, SourceError, SourceRecord,
+    ApiSettings, ApiTokens, ListRequest, Page, PlatformSource, SecretValue, SourceError,
+    SourceRecord,
 };
 use access_sync_rules::Instant as At;
 use chrono::Utc;
@@ -56,6 +58,7 @@ use tokio::time::Instant;
 
 use crate::RetryPolicy;
 pub use collections::{NAMES, SPECS, Spec, Window};
+pub use secret::SecretTokens;
 
 /// Optix's endpoint (§1).
 pub const ENDPOINT: &str = "https://api.optixapp.com/graphql";
@@ -145,6 +148,9 @@ pub struct OptixSource<T> {
     http: reqwest::Client,
     budget: Arc<dyn RequestBudget>,
     token: tokio::sync::Mutex<Option<String>>,
+    /// The endpoint and organization the token store keeps (read with the first token),
+    /// over [`OptixConfig`]'s.
+    settings: std::sync::Mutex<ApiSettings>,
     counters: Counters,
 }
 
@@ -247,6 +253,7 @@ impl<T: ApiTokens> OptixSource<T> {
             http,
             budget: Arc::new(budget),
             token: tokio::sync::Mutex::new(None),
+            settings: std::sync::Mutex::new(ApiSettings::default()),
             counters: Counters::default(),
         })
     }
@@ -272,10 +279,27 @@ impl<T: ApiTokens> OptixSource<T> {
         }
     }
 
+    /// The token store's endpoint if it keeps one, else the configured one.
+    fn endpoint(&self) -> String {
+        self.settings
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .endpoint
+            .clone()
+            .unwrap_or_else(|| self.config.endpoint.clone())
+    }
+
     async fn current_token(&self) -> Result<String, SourceError> {
         let mut slot = self.token.lock().await;
         if let Some(t) = slot.as_ref() {
             return Ok(t.clone());
+        }
+        match self.tokens.settings(Platform::Optix).await {
+            Ok(Some(kept)) => {
+                *self.settings.lock().unwrap_or_else(|p| p.into_inner()) = kept;
+            }
+            Ok(None) => {}
+            Err(e) => return Err(unavailable(format!("token store: {e}"))),
         }
         match self.tokens.current(Platform::Optix).await {
             Ok(Some(t)) if !t.expose().trim().is_empty() => {
@@ -300,9 +324,10 @@ impl<T: ApiTokens> OptixSource<T> {
             Err(_) => return Answer::Refused("the token is not a header value".into()),
         };
         auth.set_sensitive(true);
+        let endpoint = self.endpoint();
         let sent = self
             .http
-            .post(&self.config.endpoint)
+            .post(&endpoint)
             .header(header::AUTHORIZATION, auth)
             .header(header::ACCEPT, "application/json")
             .json(&json!({ "query": doc }))
@@ -373,7 +398,14 @@ impl<T: ApiTokens> OptixSource<T> {
                 _ => return Ok(false),
             }
         };
-        let matches = match (&self.config.organization_id, &org) {
+        let want = self
+            .settings
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .organization_id
+            .clone()
+            .or_else(|| self.config.organization_id.clone());
+        let matches = match (&want, &org) {
             (Some(want), Some(got)) => want == got,
             (None, Some(_)) => true,
             (_, None) => false,
