@@ -238,6 +238,8 @@ export class ServiceStack extends cdk.Stack {
 
     // ---- the functions ----
     const ingestEnv: Record<string, string> = { [CANONICAL_SECRET_ENV]: props.canonicalWebhookSecret.name };
+    // Where ingest keeps offered API tokens (functions/ingest/src/wiring.rs, api_token_secrets).
+    if (config.syncPlatforms.includes('optix')) ingestEnv.PLATFORM_SECRETS_PREFIX = `${prefix}/platforms`;
     for (const p of PLATFORMS) ingestEnv[webhookSecretEnv(p)] = props.webhookSecrets[p].name;
 
     const edgeFailures = this.queue('OnEdgeFailures', `${prefix}-on-edge-failures`, { isDlq: true });
@@ -320,6 +322,17 @@ export class ServiceStack extends cdk.Stack {
       description: `Webhook base URL: ${PLATFORMS.map((p) => `<url>${p}`).join(', ')}; signed canonical events at <url>`,
     });
     this.allowSecrets(fns.ingest, [props.canonicalWebhookSecret.arn, ...PLATFORMS.map((p) => props.webhookSecrets[p].arn)]);
+    // Optix replaces its API token by webhook (organization_token_updated): ingest keeps the
+    // token a verified delivery carries as the candidate in Optix's credentials secret
+    // (shared/aws/src/api_tokens.rs: read, DescribeSecret to tell "no value yet" from
+    // "missing", write). That one secret only, and only when Optix is synced.
+    const optixSecret = props.platformSecrets.optix;
+    if (optixSecret) {
+      fns.ingest.addToRolePolicy(new iam.PolicyStatement({
+        actions: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret', 'secretsmanager:PutSecretValue'],
+        resources: [optixSecret.arn],
+      }));
+    }
     this.allowPutEvents(fns.ingest);
     // The table, partition by partition: the look-ups the normalisers need and the replay records.
     for (const access of [INGEST_TABLE_ACCESS.read, INGEST_TABLE_ACCESS.write]) {

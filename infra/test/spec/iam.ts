@@ -232,6 +232,19 @@ describe('IAM', () => {
       }
     });
 
+    it('with optix synced, ingest may read, describe and write the Optix credentials secret (offered tokens) and no other platform secret', () => {
+      const both = synth({ syncPlatforms: 'officernd,optix' }).service;
+      const stmts = statementsOfRole(both, roleOf(both, functionId(both, FN.ingest)));
+      const onPlatforms = stmts.filter((s) => list(s.Resource).map((r) => resourceText(both, r)).some((r) => r.includes('RefPlatform')));
+      assert.deepEqual(onPlatforms.map((s) => [list<string>(s.Action).sort(), list(s.Resource).map((r) => resourceText(both, r).replace(/[0-9A-F]{8}\}$/, '}'))]), [
+        [['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue', 'secretsmanager:PutSecretValue'], ['${Import:AccessSyncStateful:ExportsOutputRefPlatformOptix}']],
+      ]);
+      const env = both.Resources[functionId(both, FN.ingest)].Properties.Environment.Variables;
+      assert.equal(env.PLATFORM_SECRETS_PREFIX, 'access-sync/platforms');
+      // Without optix: no such grant and no prefix (the default template, checked above).
+      assert.equal(service.Resources[functionId(service, FN.ingest)].Properties.Environment.Variables.PLATFORM_SECRETS_PREFIX, undefined);
+    });
+
     it('only the private functions write to any partition; ingest only to REPLAY#, the re-reader to none', () => {
       for (const fn of Object.keys(expected) as Array<keyof typeof FN>) {
         const stmts = statementsOfRole(service, roleOf(service, functionId(service, FN[fn])));

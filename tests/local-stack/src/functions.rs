@@ -37,6 +37,9 @@ pub struct InProcess {
     app: App,
     ingest: IngestApp,
     reconcile: ReconcileConfig,
+    /// `platform_sync`'s wiring, which `platform_reread` (the same binary on the `reread`
+    /// queue) runs; built from the environment pairs.
+    sync: Option<platform_sync::wiring::SyncApp>,
 }
 
 impl InProcess {
@@ -69,6 +72,9 @@ impl InProcess {
             canonical_secret,
             clock_url: config.clock_url.clone(),
             trust,
+            // The local stack keeps no offered API tokens (an Optix token is set in its
+            // secret when the stack starts).
+            api_token_secrets: None,
         };
         let ingest = IngestApp::new(sdk, settings).map_err(|e| anyhow!("{e}"))?;
         let app = match pacing {
@@ -81,7 +87,21 @@ impl InProcess {
             app,
             ingest,
             reconcile,
+            sync: None,
         })
+    }
+
+    /// Adds `platform_sync`'s wiring from the same environment pairs.
+    fn with_sync(
+        mut self,
+        env: &[(String, String)],
+        sdk: &access_sync_aws::SdkConfig,
+    ) -> Result<Self> {
+        let get = |k: &str| env.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+        let sync_env = platform_sync::wiring::Env::from_lookup(get).map_err(|e| anyhow!("{e}"))?;
+        self.sync =
+            Some(platform_sync::wiring::SyncApp::new(sync_env, sdk).map_err(|e| anyhow!("{e}"))?);
+        Ok(self)
     }
 
     /// Builds it from the same environment pairs the functions get under `cargo lambda watch`.
@@ -98,7 +118,8 @@ impl InProcess {
             get(CANONICAL_SECRET_VARIABLE),
             trust,
             sdk,
-        )
+        )?
+        .with_sync(env, sdk)
     }
 
     /// [`InProcess::from_pairs`] with no Kisi request budget and millisecond retry backoffs
@@ -131,7 +152,8 @@ impl InProcess {
                     ..RetryPolicy::default()
                 },
             )),
-        )
+        )?
+        .with_sync(env, sdk)
     }
 
     /// The wiring (engine, publisher, clock).
@@ -162,6 +184,17 @@ impl Functions for InProcess {
                     reconcile_15m::handler::handle(&a.engine, &a.events, &a.clock, &self.reconcile);
                 out.await
                     .map_err(|e| anyhow!("reconcile_15m failed: {e}"))?
+            }
+            // platform_sync's binary on the `reread` queue (infra: `BINARY`).
+            "platform_reread" | "platform_sync" => {
+                let sync = self
+                    .sync
+                    .as_ref()
+                    .context("platform_sync is not wired (PLATFORM_SECRETS_PREFIX unset)")?;
+                let deadline = std::time::SystemTime::now() + std::time::Duration::from_secs(600);
+                sync.invoke(payload, deadline)
+                    .await
+                    .map_err(|e| anyhow!("{function} failed: {e}"))?
             }
             other => bail!("no function {other}"),
         };
@@ -220,7 +253,13 @@ impl Watch {
 
 impl Functions for Watch {
     async fn invoke(&self, function: &str, payload: Value) -> Result<Value> {
-        let url = format!("{}/2015-03-31/functions/{function}/invocations", self.base);
+        // `cargo lambda watch` serves binaries: the re-reader is platform_sync's.
+        let binary = if function == "platform_reread" {
+            "platform_sync"
+        } else {
+            function
+        };
+        let url = format!("{}/2015-03-31/functions/{binary}/invocations", self.base);
         let r = self.http.post(&url).json(&payload).send().await?;
         let failed = r.headers().contains_key("x-amz-function-error");
         let status = r.status();

@@ -24,9 +24,15 @@ pub struct Route {
     pub from_ingest: bool,
 }
 
-/// The routes, as in `infra/lib/service-stack.ts`, in the order the pumps drain them: events
-/// first, then the converge requests they cause.
-pub const ROUTES: [Route; 4] = [
+/// The routes, as in `infra/lib/service-stack.ts`, in the order the pumps drain them: the
+/// re-reads of webhook hints (which publish events), the events, then the converge requests
+/// they cause.
+pub const ROUTES: [Route; 5] = [
+    Route {
+        function: "platform_reread",
+        detail_type: "reread",
+        from_ingest: true,
+    },
     Route {
         function: "on_booking",
         detail_type: "booking",
@@ -85,6 +91,15 @@ impl Names {
     pub fn canonical_secret(&self) -> String {
         format!("{}-webhook-canonical", self.prefix)
     }
+    /// The prefix of the platforms' API credentials (`<prefix>/<platform>`), as
+    /// `PLATFORM_SECRETS_PREFIX`.
+    pub fn platform_secrets_prefix(&self) -> String {
+        format!("{}/platforms", self.prefix)
+    }
+    /// The Secrets Manager secret holding a platform's API credentials.
+    pub fn platform_secret(&self, p: access_sync_platforms::Platform) -> String {
+        format!("{}/{}", self.platform_secrets_prefix(), p.as_str())
+    }
     /// The test clock every function reads (`GET` answers `{"now"}`).
     pub fn clock_url(&self) -> String {
         format!("{}/__admin/clock", self.sim_url)
@@ -109,6 +124,7 @@ impl Names {
             ("KISI_TOKEN_SECRET", self.secret()),
             ("KISI_BASE_URL", self.sim_url.clone()),
             ("ACCESS_SYNC_CLOCK_URL", self.clock_url()),
+            ("PLATFORM_SECRETS_PREFIX", self.platform_secrets_prefix()),
             (
                 ingest::trust::CANONICAL_SECRET_VARIABLE,
                 self.canonical_secret(),

@@ -35,6 +35,7 @@ pub async fn start_with(
         function_log: None,
     };
     let stack = LocalStack::start(&opts, &groups).await.unwrap();
+    start_optix(&stack).await;
     // One try per Kisi call: an outage fails the delivery at once (SQS redelivers it) instead
     // of retrying for 30 s inside the invocation.
     let mut env = stack.names.function_env();
@@ -64,4 +65,37 @@ pub async fn start_with(
         sim: stack.sim.clone(),
     };
     (stack, driver)
+}
+
+/// The Optix simulator beside the stack (Optix webhooks are only hints: the `reread` queue's
+/// function reads each named record from this API), seeded with `events/optix/api/records.json`,
+/// its token, organization and endpoint in the secret `<prefix>/platforms/optix`. It serves
+/// until the test's runtime ends.
+async fn start_optix(stack: &LocalStack) -> optix_sim::Sim {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../events/optix/api");
+    let records: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(root.join("records.json")).unwrap()).unwrap();
+    let config = optix_sim::SimConfig::default();
+    let organization = config.organization_id.clone();
+    let sim = optix_sim::Sim::new(config);
+    sim.load(&records);
+    let running = optix_sim::spawn(sim.clone()).await.unwrap();
+    let secret = serde_json::json!({"token": sim.token(), "organization_id": organization,
+        "endpoint": running.endpoint});
+    aws_sdk_secretsmanager::Client::new(&stack.sdk)
+        .create_secret()
+        .name(
+            stack
+                .names
+                .platform_secret(access_sync_platforms::Platform::Optix),
+        )
+        .secret_string(secret.to_string())
+        .send()
+        .await
+        .unwrap();
+    tokio::spawn(async move {
+        let _serving = running;
+        std::future::pending::<()>().await
+    });
+    sim
 }
