@@ -73,8 +73,10 @@ async fn officernd_webhooks_end_to_end() {
 /// it into re-reads, and `platform_reread` publishes what the API says. Kisi must then show
 /// what `preview` shows for the events the API mapping (`Platform::Optix`'s `map_records`)
 /// gives for each named record as the API held it at that step — computed here from the
-/// records the test put, not from Kisi. A forged body under a captured valid signature
-/// (naming a cancellation the API does not hold) changes nothing in Kisi.
+/// records the test put, not from Kisi — and then for a full listing of the API by the
+/// scheduled sync (`platform_sync`), the only source of team membership. A forged body under
+/// a captured valid signature (naming a cancellation the API does not hold) changes nothing
+/// in Kisi.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn optix_webhooks_end_to_end() {
     use access_sync_platforms::api::ApiRecord;
@@ -141,7 +143,7 @@ async fn optix_webhooks_end_to_end() {
         ),
         // The Acme team plan, then its members. A re-read of one record does not say who is in
         // a team (only a complete listing of users and teams does: the scheduled sync), so
-        // these grant nothing yet, in the expectation as in Kisi.
+        // these grant nothing yet (in the expectation as in Kisi) until the full sync below.
         (
             vec![],
             "new_plan_subscription",
@@ -261,14 +263,41 @@ async fn optix_webhooks_end_to_end() {
     driver.pumps.drain().await.unwrap();
     map_hint(&api, "bookings", "88001", at);
 
+    // The scheduled full sync lists every collection: the team plan's members are known
+    // only from such a listing, so the Acme plan reaches Bob and Cat now.
+    at += Duration::hours(1);
+    driver.advance(at).await.unwrap();
+    driver
+        .pumps
+        .functions
+        .invoke("platform_sync", json!({"platform": "optix", "full": true}))
+        .await
+        .unwrap();
+    driver.pumps.drain().await.unwrap();
+    let listing: Vec<ApiRecord<'_>> = api
+        .iter()
+        .map(|((c, id), body)| ApiRecord {
+            collection: c,
+            id,
+            body,
+        })
+        .collect();
+    expected.extend(
+        Platform::Optix
+            .events_from_records(&listing, at)
+            .unwrap()
+            .events,
+    );
+
     let horizon = at + Duration::days(30);
     driver.advance(horizon).await.unwrap();
     assert!(!driver.pumps.has_failures(), "optix: deliveries failed");
     let kisi = kisi_timeline(&driver.sim.timeline().await.unwrap(), horizon);
     let preview = preview_timeline(&Mappings::parse(&mapping).unwrap(), &expected, horizon);
     assert!(!preview.is_empty(), "optix: the API grants nothing");
-    // Ada's allowance (group 203) from her active plan, and the accepted plan (group 401);
-    // the booking was cancelled before it began, and nothing else grants from a re-read.
+    // Ada's allowance (group 203) from her active plan, the accepted plan (401), and, from the
+    // full sync, the Acme team plan for its members (101, 102) and Ada's desk assignment (301);
+    // the booking was cancelled before it began.
     let groups: std::collections::BTreeSet<u64> = preview.iter().map(|l| l.1).collect();
     assert!(
         groups.contains(&203) && groups.contains(&401),
