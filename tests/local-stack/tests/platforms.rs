@@ -235,18 +235,44 @@ async fn optix_webhooks_end_to_end() {
     assert!(!driver.pumps.has_failures(), "optix: deliveries failed");
 
     // A forged body under the last captured signature (same client_id, created_timestamp,
-    // request_signature): it claims booking 88001 was cancelled. The signature verifies, but
-    // the body is only a hint: the re-read finds 88001 approved, and Kisi does not change.
+    // request_signature): it claims booking 88001 was cancelled.
     let before = serde_json::to_value(driver.sim.timeline().await.unwrap()).unwrap();
     let captured = captured.unwrap();
     // The last step named booking 88002 (cancelled); the forgery names 88001 instead.
     let forged = captured.replace("booking_id=88002", "booking_id=88001");
     assert_ne!(forged, captured);
     let (status, text) = post(forged).await;
-    assert!(status < 300, "forged: {status} {text}");
+    // Replayed after the genuine one: a duplicate delivery, nothing done.
+    assert_eq!(status, 200, "forged: {text}");
     driver.pumps.drain().await.unwrap();
     let after = serde_json::to_value(driver.sim.timeline().await.unwrap()).unwrap();
     assert_eq!(before, after, "a forged body changed Kisi");
+    // Raced ahead of the genuine delivery (a signature captured in flight): verified, so
+    // acted on as a hint — booking 88001 is read again from the API, which says approved,
+    // and Kisi does not change.
+    at += Duration::minutes(30);
+    driver.advance(at).await.unwrap();
+    let before = serde_json::to_value(driver.sim.timeline().await.unwrap()).unwrap();
+    let genuine = optix.webhook(
+        "member_booking_updated",
+        &[("booking_id", "88003")],
+        at.timestamp(),
+    );
+    let forged = genuine
+        .replace("member_booking_updated", "member_booking_cancelled")
+        .replace("booking_id=88003", "booking_id=88001");
+    assert_ne!(forged, genuine);
+    let reads = optix.counters().root_fields;
+    let (status, text) = post(forged).await;
+    assert!(status == 202 || status == 200, "forged: {status} {text}");
+    driver.pumps.drain().await.unwrap();
+    assert!(
+        optix.counters().root_fields > reads,
+        "the forged hint was not re-read"
+    );
+    let after = serde_json::to_value(driver.sim.timeline().await.unwrap()).unwrap();
+    assert_eq!(before, after, "a forged body changed Kisi");
+    map_hint(&api, "bookings", "88001", at);
 
     // The cancellation, as the API says it, ends the booking.
     at += Duration::hours(1);
