@@ -31,7 +31,9 @@ export interface AccessSyncConfig {
   /**
    * Platforms whose API platform_sync reads (issue 17): each gets its credentials secret
    * `<prefix>/platforms/<platform>` (empty until the operator fills it) and its own schedule.
-   * Only platforms with an API client in this build (`SYNC_PLATFORMS`).
+   * Only platforms with an API client in this build (`SYNC_PLATFORMS`). A space on Optix needs
+   * `optix` here: its webhooks are only hints, re-read through its API by platform_reread with
+   * this secret (`{"token", "organization_id"}`, shared/sources/src/optix/secret.rs).
    */
   readonly syncPlatforms: SyncPlatform[];
   /** Minutes between scheduled syncs of each platform. */
@@ -45,7 +47,7 @@ export interface AccessSyncConfig {
 }
 
 /** Platforms with an API client (`access_sync_sources::connect`): one line per platform. */
-export const SYNC_PLATFORMS = ['officernd'] as const;
+export const SYNC_PLATFORMS = ['officernd', 'optix'] as const;
 export type SyncPlatform = (typeof SYNC_PLATFORMS)[number];
 
 /**

@@ -53,7 +53,7 @@ export const webhookSecretEnv = (p: Platform): string => `WEBHOOK_SECRET_${p.toU
 export const CANONICAL_SECRET_ENV = 'WEBHOOK_SECRET_CANONICAL';
 
 /** The functions, by binary name (the `[[bin]]` names in the workspace). */
-export type FunctionName = 'ingest' | 'on_booking' | 'on_plan_change' | 'on_checkin' | 'on_edge' | 'reconcile_15m' | 'platform_sync';
+export type FunctionName = 'ingest' | 'on_booking' | 'on_plan_change' | 'on_checkin' | 'on_edge' | 'reconcile_15m' | 'platform_sync' | 'platform_reread';
 
 interface FunctionSpec {
   readonly description: string;
@@ -76,6 +76,18 @@ export const FUNCTIONS: Record<FunctionName, FunctionSpec> = {
   // A full listing that does not fit pauses SYNC_DEADLINE_MARGIN_SECONDS before the deadline
   // and resumes on the next tick; the whole space is held in memory while it is compared.
   platform_sync: { description: 'The platform as the truth: lists its API, publishes only what differs', timeout: cdk.Duration.minutes(10), memorySize: 1024 },
+  // The platform_sync binary on the `reread` queue (an SQS batch): re-reads the records an
+  // Optix webhook only hinted at. A function of its own so a running sync (reserved
+  // concurrency 1, minutes long) never holds re-reads back; each has its own client and its
+  // half of the platform's rate limit (BENCHMARKS.md, "Optix"). One read is a request or two,
+  // retried within the client's policy.
+  platform_reread: { description: 'Webhook hints: re-reads the named record from the platform API, publishes what it says', timeout: cdk.Duration.minutes(2), memorySize: 256 },
+};
+
+/** The binary a function runs: its own, except the re-reader, which is platform_sync's. */
+export const BINARY: Record<FunctionName, string> = {
+  ingest: 'ingest', on_booking: 'on_booking', on_plan_change: 'on_plan_change', on_checkin: 'on_checkin',
+  on_edge: 'on_edge', reconcile_15m: 'reconcile_15m', platform_sync: 'platform_sync', platform_reread: 'platform_sync',
 };
 
 /** Seconds before its deadline platform_sync stops listing and stores its cursor. */
@@ -103,6 +115,10 @@ const ROUTES: ReadonlyArray<{
   // the one instance; throttled batches are retried within the visibility timeout (hence 6 ×),
   // and more receives before the DLQ because a throttled receive still counts.
   { fn: 'on_edge', detailType: 'converge', batchSize: 5, maxReceiveCount: 10, maxConcurrency: 2 },
+  // ingest's hints (Optix: webhooks are not believed). One re-reader at a time (its client's
+  // budget is the re-reads' half of the token's rate limit), hence the same poller limit and
+  // receive count as converge.
+  { fn: 'platform_reread', detailType: 'reread', source: INGEST_SOURCE, batchSize: 5, maxReceiveCount: 10, maxConcurrency: 2 },
 ];
 
 /** Read actions the DynamoDB adapters use (TransactWriteItems is authorised per item). */
@@ -222,6 +238,8 @@ export class ServiceStack extends cdk.Stack {
 
     // ---- the functions ----
     const ingestEnv: Record<string, string> = { [CANONICAL_SECRET_ENV]: props.canonicalWebhookSecret.name };
+    // Where ingest keeps offered API tokens (functions/ingest/src/wiring.rs, api_token_secrets).
+    if (config.syncPlatforms.includes('optix')) ingestEnv.PLATFORM_SECRETS_PREFIX = `${prefix}/platforms`;
     for (const p of PLATFORMS) ingestEnv[webhookSecretEnv(p)] = props.webhookSecrets[p].name;
 
     const edgeFailures = this.queue('OnEdgeFailures', `${prefix}-on-edge-failures`, { isDlq: true });
@@ -237,6 +255,15 @@ export class ServiceStack extends cdk.Stack {
       SYNC_BRAKE_FLOOR: String(config.syncBrakeFloor),
       SYNC_FULL_EVERY_HOURS: String(config.syncFullEveryHours),
       SYNC_DEADLINE_MARGIN_SECONDS: String(SYNC_DEADLINE_MARGIN_SECONDS),
+      RUST_LOG: config.rustLog,
+    };
+
+    // The re-reader reads a record and publishes it: no sync settings, and it never touches the
+    // table (TABLE_NAME is required by the shared wiring, which opens no connection with it).
+    const rereadEnv: Record<string, string> = {
+      TABLE_NAME: table.tableName,
+      EVENT_BUS_NAME: this.bus.eventBusName,
+      PLATFORM_SECRETS_PREFIX: `${prefix}/platforms`,
       RUST_LOG: config.rustLog,
     };
 
@@ -263,6 +290,10 @@ export class ServiceStack extends cdk.Stack {
         // A failed run is followed by the next one within 15 minutes; retrying could overlap it.
         extra = { retryAttempts: 0 };
       }
+      if (name === 'platform_reread') {
+        // One instance: one client, one budget (30 of the token's 60 requests a minute).
+        extra = { reservedConcurrentExecutions: 1 };
+      }
       if (name === 'platform_sync') {
         extra = {
           // One sync at a time (its state is one cursor per platform) and one client budget
@@ -274,7 +305,9 @@ export class ServiceStack extends cdk.Stack {
           retryAttempts: 0,
         };
       }
-      const env = name === 'platform_sync' ? syncEnv : { ...commonEnv, ...(name === 'ingest' ? ingestEnv : {}) };
+      const env = name === 'platform_sync' ? syncEnv
+        : name === 'platform_reread' ? rereadEnv
+          : { ...commonEnv, ...(name === 'ingest' ? ingestEnv : {}) };
       this.functions[name] = this.rustFunction(name, fnName(name), spec, env, extra);
     }
     const fns = this.functions;
@@ -289,6 +322,17 @@ export class ServiceStack extends cdk.Stack {
       description: `Webhook base URL: ${PLATFORMS.map((p) => `<url>${p}`).join(', ')}; signed canonical events at <url>`,
     });
     this.allowSecrets(fns.ingest, [props.canonicalWebhookSecret.arn, ...PLATFORMS.map((p) => props.webhookSecrets[p].arn)]);
+    // Optix replaces its API token by webhook (organization_token_updated): ingest keeps the
+    // token a verified delivery carries as the candidate in Optix's credentials secret
+    // (shared/aws/src/api_tokens.rs: read, DescribeSecret to tell "no value yet" from
+    // "missing", write). That one secret only, and only when Optix is synced.
+    const optixSecret = props.platformSecrets.optix;
+    if (optixSecret) {
+      fns.ingest.addToRolePolicy(new iam.PolicyStatement({
+        actions: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret', 'secretsmanager:PutSecretValue'],
+        resources: [optixSecret.arn],
+      }));
+    }
     this.allowPutEvents(fns.ingest);
     // The table, partition by partition: the look-ups the normalisers need and the replay records.
     for (const access of [INGEST_TABLE_ACCESS.read, INGEST_TABLE_ACCESS.write]) {
@@ -396,6 +440,10 @@ export class ServiceStack extends cdk.Stack {
     this.allowPutEvents(fns.platform_sync);
     const platformSecretArns = config.syncPlatforms.map((p) => props.platformSecrets[p]!.arn);
     if (platformSecretArns.length > 0) this.allowSecrets(fns.platform_sync, platformSecretArns);
+    // The re-reader: the platforms' credentials (read) and the bus; no table, no Kisi. Its
+    // queue's consume grants come with the event source above.
+    if (platformSecretArns.length > 0) this.allowSecrets(fns.platform_reread, platformSecretArns);
+    this.allowPutEvents(fns.platform_reread);
     const syncScheduleRole = new iam.Role(this, 'SyncScheduleRole', {
       description: 'Assumed by EventBridge Scheduler for the platform syncs: invokes platform_sync only',
       assumedBy: new iam.ServicePrincipal('scheduler.amazonaws.com', {
@@ -496,7 +544,7 @@ export class ServiceStack extends cdk.Stack {
       functionName,
       description: spec.description,
       manifestPath: WORKSPACE_MANIFEST,
-      binaryName: name,
+      binaryName: BINARY[name],
       runtime: 'provided.al2023',
       architecture: lambda.Architecture.ARM_64,
       timeout: spec.timeout,

@@ -120,4 +120,5 @@ export const FN = {
   on_edge: 'access-sync-on-edge',
   reconcile_15m: 'access-sync-reconcile-15m',
   platform_sync: 'access-sync-platform-sync',
+  platform_reread: 'access-sync-platform-reread',
 } as const;

@@ -14,6 +14,7 @@
 #![recursion_limit = "256"]
 
 pub mod handler;
+pub mod hints;
 pub mod normalize;
 pub mod routes;
 pub mod trust;

@@ -10,6 +10,8 @@
 //!   a replay outside the 5-minute window is refused), then payload (400 with the reason):
 //!   as [`Platform::accept`] does, with member and team lists answered from the facts store
 //!   ([`crate::normalize`]). A platform with no secret configured has no route (404).
+//!   A platform whose webhooks are only hints (`WebhookTrust::Hint`: Optix) is not
+//!   normalised: its verified delivery becomes re-read requests ([`crate::hints`]).
 //!
 //! Then, on every route, the bounds, the time check and the replay ledger
 //! ([`crate::trust`]). Good events go to the bus with source `access-sync.ingest` and a
@@ -18,12 +20,13 @@
 
 use crate::normalize::{NormalizeError, normalize_with};
 use crate::trust::{Door, admit};
-use access_sync_platforms::{IncomingRequest, Platform, Rejection, check_size, replay};
+use access_sync_platforms::{
+    IncomingRequest, Platform, Rejection, WebhookTrust, check_size, replay,
+};
 use access_sync_ports::{
     DeliveryLedger, Directory, EventPublisher, OutboundEvent, PublishError, WebhookSecrets,
 };
 use access_sync_rules::{Event, Instant, LineError};
-use access_sync_runtime::messages::canonical_event;
 use lambda_http::http::{HeaderMap, Method, StatusCode, header};
 use lambda_http::{Body, Request, Response};
 use serde_json::{Value, json};
@@ -184,6 +187,9 @@ pub async fn platform<P: EventPublisher, W: WebhookSecrets, D: Directory, L: Del
     if let Err(rejection) = checked {
         return rejected(platform, &rejection);
     }
+    if platform.webhook_trust() == WebhookTrust::Hint {
+        return crate::hints::hinted(events, secrets, door, platform, &delivery, now).await;
+    }
     match normalize_with(platform, &delivery, directory).await {
         Ok(evs) if evs.is_empty() => {
             // An event type we do not act on (or do not know) is acknowledged, never refused,
@@ -223,36 +229,51 @@ fn text<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 
-fn rejected(platform: Platform, r: &Rejection) -> Response<Body> {
+pub(crate) fn rejected(platform: Platform, r: &Rejection) -> Response<Body> {
     // The reason never contains the secret or the expected signature.
     tracing::warn!(platform = platform.as_str(), status = r.http_status(), reason = %r, "webhook rejected");
     let status = StatusCode::from_u16(r.http_status()).unwrap_or(StatusCode::BAD_REQUEST);
     reply(status, json!({"error": r.to_string()}))
 }
 
-pub(crate) async fn publish<P: EventPublisher>(events: &P, evs: &[Event]) -> Response<Body> {
-    let out: Vec<OutboundEvent> = evs.iter().map(canonical_event).collect();
-    match events.publish(&out).await {
+pub(crate) async fn publish<P: EventPublisher>(
+    events: &P,
+    out: &[OutboundEvent],
+    ids: &[&str],
+) -> Response<Body> {
+    match events.publish(out).await {
         Ok(()) => {
             tracing::info!(accepted = out.len(), "published");
             reply(StatusCode::ACCEPTED, json!({"accepted": out.len()}))
         }
-        Err(e) => unavailable(evs, e),
+        Err(e) => unavailable(ids, e),
     }
 }
 
 /// The bus refused some events even after retries: 503, naming them.
-fn unavailable(events: &[Event], e: PublishError) -> Response<Body> {
+fn unavailable(names: &[&str], e: PublishError) -> Response<Body> {
     tracing::error!(error = %e, "publishing failed");
     let ids: Vec<&str> = match &e {
         PublishError::Undelivered(u) => u
             .iter()
-            .filter_map(|u| events.get(u.index))
-            .map(|e| e.id.as_str())
+            .filter_map(|u| names.get(u.index).copied())
             .collect(),
-        PublishError::Unavailable(_) => events.iter().map(|e| e.id.as_str()).collect(),
+        PublishError::Unavailable(_) => names.to_vec(),
     };
     retry_later(json!({"error": e.to_string(), "undelivered": ids}))
+}
+
+/// Publishes re-read requests once per signed delivery (the ledger, as for events).
+pub(crate) async fn publish_once_hint<P: EventPublisher, L: DeliveryLedger>(
+    events: &P,
+    door: &Door<L>,
+    key: &str,
+    out: &[OutboundEvent],
+    names: &[String],
+    now: Instant,
+) -> Response<Body> {
+    let ids: Vec<&str> = names.iter().map(String::as_str).collect();
+    crate::trust::publish_once(events, door, key, out, &ids, now).await
 }
 
 pub(crate) fn retry_later(body: Value) -> Response<Body> {

@@ -3,7 +3,8 @@
 use crate::handler::handle;
 use crate::trust::{Door, TrustSettings};
 use access_sync_platforms::canonical::{CANONICAL_HEADER, sign};
-use access_sync_platforms::{FixtureLine, Format, Platform, SignedRequest};
+use access_sync_platforms::{FixtureLine, Format, Platform, SignedRequest, WebhookTrust};
+use access_sync_ports::RereadRequest;
 use access_sync_ports::memory::{FixedWebhookSecrets, MemoryLedger, NoDirectory};
 use access_sync_rules::Event;
 use access_sync_rules::time::parse_instant;
@@ -311,7 +312,17 @@ async fn a_rightly_signed_webhook_of_each_platform_is_published_as_canonical_eve
         assert_eq!(json_of(&r)["accepted"], json!(sent.len()));
         for e in &sent {
             assert_eq!(e.source, "access-sync.ingest");
-            Event::parse(&e.detail.to_string()).unwrap();
+            match p.webhook_trust() {
+                WebhookTrust::Direct => {
+                    Event::parse(&e.detail.to_string()).unwrap();
+                }
+                // Only re-read requests: the body itself is not believed.
+                WebhookTrust::Hint => {
+                    assert_eq!(e.detail_type, "reread");
+                    let r: RereadRequest = serde_json::from_value(e.detail.clone()).unwrap();
+                    assert_eq!(r.platform, p.as_str());
+                }
+            }
         }
     }
 }
@@ -405,9 +416,8 @@ async fn a_malformed_but_signed_payload_gets_400_with_a_reason_and_publishes_not
         let bad = match p.spec().fixture().format {
             Format::Form => {
                 let ts = n.now.timestamp().to_string();
-                format!(
-                    "client_id=8e3b7c1d&created_timestamp={ts}&event=new_member_booking&booking_id="
-                )
+                // No `event`: not an Optix delivery at all.
+                format!("client_id=8e3b7c1d&created_timestamp={ts}&booking_id=88001")
             }
             Format::Json => r#"{"not": "a webhook"#.to_string(),
         };
@@ -586,7 +596,7 @@ async fn a_far_future_at_or_a_batch_over_a_limit_gets_400_naming_line_field_and_
 }
 
 #[tokio::test]
-async fn replayed_platform_deliveries_are_duplicates_whatever_the_nexudus_action_or_optix_body() {
+async fn replayed_platform_deliveries_are_duplicates_whatever_the_nexudus_action() {
     for p in Platform::ALL {
         let events = FlakyPublisher::default();
         let d = door();
@@ -622,7 +632,9 @@ async fn replayed_platform_deliveries_are_duplicates_whatever_the_nexudus_action
             .iter()
             .any(|e| e.detail.get("cancel").is_some())
     );
-    // An Optix signature with another body.
+    // An Optix signature with another body: Optix's signature does not cover the body, so
+    // the ledger keys a hint on both (`replay::hint_key`); the other body is one more hint,
+    // which only asks for re-reads (it can grant nothing), and its exact replay a duplicate.
     let events = FlakyPublisher::default();
     let d = door();
     let n = native(Platform::Optix);
@@ -633,6 +645,14 @@ async fn replayed_platform_deliveries_are_duplicates_whatever_the_nexudus_action
     let changed = body.replace("ann%40acme.io", "mal%40evil.dev");
     assert_ne!(changed, body);
     swapped.body = changed.into_bytes();
+    let r = swapped.send_to(&events, &d).await;
+    assert_eq!(r.status(), StatusCode::ACCEPTED, "{:?}", r.body());
+    assert!(
+        events.published()[published..]
+            .iter()
+            .all(|e| e.detail_type == "reread")
+    );
+    let published = events.published().len();
     let r = swapped.send_to(&events, &d).await;
     assert_eq!(r.status(), StatusCode::OK, "{:?}", r.body());
     assert_eq!(events.published().len(), published);
@@ -668,4 +688,145 @@ async fn a_nexudus_action_we_do_not_act_on_is_acknowledged_never_refused() {
     let r = n.send(&events).await;
     assert_eq!(r.status(), StatusCode::ACCEPTED, "{:?}", r.body());
     assert_eq!(events.published().len(), 1);
+}
+
+// ------------------------------------------------------------------ webhooks that are hints
+
+/// The re-read requests published, as (collection, id).
+fn rereads(events: &FlakyPublisher) -> Vec<(String, String)> {
+    events
+        .published()
+        .iter()
+        .map(|e| {
+            assert_eq!(
+                e.detail_type, "reread",
+                "a canonical event was published: {e:?}"
+            );
+            assert!(
+                Event::parse(&e.detail.to_string()).is_err(),
+                "a re-read request must not read as a canonical event"
+            );
+            let r: RereadRequest = serde_json::from_value(e.detail.clone()).unwrap();
+            assert_eq!(r.platform, "optix");
+            (r.collection, r.id)
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_forged_optix_body_under_a_captured_signature_only_asks_for_a_re_read() {
+    let genuine = native(Platform::Optix);
+    let sig = |b: &[u8]| {
+        form_urlencoded::parse(b)
+            .find(|(k, _)| k == "request_signature")
+            .map(|(_, v)| v.into_owned())
+            .unwrap()
+    };
+    let captured = sig(&genuine.body);
+    let ts = genuine.now.timestamp();
+    // The attacker keeps client_id, created_timestamp and the signature, and writes a body
+    // that would grant a plan to themselves if it were believed.
+    let forged_body = format!(
+        "client_id=8e3b7c1d&created_timestamp={ts}&organization_id=456&event=new_plan_subscription\
+         &account_plan_id=666&plan_template_id=77&member_email=mallory%40evil.example\
+         &start_timestamp={ts}&request_signature={captured}"
+    );
+    let forged = Native {
+        body: forged_body.into_bytes(),
+        ..native(Platform::Optix)
+    };
+    assert_eq!(sig(&forged.body), captured);
+    let events = FlakyPublisher::default();
+    let d = door();
+    let r = forged.send_to(&events, &d).await;
+    // Verified (the signature is genuine), so acknowledged; but all that is published is a
+    // request to read account plan 666 from Optix's API, which decides.
+    assert_eq!(r.status(), StatusCode::ACCEPTED, "{:?}", r.body());
+    assert_eq!(
+        rereads(&events),
+        [("accountPlans".to_string(), "666".to_string())]
+    );
+    // The genuine delivery with the same signature afterwards is not a duplicate (the ledger
+    // keys a hint on the signature and the body): its record is re-read too.
+    let r = genuine.send_to(&events, &d).await;
+    assert_eq!(r.status(), StatusCode::ACCEPTED, "{:?}", r.body());
+    let after = rereads(&events);
+    assert_eq!(after.len(), 2, "{after:?}");
+    assert_ne!(after[1], after[0]);
+    // Each exact replay, forged or genuine, is one delivery.
+    for n in [&forged, &genuine] {
+        let r = n.send_to(&events, &d).await;
+        assert_eq!(r.status(), StatusCode::OK);
+        assert_eq!(json_of(&r)["duplicate"], json!(true));
+    }
+    assert_eq!(rereads(&events).len(), 2);
+}
+
+#[tokio::test]
+async fn an_optix_cancellation_is_not_acted_on_before_the_re_read() {
+    let ts = native(Platform::Optix).now.timestamp();
+    let body = format!(
+        "client_id=8e3b7c1d&created_timestamp={ts}&organization_id=456&event=member_booking_cancelled&booking_id=88001&workspace_id=310"
+    );
+    let n = signed(Platform::Optix, None, &body, native(Platform::Optix).now);
+    let events = FlakyPublisher::default();
+    assert_eq!(n.send(&events).await.status(), StatusCode::ACCEPTED);
+    assert_eq!(
+        rereads(&events),
+        [("bookings".to_string(), "88001".to_string())]
+    );
+}
+
+#[tokio::test]
+async fn an_unknown_optix_event_is_acknowledged_and_publishes_nothing() {
+    let now = native(Platform::Optix).now;
+    let body = format!(
+        "client_id=8e3b7c1d&created_timestamp={}&organization_id=456&event=new_issue&issue_id=5",
+        now.timestamp()
+    );
+    let events = FlakyPublisher::default();
+    let r = signed(Platform::Optix, None, &body, now)
+        .send(&events)
+        .await;
+    assert_eq!(r.status(), StatusCode::ACCEPTED);
+    assert_eq!(json_of(&r)["accepted"], 0);
+    assert!(events.published().is_empty());
+}
+
+#[tokio::test]
+async fn an_optix_token_update_is_offered_to_the_token_store_and_never_published() {
+    use access_sync_ports::ApiTokens;
+    use access_sync_ports::memory::{MemoryApiTokens, TokenKeepingSecrets};
+    let now = native(Platform::Optix).now;
+    let body = format!(
+        "client_id=8e3b7c1d&created_timestamp={}&organization_id=456&event=organization_token_updated&organization_token=tok-new-o",
+        now.timestamp()
+    );
+    let n = signed(Platform::Optix, None, &body, now);
+    let tokens = std::sync::Arc::new(MemoryApiTokens::with(Platform::Optix, "tok-old-o"));
+    let keeping = TokenKeepingSecrets(secrets(), tokens.clone());
+    let events = FlakyPublisher::default();
+    let r = handle(
+        &events,
+        &keeping,
+        &NoDirectory,
+        &door(),
+        &Clock::fixed(now),
+        n.request(),
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::ACCEPTED, "{:?}", r.body());
+    assert!(events.published().is_empty());
+    assert!(!String::from_utf8_lossy(r.body().as_ref()).contains("tok-new-o"));
+    let cand = tokens.candidate(Platform::Optix).await.unwrap().unwrap();
+    assert_eq!(cand.expose(), "tok-new-o");
+    // Only offered: the token in use is unchanged until the client has checked it.
+    let cur = tokens.current(Platform::Optix).await.unwrap().unwrap();
+    assert_eq!(cur.expose(), "tok-old-o");
+    // Without a token store the update is acknowledged and said not to be kept.
+    let r = signed(Platform::Optix, None, &body, now)
+        .send(&events)
+        .await;
+    assert_eq!(r.status(), StatusCode::ACCEPTED);
+    assert!(json_of(&r)["note"].as_str().unwrap().contains("not kept"));
 }

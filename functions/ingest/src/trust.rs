@@ -31,9 +31,10 @@
 //! ([`access_sync_aws::dynamo::item_size`]).
 
 use crate::routes::{publish, reply, retry_later};
-use access_sync_ports::{Claim, DeliveryLedger, EventPublisher};
+use access_sync_ports::{Claim, DeliveryLedger, EventPublisher, OutboundEvent};
 use access_sync_rules::limits::Limits;
 use access_sync_rules::{Event, Instant};
+use access_sync_runtime::messages::canonical_event;
 use chrono::Duration;
 use lambda_http::http::{StatusCode, header};
 use lambda_http::{Body, Response};
@@ -151,6 +152,21 @@ pub async fn admit<P: EventPublisher, L: DeliveryLedger>(
         }
         return reply(StatusCode::BAD_REQUEST, body);
     }
+    let out: Vec<OutboundEvent> = evs.iter().map(canonical_event).collect();
+    let ids: Vec<&str> = evs.iter().map(|e| e.id.as_str()).collect();
+    publish_once(events, door, key, &out, &ids, now).await
+}
+
+/// Publishes `out` once per signed delivery `key` (steps 2 to 4 of the module docs); `ids`
+/// name the entries in an answer that says which were not delivered.
+pub async fn publish_once<P: EventPublisher, L: DeliveryLedger>(
+    events: &P,
+    door: &Door<L>,
+    key: &str,
+    out: &[OutboundEvent],
+    ids: &[&str],
+    now: Instant,
+) -> Response<Body> {
     let hold = now + Duration::seconds(CLAIM_SECS);
     match door.ledger.claim(key, now, hold).await {
         Ok(Claim::Fresh) => {}
@@ -181,7 +197,7 @@ pub async fn admit<P: EventPublisher, L: DeliveryLedger>(
             return retry_later(json!({"error": "temporarily unavailable"}));
         }
     }
-    let r = publish(events, evs).await;
+    let r = publish(events, out, ids).await;
     if r.status() == StatusCode::ACCEPTED
         && let Err(e) = door.ledger.done(key, now + door.settings.replay_for).await
     {

@@ -9,11 +9,15 @@
 //! named by `WEBHOOK_SECRET_CANONICAL`. The bounds and the replay ledger: [`crate::trust`].
 
 use crate::trust::{CANONICAL_SECRET_VARIABLE, Door, TrustSettings};
+use access_sync_aws::SecretsManagerApiTokens;
 use access_sync_aws::{
     DynamoStore, EventBridgePublisher, SdkConfig, SecretsManagerSource, load_sdk_config,
 };
 use access_sync_platforms::Platform;
-use access_sync_ports::{FactsDirectory, StoredWebhookSecrets};
+use access_sync_ports::{
+    ApiTokens, FactsDirectory, SecretValue, StoredWebhookSecrets, WebhookSecretError,
+    WebhookSecrets,
+};
 use access_sync_runtime::Clock;
 use access_sync_runtime::config::{ConfigError, event_bus_from_env};
 use access_sync_runtime::redact::ScrubbedSecrets;
@@ -40,7 +44,7 @@ pub struct IngestApp {
     pub events: EventBridgePublisher,
     /// The platforms' secrets (`WEBHOOK_SECRET_<PLATFORM>`: Secrets Manager names).
     /// Each value is registered with the log scrubber when read.
-    pub secrets: StoredWebhookSecrets<ScrubbedSecrets<SecretsManagerSource>>,
+    pub secrets: IngestSecrets,
     /// Where `now` comes from (`ACCESS_SYNC_CLOCK_URL`, for signature windows).
     pub clock: Clock,
     /// Reads of members and teams for the platforms' normalisers (`TABLE_NAME`; read-only).
@@ -76,6 +80,7 @@ impl IngestApp {
                 canonical_secret: var(CANONICAL_SECRET_VARIABLE),
                 clock_url: var("ACCESS_SYNC_CLOCK_URL"),
                 trust,
+                api_token_secrets: api_token_secrets(var),
             },
         )
     }
@@ -96,8 +101,13 @@ impl IngestApp {
         let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(sdk), &s.table);
         Ok(IngestApp {
             events: publisher(sdk, s.bus),
-            secrets: StoredWebhookSecrets::new(ScrubbedSecrets(source), s.webhook_secrets)
-                .with_canonical(s.canonical_secret),
+            secrets: IngestSecrets {
+                webhooks: StoredWebhookSecrets::new(ScrubbedSecrets(source), s.webhook_secrets)
+                    .with_canonical(s.canonical_secret),
+                tokens: s.api_token_secrets.map(|names| {
+                    SecretsManagerApiTokens::new(aws_sdk_secretsmanager::Client::new(sdk), names)
+                }),
+            },
             clock,
             directory: FactsDirectory(store.clone()),
             door: Door {
@@ -113,11 +123,59 @@ impl IngestApp {
     /// knows them before any request is logged by anyone (best effort: a secret that cannot be
     /// read now is read, and registered, on its route's first request).
     pub async fn warm_secrets(&self) {
-        use access_sync_ports::WebhookSecrets;
         for p in Platform::ALL {
             let _ = self.secrets.secret(p).await;
         }
         let _ = self.secrets.canonical().await;
+    }
+}
+
+/// Where replacement API tokens are kept: with `PLATFORM_SECRETS_PREFIX` set, each platform
+/// that replaces its token by webhook (Optix) has it in its credentials secret
+/// `<prefix>/<platform>`; unset, ingest keeps no tokens (and logs that one must be set by hand).
+pub fn api_token_secrets(
+    get: impl Fn(&str) -> Option<String>,
+) -> Option<BTreeMap<Platform, String>> {
+    let prefix = get("PLATFORM_SECRETS_PREFIX")?;
+    let prefix = prefix.trim().trim_end_matches('/');
+    Some(BTreeMap::from([(
+        Platform::Optix,
+        format!("{prefix}/{}", Platform::Optix.as_str()),
+    )]))
+}
+
+/// ingest's secrets: the webhook secrets (read) and, when configured, the platforms' API
+/// tokens, where a replacement token a verified webhook carries is kept as a candidate
+/// (`SecretsManagerApiTokens`; the API client checks it before it promotes it).
+pub struct IngestSecrets {
+    /// The webhook and canonical secrets.
+    pub webhooks: StoredWebhookSecrets<ScrubbedSecrets<SecretsManagerSource>>,
+    /// The API tokens, if `PLATFORM_SECRETS_PREFIX` is set.
+    pub tokens: Option<SecretsManagerApiTokens>,
+}
+
+impl WebhookSecrets for IngestSecrets {
+    async fn secret(&self, platform: Platform) -> Result<Option<SecretValue>, WebhookSecretError> {
+        self.webhooks.secret(platform).await
+    }
+
+    async fn canonical(&self) -> Result<Option<SecretValue>, WebhookSecretError> {
+        self.webhooks.canonical().await
+    }
+
+    async fn offer_api_token(
+        &self,
+        platform: Platform,
+        token: SecretValue,
+    ) -> Result<bool, WebhookSecretError> {
+        let Some(tokens) = &self.tokens else {
+            return Ok(false);
+        };
+        tokens
+            .offer(platform, token)
+            .await
+            .map(|()| true)
+            .map_err(|source| WebhookSecretError::Unreadable { platform, source })
     }
 }
 
@@ -136,4 +194,6 @@ pub struct IngestSettings {
     pub trust: TrustSettings,
     /// `ACCESS_SYNC_CLOCK_URL`.
     pub clock_url: Option<String>,
+    /// `PLATFORM_SECRETS_PREFIX`: where offered API tokens are kept ([`api_token_secrets`]).
+    pub api_token_secrets: Option<BTreeMap<Platform, String>>,
 }

@@ -3,7 +3,9 @@
 //! platform's API is listed and only what differs from the stored facts is published to the
 //! bus as canonical events, where the event functions take it like any webhook
 //! (`access_sync_engine::sync`). `{"platform": …, "action": "confirm" | "discard"}` releases
-//! endings the brake held.
+//! endings the brake held. An SQS batch from the `reread` queue (`ingest`'s hints for a
+//! platform whose webhooks are not believed, Optix) is re-read record by record
+//! ([`reread`]).
 //!
 //! Parse → load → decide → apply: [`request::SyncRequest`] parses the input,
 //! [`settings::SyncConfig`] the environment, [`handler::handle`] runs the engine's sync with a
@@ -13,10 +15,13 @@
 //! EventBridge, Secrets Manager, and each platform's API client from the registry
 //! (`access_sync_sources::connect`).
 
+// Deeply nested SDK futures need more than the default 128.
+#![recursion_limit = "256"]
 #![warn(missing_docs)]
 
 pub mod handler;
 pub mod request;
+pub mod reread;
 pub mod settings;
 pub mod wiring;
 

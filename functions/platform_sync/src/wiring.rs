@@ -19,10 +19,13 @@ use crate::settings::SyncConfig;
 use access_sync_aws::{DynamoStore, EventBridgePublisher, SdkConfig, SecretsManagerSource};
 use access_sync_engine::sync::{PlatformMapping, PlatformSync};
 use access_sync_platforms::Platform;
-use access_sync_runtime::messages::canonical_event;
+use access_sync_ports::RereadRequest;
+use access_sync_runtime::messages::{canonical_event, envelope};
 use access_sync_runtime::redact::ScrubbedSecrets;
+use access_sync_runtime::sqs;
 use access_sync_runtime::{Clock, ConfigError, HandlerError};
-use access_sync_sources::{ConnectError, Source, connect};
+use access_sync_sources::{ConnectError, Pacing, Source, connect_paced};
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -112,6 +115,7 @@ pub struct SyncApp {
     pub clock: Clock,
     /// The settings.
     pub env: Env,
+    pacing: Pacing,
     sources: Mutex<BTreeMap<Platform, Arc<Source<Secrets>>>>,
 }
 
@@ -134,8 +138,16 @@ impl SyncApp {
             secrets,
             clock,
             env,
+            pacing: Pacing::Deployed,
             sources: Mutex::new(BTreeMap::new()),
         })
+    }
+
+    /// The same, with the platform clients paced as `pacing` says (the local stack's virtual
+    /// clock runs them [`Pacing::Unpaced`]; deployed, they keep the platform's budget).
+    pub fn with_pacing(mut self, pacing: Pacing) -> SyncApp {
+        self.pacing = pacing;
+        self
     }
 
     /// From the process environment (logs what is wrong).
@@ -159,21 +171,59 @@ impl SyncApp {
         if let Some(s) = all.get(&platform) {
             return Ok(s.clone());
         }
-        let s = Arc::new(connect(
+        let s = Arc::new(connect_paced(
             platform,
             self.secrets.clone(),
             &self.env.secret_name(platform),
+            self.pacing,
         )?);
         all.insert(platform, s.clone());
         Ok(s)
     }
 
-    /// One invocation: `input` is the schedule's (or an operator's) request; listing stops
+    /// One invocation: an SQS batch of re-read requests (the `reread` queue, fed by
+    /// `ingest`'s hints) is re-read record by record ([`SyncApp::reread`], failures reported
+    /// item by item); anything else is a sync request ([`SyncApp::sync`]).
+    ///
+    /// # Errors
+    /// Those of [`SyncApp::sync`]; a batch reports its failures in its answer.
+    pub async fn invoke(&self, input: Value, deadline: SystemTime) -> Result<Value, HandlerError> {
+        if input.get("Records").is_some_and(Value::is_array) {
+            let batch: SqsEvent = serde_json::from_value(input).map_err(HandlerError::malformed)?;
+            let answer = self.reread(batch).await;
+            return serde_json::to_value(answer)
+                .map_err(|e| HandlerError::NonRetryable(e.to_string()));
+        }
+        self.sync(input, deadline).await
+    }
+
+    /// Re-reads each hinted record of `batch` through its platform's client
+    /// ([`crate::reread::handle_message`]).
+    pub async fn reread(&self, batch: SqsEvent) -> SqsBatchResponse {
+        sqs::each_record(batch, |body| async move {
+            let env = envelope::<RereadRequest>(&body).map_err(HandlerError::malformed)?;
+            let platform = Platform::parse(&env.detail.platform).ok_or_else(|| {
+                HandlerError::NonRetryable(format!("unknown platform {:?}", env.detail.platform))
+            })?;
+            let source = self
+                .source(platform)
+                .map_err(|e| HandlerError::NonRetryable(e.to_string()))?;
+            let now = self.clock.now().await?;
+            let out =
+                crate::reread::handle_message(&*source, &self.events, canonical_event, &body, now)
+                    .await?;
+            tracing::info!(summary = %out, "re-read");
+            Ok(())
+        })
+        .await
+    }
+
+    /// One sync: `input` is the schedule's (or an operator's) request; listing stops
     /// [`SyncConfig::deadline_margin`] before `deadline` (the Lambda context's).
     ///
     /// # Errors
     /// A bad request or a platform without a client (not retryable); the sync's failures.
-    pub async fn invoke(&self, input: Value, deadline: SystemTime) -> Result<Value, HandlerError> {
+    pub async fn sync(&self, input: Value, deadline: SystemTime) -> Result<Value, HandlerError> {
         let (req, platform) = SyncRequest::parse(input).map_err(HandlerError::malformed)?;
         let source = self
             .source(platform)

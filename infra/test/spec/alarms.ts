@@ -29,7 +29,7 @@ describe('alarms', () => {
     }
     const env = service.Resources[functionId(service, FN.on_edge)].Properties.Environment.Variables;
     dlqs.add(target(env.SCHEDULER_DLQ_ARN)!);
-    assert.equal(dlqs.size, 8);
+    assert.equal(dlqs.size, 9); // + the reread queue's
     for (const d of dlqs) {
       const a = alarms.filter((x) => x.MetricName === 'ApproximateNumberOfMessagesVisible' && target(dim(x, 'QueueName')) === d);
       assert.equal(a.length, 1, `no depth alarm for ${d}`);

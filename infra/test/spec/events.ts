@@ -28,6 +28,8 @@ describe('event routing', () => {
     ['plan', INGEST_SOURCE, FN.on_plan_change],
     ['checkin', INGEST_SOURCE, FN.on_checkin],
     ['converge', undefined, FN.on_edge],
+    // Optix webhooks are hints: ingest asks for a re-read, the API decides.
+    ['reread', INGEST_SOURCE, FN.platform_reread],
   ];
   for (const [detailType, source, fn] of expected) {
     it(`detail-type ${detailType} reaches ${fn} through its own queue`, () => {
@@ -55,17 +57,18 @@ describe('event routing', () => {
   });
 
   it('event source mappings report batch item failures', () => {
-    assert.equal(mappings.length, 4);
+    assert.equal(mappings.length, 5);
     for (const [id, m] of mappings) {
       assert.deepEqual(m.Properties.FunctionResponseTypes, ['ReportBatchItemFailures'], id);
       assert.ok(m.Properties.BatchSize >= 1 && m.Properties.BatchSize <= 10, id);
     }
   });
 
-  it('the converge poller is held to the lowest concurrency SQS allows (on_edge runs one at a time)', () => {
+  it('the converge and re-read pollers are held to the lowest concurrency SQS allows (on_edge and the re-reader run one at a time)', () => {
     for (const [, m] of mappings) {
       const fn = service.Resources[target(m.Properties.FunctionName)!].Properties.FunctionName;
-      assert.deepEqual(m.Properties.ScalingConfig, fn === FN.on_edge ? { MaximumConcurrency: 2 } : undefined, fn);
+      const one = fn === FN.on_edge || fn === FN.platform_reread;
+      assert.deepEqual(m.Properties.ScalingConfig, one ? { MaximumConcurrency: 2 } : undefined, fn);
     }
   });
 

@@ -4,7 +4,7 @@
 import { strict as assert } from 'node:assert';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
-import { CANONICAL_SECRET_ENV, FUNCTIONS, INGEST_CONCURRENCY, WORKSPACE_MANIFEST } from '../../lib/service-stack';
+import { BINARY, CANONICAL_SECRET_ENV, FUNCTIONS, INGEST_CONCURRENCY, WORKSPACE_MANIFEST } from '../../lib/service-stack';
 import { DEFAULT_RUST_LOG } from '../../lib/config';
 import { PLATFORMS } from '../../lib/stateful-stack';
 import { defaultSynth, FN, functionId, list, only, render, resources, roleOf, statementsOfRole, synth, target } from '../helpers';
@@ -73,7 +73,7 @@ describe('functions', () => {
     const schedulerRole = only(service, 'AWS::IAM::Role', (p) => p.Description?.startsWith('Assumed by EventBridge Scheduler for edge'))[0];
     const schedulerDlq = only(service, 'AWS::SQS::Queue', (p) => p.QueueName === 'access-sync-scheduler-dlq')[0];
     for (const [id, r] of fns) {
-      if (r.Properties.FunctionName === FN.platform_sync) continue; // its own, checked below
+      if (r.Properties.FunctionName === FN.platform_sync || r.Properties.FunctionName === FN.platform_reread) continue; // their own, checked below
       const env = r.Properties.Environment.Variables;
       for (const k of COMMON_ENV) assert.ok(env[k] !== undefined, `${id} lacks ${k}`);
       assert.match(render(env.TABLE_NAME), /^\$\{Import:AccessSyncStateful:ExportsOutputRefTable/);
@@ -104,6 +104,28 @@ describe('functions', () => {
     assert.deepEqual([env.SYNC_BRAKE_SHARE, env.SYNC_BRAKE_FLOOR, env.SYNC_FULL_EVERY_HOURS], ['0.1', '5', '24']);
     // The margin leaves the function time to store its cursor before the timeout.
     assert.ok(Number(env.SYNC_DEADLINE_MARGIN_SECONDS) * 5 <= FUNCTIONS.platform_sync.timeout.toSeconds());
+  });
+
+  it('platform_reread runs platform_sync\'s binary with only what a re-read needs: no Kisi, no sync settings', () => {
+    const bus = only(service, 'AWS::Events::EventBus', () => true)[0];
+    const env = service.Resources[functionId(service, FN.platform_reread)].Properties.Environment.Variables;
+    assert.deepEqual(Object.keys(env).sort(), ['EVENT_BUS_NAME', 'PLATFORM_SECRETS_PREFIX', 'RUST_LOG', 'TABLE_NAME']);
+    assert.equal(render(env.EVENT_BUS_NAME), `\${${bus}}`);
+    assert.equal(env.PLATFORM_SECRETS_PREFIX, 'access-sync/platforms');
+    assert.equal(BINARY.platform_reread, 'platform_sync');
+  });
+
+  it('with optix in syncPlatforms, optix gets its schedule and the sync and the re-reader may read its credentials', () => {
+    const both = synth({ syncPlatforms: 'officernd,optix' });
+    const names = resources(both.service, 'AWS::Scheduler::Schedule').map(([, s]) => s.Properties.Name).sort();
+    assert.ok(names.includes('access-sync-sync-optix') && names.includes('access-sync-sync-officernd'), names.join());
+    for (const f of [FN.platform_sync, FN.platform_reread]) {
+      const reads = statementsOfRole(both.service, roleOf(both.service, functionId(both.service, f)))
+        .filter((s) => list<string>(s.Action).includes('secretsmanager:GetSecretValue'))
+        .flatMap((s) => list(s.Resource).map(render));
+      assert.equal(reads.length, 2, f);
+      assert.ok(reads.some((r) => r.includes('PlatformOptix')), `${f}: ${reads.join()}`);
+    }
   });
 
   it('platform_sync runs every 15 minutes per configured platform, the platform in the input, through a role that invokes it only', () => {
@@ -145,13 +167,13 @@ describe('functions', () => {
     assert.ok(render(env.CONVERGE_FUNCTION_ARN).endsWith(`:function:${onEdge.Properties.FunctionName}`));
   });
 
-  it('on_edge, the only Kisi writer, and platform_sync (one cursor per platform) have reserved concurrency 1', () => {
-    assert.equal(service.Resources[functionId(service, FN.on_edge)].Properties.ReservedConcurrentExecutions, 1);
-    assert.equal(service.Resources[functionId(service, FN.platform_sync)].Properties.ReservedConcurrentExecutions, 1);
+  it('on_edge, the only Kisi writer, platform_sync (one cursor per platform) and platform_reread (one client budget) have reserved concurrency 1', () => {
+    const ones: string[] = [FN.on_edge, FN.platform_sync, FN.platform_reread];
+    for (const f of ones) assert.equal(service.Resources[functionId(service, f)].Properties.ReservedConcurrentExecutions, 1, f);
     // No other function runs with that limit by accident, and only ingest is capped otherwise.
     for (const [, r] of fns) {
       const rc = r.Properties.ReservedConcurrentExecutions;
-      if (r.Properties.FunctionName === FN.on_edge || r.Properties.FunctionName === FN.platform_sync) continue;
+      if (ones.includes(r.Properties.FunctionName)) continue;
       assert.equal(rc, r.Properties.FunctionName === FN.ingest ? INGEST_CONCURRENCY : undefined);
     }
   });

@@ -186,6 +186,9 @@ describe('IAM', () => {
       platform_sync: [...LOGS, ...DYNAMO, 'dynamodb:Scan', 'secretsmanager:GetSecretValue', 'events:PutEvents',
         // its failure destination (what CDK grants for an SQS on-failure destination)
         'sqs:SendMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl'],
+      // platform_reread consumes its queue, reads the platforms' credentials and publishes
+      // what the API says. No table, no Kisi key, no schedules.
+      platform_reread: [...LOGS, ...CONSUME, 'secretsmanager:GetSecretValue', 'events:PutEvents'],
     };
     const grants = (fn: keyof typeof FN): Map<string, string[]> => {
       const m = new Map<string, string[]>();
@@ -220,18 +223,35 @@ describe('IAM', () => {
     it('ingest reads the canonical and four platform webhook secrets and nothing else; Kisi readers read only the Kisi key', () => {
       const ingest = grants('ingest').get('secretsmanager:GetSecretValue')!.map((r) => r.replace(/[0-9A-F]{8}\}$/, '}'));
       assert.deepEqual(ingest.sort(), ['Canonical', 'Nexudus', 'Officernd', 'Optix', 'Teamup'].map((p) => `\${Import:AccessSyncStateful:ExportsOutputRefWebhook${p}}`).sort());
-      assert.deepEqual(grants('platform_sync').get('secretsmanager:GetSecretValue')!.map((r) => r.replace(/[0-9A-F]{8}\}$/, '}')),
-        ['${Import:AccessSyncStateful:ExportsOutputRefPlatformOfficernd}']);
+      for (const fn of ['platform_sync', 'platform_reread'] as const) {
+        assert.deepEqual(grants(fn).get('secretsmanager:GetSecretValue')!.map((r) => r.replace(/[0-9A-F]{8}\}$/, '}')),
+          ['${Import:AccessSyncStateful:ExportsOutputRefPlatformOfficernd}'], fn);
+      }
       for (const fn of ['on_edge', 'reconcile_15m'] as const) {
         assert.deepEqual(grants(fn).get('secretsmanager:GetSecretValue')!.map((r) => r.replace(/[0-9A-F]{8}\}$/, '}')), ['${Import:AccessSyncStateful:ExportsOutputRefKisiApiKey}']);
       }
     });
 
-    it('only the private functions write to any partition; ingest only to REPLAY#', () => {
+    it('with optix synced, ingest may read, describe and write the Optix credentials secret (offered tokens) and no other platform secret', () => {
+      const both = synth({ syncPlatforms: 'officernd,optix' }).service;
+      const stmts = statementsOfRole(both, roleOf(both, functionId(both, FN.ingest)));
+      const onPlatforms = stmts.filter((s) => list(s.Resource).map((r) => resourceText(both, r)).some((r) => r.includes('RefPlatform')));
+      assert.deepEqual(onPlatforms.map((s) => [list<string>(s.Action).sort(), list(s.Resource).map((r) => resourceText(both, r).replace(/[0-9A-F]{8}\}$/, '}'))]), [
+        [['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue', 'secretsmanager:PutSecretValue'], ['${Import:AccessSyncStateful:ExportsOutputRefPlatformOptix}']],
+      ]);
+      const env = both.Resources[functionId(both, FN.ingest)].Properties.Environment.Variables;
+      assert.equal(env.PLATFORM_SECRETS_PREFIX, 'access-sync/platforms');
+      // Without optix: no such grant and no prefix (the default template, checked above).
+      assert.equal(service.Resources[functionId(service, FN.ingest)].Properties.Environment.Variables.PLATFORM_SECRETS_PREFIX, undefined);
+    });
+
+    it('only the private functions write to any partition; ingest only to REPLAY#, the re-reader to none', () => {
       for (const fn of Object.keys(expected) as Array<keyof typeof FN>) {
         const stmts = statementsOfRole(service, roleOf(service, functionId(service, FN[fn])));
         const writes = stmts.filter((s) => list<string>(s.Action).some((a) => /^dynamodb:(Put|Update|Delete|BatchWrite)/.test(a)));
-        if (fn === 'ingest') {
+        if (fn === 'platform_reread') {
+          assert.deepEqual(writes, []);
+        } else if (fn === 'ingest') {
           assert.deepEqual(writes.map((s) => [s.Action, s.Condition['ForAllValues:StringLike']['dynamodb:LeadingKeys']]), [['dynamodb:PutItem', ['REPLAY#*']]]);
         } else {
           assert.ok(writes.length > 0, fn);

@@ -13,6 +13,7 @@
 
 #![warn(missing_docs)]
 
+pub mod api_tokens;
 pub mod config;
 pub mod dynamo;
 pub mod events;
@@ -21,6 +22,7 @@ pub mod secrets;
 #[cfg(feature = "testing")]
 pub mod testing;
 
+pub use api_tokens::SecretsManagerApiTokens;
 pub use aws_config::SdkConfig;
 pub use config::{Adapters, Config, ConfigError, load_sdk_config};
 pub use dynamo::{DynamoStore, create_table};

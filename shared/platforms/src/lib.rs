@@ -50,8 +50,8 @@ pub use error::{Rejection, SignatureError, Verdict};
 pub use lines::{LineRejection, fixture_lines, normalize_lines, split_word};
 pub use registry::Platform;
 pub use spec::{
-    Delivery, Fixture, FixtureLine, Format, IncomingRequest, PlatformSpec, Received, SignedRequest,
-    Word,
+    Delivery, Fixture, FixtureLine, Format, Hints, IncomingRequest, MAX_HINTS, PlatformSpec,
+    Received, RecordHint, SignedRequest, WebhookTrust, Word,
 };
 
 /// The largest body accepted: 256 KiB. Larger deliveries get 413 before anything is parsed.

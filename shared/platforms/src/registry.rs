@@ -100,6 +100,11 @@ impl Platform {
         self.spec().covers(id)
     }
 
+    /// What a verified webhook of this platform is trusted for.
+    pub fn webhook_trust(self) -> crate::WebhookTrust {
+        self.spec().webhook_trust()
+    }
+
     /// Splits a fixture line into its word (if the platform takes one) and its payload.
     pub fn fixture_line(self, line: &str) -> FixtureLine<'_> {
         let (word, payload) = crate::lines::split_word(self, line);

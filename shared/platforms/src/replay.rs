@@ -43,6 +43,19 @@ pub fn delivery_key(platform: Platform, d: &Delivery<'_>) -> String {
     key(&parts)
 }
 
+/// The replay key of a verified delivery on a hint-only route (`WebhookTrust::Hint`): what
+/// the signature vouches for *and the body*. Optix's signature does not cover the body, so a
+/// key of the signature alone would let a forged body that raced ahead of the genuine delivery
+/// under a captured signature make the genuine one a duplicate (its records never re-read until
+/// the next sync). With the body in the key the genuine delivery is still re-read; a forged body
+/// can only ask for more re-reads, and each exact replay is still one delivery.
+pub fn hint_key(platform: Platform, d: &Delivery<'_>) -> String {
+    let mut parts = vec![platform.as_str().as_bytes().to_vec(), b"hint".to_vec()];
+    parts.extend(platform.spec().signed_parts(d));
+    parts.push(d.body.to_vec());
+    key(&parts)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -78,7 +78,68 @@ pub trait PlatformSpec: Sync {
     fn covers(&self, id: &EntitlementId) -> bool {
         crate::api::covers_by_prefix(self.name(), id)
     }
+
+    /// What a verified webhook of this platform is trusted for. Default: [`WebhookTrust::Direct`].
+    fn webhook_trust(&self) -> WebhookTrust {
+        WebhookTrust::Direct
+    }
+
+    /// For a [`WebhookTrust::Hint`] platform: the records a verified delivery names, to be
+    /// re-read from the API (nothing in the body is believed). Default: none.
+    ///
+    /// # Errors
+    /// A body that is not the platform's format (400).
+    fn hints(&self, d: &Delivery<'_>) -> Result<Hints, Rejection> {
+        let _ = d;
+        Ok(Hints::default())
+    }
 }
+
+/// What a verified webhook of a platform is trusted for (issue 19, "webhooks are hints").
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WebhookTrust {
+    /// The signature covers the body: its canonical events are published as they are.
+    Direct,
+    /// The signature does not cover the body (Optix): a verified delivery only names what
+    /// changed; ingest publishes re-read requests ([`Hints`]) and only what the platform's API
+    /// then says is published as canonical events. A forged body under a captured signature
+    /// can at most make access-sync read a record again.
+    Hint,
+}
+
+/// A record a webhook says changed: `collection` and `id` in the platform's API words.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct RecordHint {
+    /// The collection (`bookings`, `accountPlans`, …).
+    pub collection: String,
+    /// The record's id.
+    pub id: String,
+}
+
+/// What a hint-trusted delivery names.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Hints {
+    /// The platform's event name, when it gives one (for the log: never a payload).
+    pub event: Option<String>,
+    /// The records to re-read (at most [`MAX_HINTS`]).
+    pub records: Vec<RecordHint>,
+    /// A replacement API token the delivery carries (Optix `organization_token_updated`).
+    /// Untrusted like the rest of the body: the client checks it with the API before use.
+    pub token: Option<String>,
+}
+
+impl std::fmt::Debug for Hints {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Hints")
+            .field("event", &self.event)
+            .field("records", &self.records)
+            .field("token", &self.token.as_ref().map(|_| "<redacted>"))
+            .finish()
+    }
+}
+
+/// The most records one delivery may ask to re-read (a forged body cannot make a storm).
+pub const MAX_HINTS: usize = 10;
 
 /// One webhook delivery as the ingest route received it.
 #[derive(Clone, Copy, Debug, Default)]

@@ -71,7 +71,10 @@ pub use ownership::{
     OWNERSHIP_SHARDS, OwnerView, Ownership, OwnershipChange, OwnershipPage, OwnershipStore,
 };
 pub use pair::{Email, GroupId, Pair, pair_key, parse_pair_key};
-pub use platform_source::{ListRequest, Page, PlatformSource, SourceError, SourceRecord};
+pub use platform_source::{
+    ApiSettings, ApiTokens, DETAIL_REREAD, ListRequest, Page, PlatformSource, RereadRequest,
+    SourceError, SourceRecord,
+};
 pub use runs::{RunLog, RunRecord};
 pub use safety::{
     Budget, Dirty, Discarded, Hold, NoteChange, Notes, Reduction, SafetyPage, SafetyStore, Wanted,

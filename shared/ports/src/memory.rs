@@ -702,6 +702,78 @@ impl WebhookSecrets for FixedWebhookSecrets {
     }
 }
 
+/// API tokens in memory (see [`crate::ApiTokens`]), and, with [`TokenKeepingSecrets`], the
+/// webhook secrets that keep what `ingest` offers.
+#[derive(Debug, Default)]
+pub struct MemoryApiTokens {
+    slots: Mutex<BTreeMap<Platform, TokenSlot>>,
+}
+
+/// The token in use and the candidate.
+type TokenSlot = (Option<String>, Option<String>);
+
+impl MemoryApiTokens {
+    /// Tokens with `token` in use for `platform`.
+    pub fn with(platform: Platform, token: &str) -> Self {
+        let t = MemoryApiTokens::default();
+        lock(&t.slots).insert(platform, (Some(token.to_string()), None));
+        t
+    }
+}
+
+impl crate::ApiTokens for MemoryApiTokens {
+    async fn current(&self, platform: Platform) -> Result<Option<SecretValue>, SecretError> {
+        Ok(lock(&self.slots)
+            .get(&platform)
+            .and_then(|s| s.0.clone())
+            .map(SecretValue::new))
+    }
+    async fn candidate(&self, platform: Platform) -> Result<Option<SecretValue>, SecretError> {
+        Ok(lock(&self.slots)
+            .get(&platform)
+            .and_then(|s| s.1.clone())
+            .map(SecretValue::new))
+    }
+    async fn offer(&self, platform: Platform, token: SecretValue) -> Result<(), SecretError> {
+        lock(&self.slots).entry(platform).or_default().1 = Some(token.expose().to_string());
+        Ok(())
+    }
+    async fn promote(&self, platform: Platform, token: SecretValue) -> Result<(), SecretError> {
+        let mut slots = lock(&self.slots);
+        let slot = slots.entry(platform).or_default();
+        if slot.1.as_deref() == Some(token.expose()) {
+            slot.1 = None;
+        }
+        slot.0 = Some(token.expose().to_string());
+        Ok(())
+    }
+}
+
+/// [`FixedWebhookSecrets`] that keep offered API tokens in a [`MemoryApiTokens`].
+#[derive(Debug, Default)]
+pub struct TokenKeepingSecrets(pub FixedWebhookSecrets, pub std::sync::Arc<MemoryApiTokens>);
+
+impl WebhookSecrets for TokenKeepingSecrets {
+    async fn secret(&self, platform: Platform) -> Result<Option<SecretValue>, WebhookSecretError> {
+        self.0.secret(platform).await
+    }
+    async fn canonical(&self) -> Result<Option<SecretValue>, WebhookSecretError> {
+        self.0.canonical().await
+    }
+    async fn offer_api_token(
+        &self,
+        platform: Platform,
+        token: SecretValue,
+    ) -> Result<bool, WebhookSecretError> {
+        use crate::ApiTokens;
+        self.1
+            .offer(platform, token)
+            .await
+            .map(|()| true)
+            .map_err(|source| WebhookSecretError::Unreadable { platform, source })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

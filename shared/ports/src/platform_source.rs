@@ -151,3 +151,124 @@ pub trait PlatformSource: Send + Sync {
         id: &str,
     ) -> impl Future<Output = Result<Option<SourceRecord>, SourceError>> + Send;
 }
+
+/// Detail-type of a [`RereadRequest`] on the bus (source `access-sync.ingest`).
+pub const DETAIL_REREAD: &str = "reread";
+
+/// "Read this record from the platform's API again": what `ingest` publishes for a verified
+/// webhook of a platform whose webhooks are only hints
+/// (`access_sync_platforms::WebhookTrust::Hint`), instead of believing its body. The re-read
+/// handler reads the record through [`PlatformSource::read`], maps it with the platform's
+/// `map_records` and publishes what the API says.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RereadRequest {
+    /// The platform's name (`optix`).
+    pub platform: String,
+    /// The collection, in the platform's API words (`bookings`, `accountPlans`, …).
+    pub collection: String,
+    /// The record's id.
+    pub id: String,
+}
+
+/// A platform's API token where the platform replaces it by webhook (Optix's
+/// `organization_token_updated`, optix.md §1 [C USE]): `ingest` *offers* the token a verified
+/// delivery carries (the signature does not cover the body, so it is only a candidate); the
+/// API client checks a candidate against the API before it *promotes* it and uses it.
+pub trait ApiTokens: Send + Sync {
+    /// The token in use; `Ok(None)` when none is configured.
+    ///
+    /// # Errors
+    /// The store could not be read.
+    fn current(
+        &self,
+        platform: Platform,
+    ) -> impl Future<Output = Result<Option<crate::SecretValue>, crate::SecretError>> + Send;
+
+    /// The latest offered replacement not yet promoted, if any.
+    ///
+    /// # Errors
+    /// The store could not be read.
+    fn candidate(
+        &self,
+        platform: Platform,
+    ) -> impl Future<Output = Result<Option<crate::SecretValue>, crate::SecretError>> + Send;
+
+    /// Keeps `token` as the candidate (replacing an earlier candidate).
+    ///
+    /// # Errors
+    /// The store could not be written.
+    fn offer(
+        &self,
+        platform: Platform,
+        token: crate::SecretValue,
+    ) -> impl Future<Output = Result<(), crate::SecretError>> + Send;
+
+    /// Makes `token` the one in use and drops the candidate if it is that token.
+    ///
+    /// # Errors
+    /// The store could not be written.
+    fn promote(
+        &self,
+        platform: Platform,
+        token: crate::SecretValue,
+    ) -> impl Future<Output = Result<(), crate::SecretError>> + Send;
+
+    /// Where the API is and which organization its token must answer for, when the store
+    /// keeps them beside the token (one JSON secret per platform); `Ok(None)`, the default:
+    /// the client's own configuration decides.
+    ///
+    /// # Errors
+    /// The store could not be read.
+    fn settings(
+        &self,
+        platform: Platform,
+    ) -> impl Future<Output = Result<Option<ApiSettings>, crate::SecretError>> + Send {
+        let _ = platform;
+        async { Ok(None) }
+    }
+}
+
+/// What a token store may keep beside an API token (see [`ApiTokens::settings`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ApiSettings {
+    /// The API's endpoint (a simulator's in tests); `None`: the platform's production one.
+    pub endpoint: Option<String>,
+    /// The organization the token must belong to.
+    pub organization_id: Option<String>,
+}
+
+impl<T: ApiTokens> ApiTokens for std::sync::Arc<T> {
+    fn current(
+        &self,
+        platform: Platform,
+    ) -> impl Future<Output = Result<Option<crate::SecretValue>, crate::SecretError>> + Send {
+        (**self).current(platform)
+    }
+    fn candidate(
+        &self,
+        platform: Platform,
+    ) -> impl Future<Output = Result<Option<crate::SecretValue>, crate::SecretError>> + Send {
+        (**self).candidate(platform)
+    }
+    fn offer(
+        &self,
+        platform: Platform,
+        token: crate::SecretValue,
+    ) -> impl Future<Output = Result<(), crate::SecretError>> + Send {
+        (**self).offer(platform, token)
+    }
+    fn promote(
+        &self,
+        platform: Platform,
+        token: crate::SecretValue,
+    ) -> impl Future<Output = Result<(), crate::SecretError>> + Send {
+        (**self).promote(platform, token)
+    }
+    fn settings(
+        &self,
+        platform: Platform,
+    ) -> impl Future<Output = Result<Option<ApiSettings>, crate::SecretError>> + Send {
+        (**self).settings(platform)
+    }
+}

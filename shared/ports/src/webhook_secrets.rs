@@ -41,6 +41,21 @@ pub trait WebhookSecrets: Send + Sync {
         platform: Platform,
     ) -> impl Future<Output = Result<Option<SecretValue>, WebhookSecretError>> + Send;
 
+    /// Offers a platform's replacement API token that a verified webhook carried (see
+    /// [`crate::ApiTokens`]); `Ok(false)` when this store keeps no API tokens (the default:
+    /// `ingest` then logs that the token must be set by hand).
+    ///
+    /// # Errors
+    /// [`WebhookSecretError::Unreadable`]: the store could not be written.
+    fn offer_api_token(
+        &self,
+        platform: Platform,
+        token: SecretValue,
+    ) -> impl Future<Output = Result<bool, WebhookSecretError>> + Send {
+        let _ = (platform, token);
+        async { Ok(false) }
+    }
+
     /// The canonical route's secret; `Ok(None)` when the route is not configured.
     ///
     /// # Errors

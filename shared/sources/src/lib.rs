@@ -17,6 +17,7 @@
 
 pub mod nexudus;
 pub mod officernd;
+pub mod optix;
 mod retry;
 
 pub use retry::RetryPolicy;
@@ -31,16 +32,76 @@ use access_sync_ports::{
 /// reads its secret on first use, so an empty secret surfaces as
 /// [`SourceError::NotConfigured`] from the first listing, not here.
 pub trait Connect<S>: PlatformSource + Sized {
-    /// The client with its production settings.
+    /// The client with its production settings, paced as `pacing` says.
     ///
     /// # Errors
     /// The client cannot be built (its HTTP stack failed to start).
-    fn connect(secrets: S, secret_name: &str) -> Result<Self, SourceError>;
+    fn connect(secrets: S, secret_name: &str, pacing: Pacing) -> Result<Self, SourceError>;
+}
+
+/// How a client spaces its requests.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Pacing {
+    /// The platform's request budget and the deployed backoffs: what runs in AWS.
+    #[default]
+    Deployed,
+    /// No request budget and millisecond backoffs (the same number of attempts; a
+    /// `Retry-After` is still honoured): for the local stack's virtual clock, which stands
+    /// still while a function runs, so real waits would only cost wall time.
+    Unpaced,
+}
+
+impl Pacing {
+    /// `retry` as this pacing runs it.
+    pub fn retry(self, retry: RetryPolicy) -> RetryPolicy {
+        match self {
+            Pacing::Deployed => retry,
+            Pacing::Unpaced => RetryPolicy {
+                base_delay: std::time::Duration::from_millis(2),
+                max_delay: std::time::Duration::from_millis(20),
+                rate_limit_floor: std::time::Duration::from_millis(2),
+                ..retry
+            },
+        }
+    }
+
+    /// The budget that replaces the client's own, if any.
+    pub fn budget(self) -> Option<std::sync::Arc<dyn access_sync_kisi::RequestBudget>> {
+        match self {
+            Pacing::Deployed => None,
+            Pacing::Unpaced => Some(std::sync::Arc::new(access_sync_kisi::Unlimited)),
+        }
+    }
 }
 
 impl<S: SecretSource> Connect<S> for officernd::OfficerndSource<S> {
-    fn connect(secrets: S, secret_name: &str) -> Result<Self, SourceError> {
-        officernd::OfficerndSource::new(secrets, officernd::OfficerndConfig::new(secret_name))
+    fn connect(secrets: S, secret_name: &str, pacing: Pacing) -> Result<Self, SourceError> {
+        let mut config = officernd::OfficerndConfig::new(secret_name);
+        config.retry = pacing.retry(config.retry);
+        let source = officernd::OfficerndSource::new(secrets, config)?;
+        Ok(match pacing.budget() {
+            Some(b) => source.with_budget(b),
+            None => source,
+        })
+    }
+}
+
+/// The sync's share of Optix's 60 requests a minute per token (BENCHMARKS.md, "Optix"): the
+/// scheduled sync and the webhook re-reads run in separate invocations, each with its own
+/// client, so each gets half and together they never exceed the platform's budget.
+pub const OPTIX_REQUESTS_PER_MINUTE: usize = 30;
+
+impl<S: SecretSource> Connect<S> for optix::OptixSource<optix::SecretTokens<S>> {
+    fn connect(secrets: S, secret_name: &str, pacing: Pacing) -> Result<Self, SourceError> {
+        let mut config = optix::OptixConfig::new(None);
+        config.requests_per_minute = OPTIX_REQUESTS_PER_MINUTE;
+        config.retry = pacing.retry(config.retry);
+        let source =
+            optix::OptixSource::new(optix::SecretTokens::new(secrets, secret_name), config)?;
+        Ok(match pacing.budget() {
+            Some(b) => source.with_budget(b),
+            None => source,
+        })
     }
 }
 
@@ -67,7 +128,8 @@ macro_rules! registry {
             )+
         }
 
-        /// The client of `platform`, reading its credentials from `secret_name` in `secrets`.
+        /// The client of `platform`, reading its credentials from `secret_name` in `secrets`,
+        /// paced as deployed.
         ///
         /// # Errors
         /// [`ConnectError::NoClient`] for a platform without a client; the client's own.
@@ -76,10 +138,23 @@ macro_rules! registry {
             secrets: S,
             secret_name: &str,
         ) -> Result<Source<S>, ConnectError> {
+            connect_paced(platform, secrets, secret_name, Pacing::Deployed)
+        }
+
+        /// [`connect`] with the given [`Pacing`].
+        ///
+        /// # Errors
+        /// As [`connect`].
+        pub fn connect_paced<S: SecretSource>(
+            platform: Platform,
+            secrets: S,
+            secret_name: &str,
+            pacing: Pacing,
+        ) -> Result<Source<S>, ConnectError> {
             #[allow(unreachable_patterns)]
             match platform {
                 $( Platform::$variant => Ok(Source::$variant(
-                    <$client as Connect<S>>::connect(secrets, secret_name)?,
+                    <$client as Connect<S>>::connect(secrets, secret_name, pacing)?,
                 )), )+
                 other => Err(ConnectError::NoClient(other)),
             }
@@ -124,6 +199,7 @@ macro_rules! registry {
 // One line per platform with an API client (its type implements [`Connect`]).
 registry! {
     Officernd => officernd::OfficerndSource<S>,
+    Optix => optix::OptixSource<optix::SecretTokens<S>>,
 }
 
 #[cfg(test)]

@@ -2,14 +2,11 @@
 //! for end-to-end tests and benchmarks) or over HTTP through `cargo lambda watch` (the local
 //! stack a developer runs). Either way the payloads are what AWS would send.
 
-use access_sync_aws::SecretsManagerSource;
 use access_sync_engine::ReconcileConfig;
-use access_sync_engine::sync::{PlatformMapping, PlatformSync};
 use access_sync_kisi::{RequestBudget, RetryPolicy};
 use access_sync_platforms::Platform;
-use access_sync_ports::PlatformSource;
 use access_sync_runtime::{App, Config};
-use access_sync_sources::officernd::{OfficerndConfig, OfficerndSource};
+use access_sync_sources::Pacing;
 use anyhow::{Context, Result, anyhow, bail};
 use aws_lambda_events::event::sqs::SqsEvent;
 use ingest::trust::{CANONICAL_SECRET_VARIABLE, TrustSettings};
@@ -41,122 +38,9 @@ pub struct InProcess {
     app: App,
     ingest: IngestApp,
     reconcile: ReconcileConfig,
-    sync: PlatformSyncs,
-}
-
-/// `platform_sync` in process: the platform API clients, over the same stores and bus as the
-/// other functions.
-struct PlatformSyncs {
-    store: access_sync_aws::DynamoStore,
-    sources: Vec<Source>,
-    settings: platform_sync::settings::SyncConfig,
-}
-
-/// One platform's API client: one line per platform (see [`Source::new`]).
-enum Source {
-    Officernd(OfficerndSource<SecretsManagerSource>),
-}
-
-impl Source {
-    /// The client of `platform`, reading its credentials from `secret` (`None`: the platform
-    /// has no API client yet). `fast` drops the request budget and shortens retry waits (for
-    /// benchmarks on the virtual clock).
-    fn new(
-        platform: Platform,
-        secret: String,
-        sdk: &access_sync_aws::SdkConfig,
-        fast: bool,
-    ) -> Result<Option<Source>> {
-        let secrets = SecretsManagerSource::new(aws_sdk_secretsmanager::Client::new(sdk));
-        Ok(match platform {
-            Platform::Officernd => {
-                let mut config = OfficerndConfig::new(secret);
-                if fast {
-                    config.retry = access_sync_sources::RetryPolicy {
-                        base_delay: std::time::Duration::from_millis(2),
-                        max_delay: std::time::Duration::from_millis(20),
-                        rate_limit_floor: std::time::Duration::from_millis(2),
-                        ..config.retry
-                    };
-                }
-                let mut source = OfficerndSource::new(secrets, config)?;
-                if fast {
-                    source = source.with_budget(Arc::new(access_sync_kisi::Unlimited));
-                }
-                Some(Source::Officernd(source))
-            }
-            Platform::Optix | Platform::Nexudus | Platform::Teamup => None,
-        })
-    }
-
-    fn platform(&self) -> Platform {
-        match self {
-            Source::Officernd(s) => s.platform(),
-        }
-    }
-}
-
-impl PlatformSyncs {
-    fn new(
-        get: &dyn Fn(&str) -> Option<String>,
-        config: &Config,
-        sdk: &access_sync_aws::SdkConfig,
-        fast: bool,
-    ) -> Result<PlatformSyncs> {
-        let settings = platform_sync::settings::SyncConfig::from_lookup(get)
-            .map_err(|e| anyhow!("{}", e.join("; ")))?;
-        let mut sources = Vec::new();
-        // The Lambda's names: the secret `<PLATFORM_SECRETS_PREFIX>/<platform>` (wiring.rs).
-        if let Some(prefix) = get(crate::names::PLATFORM_SECRETS_PREFIX) {
-            for p in Platform::ALL {
-                let secret = format!("{}/{}", prefix.trim_end_matches('/'), p.as_str());
-                if let Some(source) = Source::new(p, secret, sdk, fast)? {
-                    sources.push(source);
-                }
-            }
-        }
-        let store = access_sync_aws::Adapters::new(sdk, &config.aws).store;
-        Ok(PlatformSyncs {
-            store,
-            sources,
-            settings,
-        })
-    }
-
-    async fn invoke(&self, app: &App, payload: Value) -> Result<Value> {
-        let (req, platform) = platform_sync::request::SyncRequest::parse(payload)
-            .map_err(|e| anyhow!("platform_sync: bad input: {e}"))?;
-        let now = app.clock.now().await.map_err(|e| anyhow!("{e}"))?;
-        let source = self
-            .sources
-            .iter()
-            .find(|s| s.platform() == platform)
-            .ok_or_else(|| anyhow!("platform_sync: {} is not configured", platform.as_str()))?;
-        match source {
-            Source::Officernd(s) => self.run(s, app, &req, now).await,
-        }
-    }
-
-    async fn run<S: PlatformSource>(
-        &self,
-        source: &S,
-        app: &App,
-        req: &platform_sync::request::SyncRequest,
-        now: access_sync_rules::Instant,
-    ) -> Result<Value> {
-        let sync = PlatformSync {
-            source,
-            state: &self.store,
-            facts: &self.store,
-            publisher: &app.events,
-            mapping: PlatformMapping::Spec(source.platform()),
-            encode: access_sync_runtime::messages::canonical_event,
-            settings: self.settings.sync,
-        };
-        platform_sync::handler::handle(&sync, req, now, &|| true)
-            .await
-            .map_err(|e| anyhow!("platform_sync failed: {e}"))
-    }
+    /// `platform_sync`'s wiring, which `platform_reread` (the same binary on the `reread`
+    /// queue) runs; built from the environment pairs.
+    sync: Option<platform_sync::wiring::SyncApp>,
 }
 
 impl InProcess {
@@ -171,16 +55,7 @@ impl InProcess {
         trust: TrustSettings,
         sdk: &access_sync_aws::SdkConfig,
     ) -> Result<InProcess> {
-        let sync = PlatformSyncs::new(&|_| None, &config, sdk, false)?;
-        InProcess::build(
-            config,
-            webhook_secrets,
-            canonical_secret,
-            trust,
-            sdk,
-            None,
-            sync,
-        )
+        InProcess::build(config, webhook_secrets, canonical_secret, trust, sdk, None)
     }
 
     fn build(
@@ -190,7 +65,6 @@ impl InProcess {
         trust: TrustSettings,
         sdk: &access_sync_aws::SdkConfig,
         pacing: Option<(Arc<dyn RequestBudget>, RetryPolicy)>,
-        sync: PlatformSyncs,
     ) -> Result<InProcess> {
         let settings = IngestSettings {
             bus: config.aws.event_bus_name.clone(),
@@ -199,6 +73,9 @@ impl InProcess {
             canonical_secret,
             clock_url: config.clock_url.clone(),
             trust,
+            // The local stack keeps no offered API tokens (an Optix token is set in its
+            // secret when the stack starts).
+            api_token_secrets: None,
         };
         let ingest = IngestApp::new(sdk, settings).map_err(|e| anyhow!("{e}"))?;
         let app = match pacing {
@@ -211,8 +88,26 @@ impl InProcess {
             app,
             ingest,
             reconcile,
-            sync,
+            sync: None,
         })
+    }
+
+    /// Adds `platform_sync`'s wiring (the Lambda's own: the same secret names and registry of
+    /// platform clients) from the same environment pairs, its clients paced as `pacing` says.
+    fn with_sync(
+        mut self,
+        env: &[(String, String)],
+        sdk: &access_sync_aws::SdkConfig,
+        pacing: Pacing,
+    ) -> Result<Self> {
+        let get = |k: &str| env.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+        let sync_env = platform_sync::wiring::Env::from_lookup(get).map_err(|e| anyhow!("{e}"))?;
+        self.sync = Some(
+            platform_sync::wiring::SyncApp::new(sync_env, sdk)
+                .map_err(|e| anyhow!("{e}"))?
+                .with_pacing(pacing),
+        );
+        Ok(self)
     }
 
     /// Builds it from the same environment pairs the functions get under `cargo lambda watch`.
@@ -223,7 +118,6 @@ impl InProcess {
         let get = |k: &str| env.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
         let config = Config::from_lookup(get).map_err(|e| anyhow!("{e}"))?;
         let trust = TrustSettings::from_lookup(get).map_err(|e| anyhow!("{}", e.join("; ")))?;
-        let sync = PlatformSyncs::new(&get, &config, sdk, false)?;
         InProcess::build(
             config,
             secret_names(get),
@@ -231,8 +125,8 @@ impl InProcess {
             trust,
             sdk,
             None,
-            sync,
-        )
+        )?
+        .with_sync(env, sdk, Pacing::Deployed)
     }
 
     /// [`InProcess::from_pairs`] with no Kisi request budget and millisecond retry backoffs
@@ -250,7 +144,6 @@ impl InProcess {
         let get = |k: &str| env.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
         let config = Config::from_lookup(get).map_err(|e| anyhow!("{e}"))?;
         let trust = TrustSettings::from_lookup(get).map_err(|e| anyhow!("{}", e.join("; ")))?;
-        let sync = PlatformSyncs::new(&get, &config, sdk, true)?;
         InProcess::build(
             config,
             secret_names(get),
@@ -266,8 +159,8 @@ impl InProcess {
                     ..RetryPolicy::default()
                 },
             )),
-            sync,
-        )
+        )?
+        .with_sync(env, sdk, Pacing::Unpaced)
     }
 
     /// The wiring (engine, publisher, clock).
@@ -299,7 +192,17 @@ impl Functions for InProcess {
                 out.await
                     .map_err(|e| anyhow!("reconcile_15m failed: {e}"))?
             }
-            "platform_sync" => self.sync.invoke(a, payload).await?,
+            // platform_sync's binary on the `reread` queue (infra: `BINARY`).
+            "platform_reread" | "platform_sync" => {
+                let sync = self
+                    .sync
+                    .as_ref()
+                    .context("platform_sync is not wired (PLATFORM_SECRETS_PREFIX unset)")?;
+                let deadline = std::time::SystemTime::now() + std::time::Duration::from_secs(600);
+                sync.invoke(payload, deadline)
+                    .await
+                    .map_err(|e| anyhow!("{function} failed: {e}"))?
+            }
             other => bail!("no function {other}"),
         };
         Ok(out)
@@ -357,7 +260,13 @@ impl Watch {
 
 impl Functions for Watch {
     async fn invoke(&self, function: &str, payload: Value) -> Result<Value> {
-        let url = format!("{}/2015-03-31/functions/{function}/invocations", self.base);
+        // `cargo lambda watch` serves binaries: the re-reader is platform_sync's.
+        let binary = if function == "platform_reread" {
+            "platform_sync"
+        } else {
+            function
+        };
+        let url = format!("{}/2015-03-31/functions/{binary}/invocations", self.base);
         let r = self.http.post(&url).json(&payload).send().await?;
         let failed = r.headers().contains_key("x-amz-function-error");
         let status = r.status();

@@ -74,7 +74,8 @@ enum Cmd {
         /// space imported by `platform_sync`, a day of changes made in the simulator whose
         /// webhooks reach ingest (one is dropped on the way), and `platform_sync` every 15
         /// minutes repairing it. The others (or with `--events`/`--mappings`) replay the
-        /// platform's native webhooks from `events/<platform>/`, signed as it signs them.
+        /// platform's native webhooks from `events/<platform>/`, signed as it signs them. Not
+        /// optix: its webhooks are only hints re-read from its API.
         #[arg(long)]
         platform: Option<String>,
         /// Play until this instant (default: the midnight, UTC, after the last event).
@@ -413,6 +414,20 @@ impl Input {
             })?),
             None => None,
         };
+        if let Some(p) = platform
+            && p.spec().webhook_trust() == access_sync_platforms::WebhookTrust::Hint
+        {
+            bail!(
+                "--platform {}: not in the demo yet. Its webhooks are only hints (issue 19): \
+                 access-sync re-reads each named record from the platform's API, and the demo's \
+                 stack has no {} API simulator wired yet, so replaying its webhook fixture \
+                 would grant nothing. `cargo test -p access-sync-local-stack --test platforms \
+                 {}` runs it end to end against its simulator.",
+                p.as_str(),
+                p.as_str(),
+                p.as_str()
+            );
+        }
         let dir = PathBuf::from("events").join(platform.map_or("demo-day", |p| p.as_str()));
         let mappings_path = mappings.unwrap_or_else(|| dir.join("mappings.toml"));
         let events_path = events.unwrap_or_else(|| {

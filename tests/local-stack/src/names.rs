@@ -27,9 +27,15 @@ pub struct Route {
     pub from_ingest: bool,
 }
 
-/// The routes, as in `infra/lib/service-stack.ts`, in the order the pumps drain them: events
-/// first, then the converge requests they cause.
-pub const ROUTES: [Route; 4] = [
+/// The routes, as in `infra/lib/service-stack.ts`, in the order the pumps drain them: the
+/// re-reads of webhook hints (which publish events), the events, then the converge requests
+/// they cause.
+pub const ROUTES: [Route; 5] = [
+    Route {
+        function: "platform_reread",
+        detail_type: "reread",
+        from_ingest: true,
+    },
     Route {
         function: "on_booking",
         detail_type: "booking",
@@ -122,6 +128,7 @@ impl Names {
             ("KISI_TOKEN_SECRET", self.secret()),
             ("KISI_BASE_URL", self.sim_url.clone()),
             ("ACCESS_SYNC_CLOCK_URL", self.clock_url()),
+            (PLATFORM_SECRETS_PREFIX, self.platform_secrets_prefix()),
             (
                 ingest::trust::CANONICAL_SECRET_VARIABLE,
                 self.canonical_secret(),
@@ -134,12 +141,6 @@ impl Names {
                 .iter()
                 .map(|p| (ingest::wiring::secret_variable(*p), self.webhook_secret(*p))),
         )
-        .chain((!self.platforms.is_empty()).then(|| {
-            (
-                PLATFORM_SECRETS_PREFIX.to_string(),
-                self.platform_secrets_prefix(),
-            )
-        }))
         .chain(self.platform_sync_env())
         .collect()
     }

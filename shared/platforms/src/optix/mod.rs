@@ -1,21 +1,27 @@
-//! Optix: everything about its webhooks.
+//! Optix: its webhooks and its API records.
 //!
+//! - Trust: [`WebhookTrust::Hint`]. A verified delivery only names records to re-read
+//!   ([`hints`]); the canonical events come from the API ([`records`]), never from the body.
 //! - Delivery: `POST /optix`, an HTML form ([`normalize`]) that carries its own signature in
 //!   the `request_signature` field ([`signature`]); `created_timestamp` is when it was sent.
 //! - Fixtures: `events/optix/webhooks.txt`, one form-encoded body per line.
 
+pub mod hints;
 mod normalize;
+pub mod records;
 mod signature;
 
 pub use normalize::normalize;
+pub use records::events_from_records;
 pub use signature::{SIGNATURE_FIELD, sign_body, signature, verify};
 
+use crate::api::{ApiRecord, Mapped, NoApiMapping};
 use crate::spec::{
-    Delivery, Fixture, FixtureLine, Format, IncomingRequest, PlatformSpec, Received, SignedRequest,
-    Word,
+    Delivery, Fixture, FixtureLine, Format, Hints, IncomingRequest, PlatformSpec, Received,
+    SignedRequest, WebhookTrust, Word,
 };
 use crate::{Known, Rejection, Verdict};
-use access_sync_rules::{Event, Instant};
+use access_sync_rules::{EntitlementId, Event, Instant};
 
 /// Optix's [`PlatformSpec`].
 #[derive(Clone, Copy, Debug)]
@@ -98,5 +104,21 @@ impl PlatformSpec for Optix {
             .map(|(_, v)| v.trim().to_ascii_lowercase())
             .unwrap_or_default();
         vec![signature.into_bytes()]
+    }
+
+    fn map_records(&self, records: &[ApiRecord<'_>], at: Instant) -> Result<Mapped, NoApiMapping> {
+        Ok(records::events_from_records(records, at))
+    }
+
+    fn covers(&self, id: &EntitlementId) -> bool {
+        records::covers(id)
+    }
+
+    fn webhook_trust(&self) -> WebhookTrust {
+        WebhookTrust::Hint
+    }
+
+    fn hints(&self, d: &Delivery<'_>) -> Result<Hints, Rejection> {
+        hints::hints(d.body)
     }
 }

@@ -22,6 +22,18 @@ pub async fn start_with(
     start: Instant,
     extra_env: &[(&str, &str)],
 ) -> (LocalStack, Driver<InProcess>) {
+    let (stack, driver, _optix) = start_with_optix(name, mapping, start, extra_env).await;
+    (stack, driver)
+}
+
+/// [`start_with`], also answering the stack's Optix simulator (to change its records and
+/// have it sign webhooks with the stack's Optix webhook secret).
+pub async fn start_with_optix(
+    name: &str,
+    mapping: &str,
+    start: Instant,
+    extra_env: &[(&str, &str)],
+) -> (LocalStack, Driver<InProcess>, optix_sim::Sim) {
     let mappings = Mappings::parse(mapping).unwrap();
     let groups: Vec<u64> = mappings.managed_groups().iter().map(|g| g.get()).collect();
     let dir = std::env::temp_dir().join(format!("local-stack-test-{}-{name}", std::process::id()));
@@ -36,6 +48,7 @@ pub async fn start_with(
         platforms: Vec::new(),
     };
     let stack = LocalStack::start(&opts, &groups).await.unwrap();
+    let optix = start_optix(&stack).await;
     // One try per Kisi call: an outage fails the delivery at once (SQS redelivers it) instead
     // of retrying for 30 s inside the invocation.
     let mut env = stack.names.function_env();
@@ -64,6 +77,43 @@ pub async fn start_with(
         ),
         stack.sim.clone(),
     );
-    (stack, driver)
+    (stack, driver, optix)
+}
+
+/// The Optix simulator beside the stack (Optix webhooks are only hints: the `reread` queue's
+/// function reads each named record from this API), seeded with `events/optix/api/records.json`,
+/// its token, organization and endpoint in the secret `<prefix>/platforms/optix`; it signs
+/// webhooks with the stack's Optix webhook secret (what ingest's `/optix` route checks). It serves
+/// until the test's runtime ends.
+async fn start_optix(stack: &LocalStack) -> optix_sim::Sim {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../events/optix/api");
+    let records: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(root.join("records.json")).unwrap()).unwrap();
+    let config = optix_sim::SimConfig {
+        secret: local_stack::names::local_webhook_secret(access_sync_platforms::Platform::Optix),
+        ..optix_sim::SimConfig::default()
+    };
+    let organization = config.organization_id.clone();
+    let sim = optix_sim::Sim::new(config);
+    sim.load(&records);
+    let running = optix_sim::spawn(sim.clone()).await.unwrap();
+    let secret = serde_json::json!({"token": sim.token(), "organization_id": organization,
+        "endpoint": running.endpoint});
+    aws_sdk_secretsmanager::Client::new(&stack.sdk)
+        .create_secret()
+        .name(
+            stack
+                .names
+                .platform_secret(access_sync_platforms::Platform::Optix),
+        )
+        .secret_string(secret.to_string())
+        .send()
+        .await
+        .unwrap();
+    tokio::spawn(async move {
+        let _serving = running;
+        std::future::pending::<()>().await
+    });
+    sim
 }
 pub mod officernd;
