@@ -212,17 +212,15 @@ impl<F: Functions> Driver<F> {
     /// # Errors
     /// Ingest refused it or could not be reached.
     pub async fn deliver(&self, w: &Webhook) -> Result<()> {
+        let headers: Vec<(&str, &str)> = w
+            .headers
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
         let (status, text) = self
             .pumps
             .functions
-            .post(
-                &w.path(),
-                &[
-                    ("content-type", "application/json"),
-                    (&w.signature.0, &w.signature.1),
-                ],
-                w.body.clone().into_bytes(),
-            )
+            .post(&w.path, &headers, w.body.clone().into_bytes())
             .await?;
         if status != 202 && status != 200 {
             bail!(

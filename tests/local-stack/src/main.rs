@@ -50,12 +50,12 @@ enum Cmd {
         /// the system clock.
         #[arg(long)]
         clock: Option<String>,
-        /// Start this platform's API simulator too (officernd), with its credentials where
+        /// Start this platform's API simulator too (officernd, nexudus or optix), with its credentials where
         /// `platform_sync` reads them, and run `platform_sync` every 15 minutes of the clock.
         #[arg(long)]
         platform: Option<String>,
         /// The organisation the platform's simulator starts with (its fixture format;
-        /// default: empty, seed it through its `/__admin/` API).
+        /// default: empty; OfficeRnD's and Nexudus's can be seeded through their `/__admin/` API).
         #[arg(long, requires = "platform")]
         fixture: Option<PathBuf>,
     },
@@ -70,12 +70,12 @@ enum Cmd {
         /// `--platform`, the platform's native webhooks (default its fixture in `events/`).
         #[arg(long)]
         events: Option<PathBuf>,
-        /// A platform. One with an API simulator (officernd) plays its story: an existing
-        /// space imported by `platform_sync`, a day of changes made in the simulator whose
-        /// webhooks reach ingest (one is dropped on the way), and `platform_sync` every 15
-        /// minutes repairing it. The others (or with `--events`/`--mappings`) replay the
-        /// platform's native webhooks from `events/<platform>/`, signed as it signs them. Not
-        /// optix: its webhooks are only hints re-read from its API.
+        /// A platform. One with an API simulator (officernd, nexudus, optix) plays its story:
+        /// an existing space imported by `platform_sync`, a day of changes made in the
+        /// simulator whose webhooks reach ingest (one is dropped on the way), and
+        /// `platform_sync` every 15 minutes repairing it. TeamUp (or any with
+        /// `--events`/`--mappings`) replays the platform's native webhooks from
+        /// `events/<platform>/`, signed as it signs them; not optix's, which are only hints.
         #[arg(long)]
         platform: Option<String>,
         /// Play until this instant (default: the midnight, UTC, after the last event).
@@ -418,12 +418,10 @@ impl Input {
             && p.spec().webhook_trust() == access_sync_platforms::WebhookTrust::Hint
         {
             bail!(
-                "--platform {}: not in the demo yet. Its webhooks are only hints (issue 19): \
-                 access-sync re-reads each named record from the platform's API, and the demo's \
-                 stack has no {} API simulator wired yet, so replaying its webhook fixture \
-                 would grant nothing. `cargo test -p access-sync-local-stack --test platforms \
-                 {}` runs it end to end against its simulator.",
-                p.as_str(),
+                "--platform {}: its webhooks are only hints (issue 19): access-sync re-reads each \
+                 named record from the platform's API, so replaying its webhook fixture alone \
+                 would grant nothing. `demo --platform {}` without --events/--mappings plays its \
+                 story against its API simulator.",
                 p.as_str(),
                 p.as_str()
             );
@@ -934,7 +932,7 @@ const STORY_MEMBERS: usize = 12;
 /// The virtual day the platform story happens on (midnight UTC).
 const STORY_DAY: &str = "2026-06-15T00:00:00Z";
 
-/// The platform story (`demo --platform officernd`): an existing space in the platform's
+/// The platform story (`demo --platform officernd|nexudus|optix`): an existing space in the platform's
 /// simulator (generated, dated on a fixed virtual day, [`STORY_DAY`]: the sync lists
 /// check-ins and booking occurrences in windows around the stack's clock), a mapping that opens a group for each
 /// kind of thing it names, applied with `access-sync mappings apply`; the import
@@ -1015,7 +1013,7 @@ async fn platform_demo(
             seen.observe(e);
         }
         let fixture = admin.fixture().await?;
-        let changes = script::changes(&fixture, 12, 17, 60, t0);
+        let changes = script::for_platform(platform, &fixture, 12, 17, 60, t0);
         let span = (until - t0).num_seconds().max(1) as f64;
         let real = std::time::Instant::now();
         let mut ticks_seen = 0;
@@ -1033,14 +1031,9 @@ async fn platform_demo(
                 .change(c.change, c.collection, c.id.as_deref(), c.body.as_ref())
                 .await?;
             for w in hooks {
+                // What the webhook itself says (nothing for Optix's, which are only hints).
                 let events = platform
-                    .normalize(
-                        &access_sync_platforms::Delivery {
-                            body: w.body.as_bytes(),
-                            ..Default::default()
-                        },
-                        &seen,
-                    )
+                    .normalize(&platform.fixture_delivery(w.line()), &seen)
                     .map_err(|e| anyhow::anyhow!("{e}"))?;
                 for e in &events {
                     seen.observe(e);

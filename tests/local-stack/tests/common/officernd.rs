@@ -1,6 +1,7 @@
-//! A local stack with the OfficeRnD simulator for one test: a generated organisation dated on
-//! a fixed virtual day ([`DAY`]), a mapping that opens a group for everything its records name, the
-//! handlers and `platform_sync` in process.
+//! A local stack with a platform's API simulator for one test (OfficeRnD by default; Nexudus and
+//! Optix through [`Org::generated_on`]): a generated organisation dated on a fixed virtual day
+//! ([`DAY`]), a mapping that opens a group for everything its records name, the handlers and
+//! `platform_sync` in process.
 
 use access_sync_aws::testing::free_port;
 use access_sync_engine::ApplyOptions;
@@ -15,8 +16,10 @@ use local_stack::stack::{LocalStack, Options};
 use local_stack::timeline::Line;
 use serde_json::{Value, json};
 
-/// A stack with an organisation in the OfficeRnD simulator.
+/// A stack with an organisation in a platform's simulator.
 pub struct Org {
+    /// The platform.
+    pub platform: Platform,
     pub stack: LocalStack,
     pub driver: Driver<InProcess>,
     pub mappings: Mappings,
@@ -48,7 +51,30 @@ impl Org {
         seed: u64,
         extra_env: &[(&str, &str)],
     ) -> Org {
-        let anchor = today();
+        Org::generated_on(Platform::Officernd, name, members, seed, extra_env).await
+    }
+
+    /// [`Org::generated`] in `platform`'s simulator.
+    pub async fn generated_on(
+        platform: Platform,
+        name: &str,
+        members: usize,
+        seed: u64,
+        extra_env: &[(&str, &str)],
+    ) -> Org {
+        Org::generated_at(platform, name, members, seed, extra_env, today()).await
+    }
+
+    /// [`Org::generated_on`], the organisation dated on `anchor` (midnight UTC of its day)
+    /// and the clock at 08:00 of it.
+    pub async fn generated_at(
+        platform: Platform,
+        name: &str,
+        members: usize,
+        seed: u64,
+        extra_env: &[(&str, &str)],
+        anchor: Instant,
+    ) -> Org {
         let t0 = anchor + chrono::Duration::hours(8);
         let dir =
             std::env::temp_dir().join(format!("local-stack-test-{}-{name}", std::process::id()));
@@ -60,7 +86,7 @@ impl Org {
             lambda_port: None,
             kisi_rate_limit: 0,
             function_log: None,
-            platforms: vec![(Platform::Officernd, None)],
+            platforms: vec![(platform, None)],
         };
         // The groups are seeded from the mapping below, once the organisation exists.
         let stack = LocalStack::start(&opts, &[]).await.unwrap();
@@ -78,6 +104,7 @@ impl Org {
         let functions = InProcess::from_pairs_unpaced(&env, &stack.sdk).unwrap();
         stack.sim.set_clock(t0).await.unwrap();
         let mut org = Org {
+            platform,
             driver: Driver::new(
                 Pumps::new(
                     functions,
@@ -118,10 +145,9 @@ impl Org {
 
     /// Runs `platform_sync` every `minutes` virtual minutes from now on.
     pub fn with_sync_every(mut self, minutes: i64) -> Org {
-        self.driver.ticks.push(local_stack::Tick::platform_sync(
-            Platform::Officernd,
-            minutes,
-        ));
+        self.driver
+            .ticks
+            .push(local_stack::Tick::platform_sync(self.platform, minutes));
         self
     }
 
@@ -133,7 +159,7 @@ impl Org {
     /// The canonical events the platform's state means at `at`, dated no earlier than `at`
     /// ([`local_stack::platforms::platform_events`]).
     pub async fn platform_events(&self, at: Instant) -> Vec<Event> {
-        local_stack::platforms::platform_events(&self.stack, Platform::Officernd, at)
+        local_stack::platforms::platform_events(&self.stack, self.platform, at)
             .await
             .unwrap()
     }
@@ -158,6 +184,25 @@ pub fn assert_same(kisi: &[Line], preview: &[Line]) {
 
 pub use local_stack::platforms::script::{Change, changes as changes_from};
 use local_stack::platforms::script::{active, id, records};
+
+/// The platform's script ([`local_stack::platforms::script::for_platform`]) from 08:00 of the
+/// virtual day.
+pub fn changes_on(
+    platform: Platform,
+    fixture: &Value,
+    n: usize,
+    seed: u64,
+    every: i64,
+) -> Vec<Change> {
+    local_stack::platforms::script::for_platform(
+        platform,
+        fixture,
+        n,
+        seed,
+        every,
+        today() + chrono::Duration::hours(8),
+    )
+}
 
 /// [`changes_from`] 08:00 of the virtual day.
 pub fn changes(fixture: &Value, n: usize, seed: u64, every: i64) -> Vec<Change> {
@@ -184,14 +229,11 @@ pub struct Played {
 /// minutes, dropping each webhook with probability `drop` (deterministic in `seed`), and ends
 /// one minute after the first sync that follows the last change.
 pub async fn play(org: &Org, script: &[Change], drop: f64, seed: u64) -> Played {
-    org.driver
-        .sync(Platform::Officernd, json!({}))
-        .await
-        .unwrap();
+    org.driver.sync(org.platform, json!({})).await.unwrap();
     let mut played = Played::default();
     let mut rng = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
     let mut last = org.t0;
-    let tick = local_stack::Tick::platform_sync(Platform::Officernd, 15);
+    let tick = local_stack::Tick::platform_sync(org.platform, 15);
     for c in script {
         let at = org.t0 + chrono::Duration::minutes(c.minute);
         advance_with_syncs(org, &tick, at).await;
@@ -229,10 +271,7 @@ async fn advance_with_syncs(org: &Org, tick: &local_stack::Tick, t: Instant) {
             break;
         }
         org.driver.advance(next).await.unwrap();
-        org.driver
-            .sync(Platform::Officernd, json!({}))
-            .await
-            .unwrap();
+        org.driver.sync(org.platform, json!({})).await.unwrap();
     }
     org.driver.advance(t).await.unwrap();
 }
@@ -258,10 +297,79 @@ pub async fn remove_memberships(org: &Org, n: usize) -> usize {
 #[allow(unused_imports)]
 pub use local_stack::timeline::{Key, intervals, uncovered};
 
+/// The records of collection `c` in a fixture.
+pub fn records_of<'a>(fixture: &'a Value, c: &str) -> Vec<&'a Value> {
+    records(fixture, c)
+}
+
 /// A variable's value, or `default`.
 pub fn env<T: std::str::FromStr>(name: &str, default: T) -> T {
     std::env::var(name)
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
+}
+
+/// Imports a generated organisation of `members` in `platform`'s simulator with one sync, and
+/// checks Kisi shows exactly `preview`'s timeline for the platform's state (and a second sync
+/// publishes nothing).
+pub async fn import_equals_preview(platform: Platform, members: usize, seed: u64) {
+    use local_stack::timeline::{kisi_state, kisi_timeline, preview_state, preview_timeline};
+    let org = Org::generated_on(platform, "import", members, seed, &[]).await;
+    let t0 = org.t0;
+    let before = org.driver.sim.timeline().await.unwrap().len();
+    let out = org.driver.sync(platform, json!({})).await.unwrap();
+    assert_eq!(out["held"], json!(false), "{out}");
+    assert!(out["changes"].as_u64().unwrap() > 0, "{out}");
+    let horizon = t0 + chrono::Duration::hours(20);
+    org.driver.advance(horizon).await.unwrap();
+    let events = org.platform_events(t0).await;
+    let preview = preview_timeline(&org.mappings, &events, horizon);
+    let kisi = kisi_timeline(&org.driver.sim.timeline().await.unwrap(), horizon);
+    assert!(
+        before == 0 && !kisi.is_empty(),
+        "{platform:?}: nothing granted"
+    );
+    assert_same(&kisi, &preview);
+    let open: std::collections::BTreeSet<(String, u64)> =
+        kisi_state(&org.driver.sim.state().await.unwrap())
+            .into_iter()
+            .map(|(e, g, _)| (e, g))
+            .collect();
+    assert_eq!(open, preview_state(&preview));
+    let again = org.driver.sync(platform, json!({})).await.unwrap();
+    assert_eq!(again["changes"], json!(0), "{again}");
+    assert_eq!(again["endings"], json!(0), "{again}");
+    org.stop().await;
+}
+
+/// Who holds which group in Kisi (an open-ended grant's lease runs from when it was granted,
+/// so its `valid_until` is not compared).
+pub async fn holders(org: &Org) -> std::collections::BTreeSet<(String, u64)> {
+    local_stack::timeline::kisi_state(&org.driver.sim.state().await.unwrap())
+        .into_iter()
+        .map(|(e, g, _)| (e, g))
+        .collect()
+}
+
+/// The same organisation and `n` changes of `platform`'s script played twice: every webhook
+/// delivered, and a fifth dropped; after the next sync Kisi must be the same.
+pub async fn drops_repaired(platform: Platform, members: usize, n: usize) {
+    let all = Org::generated_on(platform, "drops-none", members, 2, &[]).await;
+    let script = changes_on(platform, &all.fixture, n, 7, 15);
+    assert!(script.len() >= n / 2, "{platform:?}: a short script");
+    let none = play(&all, &script, 0.0, 3).await;
+    let lossy = Org::generated_on(platform, "drops-fifth", members, 2, &[]).await;
+    let fifth = play(&lossy, &script, 0.2, 3).await;
+    assert!(fifth.dropped > 0 && none.dropped == 0, "{none:?} {fifth:?}");
+    assert_eq!(none.end, fifth.end);
+    let a = holders(&all).await;
+    assert_eq!(
+        a,
+        holders(&lossy).await,
+        "{platform:?}: Kisi after the next sync differs from the run without drops"
+    );
+    assert!(!a.is_empty());
+    all.stop().await;
+    lossy.stop().await;
 }
