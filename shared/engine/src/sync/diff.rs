@@ -54,7 +54,7 @@ pub struct SyncDiff {
     /// New or changed members, teams and entitlements (including e-mail changes): safe to
     /// publish at once.
     pub changes: Vec<Event>,
-    /// Cancels of active entitlements, removals of members, emptied teams: what the brake
+    /// Cancels of active entitlements, removals of members, teams emptied or losing members: what the brake
     /// may hold.
     pub endings: Vec<Event>,
     /// Records the listing shows exactly as stored.
@@ -76,7 +76,7 @@ pub type Grant = (EntitlementId, Option<MemberId>);
 /// `floor` of them, is held until an operator confirms.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Brake {
-    /// Largest share of active entitlements a sync may end unconfirmed (default 0.10).
+    /// Largest share of active grants a sync may end unconfirmed (default 0.10).
     pub share: f64,
     /// Up to this many endings never engage the brake (default 5), so a small space can
     /// lose a member without an operator.
