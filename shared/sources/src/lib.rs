@@ -19,6 +19,7 @@ pub mod nexudus;
 pub mod officernd;
 pub mod optix;
 mod retry;
+pub mod teamup;
 
 pub use retry::RetryPolicy;
 
@@ -102,6 +103,19 @@ impl<S: SecretSource> Connect<S> for optix::OptixSource<optix::SecretTokens<S>> 
             Some(b) => source.with_budget(b),
             None => source,
         })
+    }
+}
+
+/// The sync's share of TeamUp's 250 requests a minute per caller (BENCHMARKS.md, "TeamUp"):
+/// as for Optix, the scheduled sync and the webhook re-reads run in separate invocations with
+/// one token, so each gets half and together they never exceed TeamUp's limit.
+pub const TEAMUP_REQUESTS_PER_MINUTE: usize = teamup::REQUESTS_PER_MINUTE / 2;
+
+impl<S: SecretSource> Connect<S> for teamup::TeamupSource<S> {
+    fn connect(secrets: S, secret_name: &str) -> Result<Self, SourceError> {
+        let mut config = teamup::TeamupConfig::new(secret_name);
+        config.requests_per_minute = TEAMUP_REQUESTS_PER_MINUTE;
+        teamup::TeamupSource::new(secrets, config)
     }
 }
 
@@ -200,6 +214,7 @@ macro_rules! registry {
 registry! {
     Officernd => officernd::OfficerndSource<S>,
     Optix => optix::OptixSource<optix::SecretTokens<S>>,
+    Teamup => teamup::TeamupSource<S>,
 }
 
 #[cfg(test)]
