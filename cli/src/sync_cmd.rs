@@ -284,7 +284,7 @@ async fn who_gains(
 
 fn print_report(r: &SyncReport) {
     println!(
-        "{} records ({}), {} unmapped; {} unchanged, {} new or changed, {} endings ending {} of {} active entitlements{}",
+        "{} records ({}), {} unmapped; {} unchanged, {} new or changed, {} endings ending {} of {} active grants{}",
         r.records,
         if r.full { "full" } else { "incremental" },
         r.unmapped.len(),
@@ -490,7 +490,7 @@ pub fn held_lines(p: Platform, progress: &access_sync_ports::SyncProgress) -> Ve
         .iter()
         .map(|h| {
             format!(
-                "sync {}: {} endings held since {} (would end {} of {} active entitlements): `access-sync sync confirm|discard {}`",
+                "sync {}: {} endings held since {} (would end {} of {} active grants): `access-sync sync confirm|discard {}`",
                 p.as_str(),
                 h.events,
                 format_instant(h.at),

@@ -692,8 +692,13 @@ async fn a_nexudus_action_we_do_not_act_on_is_acknowledged_never_refused() {
 
 // ------------------------------------------------------------------ webhooks that are hints
 
-/// The re-read requests published, as (collection, id).
+/// The Optix re-read requests published, as (collection, id).
 fn rereads(events: &FlakyPublisher) -> Vec<(String, String)> {
+    rereads_of(events, Platform::Optix)
+}
+
+/// The re-read requests of `platform` published, as (collection, id); anything else fails.
+fn rereads_of(events: &FlakyPublisher, platform: Platform) -> Vec<(String, String)> {
     events
         .published()
         .iter()
@@ -707,7 +712,7 @@ fn rereads(events: &FlakyPublisher) -> Vec<(String, String)> {
                 "a re-read request must not read as a canonical event"
             );
             let r: RereadRequest = serde_json::from_value(e.detail.clone()).unwrap();
-            assert_eq!(r.platform, "optix");
+            assert_eq!(r.platform, platform.as_str());
             (r.collection, r.id)
         })
         .collect()
@@ -829,4 +834,89 @@ async fn an_optix_token_update_is_offered_to_the_token_store_and_never_published
         .await;
     assert_eq!(r.status(), StatusCode::ACCEPTED);
     assert!(json_of(&r)["note"].as_str().unwrap().contains("not kept"));
+}
+
+// ------------------------------------------------------------------ TeamUp webhooks are nudges
+
+fn teamup(webhook_id: &str, body: &str) -> Native {
+    signed(
+        Platform::Teamup,
+        Some(webhook_id),
+        body,
+        parse_instant("2026-12-01T08:00:00Z").unwrap(),
+    )
+}
+
+#[tokio::test]
+async fn a_teamup_body_claiming_a_membership_only_asks_for_re_reads() {
+    // Authenticated by the installation secret, but TeamUp signs nothing: a body that would
+    // grant membership 999 to customer 4312 (with an attacker's address) if it were believed.
+    let body = r#"{"feed_items":[{"object":"feed_item","id":13553027,"timestamp":"2026-12-01T07:59:00Z","type":"customer_membership.created","data":{"id":999,"status":"active","membership":274852,"customer":{"id":4312,"email":"mallory@evil.example"},"start_date":"2026-12-01","expiration_date":null}}]}"#;
+    let events = FlakyPublisher::default();
+    let r = teamup("wh-1", body).send(&events).await;
+    assert_eq!(r.status(), StatusCode::ACCEPTED, "{:?}", r.body());
+    // Nothing canonical (no member, no entitlement): only "read these from TeamUp's API".
+    assert_eq!(
+        rereads_of(&events, Platform::Teamup),
+        [
+            ("customer_memberships".to_string(), "999".to_string()),
+            ("customers".to_string(), "4312".to_string())
+        ]
+    );
+    assert!(
+        events
+            .published()
+            .iter()
+            .all(|e| !e.detail.to_string().contains("mallory"))
+    );
+}
+
+#[tokio::test]
+async fn teamup_deliveries_are_deduplicated_by_their_webhook_id() {
+    let d = door();
+    let events = FlakyPublisher::default();
+    let first = r#"{"feed_items":[{"object":"feed_item","id":1,"timestamp":"2026-12-01T07:59:00Z","type":"customer.updated","data":{"id":4312}}]}"#;
+    assert_eq!(
+        teamup("wh-7", first).send_to(&events, &d).await.status(),
+        StatusCode::ACCEPTED
+    );
+    // A retry under the same TEAMUP-WEBHOOK-ID (§5: stable across retries) with the same body
+    // does nothing. (The hint ledger keys on the id *and* the body, `replay::hint_key`: another
+    // body under a seen id could only ask for more re-reads, never grant.)
+    let r = teamup("wh-7", first).send_to(&events, &d).await;
+    assert_eq!(r.status(), StatusCode::OK, "{:?}", r.body());
+    assert_eq!(json_of(&r)["duplicate"], json!(true));
+    let other = first.replace("4312", "4313");
+    // Another webhook id is another delivery.
+    assert_eq!(
+        teamup("wh-8", &other).send_to(&events, &d).await.status(),
+        StatusCode::ACCEPTED
+    );
+    assert_eq!(
+        rereads_of(&events, Platform::Teamup),
+        [
+            ("customers".to_string(), "4312".to_string()),
+            ("customers".to_string(), "4313".to_string())
+        ]
+    );
+}
+
+#[tokio::test]
+async fn an_unknown_teamup_feed_item_is_acknowledged_and_publishes_nothing() {
+    for body in [
+        r#"{"feed_items":[{"object":"feed_item","id":5,"timestamp":"2026-12-01T07:59:00Z","type":"payment.succeeded","data":{"id":77,"amount":"12.00"}}]}"#,
+        r#"{"feed_items":[{"object":"feed_item","id":6}]}"#,
+        r#"{"feed_items":[]}"#,
+    ] {
+        let events = FlakyPublisher::default();
+        let r = teamup("wh-9", body).send(&events).await;
+        assert_eq!(r.status(), StatusCode::ACCEPTED, "{body}: {:?}", r.body());
+        assert_eq!(json_of(&r)["accepted"], 0);
+        assert!(events.published().is_empty());
+    }
+    // Not TeamUp's format at all: 400 with the reason, nothing published.
+    let events = FlakyPublisher::default();
+    let r = teamup("wh-10", r#"{"items":[]}"#).send(&events).await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert!(events.published().is_empty());
 }

@@ -2,7 +2,7 @@
 //!
 //! | variable | default | meaning |
 //! |---|---|---|
-//! | `SYNC_BRAKE_SHARE` | `0.10` | a sync that would end more than this share of the platform's active entitlements … |
+//! | `SYNC_BRAKE_SHARE` | `0.10` | a sync that would end more than this share of the platform's active grants (entitlements, a team's counted once per member) … |
 //! | `SYNC_BRAKE_FLOOR` | `5` | … and more than this many, is held for an operator |
 //! | `SYNC_FULL_EVERY_HOURS` | `24` | longest time between complete full listings (incremental in between) of a platform whose every collection can be listed by change time; the others (OfficeRnD) are listed in full on every run |
 //! | `SYNC_DEADLINE_MARGIN_SECONDS` | `60` | a run stops listing this long before the Lambda deadline, stores its cursor and resumes next time |

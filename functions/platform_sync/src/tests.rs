@@ -78,6 +78,7 @@ fn map(records: &[ApiRecord<'_>], at: Instant) -> Result<Mapped, NoApiMapping> {
     Ok(Mapped {
         events,
         unmapped: vec![],
+        kept: Default::default(),
     })
 }
 
@@ -273,4 +274,301 @@ async fn a_complete_officernd_listing_ends_only_what_it_lists_in_full() {
         vec!["officernd:membership:S9".to_string()],
         "{out}"
     );
+}
+
+/// The issue 17 review's OfficeRnD fixes, end to end through the handler: records as the v2
+/// API lists them (fields cited in `events/officernd/README.md`; R =
+/// `../shared/reference/platform-apis/officernd.md`) are first stored as the webhooks would
+/// have stored them, then a complete full listing of the changed space is synced.
+mod officernd_review {
+    use super::*;
+    use access_sync_ports::FactStore;
+    use access_sync_rules::Facts;
+    use access_sync_rules::mapping::Mappings;
+    use serde_json::Value;
+
+    /// The client's collection order (`access_sync_sources::officernd`), those used here.
+    const COLLECTIONS: [&str; 6] = [
+        "resources",
+        "companies",
+        "members",
+        "memberships",
+        "passes",
+        "assignments",
+    ];
+
+    pub(super) fn rec(collection: &str, body: Value) -> SourceRecord {
+        SourceRecord {
+            collection: collection.into(),
+            id: body["_id"].as_str().unwrap().into(),
+            modified_at: None,
+            body,
+        }
+    }
+
+    fn now() -> Instant {
+        "2026-12-03T12:00:00Z".parse().unwrap()
+    }
+
+    /// Stores what `records` mean, as applied events (the webhooks of the day before).
+    async fn seed(store: &MemoryStore, records: &[SourceRecord]) {
+        let api: Vec<ApiRecord<'_>> = records
+            .iter()
+            .map(|r| ApiRecord {
+                collection: &r.collection,
+                id: &r.id,
+                body: &r.body,
+            })
+            .collect();
+        let seeded = Platform::Officernd
+            .events_from_records(&api, now() - chrono::Duration::days(1))
+            .unwrap();
+        assert!(seeded.unmapped.is_empty(), "{:?}", seeded.unmapped);
+        apply(store, &seeded.events).await;
+    }
+
+    async fn apply(store: &MemoryStore, events: &[Event]) {
+        for ev in events {
+            let loaded = store.load_for_event(&ev.body).await.unwrap();
+            let mut facts = Facts::from_records(loaded.records.clone());
+            if let Some(r) = facts.apply(ev, &Mappings::default()).record {
+                store.save(&loaded, &r).await.unwrap();
+            }
+        }
+    }
+
+    fn published(bus: &MemoryPublisher) -> Vec<Event> {
+        bus.published()
+            .iter()
+            .map(|o| Event::parse(&o.detail.to_string()).unwrap())
+            .collect()
+    }
+
+    fn cancels(events: &[Event]) -> Vec<String> {
+        events
+            .iter()
+            .filter_map(|e| match &e.body {
+                Body::Cancel(id) => Some(id.to_string()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn teams(events: &[Event]) -> Vec<String> {
+        events
+            .iter()
+            .filter_map(|e| match &e.body {
+                Body::Team(t) => Some(format!(
+                    "{}=[{}]",
+                    t.id,
+                    t.members
+                        .iter()
+                        .map(|m| m.as_str())
+                        .collect::<Vec<_>>()
+                        .join(",")
+                )),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Seeds `before`, lists `after` in full with the default brake, and returns the answer
+    /// and what was published (the sync state, to confirm).
+    async fn sync(
+        before: &[SourceRecord],
+        after: Vec<SourceRecord>,
+    ) -> (
+        Value,
+        Vec<Event>,
+        MemoryStore,
+        MemorySyncState,
+        MemorySource,
+    ) {
+        let store = MemoryStore::default();
+        seed(&store, before).await;
+        let source = MemorySource::new(Platform::Officernd, &COLLECTIONS, &["members"], 50);
+        for r in after {
+            source.put(r);
+        }
+        let (state, bus) = (MemorySyncState::default(), MemoryPublisher::default());
+        let out = {
+            let sync = PlatformSync {
+                source: &source,
+                state: &state,
+                facts: &store,
+                publisher: &bus,
+                mapping: PlatformMapping::Spec(Platform::Officernd),
+                encode,
+                settings: SyncConfig::default().sync,
+            };
+            let (req, _) =
+                SyncRequest::parse(json!({"platform": "officernd", "full": true})).unwrap();
+            handle(&sync, &req, now(), &|| true).await.unwrap()
+        };
+        (out, published(&bus), store, state, source)
+    }
+
+    /// A company's private-office membership (R §2.3: `isPersonal: false`, `company`, no
+    /// `member`) and the office assigned to it (R §2.6: `resource`, `membership`,
+    /// `startDate`; the resource's `type` `team_room`).
+    fn office() -> Vec<SourceRecord> {
+        vec![
+            rec("resources", json!({"_id": "R1", "type": "team_room"})),
+            rec("companies", json!({"_id": "C1", "name": "Acme"})),
+            rec(
+                "members",
+                json!({"_id": "M1", "email": "a@x.io", "company": "C1"}),
+            ),
+            rec(
+                "memberships",
+                json!({"_id": "S1", "isPersonal": false, "company": "C1", "plan": "P1",
+                    "status": "approved", "calculatedStatus": "active",
+                    "startDate": "2026-11-01T00:00:00.000Z"}),
+            ),
+            rec(
+                "assignments",
+                json!({"_id": "A1", "resource": "R1", "membership": "S1",
+                    "startDate": "2026-11-01T00:00:00.000Z"}),
+            ),
+        ]
+    }
+
+    /// Item 1: the membership is deleted (R §2.3 "hard delete", §3 "Deletions") and its
+    /// assignment is still listed: the office access it gave ends with the membership.
+    #[tokio::test]
+    async fn a_deleted_membership_ends_the_office_assignment_that_came_with_it() {
+        let before = office();
+        let after: Vec<_> = office()
+            .into_iter()
+            .filter(|r| r.collection != "memberships")
+            .collect();
+        let (out, events, ..) = sync(&before, after).await;
+        assert_eq!(out["held"], false, "{out}");
+        let mut got = cancels(&events);
+        got.sort();
+        assert_eq!(
+            got,
+            ["officernd:assignment:A1", "officernd:membership:S1"],
+            "{out}"
+        );
+    }
+
+    /// Item 3: the membership is listed but cannot be read (a `calculatedStatus` outside the
+    /// R §2.3 enum), so it and its assignment are reported, not ended, and the brake counts
+    /// nothing.
+    #[tokio::test]
+    async fn a_listed_record_that_cannot_be_read_is_not_ended() {
+        let before = office();
+        let mut after = office();
+        after[3].body["calculatedStatus"] = json!("sleeping");
+        let (out, events, ..) = sync(&before, after).await;
+        assert_eq!(out["unmapped"], 2, "{out}");
+        assert_eq!(out["endings"], 0, "{out}");
+        assert_eq!(out["held"], false, "{out}");
+        assert!(cancels(&events).is_empty(), "{events:?}");
+    }
+
+    /// Item 2: M1 moves from Acme to Beta (R §2.1 member `company`), M2 leaves its company
+    /// (the key is gone: a listed record is whole). Acme's company membership and company
+    /// pass (R §2.4 `company`, `isPersonal: false`, `resourceType`, `count`/`usedCount`,
+    /// `validFrom`/`validTo`, `status`) no longer reach them; Beta's reaches M1.
+    #[tokio::test]
+    async fn a_member_who_leaves_a_company_leaves_its_plan_and_pass() {
+        let space = |m1: Option<&str>, m2: Option<&str>| {
+            let member = |id: &str, email: &str, company: Option<&str>| {
+                let mut b = json!({"_id": id, "email": email});
+                if let Some(c) = company {
+                    b["company"] = json!(c);
+                }
+                rec("members", b)
+            };
+            vec![
+                rec("companies", json!({"_id": "C1", "name": "Acme"})),
+                rec("companies", json!({"_id": "C2", "name": "Beta"})),
+                member("M1", "a@x.io", m1),
+                member("M2", "b@x.io", m2),
+                member("M3", "c@x.io", Some("C1")),
+                rec(
+                    "memberships",
+                    json!({"_id": "S1", "isPersonal": false, "company": "C1", "plan": "P1",
+                        "status": "approved", "calculatedStatus": "active",
+                        "startDate": "2026-11-01T00:00:00.000Z"}),
+                ),
+                rec(
+                    "memberships",
+                    json!({"_id": "S2", "isPersonal": false, "company": "C2", "plan": "P1",
+                        "status": "approved", "calculatedStatus": "active",
+                        "startDate": "2026-11-01T00:00:00.000Z"}),
+                ),
+                rec(
+                    "passes",
+                    json!({"_id": "X1", "isPersonal": false, "company": "C1",
+                        "resourceType": "hotdesk", "count": 15, "usedCount": 5,
+                        "status": "valid", "validFrom": "2026-11-06T00:00:00.000Z",
+                        "validTo": "2026-12-06T00:00:00.000Z"}),
+                ),
+            ]
+        };
+        let (out, events, store, ..) =
+            sync(&space(Some("C1"), Some("C1")), space(Some("C2"), None)).await;
+        assert_eq!(out["held"], false, "{out}");
+        let mut got = teams(&events);
+        got.sort();
+        assert_eq!(got, ["C1=[M3]", "C2=[M1]"], "{out}");
+        apply(&store, &events).await;
+        let facts = Facts::from_records(store.all_records().await.unwrap());
+        let teams_of = |m: &str| facts.teams_of(&MemberId(m.into())).to_vec();
+        assert_eq!(teams_of("M1"), [access_sync_rules::TeamId("C2".into())]);
+        assert!(teams_of("M2").is_empty());
+        assert_eq!(teams_of("M3"), [access_sync_rules::TeamId("C1".into())]);
+    }
+
+    /// Item 4: nine of Acme's ten members leave it at once (their `company` is gone): the
+    /// shrink ends nine people's access through the company plan — 9 of 10 active grants,
+    /// over the default brake (10 %, floor 5) — so it is held, then published on confirm.
+    #[tokio::test]
+    async fn a_mass_company_shrink_is_held_by_the_brake() {
+        let space = |staying: usize| {
+            let mut v = vec![
+                rec("companies", json!({"_id": "C1", "name": "Acme"})),
+                rec(
+                    "memberships",
+                    json!({"_id": "S1", "isPersonal": false, "company": "C1", "plan": "P1",
+                        "status": "approved", "calculatedStatus": "active",
+                        "startDate": "2026-11-01T00:00:00.000Z"}),
+                ),
+            ];
+            for i in 0..10 {
+                let mut b = json!({"_id": format!("M{i}"), "email": format!("m{i}@x.io")});
+                if i < staying {
+                    b["company"] = json!("C1");
+                }
+                v.push(rec("members", b));
+            }
+            v
+        };
+        let (out, events, store, state, source) = sync(&space(10), space(1)).await;
+        assert_eq!(out["held"], true, "{out}");
+        assert!(
+            teams(&events).is_empty(),
+            "nothing of the shrink published: {events:?}"
+        );
+        let held = state.progress("officernd").await.unwrap().held.unwrap();
+        assert_eq!((held.ended, held.active), (9, 10));
+
+        let bus = MemoryPublisher::default();
+        let sync = PlatformSync {
+            source: &source,
+            state: &state,
+            facts: &store,
+            publisher: &bus,
+            mapping: PlatformMapping::Spec(Platform::Officernd),
+            encode,
+            settings: SyncConfig::default().sync,
+        };
+        let (confirm, _) =
+            SyncRequest::parse(json!({"platform": "officernd", "action": "confirm"})).unwrap();
+        handle(&sync, &confirm, now(), &|| true).await.unwrap();
+        assert_eq!(teams(&published(&bus)), ["C1=[M0]"]);
+    }
 }

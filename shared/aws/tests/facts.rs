@@ -435,3 +435,42 @@ async fn the_directory_reads_one_record_or_one_email_partition_per_look_up() {
     assert_eq!(dir.email_of(&MemberId::from("m9")).await.unwrap(), None);
     assert_eq!(trips.take().len(), 2);
 }
+
+#[tokio::test]
+async fn the_people_index_lists_every_member_then_only_those_stored_since() {
+    let (db, trips) = store("facts-people").await;
+    for line in [JOE, ANN, TEAM, PLAN] {
+        handle(&db, line).await.unwrap();
+    }
+    trips.take();
+    let (all, cut) = db.members_stored_since(None, 100).await.unwrap();
+    assert!(!cut);
+    let mut ids: Vec<&str> = all.iter().map(|m| m.record.id.as_str()).collect();
+    ids.sort_unstable();
+    assert_eq!(ids, ["m1", "m2"], "members only, teams and plans not");
+    assert_eq!(trips.take().len(), 16, "one query per shard, no scan");
+    let latest = all.iter().map(|m| m.stored).max().unwrap();
+    let after = latest + Duration::milliseconds(1);
+    assert!(
+        db.members_stored_since(Some(after), 100)
+            .await
+            .unwrap()
+            .0
+            .is_empty()
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    handle(
+        &db,
+        r#"{"id":"e6","at":"2026-12-07T09:00:00Z","member":{"id":"m1","email":"joe@new.example"}}"#,
+    )
+    .await
+    .unwrap();
+    let (changed, _) = db.members_stored_since(Some(after), 100).await.unwrap();
+    assert_eq!(changed.len(), 1);
+    assert_eq!(changed[0].record.id.as_str(), "m1");
+    assert_eq!(changed[0].record.email, Some(email("joe@new.example")));
+    assert_eq!(changed[0].version, 2);
+    assert!(changed[0].stored > latest);
+    let (one, cut) = db.members_stored_since(None, 1).await.unwrap();
+    assert_eq!((one.len(), cut), (1, true));
+}

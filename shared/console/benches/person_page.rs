@@ -1,6 +1,8 @@
 //! A person's page with N members stored (issue 21: under 300 ms with 10k).
 //!
 //! `cargo bench --profile dev -p access-sync-console --bench person_page -- --members 10000`
+//! (`--samples N` page loads, `--rounds N` rounds of the page's reads timed one by one,
+//! `--beside-full-read 1` those rounds again beside a table scan).
 //!
 //! The local stack's moto and Kisi simulator; N members, each with a hot-desk plan, stored
 //! through the engine's `handle_event` (facts only); one more member with a plan and three
@@ -11,11 +13,10 @@
 //! and the read of every record behind its index.
 
 use access_sync_aws::testing::free_port;
-use access_sync_console::feed::AuditFeed;
 use access_sync_console::{COOKIE, Options, start};
 use access_sync_engine::ApplyOptions;
 use access_sync_operator::AwsOperator;
-use access_sync_ports::FactStore;
+use access_sync_ports::{AuditLog, FactStore, OwnershipStore};
 use access_sync_rules::event::parse_jsonl;
 use access_sync_rules::time::parse_instant;
 use access_sync_rules::{Email, GroupId};
@@ -39,6 +40,67 @@ fn arg(name: &str, default: usize) -> usize {
 
 fn pct(sorted: &[f64], p: f64) -> f64 {
     sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+fn ms(t: Instant) -> f64 {
+    t.elapsed().as_secs_f64() * 1000.0
+}
+
+/// The reads a person page makes, one after another, each timed (ms): the facts, the
+/// ownership view, the history, Kisi's user, Kisi's assignments.
+async fn page_reads(ops: &AwsOperator, email: &Email) -> [f64; 5] {
+    let engine = ops.engine();
+    let store = engine.store();
+    let client = engine.kisi().client();
+    let t = Instant::now();
+    store.facts_for_email(email).await.unwrap();
+    let facts = ms(t);
+    let t = Instant::now();
+    store.owner_view(email.as_str()).await.unwrap();
+    let owner = ms(t);
+    let t = Instant::now();
+    store.history(email.as_str(), 50).await.unwrap();
+    let history = ms(t);
+    let t = Instant::now();
+    let user = client
+        .find_user_by_email(email.as_str())
+        .await
+        .unwrap()
+        .unwrap();
+    let kisi_user = ms(t);
+    let t = Instant::now();
+    client.list_user_assignments(user.id).await.unwrap();
+    [facts, owner, history, kisi_user, ms(t)]
+}
+
+/// p50 / p90 / max of each read over `n` rounds, 500 ms apart.
+async fn breakdown(ops: &AwsOperator, email: &Email, n: usize, label: &str) {
+    let mut cols: [Vec<f64>; 5] = Default::default();
+    for _ in 0..n {
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        for (c, v) in cols.iter_mut().zip(page_reads(ops, email).await) {
+            c.push(v);
+        }
+    }
+    println!("the page's reads, {label} ({n} rounds; p50 / p90 / max ms):");
+    for (name, c) in [
+        "facts",
+        "ownership",
+        "history",
+        "kisi user",
+        "kisi assignments",
+    ]
+    .iter()
+    .zip(cols.iter_mut())
+    {
+        c.sort_by(f64::total_cmp);
+        println!(
+            "  {name:<17} {:7.1} / {:7.1} / {:7.1}",
+            pct(c, 0.5),
+            pct(c, 0.9),
+            c[c.len() - 1]
+        );
+    }
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
@@ -118,14 +180,35 @@ async fn main() {
         .unwrap();
 
     let ops = AwsOperator::from_pairs(&env, &stack.sdk).unwrap();
-    let table = env
-        .iter()
-        .find(|(k, _)| k == "TABLE_NAME")
-        .map(|(_, v)| v.clone())
-        .unwrap();
-    let console = start(ops, AuditFeed::new(&stack.sdk, table), &Options::default())
-        .await
-        .unwrap();
+    // Where a page's time goes: its reads one by one with nothing else running (`--rounds`),
+    // and with `--beside-full-read 1` beside a full read of every record run in a loop (what
+    // the console's people index did every 30 s before it read only what changed).
+    let joe_email = Email::parse("joe@example.com").unwrap();
+    let rounds = arg("--rounds", 20);
+    if rounds > 0 {
+        breakdown(&ops, &joe_email, rounds, "alone").await;
+    }
+    if rounds > 0 && arg("--beside-full-read", 0) == 1 {
+        let scanner = {
+            let store = engine.store().clone();
+            tokio::spawn(async move {
+                loop {
+                    let t = Instant::now();
+                    let n = store.all_records().await.unwrap().len();
+                    println!("  (a full read of {n} records: {:.0} ms)", ms(t));
+                }
+            })
+        };
+        breakdown(
+            &ops,
+            &joe_email,
+            rounds,
+            "beside a full read of every record",
+        )
+        .await;
+        scanner.abort();
+    }
+    let console = start(ops, &Options::default()).await.unwrap();
     let base = format!("http://{}", console.addr);
     let cookie = format!("{COOKIE}={}", console.console.session.expose());
     let http = reqwest::Client::new();
@@ -158,16 +241,28 @@ person page, {samples} requests: p50 {:.1} ms, p90 {:.1} ms, max {:.1} ms",
         pct(&times, 0.9),
         times[times.len() - 1]
     );
-    // The search reads the index the console keeps fresh in the background.
+    // The search reads the index the console keeps current in the background.
     let (search_ms, body) = get("/people?q=member12%40example.com".into()).await;
     assert!(body.contains("member12@example.com"));
     let (search_warm_ms, _) = get("/people?q=member13%40example.com".into()).await;
+    // What the background keeps doing: a full read of the people index (at start and every
+    // 15 minutes) and a pass over what changed (every 30 s).
+    let store = engine.store();
     let t = Instant::now();
-    let records = engine.store().all_records().await.unwrap().len();
-    let scan_ms = t.elapsed().as_secs_f64() * 1000.0;
+    let (everyone, _) = store.members_stored_since(None, usize::MAX).await.unwrap();
+    let full_ms = ms(t);
+    let latest = everyone.iter().map(|m| m.stored).max().unwrap();
+    let t = Instant::now();
+    let (changed, _) = store
+        .members_stored_since(Some(latest - chrono::Duration::seconds(60)), usize::MAX)
+        .await
+        .unwrap();
+    let pass_ms = ms(t);
     println!(
-        "people search: first {search_ms:.0} ms (waits for the first index after start), then {search_warm_ms:.0} ms\n\
-reading every record ({records}) as the background index does: {scan_ms:.0} ms"
+        "people search: first {search_ms:.0} ms (may wait for the first index after start), then {search_warm_ms:.0} ms\n\
+the people index: a full read ({} members) {full_ms:.0} ms; a pass over the last minute's changes ({} members) {pass_ms:.0} ms",
+        everyone.len(),
+        changed.len()
     );
     console.stop().await;
     drop(functions);

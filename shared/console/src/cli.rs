@@ -45,10 +45,7 @@ async fn serve(args: ConsoleArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let table = std::env::var("TABLE_NAME").unwrap_or_default();
-    let sdk = access_sync_aws::load_sdk_config().await;
-    let feed = crate::feed::AuditFeed::new(&sdk, table);
-    let mut running = match start(ops, feed, &Options { port: args.port }).await {
+    let mut running = match start(ops, &Options { port: args.port }).await {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: cannot listen on 127.0.0.1:{}: {e}", args.port);

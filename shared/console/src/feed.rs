@@ -1,135 +1,94 @@
 //! Everyone's recent audit entries, for the Overview's chart and the Activity page when no
-//! person is named.
+//! person is named: the operator crate's activity feed ([`Operator::activity`] and
+//! [`Operator::activity_per_hour`], read from the store's per-day feed index, day by day,
+//! without a scan). The chart is reused for a minute.
 //!
-//! The audit log is keyed by person (`AUDIT#<email>`, see `access_sync_aws`'s audit adapter),
-//! so one person's history is one query (the operator crate's `audit`), but "everything in the
-//! last day" is not: it is a scan of the table's audit items newer than `since`, bounded in
-//! pages and items and reused for a minute by the console. Its cost grows with the table, not
-//! with the page; the person page never uses it.
+//! [`Operator::activity`]: access_sync_operator::Operator::activity
+//! [`Operator::activity_per_hour`]: access_sync_operator::Operator::activity_per_hour
 
-use crate::svg::HourCount;
-use access_sync_ports::{AuditAction, AuditEntry};
-use access_sync_rules::Instant;
-use aws_sdk_dynamodb::types::AttributeValue;
+use crate::Console;
+use access_sync_operator::HourCount;
+use access_sync_operator::audit::MAX_LIMIT;
+use access_sync_ports::AuditEntry;
+use access_sync_rules::{GroupId, Instant};
 use chrono::{Duration, DurationRound};
-use std::collections::BTreeMap;
+use std::sync::Arc;
 
-/// Scan pages read at most (1 MB each).
-pub const MAX_PAGES: usize = 200;
-/// Entries kept at most.
-pub const MAX_ENTRIES: usize = 100_000;
+/// Entries one feed read returns at most.
+pub const FEED_LIMIT: u32 = MAX_LIMIT;
 
-/// The audit items of one table.
-#[derive(Clone, Debug)]
-pub struct AuditFeed {
-    client: aws_sdk_dynamodb::Client,
-    table: String,
-}
-
-/// Entries read, and whether the bounds cut the read short.
+/// Entries read, and whether the bound cut the read short.
 #[derive(Clone, Debug, Default)]
 pub struct Recent {
     /// Newest first.
     pub entries: Vec<AuditEntry>,
-    /// The bounds stopped the scan before the end.
+    /// [`FEED_LIMIT`] entries were read: older ones may be left out.
     pub partial: bool,
 }
 
-impl AuditFeed {
-    /// The feed of `table` with the SDK configuration the operator uses.
-    pub fn new(sdk: &access_sync_aws::SdkConfig, table: impl Into<String>) -> AuditFeed {
-        AuditFeed {
-            client: aws_sdk_dynamodb::Client::new(sdk),
-            table: table.into(),
-        }
-    }
-
-    /// Every audit entry at or after `since`, newest first (bounded: see [`Recent::partial`]).
-    ///
-    /// # Errors
-    /// DynamoDB's failure, for a human.
-    pub async fn since(&self, since: Instant) -> Result<Recent, String> {
-        let mut out = Recent::default();
-        let mut start = None;
-        let since_key = since.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-        for page_no in 0.. {
-            if page_no == MAX_PAGES || out.entries.len() >= MAX_ENTRIES {
-                out.partial = true;
-                break;
-            }
-            let page = self
-                .client
-                .scan()
-                .table_name(&self.table)
-                .filter_expression("begins_with(pk, :a) AND sk >= :since")
-                .expression_attribute_values(":a", AttributeValue::S("AUDIT#".into()))
-                .expression_attribute_values(":since", AttributeValue::S(since_key.clone()))
-                .projection_expression("#d")
-                .expression_attribute_names("#d", "doc")
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(|e| {
-                    format!(
-                        "reading the audit log: {}",
-                        aws_sdk_dynamodb::error::DisplayErrorContext(e)
-                    )
-                })?;
-            for item in page.items() {
-                if let Some(AttributeValue::S(doc)) = item.get("doc")
-                    && let Ok(e) = serde_json::from_str::<AuditEntry>(doc)
-                    && e.at >= since
-                {
-                    out.entries.push(e);
-                }
-            }
-            match page.last_evaluated_key {
-                Some(k) if !k.is_empty() => start = Some(k),
-                _ => break,
-            }
-        }
-        out.entries.sort_by_key(|e| std::cmp::Reverse(e.at));
-        out.entries.truncate(MAX_ENTRIES);
-        Ok(out)
-    }
+/// The `hours` whole hours up to (and with) the one holding `now`: `[since, until)`.
+pub fn hour_span(now: Instant, hours: i64) -> (Instant, Instant) {
+    let last = now.duration_trunc(Duration::hours(1)).unwrap_or(now);
+    (last - Duration::hours(hours - 1), last + Duration::hours(1))
 }
 
-/// Grants (and adoptions) and revokes per hour, for the `hours` whole hours up to the one
-/// holding `now`, oldest first.
-pub fn per_hour(entries: &[AuditEntry], now: Instant, hours: i64) -> Vec<HourCount> {
-    let last = now.duration_trunc(Duration::hours(1)).unwrap_or(now);
-    let first = last - Duration::hours(hours - 1);
-    let mut by: BTreeMap<Instant, (u32, u32)> = (0..hours)
-        .map(|h| (first + Duration::hours(h), (0, 0)))
-        .collect();
-    for e in entries {
-        let Ok(h) = e.at.duration_trunc(Duration::hours(1)) else {
-            continue;
-        };
-        let Some(slot) = by.get_mut(&h) else { continue };
-        match e.action {
-            AuditAction::Grant | AuditAction::Adopt => slot.0 += 1,
-            AuditAction::Revoke => slot.1 += 1,
-            AuditAction::Skip
-            | AuditAction::Hold
-            | AuditAction::Brake
-            | AuditAction::ByHand
-            | AuditAction::Exclude
-            | AuditAction::Include => {}
-        }
+/// Everyone's entries at or after `since` (up to `now`), about `group` if given, newest
+/// first, at most [`FEED_LIMIT`].
+///
+/// # Errors
+/// The store's failure, for a human.
+pub async fn recent(
+    c: &Console,
+    since: Instant,
+    now: Instant,
+    group: Option<GroupId>,
+) -> Result<Recent, String> {
+    // `until` is exclusive: an entry written at `now` belongs in.
+    let entries = c
+        .ops
+        .activity(since, now + Duration::milliseconds(1), group, FEED_LIMIT)
+        .await
+        .map_err(|e| e.to_string())?;
+    let partial = entries.len() >= FEED_LIMIT as usize;
+    Ok(Recent { entries, partial })
+}
+
+/// Grants, revokes and the rest per hour over the `hours` hours up to the one holding `now`,
+/// oldest first (cached a minute while the current hour lasts).
+///
+/// # Errors
+/// The store's failure, for a human.
+pub async fn per_hour(
+    c: &Console,
+    now: Instant,
+    hours: i64,
+) -> Result<Arc<Vec<HourCount>>, String> {
+    if let Ok(g) = c.hours.lock()
+        && let Some((at, h)) = g.as_ref()
+        && at.elapsed() < std::time::Duration::from_secs(60)
+        && h.len() == usize::try_from(hours).unwrap_or(0)
+        && h.last().is_some_and(|l| l.hour + Duration::hours(1) > now)
+    {
+        return Ok(h.clone());
     }
-    by.into_iter()
-        .map(|(hour, (grants, revokes))| HourCount {
-            hour,
-            grants,
-            revokes,
-        })
-        .collect()
+    let (since, until) = hour_span(now, hours);
+    let h = Arc::new(
+        c.ops
+            .activity_per_hour(since, until)
+            .await
+            .map_err(|e| e.to_string())?,
+    );
+    if let Ok(mut g) = c.hours.lock() {
+        *g = Some((std::time::Instant::now(), h.clone()));
+    }
+    Ok(h)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use access_sync_operator::audit::per_hour as count;
+    use access_sync_ports::AuditAction;
     use access_sync_rules::time::parse_instant;
 
     fn entry(at: &str, action: AuditAction) -> AuditEntry {
@@ -142,8 +101,11 @@ mod tests {
     }
 
     #[test]
-    fn entries_are_counted_in_their_hour_and_old_ones_left_out() {
+    fn the_span_is_the_last_whole_hours_with_the_current_one_and_counts_each_hour() {
         let now = parse_instant("2026-12-07T12:30:00Z").unwrap();
+        let (since, until) = hour_span(now, 24);
+        assert_eq!(since, parse_instant("2026-12-06T13:00:00Z").unwrap());
+        assert_eq!(until, parse_instant("2026-12-07T13:00:00Z").unwrap());
         let entries = vec![
             entry("2026-12-07T12:10:00Z", AuditAction::Grant),
             entry("2026-12-07T12:00:00Z", AuditAction::Adopt),
@@ -151,11 +113,11 @@ mod tests {
             entry("2026-12-07T11:00:00Z", AuditAction::Skip),
             entry("2026-12-06T12:59:00Z", AuditAction::Grant),
         ];
-        let h = per_hour(&entries, now, 24);
+        let h = count(&entries, since, until);
         assert_eq!(h.len(), 24);
-        assert_eq!(h[0].hour, parse_instant("2026-12-06T13:00:00Z").unwrap());
+        assert_eq!(h[0].hour, since);
         assert_eq!((h[23].grants, h[23].revokes), (2, 0));
-        assert_eq!((h[22].grants, h[22].revokes), (0, 1));
+        assert_eq!((h[22].grants, h[22].revokes, h[22].other), (0, 1, 1));
         assert_eq!(h.iter().map(|c| c.grants + c.revokes).sum::<u32>(), 3);
     }
 }

@@ -5,8 +5,10 @@
 //! scheduler, the Kisi key in Secrets Manager; the local stack's settings locally).
 //!
 //! Pages are rendered on the server ([`html`]), charts are inline SVG ([`svg`]), and the only
-//! JavaScript fills the mapping text area from a chosen file. Pages: Overview, People (search →
-//! [`person`]), Mappings ([`mappings`]), Activity and Problems ([`pages`]).
+//! JavaScript fills the mapping text area from a chosen file. Pages: Overview, People (search
+//! over [`people`] → [`person`]), Mappings ([`mappings`]), Activity ([`feed`]) and Problems
+//! ([`pages`]). What they show comes from the operator crate (`access_sync_operator`), as the
+//! CLI's does.
 //!
 //! **Who may use it.** Nothing listens beyond loopback. Every route needs the session cookie
 //! that `/login?token=…` sets; the token is 256 random bits made for this run and printed (and
@@ -23,6 +25,7 @@ pub mod feed;
 pub mod html;
 pub mod mappings;
 pub mod pages;
+pub mod people;
 pub mod person;
 pub mod svg;
 
@@ -93,8 +96,6 @@ pub(crate) type Cached<T> = Mutex<Option<(std::time::Instant, Arc<T>)>>;
 pub struct Console {
     /// The live system, as the CLI sees it.
     pub ops: AwsOperator,
-    /// Everyone's recent audit entries (the Overview's chart, the Activity page).
-    pub feed: feed::AuditFeed,
     /// The token of `/login`.
     pub login: Token,
     /// The session cookie's value.
@@ -107,8 +108,8 @@ pub struct Console {
     hosts: [String; 2],
     /// Kisi's group names, read at most once a minute.
     group_names: Cached<BTreeMap<u64, String>>,
-    /// The people index of the search, rebuilt at most every 30 s.
-    pub(crate) people: Cached<pages::PeopleIndex>,
+    /// The people index of the search, kept current in the background ([`people`]).
+    pub(crate) people: Cached<people::PeopleIndex>,
     /// Grants and revokes per hour over the last day, read at most once a minute.
     pub(crate) hours: Cached<Vec<svg::HourCount>>,
 }
@@ -170,17 +171,12 @@ impl Running {
 ///
 /// # Errors
 /// The port is taken.
-pub async fn start(
-    ops: AwsOperator,
-    feed: feed::AuditFeed,
-    opts: &Options,
-) -> std::io::Result<Running> {
+pub async fn start(ops: AwsOperator, opts: &Options) -> std::io::Result<Running> {
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", opts.port)).await?;
     let addr = listener.local_addr()?;
     let origin = format!("http://127.0.0.1:{}", addr.port());
     let console = Arc::new(Console {
         ops,
-        feed,
         login: Token::random(),
         session: Token::random(),
         csrf: Token::random(),
@@ -194,19 +190,9 @@ pub async fn start(
         hours: Mutex::new(None),
     });
     let login_url = format!("{origin}/login?token={}", console.login.expose());
-    // The people search reads every member: keep its index fresh in the background so no
-    // search waits for that read.
-    let refresh = {
-        let c = console.clone();
-        tokio::spawn(async move {
-            loop {
-                if let Err(e) = pages::build_people_index(&c).await {
-                    tracing::warn!(error = %e, "console: the member list was not read");
-                }
-                tokio::time::sleep(pages::PEOPLE_INDEX_TTL).await;
-            }
-        })
-    };
+    // The people search reads an index kept current in the background from what the store
+    // says changed, so no search waits for a read.
+    let refresh = tokio::spawn(people::keep_current(console.clone()));
     let router = router(console.clone());
     let (stop, stopped) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {

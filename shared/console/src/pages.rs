@@ -3,12 +3,13 @@
 //! a reload never repeats it).
 
 use crate::html::{Nav, csrf_field, esc, notice, page, table, url_enc};
-use crate::person::{AUDIT_LIMIT, KisiState, PersonPage, doors, group_label, names};
+use crate::people::PEOPLE_INDEX_TTL;
+use crate::person::{PersonPage, group_label, horizon};
 use crate::{Console, csrf_ok, html};
 use access_sync_engine::ApplyOptions;
 use access_sync_operator::{AuditQuery, Excluded, KeyHealth};
-use access_sync_ports::{AuditAction, AuditLog, FactStore, OwnershipStore, Reduction};
-use access_sync_rules::facts::{Facts, Record};
+use access_sync_ports::{AuditAction, FactStore, Reduction};
+use access_sync_rules::facts::Facts;
 use access_sync_rules::mapping::Mappings;
 use access_sync_rules::time::format_instant;
 use access_sync_rules::{Email, GroupId, Instant, Pair};
@@ -18,12 +19,9 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use std::fmt::Write;
 use std::sync::Arc;
-use std::time::Duration;
 
 /// Results a search shows.
 pub const SEARCH_LIMIT: usize = 50;
-/// How often the search's index of people is read again in the background.
-pub const PEOPLE_INDEX_TTL: Duration = Duration::from_secs(30);
 
 type C = State<Arc<Console>>;
 
@@ -79,26 +77,6 @@ fn done_notice(d: &Done) -> String {
 /// Hours the Overview's chart shows.
 pub const CHART_HOURS: i64 = 24;
 
-async fn hours(c: &Console, now: Instant) -> Result<Arc<Vec<crate::svg::HourCount>>, String> {
-    if let Ok(g) = c.hours.lock()
-        && let Some((at, h)) = g.as_ref()
-        && at.elapsed() < Duration::from_secs(60)
-        && h.last()
-            .is_some_and(|l| l.hour + chrono::Duration::hours(1) > now)
-    {
-        return Ok(h.clone());
-    }
-    let recent = c
-        .feed
-        .since(now - chrono::Duration::hours(CHART_HOURS))
-        .await?;
-    let h = Arc::new(crate::feed::per_hour(&recent.entries, now, CHART_HOURS));
-    if let Ok(mut g) = c.hours.lock() {
-        *g = Some((std::time::Instant::now(), h.clone()));
-    }
-    Ok(h)
-}
-
 fn figure(label: &str, value: &str, alert: bool) -> String {
     format!(
         "<div{}><dt>{}</dt><dd>{}</dd></div>",
@@ -114,7 +92,10 @@ pub async fn overview(State(c): C) -> Response {
         Ok(t) => t,
         Err(e) => return fail(&c, "Overview", Nav::Overview, "reading the clock", e),
     };
-    let (status, chart) = tokio::join!(c.ops.status(now), hours(&c, now));
+    let (status, chart) = tokio::join!(
+        c.ops.status(now),
+        crate::feed::per_hour(&c, now, CHART_HOURS)
+    );
     let st = match status {
         Ok(s) => s,
         Err(e) => return fail(&c, "Overview", Nav::Overview, "reading the status", e),
@@ -223,107 +204,6 @@ pub async fn overview(State(c): C) -> Response {
 
 // ------------------------------------------------------------------ people
 
-/// One person the search can find.
-#[derive(Clone, Debug)]
-pub struct Person {
-    /// The address.
-    pub email: Email,
-    /// Names of members with it.
-    pub names: Vec<String>,
-    /// Lower-case address and names, for matching.
-    haystack: String,
-}
-
-/// Every current member with an address, for the search.
-#[derive(Debug, Default)]
-pub struct PeopleIndex {
-    /// In address order.
-    pub people: Vec<Person>,
-}
-
-impl PeopleIndex {
-    /// From the stored records.
-    pub fn build(records: &[Record]) -> PeopleIndex {
-        let mut by: std::collections::BTreeMap<Email, Vec<String>> = Default::default();
-        for r in records {
-            if let Record::Member(m) = r
-                && let Some(e) = m.active_email()
-            {
-                let names = by.entry(e.clone()).or_default();
-                if let Some(n) = &m.name {
-                    names.push(n.clone());
-                }
-            }
-        }
-        PeopleIndex {
-            people: by
-                .into_iter()
-                .map(|(email, names)| Person {
-                    haystack: format!("{} {}", email.as_str(), names.join(" ")).to_lowercase(),
-                    email,
-                    names,
-                })
-                .collect(),
-        }
-    }
-
-    /// People whose address or name contains every word of `q` (case-insensitive); at most
-    /// `limit`, and the number that matched.
-    pub fn search(&self, q: &str, limit: usize) -> (Vec<&Person>, usize) {
-        let words: Vec<String> = q.split_whitespace().map(str::to_lowercase).collect();
-        if words.is_empty() {
-            return (Vec::new(), 0);
-        }
-        let mut n = 0;
-        let mut out = Vec::new();
-        for p in &self.people {
-            if words.iter().all(|w| p.haystack.contains(w.as_str())) {
-                n += 1;
-                if out.len() < limit {
-                    out.push(p);
-                }
-            }
-        }
-        (out, n)
-    }
-}
-
-/// Reads every member record into a fresh index (what the background refresh runs).
-///
-/// # Errors
-/// The store's failure, for a human.
-pub async fn build_people_index(c: &Console) -> Result<(), String> {
-    let records = c
-        .ops
-        .engine()
-        .store()
-        .all_records()
-        .await
-        .map_err(|e| e.to_string())?;
-    let idx = Arc::new(PeopleIndex::build(&records));
-    if let Ok(mut g) = c.people.lock() {
-        *g = Some((std::time::Instant::now(), idx));
-    }
-    Ok(())
-}
-
-/// The latest index the background refresh built (at most [`PEOPLE_INDEX_TTL`] old while it
-/// runs); right after start, waits up to 20 s for the first.
-async fn people_index(c: &Console) -> Result<(Arc<PeopleIndex>, std::time::Duration), String> {
-    for _ in 0..200 {
-        if let Ok(g) = c.people.lock()
-            && let Some((at, idx)) = g.as_ref()
-        {
-            return Ok((idx.clone(), at.elapsed()));
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    Err(
-        "the member list is still being read (the first time after start): try again in a moment"
-            .into(),
-    )
-}
-
 /// The search box's query.
 #[derive(Deserialize, Default)]
 pub struct SearchQuery {
@@ -342,7 +222,7 @@ pub async fn people(State(c): C, Query(q): Query<SearchQuery>) -> Response {
         esc(&q)
     );
     if !q.is_empty() {
-        let (idx, age) = match people_index(&c).await {
+        let (idx, age) = match crate::people::current(&c).await {
             Ok(i) => i,
             Err(e) => return fail(&c, "People", Nav::People, "reading the members", e),
         };
@@ -368,10 +248,16 @@ pub async fn people(State(c): C, Query(q): Query<SearchQuery>) -> Response {
         s.push_str(&table(&caption, &["E-mail", "Name"], &rows));
         let _ = write!(
             s,
-            "<p class=\"hint\">The member list was read {} s ago (it is read again every {} s).</p>",
+            "<p class=\"hint\">The member list was brought up to date {} s ago (every {} s).</p>",
             age.as_secs(),
             PEOPLE_INDEX_TTL.as_secs()
         );
+        if idx.partial {
+            s.push_str(&notice(
+                "warn",
+                "there are more members than the console holds: some are not found",
+            ));
+        }
         if let Some(e) = Email::parse(&q)
             && !found.iter().any(|p| p.email == e)
         {
@@ -406,49 +292,17 @@ pub async fn person(State(c): C, Path(email): Path<String>, Query(d): Query<Done
         Ok(t) => t,
         Err(e) => return fail(&c, &title, Nav::People, "reading the clock", e),
     };
-    let engine = &c.ops.engine();
-    let store = engine.store();
-    let client = engine.kisi().client();
-    let (mapping, records, owner, audit, names_, kisi) = tokio::join!(
-        engine.mapping(now),
-        store.facts_for_email(&email),
-        store.owner_view(email.as_str()),
-        store.history(email.as_str(), AUDIT_LIMIT),
-        c.group_names(),
-        async {
-            match client.find_user_by_email(email.as_str()).await {
-                Ok(None) => KisiState::NoUser,
-                Ok(Some(u)) => match client.list_user_assignments(u.id).await {
-                    Ok(a) => KisiState::User(u, a),
-                    Err(e) => KisiState::Unavailable(e.to_string()),
-                },
-                Err(e) => KisiState::Unavailable(e.to_string()),
-            }
-        }
+    let (explained, names) = tokio::join!(
+        c.ops.explain_until(&email, None, now, horizon(now)),
+        c.group_names()
     );
-    let (mapping, records, owner, audit) = match (mapping, records, owner, audit) {
-        (Ok(m), Ok(r), Ok(o), Ok(a)) => (m, r, o, a),
-        (Err(e), ..) => return fail(&c, &title, Nav::People, "reading the mapping", e),
-        (_, Err(e), ..) => return fail(&c, &title, Nav::People, "reading the facts", e),
-        (_, _, Err(e), _) | (_, _, _, Err(e)) => {
-            return fail(&c, &title, Nav::People, "reading the store", e);
-        }
+    let explained = match explained {
+        Ok(x) => x,
+        Err(e) => return fail(&c, &title, Nav::People, "explaining", e),
     };
-    let members = names(&records, &email);
-    let facts = Facts::from_records(records.iter().cloned());
-    let entitlements =
-        access_sync_operator::explain::entitlement_lines(&records, &facts, &mapping, &email);
-    let groups = doors(records, &mapping, &email, now);
     let body = PersonPage {
-        email: &email,
-        members,
-        groups,
-        group_names: &names_,
-        owner,
-        kisi,
-        entitlements,
-        audit,
-        now,
+        explained: &explained,
+        group_names: &names,
         csrf: c.csrf.expose(),
     }
     .render();
@@ -805,7 +659,7 @@ pub async fn activity(State(c): C, Query(q): Query<ActivityQuery>) -> Response {
                 Err(e) => return fail(&c, "Activity", Nav::Activity, "reading the audit log", e),
             }
         }
-        None => match c.feed.since(since).await {
+        None => match crate::feed::recent(&c, since, t, group).await {
             Ok(r) => (r.entries, r.partial),
             Err(e) => return fail(&c, "Activity", Nav::Activity, "reading the audit log", e),
         },
@@ -852,7 +706,7 @@ pub async fn activity(State(c): C, Query(q): Query<ActivityQuery>) -> Response {
     if partial {
         s.push_str(&notice(
             "warn",
-            "the audit log is large: only part of it was read; name a person to see all of theirs",
+            "only the newest 1000 entries of the period were read; name a person or a shorter period to see all",
         ));
     }
     s.push_str(&table(
@@ -1038,40 +892,6 @@ pub async fn discard(State(c): C, Form(f): Form<HoldForm>) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use access_sync_rules::event::parse_jsonl;
-
-    #[test]
-    fn search_matches_every_word_in_address_or_name_and_is_bounded() {
-        let m = Mappings::default();
-        let mut facts = Facts::new();
-        let events = r#"{"id":"1","at":"2026-12-07T08:00:00Z","member":{"id":"m1","email":"ann@acme.io","name":"Ann Lee"}}
-{"id":"2","at":"2026-12-07T08:00:00Z","member":{"id":"m2","email":"bob@acme.io","name":"Bob Stone"}}
-{"id":"3","at":"2026-12-07T08:00:00Z","member":{"id":"m3","email":"cat@studio.dev","name":"Cat Lee"}}
-"#;
-        for (_, ev) in parse_jsonl(events).unwrap() {
-            facts.apply(&ev, &m);
-        }
-        let records: Vec<Record> = facts.records().collect();
-        let idx = PeopleIndex::build(&records);
-        let emails = |q: &str, limit| {
-            let (found, n) = idx.search(q, limit);
-            (
-                found
-                    .iter()
-                    .map(|p| p.email.as_str().to_string())
-                    .collect::<Vec<_>>(),
-                n,
-            )
-        };
-        assert_eq!(
-            emails("lee", 50),
-            (vec!["ann@acme.io".into(), "cat@studio.dev".into()], 2)
-        );
-        assert_eq!(emails("ACME ann", 50), (vec!["ann@acme.io".into()], 1));
-        assert_eq!(emails("lee", 1), (vec!["ann@acme.io".into()], 2));
-        assert_eq!(emails("   ", 50), (vec![], 0));
-        assert_eq!(emails("zed", 50), (vec![], 0));
-    }
 
     #[test]
     fn only_known_messages_cross_a_redirect() {

@@ -2,141 +2,56 @@
 //! opens it, what Kisi actually holds (ours, held by hand, excluded), the audit history, and
 //! the actions (converge now, exclude, include).
 //!
-//! Everything is read for one address: the person's facts (one query), the stored mapping (the
-//! engine's cache), the ownership view (one query), the audit history (one query) and Kisi's
-//! user and assignments (two calls). Nothing scans the whole table, so the page costs the same
-//! with 10 or 10k members stored (BENCHMARKS.md).
+//! What it shows is the operator crate's [`Operator::explain`](access_sync_operator::Operator::explain)
+//! (the same answer as `access-sync explain`): the person's facts (one query), the stored
+//! mapping (the engine's cache), the ownership view and the repair notes (one query each), the
+//! audit history (one query) and Kisi's user and assignments (two calls). Nothing scans the
+//! whole table, so the page costs the same with 10 or 10k members stored (BENCHMARKS.md).
+//! This module only renders it.
 
 use crate::html::{csrf_field, esc, table, url_enc};
 use crate::svg::{Bar, Row, timeline};
-use access_sync_kisi::{RoleAssignment, User};
-use access_sync_operator::{EntitlementLine, EntitlementStatus};
-use access_sync_ports::{AuditAction, AuditEntry, OwnerView};
-use access_sync_rules::access::merge;
-use access_sync_rules::facts::{Facts, Record};
-use access_sync_rules::mapping::Mappings;
+use access_sync_operator::explain::AUDIT_LINES;
+use access_sync_operator::{EntitlementStatus, Explanation, GroupExplanation, HoldingKind};
+use access_sync_ports::AuditAction;
+use access_sync_rules::Instant;
 use access_sync_rules::time::format_instant;
-use access_sync_rules::{Email, GroupId, Instant, Pair};
 use chrono::Duration;
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
 /// Days the timeline shows.
 pub const TIMELINE_DAYS: i64 = 14;
-/// Audit entries shown.
-pub const AUDIT_LIMIT: u32 = 50;
 
-/// One managed group as it stands for the person.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct GroupNow {
-    /// The group.
-    pub group: GroupId,
-    /// Open now.
-    pub open: bool,
-    /// When open: until when (`None`: no end).
-    pub until: Option<Instant>,
-    /// The next change after now, if any.
-    pub next_change: Option<Instant>,
-    /// What opens it now.
-    pub reasons: Vec<String>,
-    /// The open intervals over the timeline's days.
-    pub bars: Vec<Bar>,
+/// Whether the page lists a group: the rules open it now or in the timeline's days, or
+/// access-sync or Kisi holds something for the person in it.
+pub fn shown(g: &GroupExplanation) -> bool {
+    g.open
+        || !g.windows.is_empty()
+        || g.ours.is_some()
+        || g.by_hand.is_some()
+        || g.held_revoke.is_some()
+        || !g.kisi.is_empty()
 }
 
-/// What the rules say for one address over the next days: one entry per managed group that
-/// the person is open in now or at some time in the window (or that any fact reaches).
-pub fn doors(
-    records: Vec<Record>,
-    mappings: &Mappings,
-    email: &Email,
-    now: Instant,
-) -> Vec<GroupNow> {
-    let facts = Facts::from_records(records);
-    let hi = now + Duration::days(TIMELINE_DAYS);
-    let mut out = Vec::new();
-    for group in mappings.managed_groups() {
-        let pair = Pair {
-            email: email.clone(),
-            group,
-        };
-        let (parts, _) = facts.contributions(mappings, &pair, now, hi);
-        let access = facts.access(mappings, &pair, now);
-        if parts.is_empty() && !access.open {
-            continue;
-        }
-        let bars = merge(parts)
-            .into_iter()
-            .filter(|m| m.window.until.is_none_or(|u| u > now) && m.window.from < hi)
-            .map(|m| Bar {
-                from: m.window.from.max(now),
-                until: m.window.until,
-                label: m
-                    .reasons
-                    .iter()
-                    .map(|r| r.as_str().to_string())
-                    .collect::<Vec<_>>()
-                    .join(", "),
-            })
-            .collect();
-        out.push(GroupNow {
-            group,
-            open: access.open,
-            until: access.until,
-            next_change: access.next_change,
-            reasons: access
-                .reasons
-                .iter()
-                .map(|r| r.as_str().to_string())
-                .collect(),
-            bars,
-        });
-    }
-    out
-}
-
-/// The member names and ids the facts hold for the address.
-pub fn names(records: &[Record], email: &Email) -> Vec<(String, Option<String>)> {
-    records
+/// The open intervals of a group from `now` on, as timeline bars.
+pub fn bars(g: &GroupExplanation, now: Instant) -> Vec<Bar> {
+    g.windows
         .iter()
-        .filter_map(|r| match r {
-            Record::Member(m) if m.email.as_ref() == Some(email) => {
-                Some((m.id.as_str().to_string(), m.name.clone()))
-            }
-            _ => None,
+        .map(|w| Bar {
+            from: w.from.max(now),
+            until: w.until,
+            label: w.reasons.join(", "),
         })
         .collect()
 }
 
-/// What Kisi holds for the person, as read for the page.
-pub enum KisiState {
-    /// No Kisi user has the address.
-    NoUser,
-    /// The user and its group assignments.
-    User(User, Vec<RoleAssignment>),
-    /// Kisi could not be asked (the message).
-    Unavailable(String),
-}
-
 /// Everything the page shows.
 pub struct PersonPage<'a> {
-    /// The address.
-    pub email: &'a Email,
-    /// Member ids and names with the address.
-    pub members: Vec<(String, Option<String>)>,
-    /// Managed groups reached.
-    pub groups: Vec<GroupNow>,
+    /// The operator crate's explanation, over [`TIMELINE_DAYS`] days from now.
+    pub explained: &'a Explanation,
     /// Kisi group names by id.
     pub group_names: &'a BTreeMap<u64, String>,
-    /// The ownership view.
-    pub owner: OwnerView,
-    /// Kisi.
-    pub kisi: KisiState,
-    /// The entitlements that reach the address, with status and mapping lines.
-    pub entitlements: Vec<EntitlementLine>,
-    /// Newest first.
-    pub audit: Vec<AuditEntry>,
-    /// The clock.
-    pub now: Instant,
     /// The CSRF token.
     pub csrf: &'a str,
 }
@@ -171,36 +86,40 @@ pub fn action_word(a: AuditAction) -> &'static str {
 impl PersonPage<'_> {
     /// The page body.
     pub fn render(&self) -> String {
+        let x = self.explained;
+        let now = x.at;
         let mut s = String::new();
-        let who = if self.members.is_empty() {
+        let who = if x.members.is_empty() {
             "No member with this address is stored (a guest, or unknown).".to_string()
         } else {
-            self.members
+            let ids = x
+                .members
                 .iter()
-                .map(|(id, name)| match name {
-                    Some(n) => format!("{} (member {})", esc(n), esc(id)),
-                    None => format!("member {}", esc(id)),
-                })
+                .map(|id| format!("member {}", esc(id)))
                 .collect::<Vec<_>>()
-                .join("; ")
+                .join("; ");
+            match &x.name {
+                Some(n) => format!("{} ({ids})", esc(n)),
+                None => ids,
+            }
         };
         let _ = write!(
             s,
             "<p class=\"lead\">{who}. Times are UTC; the clock says {}.</p>",
-            format_instant(self.now)
+            format_instant(now)
         );
-        if let Some(x) = &self.owner.excluded {
+        if let Some(e) = &x.excluded {
             let _ = write!(
                 s,
                 "<div class=\"notice warn\" role=\"status\"><strong>Excluded:</strong> a person deleted this Kisi user (id {}) on {}; access-sync leaves them alone until you include them again.</div>",
-                x.user_id,
-                format_instant(x.since)
+                e.user_id,
+                format_instant(e.since)
             );
         }
+        let groups: Vec<&GroupExplanation> = x.groups.iter().filter(|g| shown(g)).collect();
 
         // Doors now.
-        let rows: Vec<Vec<String>> = self
-            .groups
+        let rows: Vec<Vec<String>> = groups
             .iter()
             .map(|g| {
                 vec![
@@ -215,38 +134,42 @@ impl PersonPage<'_> {
                     } else {
                         "—".into()
                     },
-                    esc(&when(g.next_change, "none known")),
+                    esc(&when(g.changes.first().map(|c| c.at), "none known")),
                     esc(&g.reasons.join(", ")),
                 ]
             })
             .collect();
         s.push_str("<section aria-labelledby=\"doors\"><h2 id=\"doors\">Doors now</h2>");
         s.push_str(&table(
-            "Managed groups this person reaches",
+            "Groups this person reaches or holds",
             &["Group", "Now", "Until", "Next change", "Because of"],
             &rows,
         ));
         s.push_str("</section>");
 
         // Timeline.
-        let rows: Vec<Row> = self
-            .groups
+        let timeline_rows: Vec<(String, Vec<Bar>)> = groups
             .iter()
-            .map(|g| Row {
-                label: group_label(self.group_names, g.group.get()),
-                bars: g.bars.clone(),
+            .map(|g| (group_label(self.group_names, g.group.get()), bars(g, now)))
+            .collect();
+        let rows: Vec<Row> = timeline_rows
+            .iter()
+            .map(|(label, bars)| Row {
+                label: label.clone(),
+                bars: bars.clone(),
             })
             .collect();
+        let days = (x.horizon - now).num_days().clamp(1, TIMELINE_DAYS);
         let _ = write!(
             s,
-            "<section aria-labelledby=\"tl\"><h2 id=\"tl\">Next {TIMELINE_DAYS} days</h2>{}",
-            timeline("timeline", self.now, TIMELINE_DAYS, &rows)
+            "<section aria-labelledby=\"tl\"><h2 id=\"tl\">Next {days} days</h2>{}",
+            timeline("timeline", now, days, &rows)
         );
         let mut list = Vec::new();
-        for g in &self.groups {
-            for b in &g.bars {
+        for (label, bars) in &timeline_rows {
+            for b in bars {
                 list.push(vec![
-                    esc(&group_label(self.group_names, g.group.get())),
+                    esc(label),
                     esc(&format_instant(b.from)),
                     esc(&when(b.until, "no end")),
                     esc(&b.label),
@@ -261,7 +184,7 @@ impl PersonPage<'_> {
         s.push_str("</section>");
 
         // Entitlements.
-        let rows: Vec<Vec<String>> = self
+        let rows: Vec<Vec<String>> = x
             .entitlements
             .iter()
             .map(|e| {
@@ -326,47 +249,40 @@ impl PersonPage<'_> {
 
         // Kisi.
         s.push_str("<section aria-labelledby=\"kisi\"><h2 id=\"kisi\">In Kisi now</h2>");
-        match &self.kisi {
-            KisiState::NoUser => s.push_str("<p>Kisi has no user with this address.</p>"),
-            KisiState::Unavailable(e) => {
+        match (&x.kisi, &x.kisi_error) {
+            (_, Some(e)) => {
                 let _ = write!(
                     s,
                     "<p class=\"bad\">Kisi could not be asked: {}</p>",
                     esc(e)
                 );
             }
-            KisiState::User(user, assignments) => {
+            (None, None) => s.push_str("<p>Kisi has no user with this address.</p>"),
+            (Some(user), None) => {
                 let _ = write!(
                     s,
-                    "<p>Kisi user {} ({}){}.</p>",
-                    user.id.0,
-                    esc(&user.email),
+                    "<p>Kisi user {}{}.</p>",
+                    user.user_id,
                     if user.access_enabled {
                         ""
                     } else {
                         ", <strong>access switched off in Kisi</strong>"
                     }
                 );
-                let rows: Vec<Vec<String>> = assignments
+                let rows: Vec<Vec<String>> = x
+                    .groups
                     .iter()
-                    .map(|a| {
-                        let ours = self
-                            .owner
-                            .owned
-                            .iter()
-                            .any(|o| o.value.assignment_id == a.id.0);
-                        let by_hand = self.owner.by_hand.iter().any(|h| h.assignment_id == a.id.0);
-                        let whose = if ours {
-                            "ours"
-                        } else if by_hand {
-                            "held by hand (left alone)"
-                        } else {
-                            "not ours (unmapped or manual)"
-                        };
+                    .flat_map(|g| g.kisi.iter().map(move |h| (g.group, h)))
+                    .map(|(group, h)| {
                         vec![
-                            esc(&group_label(self.group_names, a.group.0)),
-                            esc(&when(a.valid_until, "no end")),
-                            whose.into(),
+                            esc(&group_label(self.group_names, group.get())),
+                            esc(&when(h.valid_until, "no end")),
+                            match h.kind {
+                                HoldingKind::Ours => "ours",
+                                HoldingKind::ByHand => "held by hand (left alone)",
+                                HoldingKind::NotOurs => "not ours (unmapped or manual)",
+                            }
+                            .into(),
                         ]
                     })
                     .collect();
@@ -380,7 +296,7 @@ impl PersonPage<'_> {
         s.push_str("</section>");
 
         // Actions.
-        let e = esc(self.email.as_str());
+        let e = esc(x.email.as_str());
         let token = csrf_field(self.csrf);
         let _ = write!(
             s,
@@ -388,7 +304,7 @@ impl PersonPage<'_> {
 <form method=\"post\" action=\"/people/converge\">{token}<input type=\"hidden\" name=\"email\" value=\"{e}\">\
 <button type=\"submit\">Converge now</button> <span class=\"hint\">make Kisi match the rules for this person in every mapped group</span></form>"
         );
-        if self.owner.excluded.is_some() {
+        if x.excluded.is_some() {
             let _ = write!(
                 s,
                 "<form method=\"post\" action=\"/people/include\">{token}<input type=\"hidden\" name=\"email\" value=\"{e}\">\
@@ -404,7 +320,7 @@ impl PersonPage<'_> {
         s.push_str("</div></section>");
 
         // Audit.
-        let rows: Vec<Vec<String>> = self
+        let rows: Vec<Vec<String>> = x
             .audit
             .iter()
             .map(|a| {
@@ -423,84 +339,115 @@ impl PersonPage<'_> {
             s,
             "<section aria-labelledby=\"hist\"><h2 id=\"hist\">History</h2>{}<p><a href=\"/activity?email={}\">All of this person's activity</a></p></section>",
             table(
-                &format!("The newest {AUDIT_LIMIT} audit entries"),
+                &format!("The newest {AUDIT_LINES} audit entries"),
                 &["When", "What", "Group", "Why"],
                 &rows
             ),
-            url_enc(self.email.as_str())
+            url_enc(x.email.as_str())
         );
         s
     }
 }
 
+/// The horizon of a person's page from `now`.
+pub fn horizon(now: Instant) -> Instant {
+    now + Duration::days(TIMELINE_DAYS)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use access_sync_rules::event::parse_jsonl;
+    use access_sync_operator::{Holding, TimelineWindow};
     use access_sync_rules::time::parse_instant;
+    use access_sync_rules::{Email, GroupId};
 
-    const MAPPINGS: &str = r#"
-[defaults]
-lead_minutes = 15
-lag_minutes = 5
-[[mapping]]
-source = "plan"
-id = "hot"
-groups = [101]
-[[mapping]]
-source = "resource"
-id = "room"
-groups = [201]
-"#;
+    fn t(s: &str) -> Instant {
+        parse_instant(s).unwrap()
+    }
 
-    fn facts_of(events: &str, mappings: &Mappings) -> Vec<Record> {
-        let mut facts = Facts::new();
-        for (_, ev) in parse_jsonl(events).unwrap() {
-            facts.apply(&ev, mappings);
+    fn group(id: i64) -> GroupExplanation {
+        GroupExplanation {
+            group: GroupId::new(id).unwrap(),
+            managed: true,
+            open: false,
+            until: None,
+            next_open: None,
+            reasons: Vec::new(),
+            windows: Vec::new(),
+            changes: Vec::new(),
+            ours: None,
+            by_hand: None,
+            held_revoke: None,
+            wanted: None,
+            kisi: Vec::new(),
         }
-        facts.records().collect()
     }
 
     #[test]
-    fn doors_show_what_is_open_now_and_each_booking_in_the_next_days() {
-        let m = Mappings::parse(MAPPINGS).unwrap();
-        let events = r#"{"id":"1","at":"2026-12-07T08:00:00Z","member":{"id":"m1","email":"joe@example.com","name":"Joe"}}
-{"id":"2","at":"2026-12-07T08:00:00Z","entitlement":{"id":"plan:p1","kind":"plan","refs":["plan:hot"],"holder":{"member":"m1"},"start":"2026-12-07T08:00:00Z","end":"2026-12-10T00:00:00Z"}}
-{"id":"3","at":"2026-12-07T08:00:00Z","entitlement":{"id":"booking:b1","kind":"booking","refs":["resource:room"],"holder":{"member":"m1"},"start":"2026-12-09T10:00:00Z","end":"2026-12-09T11:00:00Z"}}
-"#;
-        let records = facts_of(events, &m);
-        let email = Email::parse("joe@example.com").unwrap();
-        let now = parse_instant("2026-12-07T09:00:00Z").unwrap();
-        let g = doors(records.clone(), &m, &email, now);
-        assert_eq!(g.len(), 2);
-        assert_eq!(g[0].group.get(), 101);
-        assert!(g[0].open);
+    fn the_page_shows_the_groups_reached_their_bars_from_now_and_kisi_by_whose() {
+        let now = t("2026-12-07T09:00:00Z");
+        let mut open = group(101);
+        open.open = true;
+        open.until = Some(t("2026-12-10T00:00:00Z"));
+        open.reasons = vec!["plan:<p1>".into()];
+        open.windows = vec![TimelineWindow {
+            from: t("2026-12-07T08:00:00Z"),
+            until: Some(t("2026-12-10T00:00:00Z")),
+            reasons: vec!["plan:<p1>".into()],
+        }];
+        open.changes = vec![access_sync_operator::Change {
+            at: t("2026-12-10T00:00:00Z"),
+            open: false,
+        }];
+        open.kisi = vec![Holding {
+            assignment: 7,
+            role: "group_basic".into(),
+            valid_until: None,
+            kind: HoldingKind::ByHand,
+        }];
+        let nothing = group(202);
+        assert!(shown(&open));
+        assert!(!shown(&nothing));
         assert_eq!(
-            g[0].until,
-            Some(parse_instant("2026-12-10T00:00:00Z").unwrap())
-        );
-        assert_eq!(g[0].reasons, vec!["plan:p1".to_string()]);
-        assert_eq!(g[1].group.get(), 201);
-        assert!(!g[1].open);
-        assert_eq!(
-            g[1].bars,
+            bars(&open, now),
             vec![Bar {
-                from: parse_instant("2026-12-09T09:45:00Z").unwrap(),
-                until: Some(parse_instant("2026-12-09T11:05:00Z").unwrap()),
-                label: "booking:b1".into()
+                from: now,
+                until: Some(t("2026-12-10T00:00:00Z")),
+                label: "plan:<p1>".into()
             }]
         );
-        assert_eq!(
-            names(&records, &email),
-            vec![("m1".to_string(), Some("Joe".to_string()))]
-        );
-    }
-
-    #[test]
-    fn a_person_nothing_reaches_has_no_doors() {
-        let m = Mappings::parse(MAPPINGS).unwrap();
-        let email = Email::parse("nobody@example.com").unwrap();
-        let now = parse_instant("2026-12-07T09:00:00Z").unwrap();
-        assert!(doors(Vec::new(), &m, &email, now).is_empty());
+        let x = Explanation {
+            email: Email::parse("joe@example.com").unwrap(),
+            name: Some("Joe <Bloggs>".into()),
+            members: vec!["m1".into()],
+            at: now,
+            horizon: horizon(now),
+            excluded: None,
+            kisi_user: Some(5),
+            kisi: Some(access_sync_operator::KisiPerson {
+                user_id: 5,
+                access_enabled: true,
+                assignments: Vec::new(),
+            }),
+            kisi_error: None,
+            groups: vec![open, nothing],
+            entitlements: Vec::new(),
+            audit: Vec::new(),
+        };
+        let names = BTreeMap::from([(101, "Members".to_string())]);
+        let html = PersonPage {
+            explained: &x,
+            group_names: &names,
+            csrf: "tok",
+        }
+        .render();
+        assert!(html.contains("Joe &lt;Bloggs&gt; (member m1)"), "{html}");
+        assert!(html.contains("101 · Members"), "{html}");
+        assert!(html.contains("<td>101 · Members</td>"), "{html}");
+        assert!(!html.contains("<td>202</td>"), "{html}");
+        assert!(html.contains("plan:&lt;p1&gt;"), "{html}");
+        assert!(html.contains("2026-12-10T00:00:00Z"), "{html}");
+        assert!(html.contains("held by hand (left alone)"), "{html}");
+        assert!(html.contains("/people/exclude"), "{html}");
     }
 }

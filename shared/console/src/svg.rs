@@ -7,16 +7,8 @@ use access_sync_rules::Instant;
 use chrono::{Duration, Timelike};
 use std::fmt::Write;
 
-/// One hour of activity.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct HourCount {
-    /// The start of the hour.
-    pub hour: Instant,
-    /// Grants (and adoptions) in it.
-    pub grants: u32,
-    /// Revokes in it.
-    pub revokes: u32,
-}
+/// One hour of activity (the operator crate's count; the chart draws grants and revokes).
+pub use access_sync_operator::HourCount;
 
 /// Grants and revokes per hour as paired bars (grants dark blue, revokes dark orange with a
 /// hatch, so the two differ without colour).
@@ -238,11 +230,13 @@ mod tests {
                 hour: t("2026-12-07T09:00:00Z"),
                 grants: 4,
                 revokes: 0,
+                other: 3,
             },
             HourCount {
                 hour: t("2026-12-07T10:00:00Z"),
                 grants: 2,
                 revokes: 1,
+                other: 0,
             },
         ];
         let s = hourly_chart("c", &hours);

@@ -12,7 +12,6 @@
 //! which CI keeps. Without chromedriver the test says so and passes only outside CI.
 
 use access_sync_aws::testing::free_port;
-use access_sync_console::feed::AuditFeed;
 use access_sync_console::{Options, Running, start};
 use access_sync_engine::ApplyOptions;
 use access_sync_operator::AwsOperator;
@@ -236,14 +235,7 @@ async fn an_operator_finds_a_person_changes_the_mapping_and_releases_the_held_re
     console_env.push(("BRAKE_FLOOR".into(), "0".into()));
     console_env.push(("BRAKE_SHARE_PER_HOUR".into(), "0".into()));
     let ops = AwsOperator::from_pairs(&console_env, &stack.sdk).unwrap();
-    let table = console_env
-        .iter()
-        .find(|(k, _)| k == "TABLE_NAME")
-        .map(|(_, v)| v.clone())
-        .unwrap();
-    let console: Running = start(ops, AuditFeed::new(&stack.sdk, table), &Options::default())
-        .await
-        .unwrap();
+    let console: Running = start(ops, &Options::default()).await.unwrap();
     let base = format!("http://{}", console.addr);
 
     // Without the login token nothing is served.

@@ -14,8 +14,10 @@
 //! **The repair notes.** Converge writes, per pair, whether it should be open now (or from when):
 //! the repair index reconcile walks to find pairs that should be open but have no assignment
 //! (a converge request or an opening edge that dead-lettered). Event handling marks the pairs
-//! an event can change as **dirty** once the facts are saved; converge clears the marks it has
-//! seen, so a mark that stays means no converge ran after the event: reconcile converges it.
+//! an event can change as **dirty** before it saves the facts (so a delivery that dies right
+//! after the save and is then dead-lettered still leaves them), and again once they are saved;
+//! converge clears the marks it has seen, so a mark that stays means no converge ran after the
+//! event: reconcile converges it.
 
 use crate::engine::{Engine, EngineError, Step, Store, Trigger};
 use access_sync_ports::{
@@ -60,6 +62,14 @@ pub struct Outcome {
     pub pair: Pair,
     /// What was done, for a human.
     pub done: String,
+}
+
+/// The mark an event's dirty marks carry while its facts are being saved; rewritten under the
+/// event's own id once they are. A converge clears only the mark it read (a conditional
+/// delete), so one that read this mark — possibly before the facts it read were saved — never
+/// clears the mark written after the save.
+pub(crate) fn saving_mark(event: &str) -> String {
+    format!("{event}#saving")
 }
 
 fn trigger_name(t: Trigger) -> &'static str {
@@ -264,21 +274,28 @@ impl<S: Store, K: AccessControl, E: EdgeScheduler> Engine<S, K, E> {
         Ok(())
     }
 
-    /// Marks the pairs an event can change as dirty, after its facts are saved. Best effort:
-    /// the converge requests go out either way; the mark only lets reconcile repair one that
-    /// is lost.
-    pub(crate) async fn mark_dirty(&self, pairs: &BTreeSet<Pair>, event: &str, now: Instant) {
+    /// Marks the pairs an event can change as dirty (under `mark`: see [`saving_mark`]).
+    /// Written before the event's facts are saved (required) and again after (best effort):
+    /// the converge requests go out either way; the mark lets reconcile repair a pair whose
+    /// converge never came (a lost request, or a delivery that died after the save).
+    pub(crate) async fn mark_dirty(
+        &self,
+        pairs: &BTreeSet<Pair>,
+        mark: &str,
+        now: Instant,
+    ) -> Result<(), StoreError> {
+        if pairs.is_empty() {
+            return Ok(());
+        }
         let marks: Vec<Dirty> = pairs
             .iter()
             .map(|p| Dirty {
                 pair: p.clone(),
                 at: now,
-                mark: event.to_string(),
+                mark: mark.to_string(),
             })
             .collect();
-        if let Err(e) = self.store().mark_dirty(&marks).await {
-            tracing::warn!(event, error = %e, "dirty marks not written");
-        }
+        self.store().mark_dirty(&marks).await
     }
 
     /// Every hold, held or discarded.

@@ -19,6 +19,7 @@
 //! - schedules have deterministic names, so re-scheduling an edge is a no-op, and an edge that
 //!   is already due converges at once.
 
+use crate::brake::saving_mark;
 use crate::claims::{Claimed, is_ours};
 use access_sync_ports::{AccessControl, AccessError, Assignment, Granted};
 use access_sync_ports::{
@@ -351,9 +352,19 @@ impl<S: Store, K: AccessControl, E: EdgeScheduler> Engine<S, K, E> {
                     ..Handled::default()
                 });
             };
+            // The dirty marks go in before the facts: a delivery that stops for good right
+            // after the save (the function dies there, then the message is dead-lettered) must
+            // still leave reconcile the pairs it changed. A mark whose facts are never saved
+            // costs one converge that changes nothing. No mark, no save: the event is retried.
+            self.mark_dirty(&applied.pairs, &saving_mark(&ev.id), now)
+                .await?;
             match self.store.save(&loaded, &record).await {
                 Ok(_) => {
-                    self.mark_dirty(&applied.pairs, &ev.id, now).await;
+                    // Again under the event's own id: a converge that read the mark above
+                    // before this save (so not these facts) clears only that one.
+                    if let Err(e) = self.mark_dirty(&applied.pairs, &ev.id, now).await {
+                        tracing::warn!(event = %ev.id, error = %e, "dirty marks not rewritten");
+                    }
                     if let Some(hold) = held(ev, &facts, now) {
                         // Best effort: the facts are saved, the hold is applied when the
                         // holder arrives whether or not this note is written.
@@ -425,8 +436,10 @@ impl<S: Store, K: AccessControl, E: EdgeScheduler> Engine<S, K, E> {
         trigger: Trigger,
     ) -> Result<(Vec<Step>, BTreeSet<GroupId>), EngineError> {
         let mapping = self.mapping(now).await?;
-        // The notes first: a dirty mark seen here was written after its event's facts were
-        // saved, so the facts read below include that event and the mark may be cleared.
+        // The notes first: a dirty mark seen here under its event's id was written after the
+        // event's facts were saved, so the facts read below include that event and the mark
+        // may be cleared. One written before the save (`saving_mark`) may be cleared too: the
+        // event rewrites it under its own id once the facts are saved.
         let mut gate = self.open_gate(email, trigger).await?;
         let records = self.store.facts_for_email(email).await?;
         self.gate_facts(&mut gate, &records);

@@ -37,6 +37,7 @@ fn map(records: &[ApiRecord<'_>], at: Instant) -> Result<Mapped, NoApiMapping> {
     Ok(Mapped {
         events,
         unmapped: vec![],
+        kept: Default::default(),
     })
 }
 

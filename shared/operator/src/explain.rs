@@ -254,7 +254,20 @@ pub fn entitlement_lines(
                         EventStatus::Blocked => EntitlementStatus::Blocked,
                         EventStatus::Exhausted => EntitlementStatus::UsedUp,
                     },
-                    Facts::grants(v.status, mappings),
+                    // Per mapping line where a line sets its own `blocked` (README "Mapping
+                    // file"): granted through at least one of its mapped refs.
+                    {
+                        let mut mapped = v
+                            .refs
+                            .iter()
+                            .filter_map(|r| mappings.get(r.source, &r.id))
+                            .peekable();
+                        if mapped.peek().is_some() {
+                            mapped.any(|m| Facts::grants_through(v.status, mappings, m))
+                        } else {
+                            Facts::grants(v.status, mappings)
+                        }
+                    },
                 ),
             };
             let lines = rec.current.as_ref().map_or_else(Vec::new, |v| {

@@ -695,6 +695,11 @@ fn assignments_take_their_membership_holder_and_the_resource_type() {
         e[1].id.as_str(),
         "officernd:assignment:6a0000000000000000000001"
     );
+    // Its membership is not among the records (deleted): the access it gave is over.
+    assert_eq!(
+        cancels(&out.events),
+        vec!["officernd:assignment:6a0000000000000000000002".to_string()]
+    );
     assert_eq!(e[1].kind, Kind::Occupancy);
     assert_eq!(e[1].holder, Holder::Team("64b1a0c0e4b0c0c0c0c0c001".into()));
     assert_eq!(e[1].refs[0].to_string(), "office:5f0000000000000000000103");
@@ -703,10 +708,9 @@ fn assignments_take_their_membership_holder_and_the_resource_type() {
         .iter()
         .map(|u| (u.collection.as_str(), u.reason.as_str()))
         .collect();
-    assert_eq!(why.len(), 3, "{why:?}");
-    assert!(why[0].1.starts_with("membership:"));
-    assert!(why[1].1.starts_with("visitor:"));
-    assert!(why[2].1.contains("unknown collection"));
+    assert_eq!(why.len(), 2, "{why:?}");
+    assert!(why[0].1.starts_with("visitor:"));
+    assert!(why[1].1.contains("unknown collection"));
 }
 
 /// An event type we do not know (K §4.1 lists many, e.g. `occupancyslot.created`) gives no

@@ -39,9 +39,10 @@ pub struct HeldSync {
     pub events: u64,
     /// How many chunks hold them.
     pub chunks: u32,
-    /// Active entitlements they would end.
+    /// Active grants they would end (one person's access through one entitlement: a
+    /// team-held entitlement counts once per member; `access_sync_engine::sync::diff`).
     pub ended: u64,
-    /// The platform's active entitlements at the time.
+    /// The platform's active grants at the time.
     pub active: u64,
 }
 

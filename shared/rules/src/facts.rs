@@ -962,12 +962,28 @@ impl Facts {
         }
     }
 
-    /// Whether a status grants under the mapping's policy (rule 4).
+    /// Whether a status grants under the mapping's policy (rule 4), with the global
+    /// `defaults.blocked`.
     pub fn grants(status: Status, mappings: &Mappings) -> bool {
         match status {
             Status::Active => true,
             Status::Pending | Status::Exhausted => false,
             Status::Blocked => mappings.defaults.blocked == BlockedPolicy::Allow,
+        }
+    }
+
+    /// Whether a status may grant through some mapping: `blocked` may, where a mapping allows
+    /// it ([`Facts::grants_through`] decides per mapping).
+    pub fn may_grant(status: Status) -> bool {
+        !matches!(status, Status::Pending | Status::Exhausted)
+    }
+
+    /// Whether a status grants through one mapping: rule 4 with the mapping's own `blocked`
+    /// when it sets one (an extension, README "Mapping file"), else the default.
+    pub fn grants_through(status: Status, mappings: &Mappings, entry: &MappingEntry) -> bool {
+        match status {
+            Status::Blocked => entry.blocked_policy(&mappings.defaults) == BlockedPolicy::Allow,
+            other => Facts::grants(other, mappings),
         }
     }
 
@@ -1049,7 +1065,7 @@ impl Facts {
             return false;
         };
         let mappings = res.mappings();
-        if !Facts::grants(e.status, mappings) {
+        if !Facts::may_grant(e.status) {
             return false;
         }
         let not_before = dep.map_or(rec.at, |d| d.max(rec.at));
@@ -1058,7 +1074,7 @@ impl Facts {
             let Some(m) = res.entry(&self.refs, r) else {
                 continue;
             };
-            if !m.opens(group) {
+            if !m.opens(group) || !Facts::grants_through(e.status, mappings, m) {
                 continue;
             }
             let timing = Timing {

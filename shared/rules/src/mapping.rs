@@ -79,6 +79,10 @@ pub struct MappingEntry {
     pub lag_minutes: i64,
     /// The line of the `[[mapping]]` entry in the file it came from (0 if unknown).
     pub line: usize,
+    /// Access while a membership is blocked, for this mapping only (an extension of the
+    /// contract, documented in README "Mapping file"): `None` follows `defaults.blocked`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blocked: Option<BlockedPolicy>,
     /// The Kisi places (as [`GroupId::place`] targets) a `location` mapping also gives: every
     /// `[[place]]` entry for its location. Filled by [`Mappings::new`]/[`Mappings::reindex`].
     #[serde(skip)]
@@ -108,6 +112,11 @@ impl MappingEntry {
     /// Lag as a duration.
     pub fn lag(&self) -> Duration {
         Duration::minutes(self.lag_minutes)
+    }
+
+    /// Access while blocked through this mapping: its own `blocked`, else the default's.
+    pub fn blocked_policy(&self, defaults: &Defaults) -> BlockedPolicy {
+        self.blocked.unwrap_or(defaults.blocked)
     }
 }
 
@@ -246,17 +255,7 @@ impl Mappings {
                 defaults.lag_minutes = minutes(text, &v, "lag_minutes")?;
             }
             if let Some(b) = d.blocked {
-                defaults.blocked = match b.get_ref().as_str() {
-                    "deny" => BlockedPolicy::Deny,
-                    "allow" => BlockedPolicy::Allow,
-                    other => {
-                        return Err(LineError::at(
-                            text,
-                            b.span().start,
-                            format!("blocked: {other:?} is not \"deny\" or \"allow\""),
-                        ));
-                    }
-                };
+                defaults.blocked = blocked_policy(text, &b, "blocked")?;
             }
             if let Some(n) = d.notify {
                 defaults.notify = match n.get_ref().as_str() {
@@ -345,6 +344,10 @@ impl Mappings {
                 Some(v) => minutes(text, v, "mapping.lag_minutes")?,
                 None => defaults.lag_minutes,
             };
+            let blocked = match &m.blocked {
+                Some(b) => Some(blocked_policy(text, b, "mapping.blocked")?),
+                None => None,
+            };
             let key = (src, id.get_ref().clone());
             if let Some(first) = seen.get(&key) {
                 return Err(LineError::new(
@@ -365,6 +368,7 @@ impl Mappings {
                 lag_minutes,
                 line: entry_line,
                 places: Vec::new(),
+                blocked,
             });
         }
 
@@ -464,6 +468,20 @@ struct RawMapping {
     groups: Option<Spanned<Vec<Spanned<toml::Value>>>>,
     lead_minutes: Option<Spanned<toml::Value>>,
     lag_minutes: Option<Spanned<toml::Value>>,
+    blocked: Option<Spanned<String>>,
+}
+
+/// `"deny"` or `"allow"` (the `[defaults]` key and its per-mapping override).
+fn blocked_policy(text: &str, b: &Spanned<String>, key: &str) -> Result<BlockedPolicy, LineError> {
+    match b.get_ref().as_str() {
+        "deny" => Ok(BlockedPolicy::Deny),
+        "allow" => Ok(BlockedPolicy::Allow),
+        other => Err(LineError::at(
+            text,
+            b.span().start,
+            format!("{key}: {other:?} is not \"deny\" or \"allow\""),
+        )),
+    }
 }
 
 #[derive(Deserialize)]
@@ -476,6 +494,35 @@ struct RawPlace {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_mapping_line_may_override_blocked_and_a_file_without_it_is_unchanged() {
+        let m = Mappings::parse(
+            "[defaults]\nblocked = \"deny\"\n[[mapping]]\nsource = \"plan\"\nid = \"a\"\ngroups = [1]\nblocked = \"allow\"\n[[mapping]]\nsource = \"plan\"\nid = \"b\"\ngroups = [2]\n",
+        )
+        .unwrap();
+        assert_eq!(m.entries[0].blocked, Some(BlockedPolicy::Allow));
+        assert_eq!(m.entries[1].blocked, None);
+        assert_eq!(
+            m.entries[0].blocked_policy(&m.defaults),
+            BlockedPolicy::Allow
+        );
+        assert_eq!(
+            m.entries[1].blocked_policy(&m.defaults),
+            BlockedPolicy::Deny
+        );
+        // Stored mappings without the key read and write as before.
+        let json = serde_json::to_string(&m.entries[1]).unwrap();
+        assert!(!json.contains("blocked"), "{json}");
+        let back: MappingEntry = serde_json::from_str(&json).unwrap();
+        assert_eq!(back.blocked, None);
+        let err = Mappings::parse(
+            "[[mapping]]\nsource = \"plan\"\nid = \"a\"\ngroups = [1]\nblocked = \"sometimes\"\n",
+        )
+        .unwrap_err();
+        assert_eq!(err.line, 5);
+        assert!(err.message.contains("mapping.blocked"), "{}", err.message);
+    }
 
     fn err(text: &str) -> LineError {
         Mappings::parse(text).expect_err("should be rejected")

@@ -47,6 +47,12 @@ fn mappings(r: &mut Rng) -> Mappings {
         "Australia/Sydney",
     ]);
     let blocked = r.pick(&["deny", "allow"]);
+    // A per-mapping override (README "Mapping file": an extension of the contract) on one
+    // line, or none.
+    let q_blocked = match r.pick(&["", "deny", "allow"]) {
+        "" => String::new(),
+        b => format!("blocked = \"{b}\"\n"),
+    };
     Mappings::parse(&format!(
         r#"
 [defaults]
@@ -64,7 +70,7 @@ groups = [1, 2]
 source = "plan"
 id = "q"
 groups = [4]
-
+{q_blocked}
 [[mapping]]
 source = "resource"
 id = "r"

@@ -798,3 +798,76 @@ fn fractions_of_a_second_are_truncated_in_the_output() {
         ["joe@example.com 101 2026-12-07T08:00:00Z null"]
     );
 }
+
+/// An extension of the contract (README "Mapping file"): `blocked` on a `[[mapping]]` line
+/// overrides `defaults.blocked` for that line. One membership reaching two groups through two
+/// lines with different policies: while it is blocked, the "allow" line's group stays open and
+/// the other closes; a file without the key behaves as the contract says.
+#[test]
+fn two_mappings_of_one_membership_with_different_blocked_policies_behave_differently() {
+    let map = r#"
+[defaults]
+blocked = "deny"
+
+[[mapping]]
+source = "plan"
+id = "gym"
+groups = [501]
+blocked = "allow"
+
+[[mapping]]
+source = "plan"
+id = "gym-classes"
+groups = [502]
+"#;
+    let plan = |id: &str, at: &str, status: &str| {
+        ev(
+            id,
+            at,
+            &format!(
+                r#""entitlement":{{"id":"teamup:membership:77","kind":"plan","refs":["plan:gym","plan:gym-classes"],"holder":{{"member":"m1"}},"start":"2026-12-07T08:00:00Z","status":"{status}"}}"#
+            ),
+        )
+    };
+    let evs = join(&[
+        JOE.into(),
+        plan("v1", "2026-12-07T08:00:00Z", "active"),
+        plan("v2", "2026-12-08T08:00:00Z", "blocked"),
+        plan("v3", "2026-12-09T08:00:00Z", "active"),
+    ]);
+    let until = Some("2026-12-10T00:00:00Z");
+    assert_eq!(
+        lines(&run_with(map, &evs, until)),
+        [
+            "joe@example.com 501 2026-12-07T08:00:00Z null",
+            "joe@example.com 502 2026-12-07T08:00:00Z 2026-12-08T08:00:00Z",
+            "joe@example.com 502 2026-12-09T08:00:00Z null",
+        ]
+    );
+    // The same file with both lines on the default: both close while blocked.
+    let plain = map.replace("blocked = \"allow\"\n", "");
+    assert_eq!(
+        lines(&run_with(&plain, &evs, until)),
+        [
+            "joe@example.com 501 2026-12-07T08:00:00Z 2026-12-08T08:00:00Z",
+            "joe@example.com 501 2026-12-09T08:00:00Z null",
+            "joe@example.com 502 2026-12-07T08:00:00Z 2026-12-08T08:00:00Z",
+            "joe@example.com 502 2026-12-09T08:00:00Z null",
+        ]
+    );
+    // And a line that denies under an "allow" default.
+    let inverted = map
+        .replace("blocked = \"deny\"", "blocked = \"allow\"")
+        .replace(
+            "groups = [501]\nblocked = \"allow\"",
+            "groups = [501]\nblocked = \"deny\"",
+        );
+    assert_eq!(
+        lines(&run_with(&inverted, &evs, until)),
+        [
+            "joe@example.com 501 2026-12-07T08:00:00Z 2026-12-08T08:00:00Z",
+            "joe@example.com 501 2026-12-09T08:00:00Z null",
+            "joe@example.com 502 2026-12-07T08:00:00Z null",
+        ]
+    );
+}

@@ -19,6 +19,7 @@ pub mod nexudus;
 pub mod officernd;
 pub mod optix;
 mod retry;
+pub mod teamup;
 
 pub use retry::RetryPolicy;
 
@@ -110,6 +111,24 @@ impl<S: SecretSource> Connect<S> for optix::OptixSource<optix::SecretTokens<S>> 
         config.retry = pacing.retry(config.retry);
         let source =
             optix::OptixSource::new(optix::SecretTokens::new(secrets, secret_name), config)?;
+        Ok(match pacing.budget() {
+            Some(b) => source.with_budget(b),
+            None => source,
+        })
+    }
+}
+
+/// The sync's share of TeamUp's 250 requests a minute per caller (BENCHMARKS.md, "TeamUp"):
+/// as for Optix, the scheduled sync and the webhook re-reads run in separate invocations with
+/// one token, so each gets half and together they never exceed TeamUp's limit.
+pub const TEAMUP_REQUESTS_PER_MINUTE: usize = teamup::REQUESTS_PER_MINUTE / 2;
+
+impl<S: SecretSource> Connect<S> for teamup::TeamupSource<S> {
+    fn connect(secrets: S, secret_name: &str, pacing: Pacing) -> Result<Self, SourceError> {
+        let mut config = teamup::TeamupConfig::new(secret_name);
+        config.requests_per_minute = TEAMUP_REQUESTS_PER_MINUTE;
+        config.retry = pacing.retry(config.retry);
+        let source = teamup::TeamupSource::new(secrets, config)?;
         Ok(match pacing.budget() {
             Some(b) => source.with_budget(b),
             None => source,
@@ -213,6 +232,7 @@ registry! {
     Officernd => officernd::OfficerndSource<S>,
     Optix => optix::OptixSource<optix::SecretTokens<S>>,
     Nexudus => nexudus::NexudusSource<S>,
+    Teamup => teamup::TeamupSource<S>,
 }
 
 #[cfg(test)]
@@ -255,7 +275,12 @@ mod registry_tests {
             .into_iter()
             .filter(|p| connect(*p, secrets.clone(), "x").is_err())
             .collect();
-        for p in [Platform::Officernd, Platform::Optix, Platform::Nexudus] {
+        for p in [
+            Platform::Officernd,
+            Platform::Optix,
+            Platform::Nexudus,
+            Platform::Teamup,
+        ] {
             assert!(!missing.contains(&p), "{p:?} has a client");
         }
         for p in missing {

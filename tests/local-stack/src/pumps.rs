@@ -59,7 +59,16 @@ pub struct Pumps<F> {
     http: reqwest::Client,
     /// moto does not serve `work_url` (not the harness's moto): poll and list instead.
     polling: AtomicBool,
+    /// Keep a failed message invisible until [`Pumps::redeliver_failed`] (see
+    /// [`Pumps::holding_failed`]).
+    hold_failed: bool,
 }
+
+/// How long a failed message stays invisible when the pumps hold failures for
+/// [`Pumps::redeliver_failed`] (which a driver calls a virtual minute later, a few real seconds
+/// or minutes): an hour of real time, well inside SQS's 12-hour bound on a message's total
+/// visibility timeout.
+const HELD_FAILURE_SECS: i32 = 60 * 60;
 
 /// moto's answer to `GET /_local-stack/work`.
 #[derive(Debug, Deserialize)]
@@ -123,7 +132,21 @@ impl<F: Functions> Pumps<F> {
             stats: Mutex::new(Stats::default()),
             received: None,
             known: Mutex::new(HashMap::new()),
+            hold_failed: false,
         }
+    }
+
+    /// Failed messages come back only when [`Pumps::redeliver_failed`] hands them back, not
+    /// after the queues' visibility timeout of 5 real seconds. A driver that plays a virtual
+    /// clock needs this: otherwise a failed message comes back within the same virtual instant
+    /// (a long drain lasts many real seconds), fails again while the idempotency lock of the
+    /// attempt that crashed still holds (60 virtual seconds), and after 5 receives moto moves
+    /// it to the dead-letter queue — an event lost for good that AWS, whose visibility timeout
+    /// (6 × the function's timeout) outlasts that lock, would have handled on redelivery.
+    #[must_use]
+    pub fn holding_failed(mut self, hold: bool) -> Self {
+        self.hold_failed = hold;
+        self
     }
 
     /// Delivers every visible message, queue by queue in route order, until all queues are
@@ -266,6 +289,19 @@ impl<F: Functions> Pumps<F> {
                 continue;
             };
             if failed_ids.iter().any(|f| f == id) {
+                if self.hold_failed
+                    && let Err(e) = self
+                        .sqs
+                        .change_message_visibility()
+                        .queue_url(url)
+                        .receipt_handle(receipt)
+                        .visibility_timeout(HELD_FAILURE_SECS)
+                        .send()
+                        .await
+                {
+                    // It comes back after the queue's visibility timeout instead.
+                    tracing::warn!(error = %e, "a failed message could not be held");
+                }
                 lock(&self.failed).push((url.to_string(), receipt.to_string()));
                 lock(&self.stats).failed += 1;
             } else {

@@ -502,10 +502,10 @@ impl DynamoStore {
         let version = expected.unwrap_or(0) + 1;
         let old_views = loaded.views.get(&mkey).cloned().unwrap_or_default();
         let views: BTreeSet<String> = rec.email.iter().map(|e| e.as_str().to_string()).collect();
-        let mut actions = vec![self.put_action(
-            Self::canonical_item_of(record, version, &views, &[], None)?,
-            Some(expected),
-        )?];
+        let mut canonical = Self::canonical_item_of(record, version, &views, &[], None)?;
+        // Filed in the people index as stored now (see `people`).
+        super::people::index_member(&mut canonical, &rec.id, chrono::Utc::now());
+        let mut actions = vec![self.put_action(canonical, Some(expected))?];
         actions.extend(self.copy_actions(record, version, &views, &old_views)?);
         self.transact(actions).await?;
         Ok(version)

@@ -16,6 +16,7 @@
 //! | idempotency record | `IDEM#<function>#<sha256 hex>` | `IDEM` | `status`, `expiration` (s), `in_progress_expiration` (ms), `outcome`, `ttl` |
 //! | audit entry | `AUDIT#<email>` (`AUDIT#*` for system-wide) | `<at, RFC 3339 ms>#<16 hex of entry hash>` | `doc`, `ttl`; `gsi1pk = AUDITDAY#<yyyy-mm-dd>`, `gsi1sk` = `sk` (the activity feed) |
 //! | member / team / entitlement (canonical) | `MEMBER#<id>` / `TEAM#<id>` / `ENT#<id>` | `RECORD` | `doc`, `version`, `views`, derived keys — see [`facts`] |
+//! | … a member's, also | | | `gsi1pk = PEOPLE#<shard 0..15>`, `gsi1sk = <stored at, RFC 3339 ms>#<id>` (the people index the console's search reads) — see [`people`] |
 //! | per-person copy of a fact | `EMAIL#<email>` | `MEMBER#<id>` / `TEAM#<id>` / `ENT#<id>` | `doc`, `version` (copy of the canonical) |
 //! | entitlements by holder | `HOLDER#member:<id>` / `HOLDER#team:<id>` | `ENT#<id>` | index item |
 //! | teams by member | `MEMBEROF#<member id>` | `TEAM#<id>` | index item |
@@ -35,7 +36,9 @@
 //!   holder (1) + `TransactWriteItems` of the new version, its copies and index items (1) +
 //!   idempotency `UpdateItem` (1) = **4**;
 //! - reconcile: `Query gsi1 (gsi1pk = OWNED#<shard>)`, paged with a cursor, shard by shard;
-//! - audit history of a person: `Query pk = AUDIT#<e>`, newest first.
+//! - audit history of a person: `Query pk = AUDIT#<e>`, newest first;
+//! - members stored since an instant (the console's people search): `Query gsi1 (gsi1pk =
+//!   PEOPLE#<shard>, gsi1sk >= <instant>)`, shard by shard.
 //!
 //! # Concurrency
 //! Every read-modify-write carries the `version` it read and writes with a condition on it;
@@ -49,6 +52,7 @@ mod idempotency;
 pub mod item_size;
 pub mod ledger;
 mod ownership;
+pub mod people;
 mod runs;
 mod safety;
 mod sync_state;

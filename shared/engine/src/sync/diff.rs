@@ -8,6 +8,8 @@
 //!   entitlement of this platform ([`SyncScope::covers`]) missing from it → a cancel; a member
 //!   of this platform missing from it → a removal; a team of this platform missing from it →
 //!   an empty member list. An incremental or incomplete listing never ends anything.
+//! - a record the listing contains but the mapping could not read ([`SyncScope::kept`]) is not
+//!   missing: what it stands for is neither ended nor counted by the brake.
 //!
 //! # Which stored records are this platform's
 //! Stored facts do not record where they came from. Entitlements: the platform's normaliser
@@ -19,8 +21,19 @@
 //! left alone (its removal would change nothing this platform granted).
 //!
 //! Endings are returned apart from changes so that the caller can hold them (the brake,
-//! [`Brake`]) while publishing the rest.
+//! [`Brake`]) while publishing the rest. A team list that loses members is an ending too (its
+//! lost members lose the team's entitlements), whether or not it also gains some.
+//!
+//! # What the brake counts
+//! **Grants**: one person's access through one active entitlement of this platform — a
+//! member-held entitlement is one grant, a team-held one is one per stored member of the team
+//! (at least one). The active grants are the brake's base ([`SyncScope::active_grants`]); the
+//! endings' grants ([`SyncDiff::ended_grants`]) are what it weighs: a cancel ends all of an
+//! entitlement's grants, a member's removal the member's own and those it had through its
+//! teams, an emptied or shrunk team those of the members it loses. So a company plan shared by
+//! fifty people that loses them all weighs fifty, as fifty personal plans would.
 
+use access_sync_platforms::api::Kept;
 use access_sync_rules::event::{MemberEvent, TeamEvent};
 use access_sync_rules::{Body, EntitlementId, Event, Facts, Holder, Instant, MemberId, TeamId};
 use sha2::{Digest, Sha256};
@@ -41,21 +54,29 @@ pub struct SyncDiff {
     /// New or changed members, teams and entitlements (including e-mail changes): safe to
     /// publish at once.
     pub changes: Vec<Event>,
-    /// Cancels of active entitlements, removals of members, emptied teams: what the brake
+    /// Cancels of active entitlements, removals of members, teams emptied or losing members: what the brake
     /// may hold.
     pub endings: Vec<Event>,
     /// Records the listing shows exactly as stored.
     pub unchanged: usize,
-    /// The stored active entitlements the endings end (directly, or through a removed holder):
-    /// what the brake counts.
+    /// The stored active entitlements the endings end (directly, or through a removed holder).
     pub ended_entitlements: BTreeSet<EntitlementId>,
+    /// The grants the endings end (module docs, "What the brake counts"): what the brake
+    /// weighs against [`SyncScope::active_grants`].
+    pub ended_grants: BTreeSet<Grant>,
 }
 
+/// One person's access through one entitlement: `(entitlement, None)` for a member-held one
+/// (or a team-held one whose team has no stored members), `(entitlement, Some(member))` for
+/// each member of a holder team.
+pub type Grant = (EntitlementId, Option<MemberId>);
+
 /// The brake on endings: a sync that would end more than `share` of the platform's active
-/// entitlements, and more than `floor` of them, is held until an operator confirms.
+/// grants (entitlements, a team's counted once per member: module docs), and more than
+/// `floor` of them, is held until an operator confirms.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Brake {
-    /// Largest share of active entitlements a sync may end unconfirmed (default 0.10).
+    /// Largest share of active grants a sync may end unconfirmed (default 0.10).
     pub share: f64,
     /// Up to this many endings never engage the brake (default 5), so a small space can
     /// lose a member without an operator.
@@ -84,6 +105,8 @@ pub struct SyncScope<'a> {
     pub platform: &'a str,
     /// Whether a complete full listing would contain entitlement `id` if it still existed.
     pub covers: &'a (dyn Fn(&EntitlementId) -> bool + Sync),
+    /// What records the listing contains but the mapping could not read stand for: not gone.
+    pub kept: &'a Kept,
 }
 
 impl SyncScope<'_> {
@@ -95,6 +118,37 @@ impl SyncScope<'_> {
             .map(|e| e.id.clone())
             .collect()
     }
+
+    /// The grants of the stored active entitlements the listing covers: the brake's base.
+    pub fn active_grants(&self, stored: &Facts) -> usize {
+        self.active(stored)
+            .iter()
+            .map(|id| grants(stored, id).len())
+            .sum()
+    }
+}
+
+/// Every grant of stored entitlement `id` (module docs, "What the brake counts").
+fn grants(stored: &Facts, id: &EntitlementId) -> Vec<Grant> {
+    let holder = stored
+        .entitlement(id)
+        .and_then(|r| r.current.as_ref())
+        .map(|c| &c.holder);
+    let members = match holder {
+        Some(Holder::Team(t)) => stored.team(t).map(|r| r.members.clone()),
+        _ => None,
+    }
+    .unwrap_or_default();
+    if members.is_empty() {
+        return vec![(id.clone(), None)];
+    }
+    members.into_iter().map(|m| (id.clone(), Some(m))).collect()
+}
+
+/// Records that `id` ends, with all its grants.
+fn end_entitlement(stored: &Facts, id: &EntitlementId, out: &mut SyncDiff) {
+    out.ended_entitlements.insert(id.clone());
+    out.ended_grants.extend(grants(stored, id));
 }
 
 /// A delivery id that is a function of the record, the stored version it replaces and the
@@ -164,7 +218,7 @@ pub fn diff(
                 match (same, m.removed) {
                     (Some(true), _) | (None, true) => out.unchanged += 1,
                     (Some(false), true) => {
-                        end_member(stored, &m.id, &active, &mut out.ended_entitlements);
+                        end_member(stored, &m.id, &active, &mut out);
                         out.endings.push(event(scope, stored, (*body).clone(), at));
                     }
                     _ => out.changes.push(event(scope, stored, (*body).clone(), at)),
@@ -172,12 +226,29 @@ pub fn diff(
             }
             Body::Team(t) => {
                 seen_teams.insert(t.id.clone());
+                // A member whose record is listed but unreadable stays where it is stored.
+                let mut t = t.clone();
+                if let Some(r) = stored.team(&t.id) {
+                    for m in &r.members {
+                        if scope.kept.members.contains(m) && !t.members.contains(m) {
+                            t.members.push(m.clone());
+                        }
+                    }
+                }
                 let fresh_set: BTreeSet<&MemberId> = t.members.iter().collect();
+                let body = &Body::Team(t.clone());
                 match stored.team(&t.id) {
                     Some(r) if r.members.iter().collect::<BTreeSet<_>>() == fresh_set => {
                         out.unchanged += 1;
                     }
                     None if t.members.is_empty() => out.unchanged += 1,
+                    Some(r) if r.members.iter().any(|m| !fresh_set.contains(m)) => {
+                        // Members leave: they lose the team's entitlements, an ending.
+                        for m in r.members.iter().filter(|m| !fresh_set.contains(m)) {
+                            leave_team(stored, &t.id, m, &active, &mut out.ended_grants);
+                        }
+                        out.endings.push(event(scope, stored, (*body).clone(), at));
+                    }
                     _ => out.changes.push(event(scope, stored, (*body).clone(), at)),
                 }
             }
@@ -192,7 +263,7 @@ pub fn diff(
                 seen_entitlements.insert(id.clone());
                 if stored.entitlement(id).is_some_and(|r| r.current.is_some()) {
                     if active.contains(id) {
-                        out.ended_entitlements.insert(id.clone());
+                        end_entitlement(stored, id, &mut out);
                     }
                     out.endings.push(event(scope, stored, (*body).clone(), at));
                 } else {
@@ -248,8 +319,9 @@ fn vanished(
                 }
             }
         }
-        if !seen_entitlements.contains(id) {
-            out.ended_entitlements.insert(id.clone());
+        // Listed but unreadable is not gone.
+        if !seen_entitlements.contains(id) && !scope.kept.entitlement(id) {
+            end_entitlement(stored, id, out);
             out.endings
                 .push(event(scope, stored, Body::Cancel(id.clone()), at));
         }
@@ -258,7 +330,10 @@ fn vanished(
         let Some(r) = stored.member(m).filter(|r| !r.removed) else {
             continue;
         };
-        end_member(stored, m, active, &mut out.ended_entitlements);
+        if scope.kept.members.contains(m) {
+            continue;
+        }
+        end_member(stored, m, active, out);
         let body = Body::Member(MemberEvent {
             id: m.clone(),
             email: r.email.clone(),
@@ -268,8 +343,14 @@ fn vanished(
         out.endings.push(event(scope, stored, body, at));
     }
     for t in teams.difference(seen_teams) {
-        if stored.team(t).is_none_or(|r| r.members.is_empty()) {
+        if scope.kept.teams.contains(t) {
             continue;
+        }
+        let Some(r) = stored.team(t).filter(|r| !r.members.is_empty()) else {
+            continue;
+        };
+        for m in &r.members {
+            leave_team(stored, t, m, active, &mut out.ended_grants);
         }
         out.ended_entitlements.extend(
             stored
@@ -286,17 +367,30 @@ fn vanished(
     }
 }
 
-/// The active entitlements a member's removal ends: those held directly.
-fn end_member(
-    stored: &Facts,
-    m: &MemberId,
-    active: &BTreeSet<EntitlementId>,
-    ended: &mut BTreeSet<EntitlementId>,
-) {
-    // A team's entitlements stay with its other members: only the member's own count.
+/// What a member's removal ends: the active entitlements it holds itself, and its grants
+/// through its teams (the teams' entitlements stay with their other members).
+fn end_member(stored: &Facts, m: &MemberId, active: &BTreeSet<EntitlementId>, out: &mut SyncDiff) {
     for e in stored.held_by_member(m) {
         if active.contains(e) {
-            ended.insert(e.clone());
+            end_entitlement(stored, e, out);
+        }
+    }
+    for t in stored.teams_of(m) {
+        leave_team(stored, t, m, active, &mut out.ended_grants);
+    }
+}
+
+/// The grants member `m` loses by leaving team `t`: one per active entitlement `t` holds.
+fn leave_team(
+    stored: &Facts,
+    t: &TeamId,
+    m: &MemberId,
+    active: &BTreeSet<EntitlementId>,
+    ended: &mut BTreeSet<Grant>,
+) {
+    for e in stored.held_by_team(t) {
+        if active.contains(e) {
+            ended.insert((e.clone(), Some(m.clone())));
         }
     }
 }

@@ -130,9 +130,10 @@ pub struct SyncReport {
     pub endings: Vec<Event>,
     /// Whether the brake held the endings.
     pub held: bool,
-    /// Active entitlements the endings end.
+    /// Active grants the endings end (an entitlement per person it gives access to:
+    /// [`super::diff`], "What the brake counts").
     pub ended: usize,
-    /// The platform's active entitlements before the sync.
+    /// The platform's active grants before the sync.
     pub active: usize,
 }
 
@@ -421,14 +422,11 @@ where
         let scope = SyncScope {
             platform: self.name(),
             covers: &|id| self.mapping.covers(id),
+            kept: &mapped.kept,
         };
         let d = diff(&scope, &stored, &mapped.events, listing, at);
-        let active = scope.active(&stored).len();
-        let held = !d.endings.is_empty()
-            && self
-                .settings
-                .brake
-                .holds(d.ended_entitlements.len(), active);
+        let active = scope.active_grants(&stored);
+        let held = !d.endings.is_empty() && self.settings.brake.holds(d.ended_grants.len(), active);
         let report = SyncReport {
             full: listing == Listing::CompleteFull,
             records: records.len(),
@@ -438,7 +436,7 @@ where
             changes: d.changes,
             endings: d.endings,
             held,
-            ended: d.ended_entitlements.len(),
+            ended: d.ended_grants.len(),
             active,
         };
         if !write {
@@ -499,7 +497,7 @@ where
                 pair: None,
                 action: AuditAction::Brake,
                 cause: format!(
-                    "platform_sync {name}: held {} ending(s) that would end {} of {} active entitlements; `access-sync sync confirm {name}` publishes them, `access-sync sync discard {name}` drops them",
+                    "platform_sync {name}: held {} ending(s) that would end {} of {} active grants (one person's access through one entitlement); `access-sync sync confirm {name}` publishes them, `access-sync sync discard {name}` drops them",
                     report.endings.len(),
                     report.ended,
                     report.active

@@ -15,10 +15,17 @@ fn covers(id: &EntitlementId) -> bool {
     id.as_str().starts_with("p:")
 }
 
+static NOTHING_KEPT: access_sync_platforms::api::Kept = access_sync_platforms::api::Kept {
+    entitlements: std::collections::BTreeSet::new(),
+    members: std::collections::BTreeSet::new(),
+    teams: std::collections::BTreeSet::new(),
+};
+
 fn scope() -> SyncScope<'static> {
     SyncScope {
         platform: "p",
         covers: &covers,
+        kept: &NOTHING_KEPT,
     }
 }
 
@@ -285,4 +292,146 @@ fn brake_threshold() {
     };
     assert!(strict.holds(1, 1000));
     assert!(!strict.holds(0, 1000));
+}
+
+/// Issue 17 review, item 4: a team list that loses members is an ending (its lost members
+/// lose the team's entitlements), weighed by the brake like any other: one grant per member
+/// per active entitlement of the team.
+#[test]
+fn a_team_shrink_is_an_ending_the_brake_weighs() {
+    let now = at("2026-02-01T00:00:00Z");
+    let shrunk =
+        r#"{"id":"x","at":"2026-01-01T00:00:00Z","team":{"id":"t-1","members":["m-ann"]}}"#;
+    let facts = stored();
+    let s = scope();
+    // Active: p:plan:1 (Ann's) and p:plan:2 (team t-1: Ann and Bob) → three grants.
+    assert_eq!(s.active_grants(&facts), 3);
+    let d = diff(
+        &s,
+        &facts,
+        &listing(&[ANN, BOB, shrunk, PLAN_ANN, PLAN_TEAM]),
+        Listing::Incremental,
+        now,
+    );
+    assert!(d.changes.is_empty(), "{:?}", d.changes);
+    assert_eq!(kinds(&d.endings), ["team t-1 1"]);
+    assert_eq!(
+        d.ended_grants.iter().cloned().collect::<Vec<_>>(),
+        [(
+            EntitlementId("p:plan:2".into()),
+            Some(access_sync_rules::MemberId("m-bob".into()))
+        )]
+    );
+    // Growing is not an ending.
+    let grown = r#"{"id":"x","at":"2026-01-01T00:00:00Z","team":{"id":"t-1","members":["m-ann","m-bob","m-cat"]}}"#;
+    let d = diff(
+        &s,
+        &facts,
+        &listing(&[ANN, BOB, grown, PLAN_ANN, PLAN_TEAM]),
+        Listing::Incremental,
+        now,
+    );
+    assert_eq!(kinds(&d.changes), ["team t-1 3"]);
+    assert!(d.endings.is_empty() && d.ended_grants.is_empty());
+    // Cancelling the team's plan ends both members' grants.
+    let cancel = r#"{"id":"x","at":"2026-01-01T00:00:00Z","cancel":{"entitlement":"p:plan:2"}}"#;
+    let d = diff(&s, &facts, &listing(&[cancel]), Listing::Incremental, now);
+    assert_eq!(d.ended_grants.len(), 2);
+}
+
+/// A mass shrink of a company plan's team is held: 20 members, 19 leave.
+#[test]
+fn a_mass_team_shrink_is_held() {
+    let now = at("2026-02-01T00:00:00Z");
+    let m = Mappings::default();
+    let mut facts = Facts::new();
+    let ids: Vec<String> = (0..20).map(|i| format!("m{i}")).collect();
+    let team = |members: &[String]| {
+        format!(
+            r#"{{"id":"t","at":"2026-01-01T00:00:00Z","team":{{"id":"t-big","members":{}}}}}"#,
+            serde_json::to_string(members).unwrap()
+        )
+    };
+    let plan = r#"{"id":"p","at":"2026-01-01T00:00:00Z","entitlement":{"id":"p:plan:co","kind":"plan","refs":["plan:hot"],"holder":{"team":"t-big"}}}"#;
+    for i in &ids {
+        let line = format!(
+            r#"{{"id":"{i}","at":"2026-01-01T00:00:00Z","member":{{"id":"{i}","email":"{i}@x.io"}}}}"#
+        );
+        facts.apply(&ev(&line), &m);
+    }
+    facts.apply(&ev(&team(&ids)), &m);
+    facts.apply(&ev(plan), &m);
+    let s = scope();
+    assert_eq!(s.active_grants(&facts), 20);
+    let d = diff(
+        &s,
+        &facts,
+        &listing(&[&team(&ids[..1])]),
+        Listing::Incremental,
+        now,
+    );
+    assert_eq!(d.endings.len(), 1);
+    assert_eq!(d.ended_grants.len(), 19);
+    assert!(Brake::default().holds(d.ended_grants.len(), 20));
+    // One leaving is within the floor.
+    let d = diff(
+        &s,
+        &facts,
+        &listing(&[&team(&ids[1..])]),
+        Listing::Incremental,
+        now,
+    );
+    assert_eq!(d.ended_grants.len(), 1);
+    assert!(!Brake::default().holds(d.ended_grants.len(), 20));
+}
+
+/// Issue 17 review, item 3: what the listing contains but the mapping could not read is not
+/// gone — neither ended nor counted by the brake — while what vanished is.
+#[test]
+fn what_is_listed_but_unreadable_is_neither_ended_nor_counted() {
+    let now = at("2026-02-01T00:00:00Z");
+    let kept = access_sync_platforms::api::Kept {
+        entitlements: [EntitlementId("p:plan:2".into())].into(),
+        members: [access_sync_rules::MemberId("m-bob".into())].into(),
+        teams: [access_sync_rules::TeamId("t-1".into())].into(),
+    };
+    let s = SyncScope {
+        platform: "p",
+        covers: &covers,
+        kept: &kept,
+    };
+    let facts = stored();
+    // Only Ann and her plan are readable; Bob, the team and its plan were listed unreadable.
+    let d = diff(
+        &s,
+        &facts,
+        &listing(&[ANN, PLAN_ANN]),
+        Listing::CompleteFull,
+        now,
+    );
+    assert!(d.endings.is_empty(), "{:?}", kinds(&d.endings));
+    assert!(d.ended_grants.is_empty() && d.ended_entitlements.is_empty());
+    // A team list read without an unreadable member keeps the member.
+    let without_bob =
+        r#"{"id":"x","at":"2026-01-01T00:00:00Z","team":{"id":"t-1","members":["m-ann"]}}"#;
+    let d = diff(
+        &s,
+        &facts,
+        &listing(&[ANN, without_bob, PLAN_ANN]),
+        Listing::CompleteFull,
+        now,
+    );
+    assert!(d.endings.is_empty() && d.changes.is_empty(), "{d:?}");
+    // Without the kept records, the same listing ends Bob, the team plan and its grants.
+    let d = diff(
+        &scope(),
+        &facts,
+        &listing(&[ANN, PLAN_ANN]),
+        Listing::CompleteFull,
+        now,
+    );
+    let mut got = kinds(&d.endings);
+    got.sort();
+    assert_eq!(got, ["cancel p:plan:2", "remove m-bob", "team t-1 0"]);
+    assert_eq!(d.ended_grants.len(), 2);
 }

@@ -32,6 +32,8 @@ pub enum CrashPoint {
     AfterOwnershipWrite,
     /// Scheduling the next edge fails.
     AtSchedule,
+    /// Event handling: the facts are saved, then the function dies.
+    AfterFactsSave,
 }
 
 /// The armed crash, shared by the wrappers.
@@ -129,7 +131,11 @@ impl<S: FactStore + Sync> FactStore for CrashStore<S> {
         self.inner.load_for_event(body).await
     }
     async fn save(&self, loaded: &Loaded, record: &Record) -> Result<Version, StoreError> {
-        self.inner.save(loaded, record).await
+        let v = self.inner.save(loaded, record).await?;
+        if self.plan.take(CrashPoint::AfterFactsSave) {
+            return Err(StoreError::Unavailable("injected crash".into()));
+        }
+        Ok(v)
     }
     async fn all_records(&self) -> Result<Vec<Record>, StoreError> {
         self.inner.all_records().await

@@ -87,7 +87,11 @@ pub fn map_records(records: &[ApiRecord<'_>], at: Instant) -> Mapped {
         })
         .collect();
     unmapped.sort();
-    Mapped { events, unmapped }
+    Mapped {
+        events,
+        unmapped,
+        kept: out.kept,
+    }
 }
 
 /// Whether a complete full listing would contain entitlement `id` if it still existed

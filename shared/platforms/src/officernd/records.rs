@@ -11,6 +11,7 @@
 //! Pure: no clock (the sync's instant is a parameter), no I/O.
 
 use crate::Rejection;
+use crate::api::Kept;
 use crate::directory::Known;
 use crate::json::{Obj, ids_in};
 use crate::out::{Grant, Out, hashed_id, reference};
@@ -53,6 +54,9 @@ pub struct Mapped {
     pub events: Vec<Event>,
     /// What gave nothing, with a reason.
     pub unmapped: Vec<Unmapped>,
+    /// What the records that gave nothing stand for (listed, so not gone): see
+    /// [`crate::api::Kept`].
+    pub kept: Kept,
 }
 
 /// The collections the mapping knows.
@@ -69,6 +73,37 @@ enum Collection {
     /// `resources`, `locations`, `floors`, `plans`: read for what other records refer to;
     /// they grant nothing themselves.
     Reference,
+}
+
+/// What a record of collection `c` with id `id` stands for among the stored facts, when it is
+/// listed but cannot be read: kept as stored (neither ended nor counted by the sync's brake).
+fn keep(kept: &mut Kept, c: Collection, id: &str) {
+    let ent = |kind: &str| EntitlementId(format!("officernd:{kind}:{id}"));
+    match c {
+        Collection::Members => {
+            kept.members.insert(MemberId(id.to_string()));
+        }
+        Collection::Companies => {
+            kept.teams.insert(TeamId(id.to_string()));
+        }
+        Collection::Memberships => {
+            kept.entitlements.insert(ent("membership"));
+        }
+        Collection::Passes => {
+            kept.entitlements.insert(ent("pass"));
+        }
+        // A one-off booking and its members' entitlements (`…:member:<id>`).
+        Collection::Bookings => {
+            kept.entitlements.insert(ent("booking"));
+        }
+        Collection::Assignments => {
+            kept.entitlements.insert(ent("assignment"));
+        }
+        Collection::Checkins => {
+            kept.entitlements.insert(ent("checkin"));
+        }
+        Collection::VisitorCheckins | Collection::Reference => {}
+    }
 }
 
 fn collection(name: &str) -> Option<Collection> {
@@ -97,8 +132,11 @@ fn collection(name: &str) -> Option<Collection> {
 ///   list: what `known` holds, without the listed members now elsewhere, plus the listed
 ///   members naming it (a listed member record is whole: without `company` it is in none). A
 ///   team event is emitted only when that differs from `known`.
-/// - Assignments reach their holder through their `membership`, which must be among the
-///   records; the resource's `type` (from `resources`, if listed) chooses `desk:` or `office:`.
+/// - Assignments reach their holder through their `membership`: an assignment whose membership
+///   is not among the records is over (a cancel: its access came with the membership, R §2.6);
+///   the resource's `type` (from `resources`, if listed) chooses `desk:` or `office:`.
+/// - A record that cannot be read is reported in `unmapped` and what it stands for is `kept`
+///   (it is listed, so it is not gone).
 pub fn events_from_records(records: &[RecordRef<'_>], now: Instant, known: &dyn Known) -> Mapped {
     let mut mapped = Mapped::default();
     let memberships = index_memberships(records);
@@ -117,17 +155,23 @@ pub fn events_from_records(records: &[RecordRef<'_>], now: Instant, known: &dyn 
                 .push(unmapped(format!("unknown collection {:?}", r.collection)));
             continue;
         };
+        let unreadable = |mapped: &mut Mapped, reason: String| {
+            if let Some(id) = &id {
+                keep(&mut mapped.kept, c, id);
+            }
+            mapped.unmapped.push(unmapped(reason));
+        };
         let o = match Obj::new(r.body, "") {
             Ok(o) => o,
             Err(e) => {
-                mapped.unmapped.push(unmapped(e.to_string()));
+                unreadable(&mut mapped, e.to_string());
                 continue;
             }
         };
         let stamp = match o.instant_opt("modifiedAt", DateIs::Start) {
             Ok(t) => t,
             Err(e) => {
-                mapped.unmapped.push(unmapped(e.to_string()));
+                unreadable(&mut mapped, e.to_string());
                 continue;
             }
         };
@@ -161,7 +205,7 @@ pub fn events_from_records(records: &[RecordRef<'_>], now: Instant, known: &dyn 
                     mapped.events.push(with_record_id(e, stamp.is_some()));
                 }
             }
-            Err(e) => mapped.unmapped.push(unmapped(e.to_string())),
+            Err(e) => unreadable(&mut mapped, e.to_string()),
         }
         mapped.unmapped.extend(notes.into_iter().map(unmapped));
     }
@@ -659,9 +703,12 @@ pub(crate) fn member(
         removed,
     });
     let Some(known) = teams else { return Ok(()) };
-    // A removal leaves team lists alone (ACCESS-MODEL rule 6); and only a payload that carries
-    // `company` (v1 `team`) says anything about the member's team.
-    if removed || !(o.has("company") || o.has("team")) {
+    // A removal leaves team lists alone (ACCESS-MODEL rule 6). Only a payload that carries
+    // `company` (v1 `team`), or whose `previousAttributes` does (the company changed), says
+    // anything about the member's team: with the previous company named and the object
+    // without one, the company was cleared (`data.object` is the whole record, R §5).
+    let says_company = |x: &Obj<'_>| x.has("company") || x.has("team");
+    if removed || !(says_company(o) || previous.is_some_and(says_company)) {
         return Ok(());
     }
     let team = first_id(o, &["company", "team"])?.map(TeamId);
@@ -726,20 +773,24 @@ struct MembershipFacts {
     standing: Standing,
 }
 
-fn index_memberships(records: &[RecordRef<'_>]) -> BTreeMap<String, MembershipFacts> {
+/// The memberships among the records, by `_id`: `None` for one that is listed but cannot be
+/// read (its holder or standing is not understood).
+fn index_memberships(records: &[RecordRef<'_>]) -> BTreeMap<String, Option<MembershipFacts>> {
     let mut out = BTreeMap::new();
     for r in records {
         if collection(r.collection) != Some(Collection::Memberships) {
             continue;
         }
-        let Ok(o) = Obj::new(r.body, "") else {
+        let Some(id) = r.body.get("_id").and_then(record_id) else {
             continue;
         };
-        let (Ok(id), Ok(holder), Ok(standing)) = (o.id("_id"), holder(&o), membership_standing(&o))
-        else {
-            continue;
-        };
-        out.insert(id, MembershipFacts { holder, standing });
+        let facts = Obj::new(r.body, "").ok().and_then(|o| {
+            let (Ok(holder), Ok(standing)) = (holder(&o), membership_standing(&o)) else {
+                return None;
+            };
+            Some(MembershipFacts { holder, standing })
+        });
+        out.insert(id, facts);
     }
     out
 }
@@ -759,20 +810,33 @@ fn index_resource_types(records: &[RecordRef<'_>]) -> BTreeMap<String, String> {
 /// A desk or office assignment (API only): `officernd:assignment:<_id>`, kind `occupancy`,
 /// held by its membership's holder with its membership's status; ref `desk:<resource>` for a
 /// desk type, `office:<resource>` for `team_room`, both when the resource was not listed.
+///
+/// An assignment links a resource to a membership and reaches its holder only through it
+/// (R §2.6): without its membership it gives no one access. So an assignment whose membership
+/// is not among the records (deleted: a complete listing no longer has it, R §3 "Deletions")
+/// is a cancel, like an expired membership's; one whose membership is listed but cannot be
+/// read is unmapped (and kept as stored).
 fn assignment(
     out: &mut Out,
     o: &Obj<'_>,
-    memberships: &BTreeMap<String, MembershipFacts>,
+    memberships: &BTreeMap<String, Option<MembershipFacts>>,
     resource_types: &BTreeMap<String, String>,
 ) -> Result<(), Rejection> {
     let id = format!("officernd:assignment:{}", o.id("_id")?);
     let resource = o.id("resource")?;
     let membership = o.id("membership")?;
-    let Some(m) = memberships.get(&membership) else {
-        return Err(Rejection::malformed(
-            o.path("membership"),
-            format!("membership {membership} is not among the records read (or maps to nothing)"),
-        ));
+    let m = match memberships.get(&membership) {
+        None => {
+            out.cancel(EntitlementId(id));
+            return Ok(());
+        }
+        Some(None) => {
+            return Err(Rejection::malformed(
+                o.path("membership"),
+                format!("membership {membership} is listed but cannot be read"),
+            ));
+        }
+        Some(Some(m)) => m,
     };
     let status = match m.standing {
         Standing::Ended => {

@@ -440,7 +440,7 @@ pub(super) fn timeline(
                 _ => {}
             }
         }
-        if vu == Some(vf) || !Facts::grants(e.status, mappings) {
+        if vu == Some(vf) || !Facts::may_grant(e.status) {
             continue;
         }
         let start = e.start.unwrap_or(first_seen);
@@ -456,6 +456,9 @@ pub(super) fn timeline(
                 continue;
             };
             let entry = &mappings.entries[m];
+            if !Facts::grants_through(e.status, mappings, entry) {
+                continue;
+            }
             let timing = Timing {
                 lead: entry.lead(),
                 lag: entry.lag(),

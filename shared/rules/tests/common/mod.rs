@@ -90,7 +90,7 @@ pub fn oracle(mappings: &Mappings, events: &[Event], until: Option<Instant>) -> 
     for (id, hist) in &ents {
         for (vf, vu, v) in periods(hist) {
             let Some(e) = v else { continue };
-            if !Facts::grants(e.status, mappings) {
+            if !Facts::may_grant(e.status) {
                 continue;
             }
             let start = e.start.or(first_seen.get(id).copied()).unwrap_or(vf);
@@ -98,6 +98,9 @@ pub fn oracle(mappings: &Mappings, events: &[Event], until: Option<Instant>) -> 
                 let Some(m) = mappings.get(r.source, &r.id) else {
                     continue;
                 };
+                if !Facts::grants_through(e.status, mappings, m) {
+                    continue;
+                }
                 let t = Timing {
                     lead: m.lead(),
                     lag: m.lag(),

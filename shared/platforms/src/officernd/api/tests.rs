@@ -201,3 +201,166 @@ fn what_the_mapping_makes_is_covered_exactly_when_listed_in_full() {
     assert!(checked.contains_key(&("bookings", false)), "{checked:?}");
     assert!(checked.contains_key(&("checkins", false)), "{checked:?}");
 }
+
+fn cancels(evs: &[Event]) -> Vec<String> {
+    evs.iter()
+        .filter_map(|e| match &e.body {
+            Body::Cancel(id) => Some(id.to_string()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// A company's office membership (R §2.3: `isPersonal: false`, `company`, no `member`) and the
+/// private office assigned to it (R §2.6: an assignment's `resource`, `membership`,
+/// `startDate`; the resource's `type` `team_room`).
+fn office_space() -> Vec<(&'static str, String, Value)> {
+    records(&[
+        ("companies", json!({"_id": "C1", "name": "Acme"})),
+        (
+            "members",
+            json!({"_id": "M1", "email": "a@x.io", "company": "C1"}),
+        ),
+        ("resources", json!({"_id": "R1", "type": "team_room"})),
+        (
+            "memberships",
+            json!({"_id": "S1", "isPersonal": false, "company": "C1", "plan": "P1",
+                "status": "approved", "calculatedStatus": "active",
+                "startDate": "2026-11-01T00:00:00.000Z"}),
+        ),
+        (
+            "assignments",
+            json!({"_id": "A1", "resource": "R1", "membership": "S1",
+                "startDate": "2026-11-01T00:00:00.000Z"}),
+        ),
+    ])
+}
+
+/// Issue 17 review, item 1: an assignment reaches its holder only through its membership
+/// (R §2.6), so when the membership is gone from a complete listing (deleted: R §3
+/// "Deletions") the assignment's access ends with it — a cancel, not an unmapped record that
+/// would keep the office door open.
+#[test]
+fn an_assignment_whose_membership_is_gone_is_cancelled() {
+    let rs = office_space();
+    let m = Platform::Officernd
+        .events_from_records(&api(&rs), t(NOW))
+        .unwrap();
+    assert!(cancels(&m.events).is_empty(), "{:?}", m.events);
+    assert!(m.unmapped.is_empty(), "{:?}", m.unmapped);
+
+    let without: Vec<_> = rs
+        .into_iter()
+        .filter(|(c, _, _)| *c != "memberships")
+        .collect();
+    let m = Platform::Officernd
+        .events_from_records(&api(&without), t(NOW))
+        .unwrap();
+    assert_eq!(cancels(&m.events), vec!["officernd:assignment:A1"]);
+    assert!(m.unmapped.is_empty() && m.kept.is_empty(), "{m:?}");
+}
+
+/// Issue 17 review, item 3: a record the listing contains but the mapping cannot read (an
+/// unknown `calculatedStatus`, R §2.3 enum; a `modifiedAt` that is not a date, R §2.1) is
+/// reported and *kept*: not gone, so the sync must not end it. An assignment of such a
+/// membership is unreadable too (its holder is unknown), and kept.
+#[test]
+fn records_that_cannot_be_read_are_kept_not_gone() {
+    let mut rs = office_space();
+    for (c, _, body) in &mut rs {
+        match *c {
+            "memberships" => body["calculatedStatus"] = json!("sleeping"),
+            "members" => body["modifiedAt"] = json!("not a date"),
+            _ => {}
+        }
+    }
+    let m = Platform::Officernd
+        .events_from_records(&api(&rs), t(NOW))
+        .unwrap();
+    assert!(cancels(&m.events).is_empty(), "{:?}", m.events);
+    let ids = |v: &std::collections::BTreeSet<EntitlementId>| {
+        v.iter().map(|e| e.to_string()).collect::<Vec<_>>()
+    };
+    assert_eq!(
+        ids(&m.kept.entitlements),
+        vec!["officernd:assignment:A1", "officernd:membership:S1"]
+    );
+    assert_eq!(
+        m.kept.members.iter().cloned().collect::<Vec<_>>(),
+        vec![MemberId("M1".into())]
+    );
+    assert_eq!(m.unmapped.len(), 3, "{:?}", m.unmapped);
+    // Kept ids cover the records' own entitlements and those under them.
+    assert!(
+        m.kept
+            .entitlement(&EntitlementId("officernd:membership:S1".into()))
+    );
+    assert!(
+        !m.kept
+            .entitlement(&EntitlementId("officernd:membership:S11".into()))
+    );
+}
+
+/// Issue 17 review, item 2: a `member.updated` webhook whose object no longer carries
+/// `company` while `previousAttributes.company` names the old one (R §5: `data.object` is the
+/// whole record, `previousAttributes` the changed fields) is a member who left the company:
+/// the company's list loses the member, so its company-wide membership and pass stop
+/// reaching them.
+#[test]
+fn a_webhook_member_whose_company_was_cleared_leaves_the_team() {
+    use crate::{Delivery, Seen};
+    let mut known = Seen::new();
+    known.observe(
+        &Event::parse(
+            r#"{"id":"k","at":"2026-11-01T00:00:00Z","team":{"id":"C1","members":["M1","M2"]}}"#,
+        )
+        .unwrap(),
+    );
+    let body = |object: Value, previous: Value| {
+        json!({"event": "6a00000000000000000000e1", "eventType": "member.updated",
+            "createdAt": "2026-12-03T11:00:00.000Z",
+            "data": {"object": object, "previousAttributes": previous}})
+        .to_string()
+    };
+    let normalize = |text: &str| {
+        Platform::Officernd
+            .normalize(
+                &Delivery {
+                    body: text.as_bytes(),
+                    ..Delivery::default()
+                },
+                &known,
+            )
+            .unwrap()
+    };
+    // Cleared: the key is gone from the object (v2 and v1 names alike).
+    for key in ["company", "team"] {
+        let evs = normalize(&body(
+            json!({"_id": "M1", "email": "a@x.io", "name": "A", "status": "active"}),
+            json!({key: "C1"}),
+        ));
+        assert_eq!(
+            teams(&evs),
+            vec![(TeamId("C1".into()), vec![MemberId("M2".into())])],
+            "{key}"
+        );
+    }
+    // Changed: the old company loses the member, the new one gains it.
+    let evs = normalize(&body(
+        json!({"_id": "M1", "email": "a@x.io", "company": "C2"}),
+        json!({"company": "C1"}),
+    ));
+    assert_eq!(
+        teams(&evs),
+        vec![
+            (TeamId("C2".into()), vec![MemberId("M1".into())]),
+            (TeamId("C1".into()), vec![MemberId("M2".into())]),
+        ]
+    );
+    // A change of something else says nothing about the company.
+    let evs = normalize(&body(
+        json!({"_id": "M1", "email": "a@x.io", "name": "A2"}),
+        json!({"name": "A"}),
+    ));
+    assert!(teams(&evs).is_empty(), "{evs:?}");
+}
