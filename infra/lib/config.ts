@@ -33,7 +33,8 @@ export interface AccessSyncConfig {
    * `<prefix>/platforms/<platform>` (empty until the operator fills it) and its own schedule.
    * Only platforms with an API client in this build (`SYNC_PLATFORMS`). A space on Optix needs
    * `optix` here: its webhooks are only hints, re-read through its API by platform_reread with
-   * this secret (`{"token", "organization_id"}`, shared/sources/src/optix/secret.rs).
+   * this secret (`{"token", "organization_id"}`, shared/sources/src/optix/secret.rs). So does a
+   * space on TeamUp (`teamup`): its unsigned webhooks are only nudges re-read through its API.
    */
   readonly syncPlatforms: SyncPlatform[];
   /** Minutes between scheduled syncs of each platform. */
@@ -47,7 +48,7 @@ export interface AccessSyncConfig {
 }
 
 /** Platforms with an API client (`access_sync_sources::connect`): one line per platform. */
-export const SYNC_PLATFORMS = ['officernd', 'optix'] as const;
+export const SYNC_PLATFORMS = ['officernd', 'optix', 'nexudus', 'teamup'] as const;
 export type SyncPlatform = (typeof SYNC_PLATFORMS)[number];
 
 /**

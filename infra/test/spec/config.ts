@@ -33,7 +33,8 @@ describe('configuration', () => {
     assert.deepEqual(from({ syncPlatforms: 'OfficeRnD, officernd' }).syncPlatforms, ['officernd']);
     assert.deepEqual(from({ syncPlatforms: ['officernd'] }).syncPlatforms, ['officernd']);
     assert.deepEqual(from({ syncPlatforms: '' }).syncPlatforms, []);
-    assert.throws(() => from({ syncPlatforms: 'officernd,teamup' }), /syncPlatforms: "teamup" has no API client/);
+    assert.deepEqual(from({ syncPlatforms: 'officernd,optix,nexudus,teamup' }).syncPlatforms, ['officernd', 'optix', 'nexudus', 'teamup']);
+    assert.throws(() => from({ syncPlatforms: 'officernd,glofox' }), /syncPlatforms: "glofox" has no API client/);
   });
 
   it('cdk.json and cdk.context.example.json hold valid settings', () => {

@@ -74,6 +74,27 @@ impl Kept {
         })
     }
 
+    /// Keeps entitlement `id` (and every id under it), when `id` is not empty.
+    pub fn keep_entitlement(&mut self, id: String) {
+        if !id.is_empty() && !id.ends_with(':') {
+            self.entitlements.insert(EntitlementId(id));
+        }
+    }
+
+    /// Keeps member `id`, when `id` is not empty.
+    pub fn keep_member(&mut self, id: &str) {
+        if !id.is_empty() {
+            self.members.insert(MemberId(id.to_string()));
+        }
+    }
+
+    /// Keeps team `id`'s stored lists, when `id` is not empty.
+    pub fn keep_team(&mut self, id: String) {
+        if !id.is_empty() && !id.ends_with(':') {
+            self.teams.insert(TeamId(id));
+        }
+    }
+
     /// Whether nothing is kept.
     pub fn is_empty(&self) -> bool {
         self.entitlements.is_empty() && self.members.is_empty() && self.teams.is_empty()

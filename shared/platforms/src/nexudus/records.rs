@@ -37,7 +37,7 @@
 //!   `nexudus:booking:<OriginalBookingId>`.
 
 use crate::Rejection;
-use crate::api::{ApiRecord, Mapped, Unmapped};
+use crate::api::{ApiRecord, Kept, Mapped, Unmapped};
 use crate::json::{Obj, ids_in};
 use crate::out::{Grant, Out, hashed_id, reference};
 use crate::when::DateIs;
@@ -67,6 +67,24 @@ enum Collection {
     Checkins,
     /// `tariffs`, `businesses`, `resources`: read for reference; they grant nothing.
     Reference,
+}
+
+/// What a record of collection `c` with id `id` stands for among the stored facts when it is
+/// listed but cannot be read: kept as stored, neither ended nor counted by the sync's brake
+/// (`Kept`; as OfficeRnD's). The ids are those the mapping below gives each record.
+fn keep(kept: &mut Kept, c: Collection, id: &str) {
+    match c {
+        Collection::Coworkers => kept.keep_member(id),
+        Collection::Teams => kept.keep_team(id.to_string()),
+        Collection::Contracts => kept.keep_entitlement(format!("nexudus:contract:{id}")),
+        Collection::TimePasses => kept.keep_entitlement(format!("nexudus:timepass:{id}")),
+        Collection::Bookings => kept.keep_entitlement(format!("nexudus:booking:{id}")),
+        Collection::FloorPlanDesks => {
+            kept.keep_entitlement(format!("nexudus:floorplandesk:{id}"));
+        }
+        Collection::Checkins => kept.keep_entitlement(format!("nexudus:checkin:{id}")),
+        Collection::CancelledBookings | Collection::BookingVisitors | Collection::Reference => {}
+    }
 }
 
 fn collection(name: &str) -> Option<Collection> {
@@ -434,6 +452,7 @@ pub fn events_from_records(records: &[ApiRecord<'_>], now: Instant) -> Mapped {
         let o = match Obj::new(r.body, "") {
             Ok(o) => o,
             Err(e) => {
+                keep(&mut mapped.kept, c, r.id);
                 mapped.unmapped.push(unmapped(e.to_string()));
                 continue;
             }
@@ -441,6 +460,7 @@ pub fn events_from_records(records: &[ApiRecord<'_>], now: Instant) -> Mapped {
         let stamped = match stamp(&o) {
             Ok(s) => s.map(|(_, t)| t),
             Err(e) => {
+                keep(&mut mapped.kept, c, r.id);
                 mapped.unmapped.push(unmapped(e.to_string()));
                 continue;
             }
@@ -483,7 +503,10 @@ pub fn events_from_records(records: &[ApiRecord<'_>], now: Instant) -> Mapped {
                     mapped.events.push(e);
                 }
             }
-            Err(e) => mapped.unmapped.push(unmapped(e.to_string())),
+            Err(e) => {
+                keep(&mut mapped.kept, c, r.id);
+                mapped.unmapped.push(unmapped(e.to_string()));
+            }
         }
     }
     for (booking, _) in guests {

@@ -31,7 +31,7 @@
 //! - **Discounts** change prices, not access (§2.4 [C SUP-DISC]); a discount-only access still
 //!   yields its allowance entitlement, so an operator *may* map it.
 
-use crate::api::{ApiRecord, Mapped, Unmapped};
+use crate::api::{ApiRecord, Kept, Mapped, Unmapped};
 use crate::out::hashed_id;
 use access_sync_rules::event::{Block, MemberEvent, TeamEvent};
 use access_sync_rules::time::{local_to_utc, parse_tz};
@@ -242,6 +242,23 @@ fn entitlement(id: String, kind: Kind, refs: Vec<Ref>, holder: Holder) -> Entitl
     }
 }
 
+/// What a record of `collection` with id `id` stands for among the stored facts when it is
+/// listed but cannot be read: kept as stored, neither ended nor counted by the sync's brake
+/// (`Kept`; as OfficeRnD's). The ids are those the mapping below gives each record.
+fn keep(kept: &mut Kept, collection: &str, id: &str) {
+    match collection {
+        "users" => kept.keep_member(id),
+        "accountPlans" => {
+            kept.keep_entitlement(format!("optix:subscription:{id}"));
+            kept.keep_entitlement(format!("optix:allowance:{id}"));
+        }
+        "bookings" => kept.keep_entitlement(format!("optix:booking:{id}")),
+        "assignments" => kept.keep_entitlement(format!("optix:assignment:{id}")),
+        "checkins" => kept.keep_entitlement(format!("optix:checkin:{id}")),
+        _ => {}
+    }
+}
+
 /// Maps records read from Optix's API to canonical events at the sync's instant `now`.
 /// Event ids are a hash of the content, so the same records give the same ids.
 pub fn events_from_records(records: &[ApiRecord<'_>], now: Instant) -> Mapped {
@@ -249,6 +266,7 @@ pub fn events_from_records(records: &[ApiRecord<'_>], now: Instant) -> Mapped {
     let mut bodies: Vec<Body> = Vec::new();
     let mut unmapped = Vec::new();
     let mut teams_used: BTreeSet<String> = BTreeSet::new();
+    let mut kept = Kept::default();
     for r in records {
         let result = match r.collection {
             "users" => user(r.body).map(|b| vec![b]),
@@ -271,11 +289,14 @@ pub fn events_from_records(records: &[ApiRecord<'_>], now: Instant) -> Mapped {
                 }
                 bodies.extend(bs);
             }
-            Err(reason) => unmapped.push(Unmapped {
-                collection: r.collection.to_string(),
-                id: r.id.to_string(),
-                reason,
-            }),
+            Err(reason) => {
+                keep(&mut kept, r.collection, r.id);
+                unmapped.push(Unmapped {
+                    collection: r.collection.to_string(),
+                    id: r.id.to_string(),
+                    reason,
+                });
+            }
         }
     }
     // Every team account a plan (or other record) is held by, and every team account the
@@ -310,7 +331,11 @@ pub fn events_from_records(records: &[ApiRecord<'_>], now: Instant) -> Mapped {
             e
         })
         .collect();
-    Mapped { events, unmapped }
+    Mapped {
+        events,
+        unmapped,
+        kept,
+    }
 }
 
 fn user(b: &Value) -> Result<Body, String> {

@@ -32,7 +32,7 @@
 //!   object, is `pending`); `not_registered`, `late_cancelled`, `no_show`, `cancelled`, or
 //!   an event whose `status` is `cancelled`: cancel.
 
-use crate::api::{ApiRecord, Mapped, Unmapped};
+use crate::api::{ApiRecord, Kept, Mapped, Unmapped};
 use crate::out::hashed_id;
 use access_sync_rules::event::MemberEvent;
 use access_sync_rules::{
@@ -192,13 +192,31 @@ fn entitlement(id: String, kind: Kind, refs: Vec<Ref>, holder: &str) -> Entitlem
     }
 }
 
+/// What a record of `collection` with id `id` stands for among the stored facts when it is
+/// listed but cannot be read: kept as stored, neither ended nor counted by the sync's brake
+/// (`Kept`; as OfficeRnD's). The ids are those the mapping below gives each record (a shared
+/// membership's per-sharer entitlements are under its id).
+fn keep(kept: &mut Kept, collection: &str, id: &str) {
+    match collection {
+        "customers" => kept.keep_member(id),
+        "customer_memberships" => kept.keep_entitlement(format!("teamup:membership:{id}")),
+        "attendances" => kept.keep_entitlement(format!("teamup:registration:{id}")),
+        "course_session_attendances" => {
+            kept.keep_entitlement(format!("teamup:course-registration:{id}"));
+        }
+        _ => {}
+    }
+}
+
 /// Maps records read from TeamUp's API to canonical events at the sync's instant `now`.
 /// Event ids are a hash of the content, so the same records give the same ids.
 pub fn events_from_records(records: &[ApiRecord<'_>], now: Instant) -> Mapped {
     let ix = Index::build(records);
     let mut bodies: Vec<Body> = Vec::new();
     let mut unmapped = Vec::new();
+    let mut kept = Kept::default();
     let mut fail = |collection: &str, id: &str, reason: String| {
+        keep(&mut kept, collection, id);
         unmapped.push(Unmapped {
             collection: collection.to_string(),
             id: id.to_string(),
@@ -261,7 +279,11 @@ pub fn events_from_records(records: &[ApiRecord<'_>], now: Instant) -> Mapped {
             e
         })
         .collect();
-    Mapped { events, unmapped }
+    Mapped {
+        events,
+        unmapped,
+        kept,
+    }
 }
 
 fn customer(b: &Value) -> Result<Body, String> {
