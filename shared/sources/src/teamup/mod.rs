@@ -380,7 +380,12 @@ fn id_text(v: &Value) -> Option<String> {
 
 /// The default window: yesterday 00:00 UTC to 31 days ahead.
 fn default_window() -> (At, At) {
-    let now = Utc::now();
+    window_at(Utc::now())
+}
+
+/// The window of a dated collection listed at `now`: the day before `now` (00:00 UTC) to 31
+/// days after it.
+fn window_at(now: At) -> (At, At) {
     (midnight(now, -1), midnight(now, 31))
 }
 
@@ -1034,6 +1039,14 @@ impl<S: SecretSource> PlatformSource for TeamupSource<S> {
     /// Customer memberships and attendances, through their reports (§3).
     fn incremental(&self, collection: &str) -> bool {
         find(collection).is_some_and(|s| s.report.is_some())
+    }
+
+    /// Sessions, events and attendances: the client's default window, from the caller's clock.
+    fn window(&self, collection: &str, now: At) -> Option<(At, At)> {
+        match find(collection)?.window {
+            Window::By(_) => Some(window_at(now)),
+            Window::None => None,
+        }
     }
 
     async fn list(&self, request: &ListRequest) -> Result<Page, SourceError> {
