@@ -73,9 +73,10 @@ enum Cmd {
         /// A platform. One with an API simulator (officernd, nexudus, optix) plays its story:
         /// an existing space imported by `platform_sync`, a day of changes made in the
         /// simulator whose webhooks reach ingest (one is dropped on the way), and
-        /// `platform_sync` every 15 minutes repairing it. TeamUp (or any with
-        /// `--events`/`--mappings`) replays the platform's native webhooks from
-        /// `events/<platform>/`, signed as it signs them; not optix's, which are only hints.
+        /// `platform_sync` every 15 minutes repairing it. With `--events`/`--mappings`,
+        /// OfficeRnD's and Nexudus's native webhooks replay from `events/<platform>/`, signed as
+        /// they sign them; not Optix's or TeamUp's, which are only hints (and TeamUp has no API
+        /// simulator in the local stack yet).
         #[arg(long)]
         platform: Option<String>,
         /// Play until this instant (default: the midnight, UTC, after the last event).
@@ -417,13 +418,21 @@ impl Input {
         if let Some(p) = platform
             && p.spec().webhook_trust() == access_sync_platforms::WebhookTrust::Hint
         {
+            let story = if local_stack::platforms::SIMULATED.contains(&p) {
+                format!(
+                    "`demo --platform {}` without --events/--mappings plays its story against its \
+                     API simulator.",
+                    p.as_str()
+                )
+            } else {
+                "The local stack has no API simulator for it yet, so it is not in the demo."
+                    .to_string()
+            };
             bail!(
-                "--platform {}: its webhooks are only hints (issue 19): access-sync re-reads each \
-                 named record from the platform's API, so replaying its webhook fixture alone \
-                 would grant nothing. `demo --platform {}` without --events/--mappings plays its \
-                 story against its API simulator.",
+                "--platform {}: its webhooks are only hints: access-sync re-reads each named \
+                 record from the platform's API, so replaying its webhook fixture alone would \
+                 grant nothing. {story}",
                 p.as_str(),
-                p.as_str()
             );
         }
         let dir = PathBuf::from("events").join(platform.map_or("demo-day", |p| p.as_str()));
