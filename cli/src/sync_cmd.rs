@@ -35,7 +35,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 /// `import` arguments.
 #[derive(clap::Args, Debug)]
 pub struct ImportArgs {
-    /// The platform (officernd).
+    /// The platform (officernd, nexudus or optix: those with an API client).
     platform: String,
     /// Only show what would change.
     #[arg(long)]

@@ -2,6 +2,7 @@
 //! Manager) and the OfficeRnD simulator over real HTTP: the dry run prints what it found and
 //! who gains which group under the stored mapping, and changes nothing; the import commits (the
 //! sync's progress records a complete full listing); `sync status` and `brake status` show it.
+//! Nexudus and Optix import through the same path, from their simulators.
 
 use access_sync_aws::testing::shared;
 use access_sync_aws::{DynamoStore, create_table};
@@ -151,4 +152,82 @@ async fn import_shows_what_it_found_and_who_gains_then_commits() {
     );
     let out = cli(&env, &["sync", "status", "officernd"]);
     assert!(String::from_utf8_lossy(&out.stdout).contains("7 endings held"));
+}
+
+/// `import <platform> --dry-run` then `import <platform>` against a simulator holding a
+/// generated space, every plan of which opens group 101.
+async fn import_from(platform: &str, secret: serde_json::Value, plans: &[&str]) {
+    let moto = shared();
+    let sdk = moto.sdk_config().await;
+    let table = format!("cli-import-{platform}");
+    let dynamo = aws_sdk_dynamodb::Client::new(&sdk);
+    create_table(&dynamo, &table).await.unwrap();
+    let prefix = format!("cli-import-{platform}/platforms");
+    aws_sdk_secretsmanager::Client::new(&sdk)
+        .create_secret()
+        .name(format!("{prefix}/{platform}"))
+        .secret_string(secret.to_string())
+        .send()
+        .await
+        .unwrap();
+    let store = DynamoStore::new(dynamo.clone(), &table);
+    let toml: String = plans
+        .iter()
+        .map(|p| format!("[[mapping]]\nsource = \"plan\"\nid = \"{p}\"\ngroups = [101]\n\n"))
+        .collect();
+    store.put_mapping(&toml, None).await.unwrap();
+    let env = [
+        ("AWS_ENDPOINT_URL", moto.endpoint().to_string()),
+        ("AWS_REGION", "us-east-1".into()),
+        ("AWS_ACCESS_KEY_ID", "testing".into()),
+        ("AWS_SECRET_ACCESS_KEY", "testing".into()),
+        ("TABLE_NAME", table.clone()),
+        ("PLATFORM_SECRETS_PREFIX", prefix.clone()),
+    ];
+    let out = cli(&env, &["import", platform, "--dry-run"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("found "), "{text}");
+    let gains = text
+        .lines()
+        .filter(|l| l.starts_with("+ ") && l.ends_with("gains group 101"))
+        .count();
+    assert!(
+        gains > 0,
+        "{platform}: someone gains the mapped group: {text}"
+    );
+    assert!(text.contains("dry run: nothing changed"), "{text}");
+    assert!(store.progress(platform).await.unwrap().last_full.is_none());
+    let out = cli(&env, &["import", platform]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("committed: "), "{text}");
+    assert!(store.progress(platform).await.unwrap().last_full.is_some());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nexudus_and_optix_import_through_the_same_path() {
+    // Nexudus: the generated space's contracts are on tariffs 90001..=90004.
+    let anchor = chrono::Utc::now();
+    let sim = nexudus_sim::Sim::new(nexudus_sim::SimConfig::default());
+    sim.seed(&nexudus_sim::generate(20, 3, anchor)).unwrap();
+    let config = sim.config().clone();
+    let n = nexudus_sim::spawn_sim(sim).await.unwrap();
+    import_from(
+        "nexudus",
+        json!({"username": config.username, "password": config.password, "api_url": n.api_url()}),
+        &["90001", "90002", "90003", "90004"],
+    )
+    .await;
+    // Optix: personal plans on template 70, team plans on 77.
+    let sim = optix_sim::Sim::new(optix_sim::SimConfig {
+        per_minute: 10_000,
+        ..optix_sim::SimConfig::default()
+    });
+    sim.load(&optix_sim::generate::generate(20, anchor.timestamp()));
+    let o = optix_sim::spawn(sim.clone()).await.unwrap();
+    import_from(
+        "optix",
+        json!({"token": sim.token(), "organization_id": "456", "endpoint": o.endpoint}),
+        &["70", "77"],
+    )
+    .await;
 }

@@ -87,6 +87,18 @@ impl<S: SecretSource> Connect<S> for officernd::OfficerndSource<S> {
     }
 }
 
+impl<S: SecretSource> Connect<S> for nexudus::NexudusSource<S> {
+    fn connect(secrets: S, secret_name: &str, pacing: Pacing) -> Result<Self, SourceError> {
+        let mut config = nexudus::NexudusConfig::new(secret_name);
+        config.retry = pacing.retry(config.retry);
+        let source = nexudus::NexudusSource::new(secrets, config)?;
+        Ok(match pacing.budget() {
+            Some(b) => source.with_budget(b),
+            None => source,
+        })
+    }
+}
+
 /// The sync's share of Optix's 60 requests a minute per token (BENCHMARKS.md, "Optix"): the
 /// scheduled sync and the webhook re-reads run in separate invocations, each with its own
 /// client, so each gets half and together they never exceed the platform's budget.
@@ -112,10 +124,15 @@ impl<S: SecretSource> Connect<S> for optix::OptixSource<optix::SecretTokens<S>> 
 pub const TEAMUP_REQUESTS_PER_MINUTE: usize = teamup::REQUESTS_PER_MINUTE / 2;
 
 impl<S: SecretSource> Connect<S> for teamup::TeamupSource<S> {
-    fn connect(secrets: S, secret_name: &str) -> Result<Self, SourceError> {
+    fn connect(secrets: S, secret_name: &str, pacing: Pacing) -> Result<Self, SourceError> {
         let mut config = teamup::TeamupConfig::new(secret_name);
         config.requests_per_minute = TEAMUP_REQUESTS_PER_MINUTE;
-        teamup::TeamupSource::new(secrets, config)
+        config.retry = pacing.retry(config.retry);
+        let source = teamup::TeamupSource::new(secrets, config)?;
+        Ok(match pacing.budget() {
+            Some(b) => source.with_budget(b),
+            None => source,
+        })
     }
 }
 
@@ -214,6 +231,7 @@ macro_rules! registry {
 registry! {
     Officernd => officernd::OfficerndSource<S>,
     Optix => optix::OptixSource<optix::SecretTokens<S>>,
+    Nexudus => nexudus::NexudusSource<S>,
     Teamup => teamup::TeamupSource<S>,
 }
 
@@ -257,7 +275,9 @@ mod registry_tests {
             .into_iter()
             .filter(|p| connect(*p, secrets.clone(), "x").is_err())
             .collect();
-        assert!(!missing.contains(&Platform::Officernd));
+        for p in [Platform::Officernd, Platform::Optix, Platform::Nexudus] {
+            assert!(!missing.contains(&p), "{p:?} has a client");
+        }
         for p in missing {
             let e = connect(p, secrets.clone(), "x").err().unwrap();
             assert!(e.to_string().contains("no API client"), "{e}");
