@@ -52,14 +52,19 @@ pub async fn start(opts: &PlatformOptions) -> Result<RunningPlatform> {
         Platform::Officernd => officernd(opts).await,
         Platform::Nexudus => nexudus(opts).await,
         Platform::Optix => optix(opts).await,
-        p @ Platform::Teamup => {
-            bail!("--platform {}: no API simulator for it yet", p.as_str())
-        }
+        Platform::Teamup => teamup::start(opts).await,
     }
 }
 
 /// The platforms [`start`] can start.
-pub const SIMULATED: [Platform; 3] = [Platform::Officernd, Platform::Nexudus, Platform::Optix];
+pub const SIMULATED: [Platform; 4] = [
+    Platform::Officernd,
+    Platform::Nexudus,
+    Platform::Optix,
+    Platform::Teamup,
+];
+
+pub mod teamup;
 
 fn read_fixture(opts: &PlatformOptions) -> Result<Option<Value>> {
     let Some(path) = &opts.fixture else {
@@ -225,6 +230,8 @@ enum Backend {
     /// The Optix simulator in this process (it has no clock: the admin keeps the stack's, to
     /// date the webhooks it signs).
     Optix(optix_sim::Sim),
+    /// The TeamUp simulator in this process (`teamup`).
+    Teamup(teamup_sim::Sim),
 }
 
 impl std::fmt::Debug for Backend {
@@ -233,6 +240,7 @@ impl std::fmt::Debug for Backend {
             Backend::Http => "Http",
             Backend::Nexudus(_) => "Nexudus",
             Backend::Optix(_) => "Optix",
+            Backend::Teamup(_) => "Teamup",
         })
     }
 }
@@ -322,6 +330,10 @@ impl PlatformAdmin {
                 Ok(())
             }
             Backend::Optix(_) => Ok(()),
+            Backend::Teamup(sim) => {
+                sim.set_clock(Some(t));
+                Ok(())
+            }
         }
     }
 
@@ -354,6 +366,7 @@ impl PlatformAdmin {
                 });
                 Ok(())
             }
+            Backend::Teamup(sim) => teamup::set_faults(sim, faults),
         }
     }
 
@@ -383,6 +396,7 @@ impl PlatformAdmin {
                 sim.load(fixture);
                 self.mirror().0 = fixture.clone();
             }
+            Backend::Teamup(sim) => teamup::put_fixture(sim, fixture)?,
         }
         Ok(())
     }
@@ -396,6 +410,7 @@ impl PlatformAdmin {
         match &self.backend {
             Backend::Http => self.call(reqwest::Method::GET, "/fixture", None).await,
             Backend::Nexudus(_) | Backend::Optix(_) => Ok(self.mirror().0.clone()),
+            Backend::Teamup(sim) => teamup::fixture(sim),
         }
     }
 
@@ -425,6 +440,7 @@ impl PlatformAdmin {
                     .await?;
                 Ok(json!({"members": members}))
             }
+            Backend::Teamup(sim) => teamup::generate(sim, members, anchor),
         }
     }
 
@@ -437,6 +453,7 @@ impl PlatformAdmin {
             Backend::Http => self.call(reqwest::Method::GET, "/counters", None).await,
             Backend::Nexudus(sim) => Ok(json!({"total": sim.requests().len()})),
             Backend::Optix(sim) => Ok(json!({"total": sim.counters().requests})),
+            Backend::Teamup(sim) => Ok(json!({"total": sim.requests().len()})),
         }
     }
 
@@ -459,6 +476,7 @@ impl PlatformAdmin {
             Backend::Http => self.change_http(change, collection, id, body).await,
             Backend::Nexudus(sim) => self.change_nexudus(sim, change, collection, id, body),
             Backend::Optix(sim) => self.change_optix(sim, change, collection, id, body),
+            Backend::Teamup(sim) => self.change_teamup(sim, change, collection, id, body),
         }
     }
 
@@ -853,7 +871,7 @@ pub mod script {
             Platform::Officernd => changes(fixture, n, seed, every, start),
             Platform::Nexudus => nexudus(fixture, n, seed, every, start),
             Platform::Optix => optix(fixture, n, seed, every, start),
-            Platform::Teamup => Vec::new(),
+            Platform::Teamup => super::teamup::script(fixture, n, seed, every, start),
         }
     }
 
