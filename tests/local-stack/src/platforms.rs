@@ -453,7 +453,7 @@ impl PlatformAdmin {
             Backend::Http => self.call(reqwest::Method::GET, "/counters", None).await,
             Backend::Nexudus(sim) => Ok(json!({"total": sim.requests().len()})),
             Backend::Optix(sim) => Ok(json!({"total": sim.counters().requests})),
-            Backend::Teamup(sim) => Ok(json!({"total": sim.requests().len()})),
+            Backend::Teamup(sim) => Ok(teamup::counters(sim)),
         }
     }
 

@@ -90,6 +90,15 @@ async fn a_webhook_claiming_a_membership_the_api_does_not_have_grants_nothing() 
     let t2 = t1 + chrono::Duration::minutes(1);
     org.driver.advance(t2).await.unwrap();
     assert_eq!(o::holders(&org).await, before, "the claim changed Kisi");
+    let counters = org.admin().counters().await.unwrap();
+    assert!(
+        counters["not_found"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p.as_str().unwrap().ends_with("/customer_memberships/299004")),
+        "the claimed membership was not re-read: {counters}"
+    );
     // The same membership once TeamUp holds it: its delivery is re-read and it opens.
     let hooks = org
         .admin()

@@ -104,6 +104,17 @@ pub(super) fn set_faults(sim: &teamup_sim::Sim, faults: Option<Value>) -> Result
     Ok(())
 }
 
+/// `total` requests, and the `not_found` paths (reads of records TeamUp does not hold).
+pub(super) fn counters(sim: &teamup_sim::Sim) -> Value {
+    let requests = sim.requests();
+    let not_found: Vec<&str> = requests
+        .iter()
+        .filter(|r| r.status == 404)
+        .map(|r| r.path.as_str())
+        .collect();
+    json!({"total": requests.len(), "not_found": not_found})
+}
+
 impl PlatformAdmin {
     pub(super) fn change_teamup(
         &self,
