@@ -1,4 +1,4 @@
-//! Platform API simulators in the local stack (`--platform officernd|nexudus|optix`): each is started on a
+//! Platform API simulators in the local stack (`--platform officernd|nexudus|optix|teamup`): each is started on a
 //! loopback port, seeded from a fixture, and its credentials are stored where `platform_sync`
 //! reads them (`<prefix>/platforms/<platform>` in Secrets Manager: `PLATFORM_SECRETS_PREFIX`
 //! is `<prefix>/platforms`, as deployed). Its clock follows the stack's (the [`crate::Driver`] moves
@@ -6,8 +6,9 @@
 //!
 //! A platform plugs in with its simulator in [`start`] and its API client in
 //! `access_sync_sources::connect` (the registry `platform_sync` uses); [`PlatformAdmin`] is one
-//! face over every simulator (OfficeRnD's admin API over HTTP, Nexudus's and Optix's in
-//! process), whose record changes answer the platform's signed webhook for the change, so the
+//! face over every simulator (OfficeRnD's admin API over HTTP, Nexudus's, Optix's and TeamUp's
+//! ([`teamup`]) in process), whose record changes answer the platform's webhook for the change
+//! (signed as the platform signs it; TeamUp's unsigned), so the
 //! demo and the acceptance tests run one code path for any platform with an API simulator.
 
 use crate::names::local_webhook_secret;
@@ -851,7 +852,8 @@ pub fn mapping_for(events: &[access_sync_rules::Event]) -> String {
 pub mod script {
     //! Changes a person makes in a platform's admin, generated from an organisation (the
     //! simulator's fixture), for the demo and the acceptance tests: [`for_platform`] picks
-    //! the platform's own (OfficeRnD [`changes`], Nexudus [`nexudus`], Optix [`optix`]).
+    //! the platform's own (OfficeRnD [`changes`], Nexudus [`nexudus`], Optix [`optix`], TeamUp
+    //! [`super::teamup::script`]).
 
     use access_sync_platforms::Platform;
     use access_sync_rules::Instant;
