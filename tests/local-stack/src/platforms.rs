@@ -600,8 +600,9 @@ impl PlatformAdmin {
         self.signed(Some(action), action, payload)
     }
 
-    /// A webhook for `payload` signed as the platform signs it, with the stack's secret.
-    fn signed(&self, word: Option<&str>, event_type: &str, payload: String) -> Webhook {
+    /// A webhook for `payload` signed as the platform signs it, with the stack's secret, at the
+    /// admin's clock (`word`: Nexudus's action).
+    pub fn signed(&self, word: Option<&str>, event_type: &str, payload: String) -> Webhook {
         let req = self.platform.spec().send(
             &local_webhook_secret(self.platform),
             access_sync_platforms::FixtureLine {
@@ -703,8 +704,9 @@ fn merge(target: &mut Value, patch: &Value) {
     }
 }
 
-/// The action Nexudus sends for a change of an entity (`events/nexudus/README.md`); `None`
-/// for one it sends none for.
+/// The action Nexudus sends for a change of an entity (`events/nexudus/README.md`, "Actions");
+/// `None` for one it sends none for: time passes have no action (R §2.4, §5.1), so a pass
+/// changed here reaches access-sync through the API alone.
 fn nexudus_action(entity: &str, change: &str) -> Option<&'static str> {
     Some(match (entity, change) {
         ("Coworker", "create") => "CoworkerCreate",
@@ -716,8 +718,6 @@ fn nexudus_action(entity: &str, change: &str) -> Option<&'static str> {
         ("CoworkerContract", "create") => "CoworkerContractCreate",
         ("CoworkerContract", "update") => "CoworkerContractUpdate",
         ("CoworkerContract", "remove") => "CoworkerContractDelete",
-        ("CoworkerTimePass", "create") => "CoworkerTimePassCreate",
-        ("CoworkerTimePass", "update") => "CoworkerTimePassUpdate",
         ("Booking", "create") => "BookingCreate",
         ("Booking", "update") => "BookingUpdate",
         ("Booking", "remove") => "BookingDelete",

@@ -11,7 +11,10 @@
 //!   the same run with every webhook delivered (the week: the ignored `a_week_…`);
 //! - a Mon/Wed 09:00–13:00 assignment (in the location's zone, Europe/London) opens only in
 //!   those blocks ±5 minutes, across the end of summer time;
-//! - a plan awaiting acceptance opens only once accepted.
+//! - a plan awaiting acceptance opens only once accepted;
+//! - a forged body under a reused valid signature (Optix signs no body) grants nothing: ingest
+//!   accepts it only as a hint (its replay key covers the body, so it is no duplicate), and the
+//!   re-read from Optix's API finds nothing to grant.
 
 mod common;
 
@@ -152,5 +155,121 @@ async fn a_plan_awaiting_acceptance_opens_only_once_accepted() {
         o::holders(&org).await.contains(&member),
         "the accepted plan did not open"
     );
+    org.stop().await;
+}
+
+/// The body with `key`'s value replaced (a form body, as Optix posts it).
+fn with_field(body: &str, key: &str, value: &str) -> String {
+    body.split('&')
+        .map(|kv| match kv.split_once('=') {
+            Some((k, _)) if k == key => format!("{k}={value}"),
+            _ => kv.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_forged_body_under_a_reused_valid_signature_grants_nothing() {
+    let org = Org::generated_on(Platform::Optix, "forged", 15, 1, &[]).await;
+    org.driver.sync(Platform::Optix, json!({})).await.unwrap();
+    let t1 = org.t0 + chrono::Duration::minutes(1);
+    org.driver.advance(t1).await.unwrap();
+    let before = o::holders(&org).await;
+    // User 10013's own plan `pa13` awaits acceptance, so m13 holds no plan group (101).
+    let target = ("m13@example.com".to_string(), 101);
+    assert!(!before.contains(&target));
+    // A genuine webhook, captured on the way: an active plan renamed in Optix's admin.
+    let genuine = org
+        .admin()
+        .change(
+            "update",
+            "accountPlans",
+            Some("pa6"),
+            Some(&json!({"name": "Hot desk (renamed)"})),
+        )
+        .await
+        .unwrap()
+        .remove(0);
+    // Optix signs `client_id + secret + created_timestamp`, not the body (optix.md §5): the
+    // signature of the genuine delivery stays valid under another body. Forged bodies: the
+    // plan awaiting acceptance announced as a new subscription, a plan that does not exist,
+    // and a booking that does not exist.
+    let forge = |pairs: &[(&str, &str)]| {
+        let mut w = genuine.clone();
+        for (k, v) in pairs {
+            w.body = if w.body.contains(&format!("&{k}=")) {
+                with_field(&w.body, k, v)
+            } else {
+                format!("{}&{k}={v}", w.body)
+            };
+        }
+        w
+    };
+    let forged = [
+        forge(&[
+            ("event", "new_plan_subscription"),
+            ("account_plan_id", "pa13"),
+        ]),
+        forge(&[
+            ("event", "new_plan_subscription"),
+            ("account_plan_id", "pforged"),
+        ]),
+        forge(&[
+            ("event", "new_member_booking"),
+            ("booking_id", "forged-booking"),
+        ]),
+    ];
+    for w in &forged {
+        assert_ne!(w.body, genuine.body);
+    }
+    // The first forgery arrives before the genuine delivery (the attacker held it back), the
+    // others after it. Each is accepted (202) only as a hint naming a record: the re-read from
+    // Optix's API finds the plan still awaiting acceptance, and no such plan or booking.
+    let post = |w: &local_stack::platforms::Webhook| {
+        let w = w.clone();
+        let functions = &org.driver.pumps.functions;
+        async move {
+            use local_stack::functions::Functions;
+            let headers: Vec<(&str, &str)> = w
+                .headers
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect();
+            let (status, text) = functions
+                .post(&w.path, &headers, w.body.clone().into_bytes())
+                .await
+                .unwrap();
+            (
+                status,
+                serde_json::from_str::<serde_json::Value>(&text).unwrap_or_default(),
+            )
+        }
+    };
+    let (status, first) = post(&forged[0]).await;
+    assert_eq!(status, 202, "the first forgery is taken as a hint: {first}");
+    org.driver.pumps.drain().await.unwrap();
+    for w in std::iter::once(&genuine).chain(&forged[1..]) {
+        let (status, out) = post(w).await;
+        assert!(status == 200 || status == 202, "{status} {out}");
+    }
+    org.driver.pumps.drain().await.unwrap();
+    org.driver
+        .advance(t1 + chrono::Duration::minutes(2))
+        .await
+        .unwrap();
+    let after = o::holders(&org).await;
+    assert!(
+        !after.contains(&target),
+        "a forged body granted m13 the plan"
+    );
+    assert!(
+        after.is_subset(&before),
+        "forged bodies granted: {:?}",
+        after.difference(&before).collect::<Vec<_>>()
+    );
+    // And the next sync agrees with the API: nothing to change.
+    let out = org.driver.sync(Platform::Optix, json!({})).await.unwrap();
+    assert_eq!(out["held"], json!(false), "{out}");
     org.stop().await;
 }
