@@ -235,8 +235,8 @@ pub fn script(
             .map(|j| list[(k * 7 + seed as usize + j) % list.len()])
             .find(|r| {
                 // One change per customer: a customer blocked here is not also cancelled.
-                let who = r["customer"].to_string();
-                !blocked.iter().any(|b| b["customer"].to_string() == who) && used.insert(who)
+                !blocked.iter().any(|b| b["customer"] == r["customer"])
+                    && used.insert(r["customer"].to_string())
             })
             .cloned()
     };
