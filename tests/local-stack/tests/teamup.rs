@@ -15,7 +15,8 @@
 //!   same claim once TeamUp holds the membership does;
 //! - two mapping lines with different `blocked` policies: a customer whose memberships reach
 //!   both lines keeps the "allow" line's group and loses the "deny" line's while registration-
-//!   blocked, and gets it back when the block is lifted.
+//!   blocked, and gets it back when the block is lifted;
+//! - the simulator's fixture file imports as its records say.
 
 mod common;
 
@@ -240,4 +241,92 @@ async fn step(
     }
     org.driver.pumps.drain().await.unwrap();
     org.driver.advance(t).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_simulators_fixture_imports_as_its_records_say() {
+    // `tests/teamup-sim/fixtures/small-business.json` (also what `local-stack up --platform
+    // teamup --fixture` seeds): Ann's family membership reaches Ben, who is registration-
+    // blocked (deny); Cat's used-up pack and held plan grant nothing, her class on the 7th
+    // opens with the line's lead and lag.
+    let anchor = "2026-12-01T00:00:00Z".parse().unwrap();
+    let mut org = Org::generated_at(Platform::Teamup, "fixture", 1, 1, &[], anchor).await;
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../teamup-sim/fixtures/small-business.json");
+    let fixture: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    org.admin().put_fixture(&fixture).await.unwrap();
+    let mapping = r#"
+[defaults]
+blocked = "deny"
+
+[[mapping]]
+source = "plan"
+id = "274853"
+groups = [101]
+
+[[mapping]]
+source = "plan"
+id = "274852"
+groups = [101]
+
+[[mapping]]
+source = "plan"
+id = "274854"
+groups = [101]
+
+[[mapping]]
+source = "registration"
+id = "31"
+groups = [201]
+lead_minutes = 30
+lag_minutes = 10
+"#;
+    for g in [101, 201] {
+        org.stack
+            .sim
+            .seed_group(g, &format!("group {g}"))
+            .await
+            .unwrap();
+    }
+    let change = org
+        .driver
+        .pumps
+        .functions
+        .app()
+        .engine
+        .apply_mapping(mapping, org.t0, &ApplyOptions::default())
+        .await
+        .unwrap();
+    assert!(change.applied, "{change:?}");
+    org.mappings = Mappings::parse(mapping).unwrap();
+    org.driver.sync(Platform::Teamup, json!({})).await.unwrap();
+    let end: chrono::DateTime<chrono::Utc> = "2026-12-08T00:00:00Z".parse().unwrap();
+    org.driver.advance(end).await.unwrap();
+    let kisi = local_stack::timeline::kisi_timeline(&org.driver.sim.timeline().await.unwrap(), end);
+    let lines: Vec<String> = kisi
+        .iter()
+        .map(|l| {
+            format!(
+                "{} {} {} {}",
+                l.0,
+                l.1,
+                l.2,
+                l.3.as_deref().unwrap_or("null")
+            )
+        })
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            "ann@example.com 101 2026-12-01T08:00:00Z null",
+            "cat@example.com 201 2026-12-07T17:30:00Z 2026-12-07T19:10:00Z",
+        ]
+    );
+    let events = org.platform_events(org.t0).await;
+    o::assert_same(
+        &kisi,
+        &local_stack::timeline::preview_timeline(&org.mappings, &events, end),
+    );
+    org.stop().await;
 }
