@@ -207,7 +207,8 @@ fn entity(collection: &str) -> &str {
 
 /// TeamUp, in turn: an active membership cancelled, a customer with an active membership
 /// registration-blocked, a pack used up (`completed`), a customer registered for the next
-/// day's class, that registration cancelled, and a new active "Unlimited" membership for a
+/// class starting over an hour later, that registration cancelled, and a new active
+/// "Unlimited" membership for a
 /// customer whose own was cancelled. For `teamup_sim::generate`'s business; records are not
 /// reused.
 pub fn script(
@@ -268,14 +269,14 @@ pub fn script(
             }),
             2 => pick(&packs, k).map(|m| update(&m, json!({"status": "completed"}))),
             3 => {
-                let day = start + chrono::Duration::minutes(minute) + chrono::Duration::days(1);
+                let soon = start + chrono::Duration::minutes(minute) + chrono::Duration::hours(1);
                 let event = events
                     .iter()
                     .find(|e| {
                         e["starts_at"]
                             .as_str()
                             .and_then(|s| s.parse::<Instant>().ok())
-                            .is_some_and(|s| s > day)
+                            .is_some_and(|s| s > soon)
                     })
                     .map(|e| e["id"].clone());
                 match (event, pick(&unlimited, k + 2)) {
