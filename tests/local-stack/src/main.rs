@@ -1143,13 +1143,24 @@ async fn platform_demo(
                 "   {:<26} group {:<4} {} from {} for {minutes} min",
                 k.0,
                 k.1,
-                if open { "open in Kisi, webhooks say closed" } else { "closed in Kisi, webhooks say open" },
+                match (open, platform == Platform::Teamup) {
+                    (true, false) => "open in Kisi, webhooks say closed",
+                    (false, false) => "closed in Kisi, webhooks say open",
+                    (true, true) => "open in Kisi, TeamUp says closed",
+                    (false, true) => "closed in Kisi, TeamUp says open",
+                },
                 hhmm(*at)
             );
         }
-        println!(
-            "   (open in Kisi, webhooks say closed: a dropped webhook, until the next platform_sync, every {interval} min; closed in Kisi, webhooks say open: from a sync that ended what a webhook's payload did not)"
-        );
+        if platform == Platform::Teamup {
+            println!(
+                "   (open in Kisi, TeamUp says closed: a dropped webhook, until the next platform_sync, every {interval} min; closed in Kisi, TeamUp says open: a dropped webhook that would have opened)"
+            );
+        } else {
+            println!(
+                "   (open in Kisi, webhooks say closed: a dropped webhook, until the next platform_sync, every {interval} min; closed in Kisi, webhooks say open: from a sync that ended what a webhook's payload did not)"
+            );
+        }
         if check && !(same_timeline && same_state) {
             for l in kisi.iter().filter(|l| !engine.contains(l)) {
                 eprintln!("   only in Kisi:    {l:?}");
