@@ -339,7 +339,8 @@ impl PlatformAdmin {
     }
 
     /// Sets fault switches (partial JSON in the simulator's own names; `{}` keeps them), or
-    /// clears them with `None`. Optix: `{"throttle_next", "fail_next"}`.
+    /// clears them with `None`. Optix: `{"throttle_next", "fail_next"}`; TeamUp:
+    /// `teamup_sim::Faults`' names, merged into the current ones.
     ///
     /// # Errors
     /// The simulator did not answer or refused them.
@@ -372,7 +373,8 @@ impl PlatformAdmin {
     }
 
     /// Replaces the organisation (the simulator's fixture format; Nexudus: its
-    /// `collections`, or the map of collection paths itself).
+    /// `collections`, or the map of collection paths itself; TeamUp: `{collections, shares}`
+    /// or the collections).
     ///
     /// # Errors
     /// The simulator refused the fixture.
@@ -462,7 +464,7 @@ impl PlatformAdmin {
     /// platform sends for the change (none when it sends none), signed but not sent.
     /// `change` is `create` (with `body` the record), `update` (a JSON merge patch) or
     /// `remove`. Collections are the simulator's (OfficeRnD `memberships`, Nexudus
-    /// `billing/coworkercontracts`, Optix `accountPlans`).
+    /// `billing/coworkercontracts`, Optix `accountPlans`, TeamUp `customer_memberships`).
     ///
     /// # Errors
     /// The simulator refused the change.

@@ -116,6 +116,9 @@ pub(super) fn counters(sim: &teamup_sim::Sim) -> Value {
 }
 
 impl PlatformAdmin {
+    /// [`PlatformAdmin::change`] for TeamUp: an update sets the patch's top-level fields (a
+    /// `null` is stored as `null`, as TeamUp's records carry them, not removed); every change
+    /// answers one delivery.
     pub(super) fn change_teamup(
         &self,
         sim: &teamup_sim::Sim,
