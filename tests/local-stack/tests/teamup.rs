@@ -15,7 +15,10 @@
 //!   same claim once TeamUp holds the membership does;
 //! - two mapping lines with different `blocked` policies: a customer whose memberships reach
 //!   both lines keeps the "allow" line's group and loses the "deny" line's while registration-
-//!   blocked, and gets it back when the block is lifted;
+//!   blocked; the same membership's line re-applied without `allow` closes it too; lifting the
+//!   block reopens both. (One TeamUp membership names one catalogue membership, one `plan`
+//!   ref, and a mapping file may not map the same (source, id) twice: so "two lines" here are
+//!   two catalogue memberships of one customer, and one line under two policies.)
 //! - the simulator's fixture file imports as its records say.
 
 mod common;
@@ -211,7 +214,45 @@ async fn two_mapping_lines_with_different_blocked_policies_behave_differently_wh
     org.driver.advance(t).await.unwrap();
     assert_eq!(o::holders(&org).await, blocked);
 
-    // The block lifted: the pack's group opens again.
+    // The same membership under its line with the default policy instead: "Unlimited"
+    // closes for both blocked customers.
+    let deny = BLOCKED_MAPPING.replace("blocked = \"allow\"\n", "");
+    assert_ne!(deny, BLOCKED_MAPPING);
+    let change = org
+        .driver
+        .pumps
+        .functions
+        .app()
+        .engine
+        .apply_mapping(
+            &deny,
+            t,
+            &ApplyOptions {
+                allow_mass_revoke: true,
+                ..ApplyOptions::default()
+            },
+        )
+        .await
+        .unwrap();
+    // What the change shows before it is applied: exactly the two blocked customers lose it.
+    let losses: Vec<String> = change
+        .losses
+        .iter()
+        .map(|p| format!("{} {}", p.email.as_str(), p.group.get()))
+        .collect();
+    assert_eq!(losses, ["c6@example.com 101", "c7@example.com 101"]);
+    assert!(change.applied, "{change:?}");
+    org.driver.pumps.drain().await.unwrap();
+    t += chrono::Duration::minutes(1);
+    org.driver.advance(t).await.unwrap();
+    let denied = o::holders(&org).await;
+    for c in [&who, "c7@example.com"] {
+        assert!(!denied.contains(&(c.to_string(), 101)), "{c}: {denied:?}");
+    }
+    assert!(denied.contains(&("c8@example.com".to_string(), 101)));
+
+    // The block lifted: both of the customer's groups open again (the other customer's stays
+    // closed: their block stands).
     let hooks = org
         .admin()
         .change(
@@ -227,6 +268,7 @@ async fn two_mapping_lines_with_different_blocked_policies_behave_differently_wh
     let lifted = o::holders(&org).await;
     assert!(lifted.contains(&(who.clone(), 101)), "{lifted:?}");
     assert!(lifted.contains(&(who, 102)), "{lifted:?}");
+    assert!(!lifted.contains(&("c7@example.com".to_string(), 101)));
     org.stop().await;
 }
 
