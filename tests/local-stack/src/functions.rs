@@ -115,6 +115,20 @@ impl InProcess {
     /// # Errors
     /// A bad setting.
     pub fn from_pairs(env: &[(String, String)], sdk: &access_sync_aws::SdkConfig) -> Result<Self> {
+        InProcess::from_pairs_sync_paced(env, sdk, Pacing::Deployed)
+    }
+
+    /// [`InProcess::from_pairs`] (Kisi's client paced as deployed), the platform clients of
+    /// `platform_sync` paced as `sync` says: a platform's request budget is one of real time
+    /// (Optix's 30 a minute for the sync), which the virtual clock does not need.
+    ///
+    /// # Errors
+    /// A bad setting.
+    pub fn from_pairs_sync_paced(
+        env: &[(String, String)],
+        sdk: &access_sync_aws::SdkConfig,
+        sync: Pacing,
+    ) -> Result<Self> {
         let get = |k: &str| env.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
         let config = Config::from_lookup(get).map_err(|e| anyhow!("{e}"))?;
         let trust = TrustSettings::from_lookup(get).map_err(|e| anyhow!("{}", e.join("; ")))?;
@@ -126,7 +140,7 @@ impl InProcess {
             sdk,
             None,
         )?
-        .with_sync(env, sdk, Pacing::Deployed)
+        .with_sync(env, sdk, sync)
     }
 
     /// [`InProcess::from_pairs`] with no Kisi request budget and millisecond retry backoffs

@@ -21,9 +21,9 @@
 //! - [`logs`] captures the functions' logs and checks them for personal data and secrets.
 //! - [`stack`] starts and stops the processes (moto, `cargo lambda watch`) for the
 //!   `local-stack` command.
-//! - [`platforms`] starts platform API simulators (`--platform officernd`) whose credentials
-//!   `platform_sync` reads; a [`Driver`] runs `platform_sync` on the virtual clock every sync
-//!   interval ([`Tick`]) and on demand ([`Driver::sync`]).
+//! - [`platforms`] starts platform API simulators (`--platform officernd|nexudus|optix`)
+//!   whose credentials `platform_sync` reads; a [`Driver`] runs `platform_sync` on the virtual
+//!   clock every sync interval ([`Tick`]) and on demand ([`Driver::sync`]).
 
 pub mod functions;
 pub mod logs;

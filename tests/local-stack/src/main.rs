@@ -986,7 +986,15 @@ async fn platform_demo(
             path.display()
         );
         apply_mappings(&stack, &path)?;
-        let f = InProcess::from_pairs(&stack.names.function_env(), &stack.sdk)?;
+        // The platform's client unpaced: its request budget is one of real time (Optix's 30 a
+        // minute for the sync), and the virtual clock stands still while a handler runs, so
+        // real waits would only cost wall time (an Optix day took 18 minutes paced). Kisi's
+        // client stays paced as deployed (the demo's Kisi simulator keeps Kisi's limits).
+        let f = InProcess::from_pairs_sync_paced(
+            &stack.names.function_env(),
+            &stack.sdk,
+            access_sync_sources::Pacing::Unpaced,
+        )?;
         let mut pumps = Pumps::new(
             f,
             &stack.sdk,
@@ -1008,6 +1016,7 @@ async fn platform_demo(
         );
         let mut shown = print_changes(&driver.sim, 0).await?;
         let mut made: Vec<Event> = imported.clone();
+        let hint = platform.spec().webhook_trust() == access_sync_platforms::WebhookTrust::Hint;
         let mut seen = access_sync_platforms::Seen::new();
         for e in &imported {
             seen.observe(e);
@@ -1030,12 +1039,18 @@ async fn platform_demo(
             let hooks = admin
                 .change(c.change, c.collection, c.id.as_deref(), c.body.as_ref())
                 .await?;
+            if hooks.is_empty() {
+                println!(
+                    "   {}   · {} {} in {}: the platform sends no webhook for it (the next platform_sync reads it)",
+                    hhmm(at), c.collection, c.change, platform.as_str()
+                );
+            }
             for w in hooks {
-                // What the webhook itself says (nothing for Optix's, which are only hints;
-                // TeamUp's feed items name records, they are not the bodies its old
-                // normaliser reads: nothing either).
-                let events = if platform == Platform::Teamup {
-                    Vec::new()
+                // What the webhook itself says. A hint (Optix's, TeamUp's) says nothing itself: it names
+                // a record that `platform_reread` reads back from the API, so what it stands
+                // for is the platform's state once the change is made.
+                let events = if hint {
+                    platform_events(&stack, platform, at).await?
                 } else {
                     platform
                         .normalize(&platform.fixture_delivery(w.line()), &seen)
@@ -1059,11 +1074,6 @@ async fn platform_demo(
                     driver.deliver(&w).await?;
                     made.extend(events);
                 }
-            }
-            if platform == Platform::Teamup {
-                // TeamUp's webhooks say nothing themselves: what the platform holds once the
-                // change is made stands in for them.
-                made.extend(platform_events(&stack, platform, at).await?);
             }
             driver.pumps.drain().await?;
             shown = print_changes(&driver.sim, shown).await?;
@@ -1127,13 +1137,9 @@ async fn platform_demo(
             engine.len(),
             if same_state { "matches" } else { "DOES NOT match" }
         );
-        let alone = if platform == Platform::Teamup {
-            "the platform's records as each change left them (TeamUp's webhooks only name records)"
-        } else {
-            "the webhooks alone (each at its change, the dropped one included)"
-        };
         println!(
-            "== Kisi against preview of {alone}: {} stretches where Kisi was open and they say closed, {} the other way round; the longest {longest} min",
+            "== Kisi against preview of {} (each at its change, the dropped one included): {} stretches where Kisi was open and they say closed, {} the other way round; the longest {longest} min",
+            if hint { "the platform's state as each change is made (its webhooks are hints: each names a record re-read from the API)" } else { "the webhooks alone" },
             excess.len(),
             denied.len(),
         );
@@ -1143,24 +1149,23 @@ async fn platform_demo(
                 "   {:<26} group {:<4} {} from {} for {minutes} min",
                 k.0,
                 k.1,
-                match (open, platform == Platform::Teamup) {
+                match (open, hint) {
                     (true, false) => "open in Kisi, webhooks say closed",
                     (false, false) => "closed in Kisi, webhooks say open",
-                    (true, true) => "open in Kisi, TeamUp says closed",
-                    (false, true) => "closed in Kisi, TeamUp says open",
+                    (true, true) => "open in Kisi, the platform says closed",
+                    (false, true) => "closed in Kisi, the platform says open",
                 },
                 hhmm(*at)
             );
         }
-        if platform == Platform::Teamup {
-            println!(
-                "   (open in Kisi, TeamUp says closed: a dropped webhook, until the next platform_sync, every {interval} min; closed in Kisi, TeamUp says open: a dropped webhook that would have opened)"
-            );
-        } else {
-            println!(
-                "   (open in Kisi, webhooks say closed: a dropped webhook, until the next platform_sync, every {interval} min; closed in Kisi, webhooks say open: from a sync that ended what a webhook's payload did not)"
-            );
-        }
+        println!(
+            "{}",
+            if hint {
+                format!("   (open in Kisi, the platform says closed: a dropped webhook, until the next platform_sync, every {interval} min; closed in Kisi, the platform says open: a dropped webhook of a grant, or a team change, which only a complete listing carries)")
+            } else {
+                format!("   (open in Kisi, webhooks say closed: a dropped webhook, until the next platform_sync, every {interval} min, or a change the platform sends no webhook for, from the sync that read it; closed in Kisi, webhooks say open: from a sync that ended what a webhook's payload did not)")
+            }
+        );
         if check && !(same_timeline && same_state) {
             for l in kisi.iter().filter(|l| !engine.contains(l)) {
                 eprintln!("   only in Kisi:    {l:?}");
