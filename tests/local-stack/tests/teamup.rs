@@ -41,10 +41,13 @@ async fn dropped_webhooks_end_after_the_next_sync_exactly_as_when_every_one_arri
 
 /// The acceptance's week (not in CI): `TEAMUP_WEEK_CUSTOMERS` (200) customers, a change every
 /// hour for a week (`TEAMUP_WEEK_DAYS`), a fifth of the webhooks dropped, `platform_sync`
-/// every 15 minutes; Kisi must end the same.
+/// every 15 minutes. Kisi must end the same, and each stretch where the lossy week's Kisi
+/// differs from the full week's (excess or denied access) must be at most the sync interval.
+/// Prints one JSON line (BENCHMARKS.md).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "a virtual week on two stacks: minutes; run by hand"]
 async fn a_week_with_a_fifth_of_webhooks_dropped_ends_as_the_week_without() {
+    use local_stack::timeline::kisi_timeline;
     let customers = o::env("TEAMUP_WEEK_CUSTOMERS", 200);
     let days: usize = o::env("TEAMUP_WEEK_DAYS", 7);
     let began = std::time::Instant::now();
@@ -53,18 +56,34 @@ async fn a_week_with_a_fifth_of_webhooks_dropped_ends_as_the_week_without() {
     let none = o::play(&all, &script, 0.0, 3).await;
     let lossy = Org::generated_on(Platform::Teamup, "week-fifth", customers, 2, &[]).await;
     let fifth = o::play(&lossy, &script, 0.2, 3).await;
-    println!(
-        "{}",
-        json!({"customers": customers, "changes": script.len(), "delivered": fifth.delivered,
-            "dropped": fifth.dropped, "wall_seconds": began.elapsed().as_secs()})
-    );
     assert!(fifth.dropped > 0 && none.dropped == 0, "{none:?} {fifth:?}");
     assert_eq!(none.end, fifth.end);
+    let end = none.end.unwrap();
+    let ta = kisi_timeline(&all.driver.sim.timeline().await.unwrap(), end);
+    let tb = kisi_timeline(&lossy.driver.sim.timeline().await.unwrap(), end);
+    let (ia, ib) = (o::intervals(&ta, end), o::intervals(&tb, end));
+    let (excess, denied) = (o::uncovered(&ib, &ia), o::uncovered(&ia, &ib));
+    let max =
+        |v: &[(o::Key, access_sync_rules::Instant, i64)]| v.iter().map(|x| x.2).max().unwrap_or(0);
     let a = o::holders(&all).await;
-    assert_eq!(a, o::holders(&lossy).await, "Kisi ends differently");
-    assert!(!a.is_empty());
+    let same_end = a == o::holders(&lossy).await;
+    let report = json!({"customers": customers, "changes": script.len(),
+        "delivered": fifth.delivered, "dropped": fifth.dropped, "sync_interval_minutes": 15,
+        "excess_minutes": excess.iter().map(|x| x.2).sum::<i64>(),
+        "excess_stretches": excess.len(), "longest_excess_minutes": max(&excess),
+        "denied_minutes": denied.iter().map(|x| x.2).sum::<i64>(),
+        "denied_stretches": denied.len(), "longest_denied_minutes": max(&denied),
+        "final_state_equal": same_end, "kisi_intervals": ta.len(),
+        "wall_seconds": began.elapsed().as_secs()});
+    println!("{report}");
     all.stop().await;
     lossy.stop().await;
+    assert!(same_end, "Kisi ends differently: {report}");
+    assert!(!a.is_empty());
+    assert!(
+        max(&excess) <= 15 && max(&denied) <= 15,
+        "a dropped webhook was wrong for longer than the sync interval: {report}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
