@@ -19,7 +19,9 @@
 //!   block reopens both. (One TeamUp membership names one catalogue membership, one `plan`
 //!   ref, and a mapping file may not map the same (source, id) twice: so "two lines" here are
 //!   two catalogue memberships of one customer, and one line under two policies.)
-//! - the simulator's fixture file imports as its records say.
+//! - the simulator's fixture file imports as its records say;
+//! - a sync whose listing fails (TeamUp answering 503 until the client's retries run out)
+//!   changes nothing in Kisi, and the next one ends what TeamUp cancelled meanwhile.
 
 mod common;
 
@@ -389,5 +391,53 @@ lag_minutes = 10
         &kisi,
         &local_stack::timeline::preview_timeline(&org.mappings, &events, end),
     );
+    org.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sync_whose_listing_fails_changes_nothing_and_the_next_one_repairs() {
+    let org = Org::generated_on(Platform::Teamup, "fails", 20, 1, &[]).await;
+    org.driver.sync(Platform::Teamup, json!({})).await.unwrap();
+    let t1 = org.t0 + chrono::Duration::minutes(20);
+    org.driver.advance(t1).await.unwrap();
+    let before = o::holders(&org).await;
+    // Two active "Unlimited" memberships cancelled in TeamUp, their webhooks lost.
+    for id in ["200006", "200008"] {
+        org.admin()
+            .change(
+                "update",
+                "customer_memberships",
+                Some(id),
+                Some(&json!({"status": "cancelled"})),
+            )
+            .await
+            .unwrap();
+    }
+    // TeamUp answers 503 to every request for a while: the client's retries run out.
+    org.admin()
+        .set_faults(Some(json!({"error_requests": 1000, "error_status": 503})))
+        .await
+        .unwrap();
+    let out = org.driver.sync(Platform::Teamup, json!({})).await;
+    assert!(out.is_err(), "the sync did not fail: {out:?}");
+    org.driver
+        .advance(t1 + chrono::Duration::minutes(1))
+        .await
+        .unwrap();
+    assert_eq!(o::holders(&org).await, before, "a failed sync changed Kisi");
+    // TeamUp answers again: the next sync ends both.
+    org.admin().set_faults(None).await.unwrap();
+    let out = org.driver.sync(Platform::Teamup, json!({})).await.unwrap();
+    assert_eq!(out["endings"], json!(2), "{out}");
+    org.driver
+        .advance(t1 + chrono::Duration::minutes(2))
+        .await
+        .unwrap();
+    let after = o::holders(&org).await;
+    for who in ["c6@example.com", "c8@example.com"] {
+        assert!(before.contains(&(who.to_string(), 101)));
+        assert!(!after.contains(&(who.to_string(), 101)), "{who}: {after:?}");
+    }
+    assert_eq!(after.len(), before.len() - 2);
     org.stop().await;
 }
