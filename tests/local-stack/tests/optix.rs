@@ -31,7 +31,7 @@ async fn importing_an_existing_organisation_gives_kisi_exactly_previews_timeline
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dropped_webhooks_end_after_the_next_sync_exactly_as_when_every_one_arrived() {
-    o::drops_repaired(Platform::Optix, 30, o::env("OPTIX_DROPS_CHANGES", 12)).await;
+    o::drops_repaired(Platform::Optix, 30, o::env("OPTIX_DROPS_CHANGES", 12), 15).await;
 }
 
 /// The acceptance's week (not in CI): `OPTIX_WEEK_MEMBERS` (100) members, a change every hour
@@ -39,7 +39,13 @@ async fn dropped_webhooks_end_after_the_next_sync_exactly_as_when_every_one_arri
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "a virtual week on two stacks: minutes; run by hand"]
 async fn a_week_with_a_fifth_of_webhooks_dropped_ends_as_the_week_without() {
-    o::drops_repaired(Platform::Optix, o::env("OPTIX_WEEK_MEMBERS", 100), 7 * 24).await;
+    o::drops_repaired(
+        Platform::Optix,
+        o::env("OPTIX_WEEK_MEMBERS", 100),
+        7 * 24,
+        60,
+    )
+    .await;
 }
 
 fn at(s: &str) -> Instant {
