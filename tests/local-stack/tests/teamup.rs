@@ -38,7 +38,7 @@ async fn importing_an_existing_business_gives_kisi_exactly_previews_timeline() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dropped_webhooks_end_after_the_next_sync_exactly_as_when_every_one_arrived() {
-    o::drops_repaired(Platform::Teamup, 40, o::env("TEAMUP_DROPS_CHANGES", 12)).await;
+    o::drops_repaired(Platform::Teamup, 40, o::env("TEAMUP_DROPS_CHANGES", 12), 15).await;
 }
 
 /// The acceptance's week (not in CI): `TEAMUP_WEEK_CUSTOMERS` (200) customers, a change every
@@ -55,9 +55,11 @@ async fn a_week_with_a_fifth_of_webhooks_dropped_ends_as_the_week_without() {
     let began = std::time::Instant::now();
     let all = Org::generated_on(Platform::Teamup, "week-none", customers, 2, &[]).await;
     let script = o::changes_on(Platform::Teamup, &all.fixture, days * 24, 7, 60);
-    let none = o::play(&all, &script, 0.0, 3).await;
     let lossy = Org::generated_on(Platform::Teamup, "week-fifth", customers, 2, &[]).await;
-    let fifth = o::play(&lossy, &script, 0.2, 3).await;
+    let (none, fifth) = tokio::join!(
+        o::play(&all, &script, 0.0, 3),
+        o::play(&lossy, &script, 0.2, 3)
+    );
     assert!(fifth.dropped > 0 && none.dropped == 0, "{none:?} {fifth:?}");
     assert_eq!(none.end, fifth.end);
     let end = none.end.unwrap();
