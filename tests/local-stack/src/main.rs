@@ -417,13 +417,21 @@ impl Input {
         if let Some(p) = platform
             && p.spec().webhook_trust() == access_sync_platforms::WebhookTrust::Hint
         {
+            let story = if local_stack::platforms::SIMULATED.contains(&p) {
+                format!(
+                    "`demo --platform {}` without --events/--mappings plays its story against its \
+                     API simulator.",
+                    p.as_str()
+                )
+            } else {
+                "The local stack has no API simulator for it yet, so it is not in the demo."
+                    .to_string()
+            };
             bail!(
-                "--platform {}: its webhooks are only hints (issue 19): access-sync re-reads each \
-                 named record from the platform's API, so replaying its webhook fixture alone \
-                 would grant nothing. `demo --platform {}` without --events/--mappings plays its \
-                 story against its API simulator.",
+                "--platform {}: its webhooks are only hints: access-sync re-reads each named \
+                 record from the platform's API, so replaying its webhook fixture alone would \
+                 grant nothing. {story}",
                 p.as_str(),
-                p.as_str()
             );
         }
         let dir = PathBuf::from("events").join(platform.map_or("demo-day", |p| p.as_str()));

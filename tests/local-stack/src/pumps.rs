@@ -351,6 +351,16 @@ impl<F: Functions> Pumps<F> {
         !lock(&self.failed).is_empty() || !lock(&self.failed_edges).is_empty()
     }
 
+    /// The queue URL of each failed message waiting for redelivery (one entry per message).
+    pub fn failed_queues(&self) -> Vec<String> {
+        lock(&self.failed).iter().map(|(u, _)| u.clone()).collect()
+    }
+
+    /// Whether an edge invocation failed and waits for Scheduler's retry.
+    pub fn has_failed_edges(&self) -> bool {
+        !lock(&self.failed_edges).is_empty()
+    }
+
     /// Every stored edge schedule: (name, edge).
     ///
     /// # Errors

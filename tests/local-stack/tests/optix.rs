@@ -100,12 +100,21 @@ async fn a_monday_wednesday_assignment_opens_only_in_its_blocks_across_the_end_o
         ("2026-10-26T09:00:00Z", "2026-10-26T13:00:00Z"),
         ("2026-10-28T09:00:00Z", "2026-10-28T13:00:00Z"),
     ];
+    // Each block ±5 minutes (the mapping's default lead and lag, ACCESS-MODEL §1, §3), and
+    // nothing else. The first block's lead had passed when the assignment was made (at 08:00
+    // UTC, the clock's start): it opens then.
     let five = chrono::Duration::minutes(5);
     assert_eq!(opened.len(), blocks.len(), "{opened:?}");
-    for ((s, e), (bs, be)) in opened.iter().zip(blocks) {
+    for (i, ((s, e), (bs, be))) in opened.iter().zip(blocks).enumerate() {
         let (bs, be) = (at(bs), at(be));
-        assert!(
-            (*s - bs).abs() <= five && (*e - be).abs() <= five,
+        let want_start = if i == 0 {
+            org.t0.max(bs - five)
+        } else {
+            bs - five
+        };
+        assert_eq!(
+            (*s, *e),
+            (want_start, be + five),
             "opened {s}–{e}, the block is {bs}–{be}"
         );
     }

@@ -6,7 +6,8 @@
 //! clock. Kisi must then show exactly what `access-sync normalize | access-sync preview` shows
 //! for the same file, which `events/<platform>/expected.jsonl` records. Optix, whose webhooks
 //! are only hints (issue 19), is tested instead through its simulator's API: see
-//! `optix_webhooks_end_to_end`.
+//! `optix_webhooks_end_to_end`; TeamUp's are only nudges (issue 20): its sequence must grant
+//! nothing without TeamUp's API (`teamup_webhooks_end_to_end`).
 
 mod common;
 
@@ -342,7 +343,29 @@ async fn nexudus_webhooks_end_to_end() {
     platform_end_to_end(Platform::Nexudus).await;
 }
 
+/// TeamUp's webhooks are only nudges (issue 20): on a stack where TeamUp's API cannot be read
+/// (no credentials stored), its whole native sequence — memberships created, a blocked one, a
+/// class registration — is acknowledged delivery by delivery and grants nothing: each only
+/// asks `platform_reread` to read records, which it cannot. (With the API, the records read
+/// back decide: `events/teamup/README.md`.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn teamup_webhooks_end_to_end() {
-    platform_end_to_end(Platform::Teamup).await;
+    let (mapping, text) = fixture(Platform::Teamup);
+    let (natives, events) = deliveries(Platform::Teamup, &text).unwrap();
+    assert!(natives.len() >= 8, "a realistic sequence");
+    let start = natives[0].at;
+    let horizon = natives.iter().map(|n| n.at).max().unwrap() + Duration::days(30);
+    // What the same bodies would have granted had they been applied.
+    let preview = preview_timeline(&Mappings::parse(&mapping).unwrap(), &events, horizon);
+    assert!(!preview.is_empty(), "the fixture's bodies claim access");
+    let (stack, driver) = common::start("teamup", &mapping, start).await;
+    for n in &natives {
+        driver.advance(n.at).await.unwrap();
+        driver.post_native(n, n.at).await.unwrap();
+        driver.pumps.drain().await.unwrap();
+    }
+    driver.advance(horizon).await.unwrap();
+    let kisi = kisi_timeline(&driver.sim.timeline().await.unwrap(), horizon);
+    assert!(kisi.is_empty(), "TeamUp bodies granted access: {kisi:?}");
+    stack.stop().await;
 }

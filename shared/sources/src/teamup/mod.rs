@@ -378,15 +378,15 @@ fn id_text(v: &Value) -> Option<String> {
     }
 }
 
-/// The default window: yesterday 00:00 UTC to 31 days ahead.
-fn default_window() -> (At, At) {
-    window_at(Utc::now())
-}
-
-/// The window of a dated collection listed at `now`: the day before `now` (00:00 UTC) to 31
-/// days after it.
+/// The window a listing of a dated collection made at `now` covers: yesterday 00:00 UTC to
+/// 31 days ahead (as OfficeRnD's and Optix's).
 fn window_at(now: At) -> (At, At) {
     (midnight(now, -1), midnight(now, 31))
+}
+
+/// The default window, for a request without one: [`window_at`] the machine's clock.
+fn default_window() -> (At, At) {
+    window_at(Utc::now())
 }
 
 /// A TeamUp API client.
@@ -1041,7 +1041,8 @@ impl<S: SecretSource> PlatformSource for TeamupSource<S> {
         find(collection).is_some_and(|s| s.report.is_some())
     }
 
-    /// Sessions, events and attendances: the client's default window, from the caller's clock.
+    /// Events, attendances and course sessions are listed by their start (§2.5–2.7): from
+    /// yesterday 00:00 UTC to 31 days after `now` (the caller's clock).
     fn window(&self, collection: &str, now: At) -> Option<(At, At)> {
         match find(collection)?.window {
             Window::By(_) => Some(window_at(now)),
@@ -1121,6 +1122,29 @@ mod tests {
     fn names_follow_the_specs() {
         let specs: Vec<&str> = SPECS.iter().map(|s| s.name).collect();
         assert_eq!(specs, NAMES);
+    }
+
+    #[test]
+    fn dated_collections_are_windowed_on_the_callers_clock() {
+        let source = TeamupSource::new(
+            access_sync_ports::memory::MemorySecrets::default(),
+            TeamupConfig::new("p/platforms/teamup"),
+        )
+        .unwrap();
+        let now: At = "2026-03-29T10:30:00Z".parse().unwrap();
+        let day = |s: &str| -> At { s.parse().unwrap() };
+        for c in ["events", "attendances", "course_sessions"] {
+            if find(c).is_some_and(|s| matches!(s.window, Window::By(_))) {
+                assert_eq!(
+                    source.window(c, now),
+                    Some((day("2026-03-28T00:00:00Z"), day("2026-04-29T00:00:00Z"))),
+                    "{c}"
+                );
+            }
+        }
+        assert!(source.window("attendances", now).is_some());
+        assert_eq!(source.window("customers", now), None);
+        assert_eq!(source.window("nothing", now), None);
     }
 
     #[test]
