@@ -2,7 +2,7 @@
 //! Manager) and the OfficeRnD simulator over real HTTP: the dry run prints what it found and
 //! who gains which group under the stored mapping, and changes nothing; the import commits (the
 //! sync's progress records a complete full listing); `sync status` and `brake status` show it.
-//! Nexudus and Optix import through the same path, from their simulators.
+//! Nexudus, Optix and TeamUp import through the same path, from their simulators.
 
 use access_sync_aws::testing::shared;
 use access_sync_aws::{DynamoStore, create_table};
@@ -228,6 +228,25 @@ async fn nexudus_and_optix_import_through_the_same_path() {
         "optix",
         json!({"token": sim.token(), "organization_id": "456", "endpoint": o.endpoint}),
         &["70", "77"],
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn teamup_imports_through_the_same_path() {
+    // The generated business's memberships are catalogue memberships 1, 2 and 3.
+    let sim = teamup_sim::Sim::new(teamup_sim::SimConfig {
+        requests_per_minute: None,
+        ..teamup_sim::SimConfig::default()
+    });
+    sim.seed(&teamup_sim::generate(20, chrono::Utc::now()))
+        .unwrap();
+    let config = sim.config().clone();
+    let t = teamup_sim::spawn_sim(sim).await.unwrap();
+    import_from(
+        "teamup",
+        json!({"token": config.token, "api_url": t.api_url(), "provider_id": config.provider_id}),
+        &["1", "2", "3"],
     )
     .await;
 }

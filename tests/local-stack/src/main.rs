@@ -50,7 +50,7 @@ enum Cmd {
         /// the system clock.
         #[arg(long)]
         clock: Option<String>,
-        /// Start this platform's API simulator too (officernd, nexudus or optix), with its credentials where
+        /// Start this platform's API simulator too (officernd, nexudus, optix or teamup), with its credentials where
         /// `platform_sync` reads them, and run `platform_sync` every 15 minutes of the clock.
         #[arg(long)]
         platform: Option<String>,
@@ -70,13 +70,12 @@ enum Cmd {
         /// `--platform`, the platform's native webhooks (default its fixture in `events/`).
         #[arg(long)]
         events: Option<PathBuf>,
-        /// A platform. One with an API simulator (officernd, nexudus, optix) plays its story:
-        /// an existing space imported by `platform_sync`, a day of changes made in the
+        /// A platform. One with an API simulator (officernd, nexudus, optix, teamup) plays its
+        /// story: an existing space imported by `platform_sync`, a day of changes made in the
         /// simulator whose webhooks reach ingest (one is dropped on the way), and
-        /// `platform_sync` every 15 minutes repairing it. With `--events`/`--mappings`,
-        /// OfficeRnD's and Nexudus's native webhooks replay from `events/<platform>/`, signed as
-        /// they sign them; not Optix's or TeamUp's, which are only hints (and TeamUp has no API
-        /// simulator in the local stack yet).
+        /// `platform_sync` every 15 minutes repairing it. With `--events`/`--mappings` it
+        /// replays the platform's native webhooks from `events/<platform>/`, signed as it signs
+        /// them; not optix's or teamup's, which are only hints.
         #[arg(long)]
         platform: Option<String>,
         /// Play until this instant (default: the midnight, UTC, after the last event).
@@ -941,7 +940,7 @@ const STORY_MEMBERS: usize = 12;
 /// The virtual day the platform story happens on (midnight UTC).
 const STORY_DAY: &str = "2026-06-15T00:00:00Z";
 
-/// The platform story (`demo --platform officernd|nexudus|optix`): an existing space in the platform's
+/// The platform story (`demo --platform officernd|nexudus|optix|teamup`): an existing space in the platform's
 /// simulator (generated, dated on a fixed virtual day, [`STORY_DAY`]: the sync lists
 /// check-ins and booking occurrences in windows around the stack's clock), a mapping that opens a group for each
 /// kind of thing it names, applied with `access-sync mappings apply`; the import
@@ -1055,7 +1054,7 @@ async fn platform_demo(
                 );
             }
             for w in hooks {
-                // What the webhook itself says. A hint (Optix's) says nothing itself: it names
+                // What the webhook itself says. A hint (Optix's, TeamUp's) says nothing itself: it names
                 // a record that `platform_reread` reads back from the API, so what it stands
                 // for is the platform's state once the change is made.
                 let events = if hint {

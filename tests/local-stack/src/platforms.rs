@@ -1,4 +1,4 @@
-//! Platform API simulators in the local stack (`--platform officernd|nexudus|optix`): each is started on a
+//! Platform API simulators in the local stack (`--platform officernd|nexudus|optix|teamup`): each is started on a
 //! loopback port, seeded from a fixture, and its credentials are stored where `platform_sync`
 //! reads them (`<prefix>/platforms/<platform>` in Secrets Manager: `PLATFORM_SECRETS_PREFIX`
 //! is `<prefix>/platforms`, as deployed). Its clock follows the stack's (the [`crate::Driver`] moves
@@ -6,8 +6,9 @@
 //!
 //! A platform plugs in with its simulator in [`start`] and its API client in
 //! `access_sync_sources::connect` (the registry `platform_sync` uses); [`PlatformAdmin`] is one
-//! face over every simulator (OfficeRnD's admin API over HTTP, Nexudus's and Optix's in
-//! process), whose record changes answer the platform's signed webhook for the change, so the
+//! face over every simulator (OfficeRnD's admin API over HTTP, Nexudus's, Optix's and TeamUp's
+//! ([`teamup`]) in process), whose record changes answer the platform's webhook for the change
+//! (signed as the platform signs it; TeamUp's unsigned), so the
 //! demo and the acceptance tests run one code path for any platform with an API simulator.
 
 use crate::names::local_webhook_secret;
@@ -52,14 +53,19 @@ pub async fn start(opts: &PlatformOptions) -> Result<RunningPlatform> {
         Platform::Officernd => officernd(opts).await,
         Platform::Nexudus => nexudus(opts).await,
         Platform::Optix => optix(opts).await,
-        p @ Platform::Teamup => {
-            bail!("--platform {}: no API simulator for it yet", p.as_str())
-        }
+        Platform::Teamup => teamup::start(opts).await,
     }
 }
 
 /// The platforms [`start`] can start.
-pub const SIMULATED: [Platform; 3] = [Platform::Officernd, Platform::Nexudus, Platform::Optix];
+pub const SIMULATED: [Platform; 4] = [
+    Platform::Officernd,
+    Platform::Nexudus,
+    Platform::Optix,
+    Platform::Teamup,
+];
+
+pub mod teamup;
 
 fn read_fixture(opts: &PlatformOptions) -> Result<Option<Value>> {
     let Some(path) = &opts.fixture else {
@@ -225,6 +231,8 @@ enum Backend {
     /// The Optix simulator in this process (it has no clock: the admin keeps the stack's, to
     /// date the webhooks it signs).
     Optix(optix_sim::Sim),
+    /// The TeamUp simulator in this process (`teamup`).
+    Teamup(teamup_sim::Sim),
 }
 
 impl std::fmt::Debug for Backend {
@@ -233,6 +241,7 @@ impl std::fmt::Debug for Backend {
             Backend::Http => "Http",
             Backend::Nexudus(_) => "Nexudus",
             Backend::Optix(_) => "Optix",
+            Backend::Teamup(_) => "Teamup",
         })
     }
 }
@@ -322,11 +331,16 @@ impl PlatformAdmin {
                 Ok(())
             }
             Backend::Optix(_) => Ok(()),
+            Backend::Teamup(sim) => {
+                sim.set_clock(Some(t));
+                Ok(())
+            }
         }
     }
 
     /// Sets fault switches (partial JSON in the simulator's own names; `{}` keeps them), or
-    /// clears them with `None`. Optix: `{"throttle_next", "fail_next"}`.
+    /// clears them with `None`. Optix: `{"throttle_next", "fail_next"}`; TeamUp:
+    /// `teamup_sim::Faults`' names, merged into the current ones.
     ///
     /// # Errors
     /// The simulator did not answer or refused them.
@@ -354,11 +368,13 @@ impl PlatformAdmin {
                 });
                 Ok(())
             }
+            Backend::Teamup(sim) => teamup::set_faults(sim, faults),
         }
     }
 
     /// Replaces the organisation (the simulator's fixture format; Nexudus: its
-    /// `collections`, or the map of collection paths itself).
+    /// `collections`, or the map of collection paths itself; TeamUp: `{collections, shares}`
+    /// or the collections).
     ///
     /// # Errors
     /// The simulator refused the fixture.
@@ -383,6 +399,7 @@ impl PlatformAdmin {
                 sim.load(fixture);
                 self.mirror().0 = fixture.clone();
             }
+            Backend::Teamup(sim) => teamup::put_fixture(sim, fixture)?,
         }
         Ok(())
     }
@@ -396,6 +413,7 @@ impl PlatformAdmin {
         match &self.backend {
             Backend::Http => self.call(reqwest::Method::GET, "/fixture", None).await,
             Backend::Nexudus(_) | Backend::Optix(_) => Ok(self.mirror().0.clone()),
+            Backend::Teamup(sim) => teamup::fixture(sim),
         }
     }
 
@@ -425,6 +443,7 @@ impl PlatformAdmin {
                     .await?;
                 Ok(json!({"members": members}))
             }
+            Backend::Teamup(sim) => teamup::generate(sim, members, anchor),
         }
     }
 
@@ -437,6 +456,7 @@ impl PlatformAdmin {
             Backend::Http => self.call(reqwest::Method::GET, "/counters", None).await,
             Backend::Nexudus(sim) => Ok(json!({"total": sim.requests().len()})),
             Backend::Optix(sim) => Ok(json!({"total": sim.counters().requests})),
+            Backend::Teamup(sim) => Ok(teamup::counters(sim)),
         }
     }
 
@@ -444,7 +464,7 @@ impl PlatformAdmin {
     /// platform sends for the change (none when it sends none), signed but not sent.
     /// `change` is `create` (with `body` the record), `update` (a JSON merge patch) or
     /// `remove`. Collections are the simulator's (OfficeRnD `memberships`, Nexudus
-    /// `billing/coworkercontracts`, Optix `accountPlans`).
+    /// `billing/coworkercontracts`, Optix `accountPlans`, TeamUp `customer_memberships`).
     ///
     /// # Errors
     /// The simulator refused the change.
@@ -459,6 +479,7 @@ impl PlatformAdmin {
             Backend::Http => self.change_http(change, collection, id, body).await,
             Backend::Nexudus(sim) => self.change_nexudus(sim, change, collection, id, body),
             Backend::Optix(sim) => self.change_optix(sim, change, collection, id, body),
+            Backend::Teamup(sim) => self.change_teamup(sim, change, collection, id, body),
         }
     }
 
@@ -833,7 +854,8 @@ pub fn mapping_for(events: &[access_sync_rules::Event]) -> String {
 pub mod script {
     //! Changes a person makes in a platform's admin, generated from an organisation (the
     //! simulator's fixture), for the demo and the acceptance tests: [`for_platform`] picks
-    //! the platform's own (OfficeRnD [`changes`], Nexudus [`nexudus`], Optix [`optix`]).
+    //! the platform's own (OfficeRnD [`changes`], Nexudus [`nexudus`], Optix [`optix`], TeamUp
+    //! [`super::teamup::script`]).
 
     use access_sync_platforms::Platform;
     use access_sync_rules::Instant;
@@ -853,7 +875,7 @@ pub mod script {
             Platform::Officernd => changes(fixture, n, seed, every, start),
             Platform::Nexudus => nexudus(fixture, n, seed, every, start),
             Platform::Optix => optix(fixture, n, seed, every, start),
-            Platform::Teamup => Vec::new(),
+            Platform::Teamup => super::teamup::script(fixture, n, seed, every, start),
         }
     }
 

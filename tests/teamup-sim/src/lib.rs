@@ -252,6 +252,24 @@ impl Sim {
         Ok(())
     }
 
+    /// Every record and share status as they are now, in the seed's format (records sorted
+    /// by id): what [`Sim::seed`] would put back.
+    pub fn snapshot(&self) -> Fixture {
+        let s = self.lock();
+        Fixture {
+            collections: s
+                .collections
+                .iter()
+                .map(|(name, m)| (name.clone(), m.values().cloned().collect()))
+                .collect(),
+            shares: s
+                .shares
+                .iter()
+                .map(|(id, v)| (id.to_string(), v.clone()))
+                .collect(),
+        }
+    }
+
     /// How many records a collection holds.
     pub fn count(&self, collection: &str) -> usize {
         self.lock()

@@ -1,7 +1,7 @@
 //! The simulator over HTTP: the fixture file seeds it through the admin API; lists page with
 //! absolute `next` URLs and filters; soft-deleted customers are hidden; reports are CSV unless
 //! asked for JSON; the 250/minute limit answers 429 without headers; webhooks go out unsigned
-//! with a `TEAMUP-WEBHOOK-ID`, the same when a delivery is resent.
+//! with a `TEAMUP-WEBHOOK-ID`, the same when a delivery is resent; a snapshot seeds it back.
 
 use std::sync::{Arc, Mutex};
 
@@ -141,4 +141,25 @@ async fn webhooks_go_out_unsigned_with_a_stable_webhook_id() {
     assert!(it["id"].is_number() && it["timestamp"].is_string());
     assert_eq!(it["data"]["id"], 77);
     h.stop().await;
+}
+
+#[test]
+fn a_snapshot_is_what_the_simulator_holds_and_seeds_it_back() {
+    let sim = teamup_sim::Sim::new(SimConfig::default());
+    let fixture: teamup_sim::Fixture = serde_json::from_str(FIXTURE).unwrap();
+    sim.seed(&fixture).unwrap();
+    sim.put(
+        "customer_memberships",
+        &json!({"id": 77, "status": "cancelled"}),
+    )
+    .unwrap();
+    let snap = sim.snapshot();
+    assert_eq!(snap.shares, fixture.shares);
+    let memberships = &snap.collections["customer_memberships"];
+    assert_eq!(memberships.len(), 3);
+    assert_eq!(memberships[0]["id"], 77);
+    assert_eq!(memberships[0]["status"], "cancelled");
+    let again = teamup_sim::Sim::new(SimConfig::default());
+    again.seed(&snap).unwrap();
+    assert_eq!(again.snapshot(), snap);
 }
