@@ -539,10 +539,14 @@ async fn a_failed_publish_leaves_the_delivery_claimed_for_a_minute_then_retryabl
     // At once: still claimed by the failed attempt.
     let r = call_with(&events, &d, post("/events", MEMBER)).await;
     assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
-    assert!(r.headers().contains_key(header::RETRY_AFTER));
-    // A minute later the claim has lapsed: the same signed request goes through.
+    assert_eq!(
+        r.headers().get(header::RETRY_AFTER).unwrap(),
+        &crate::trust::CLAIM_SECS.to_string()
+    );
+    // Retried after exactly that long the claim has lapsed: the same signed request goes
+    // through (a sender honouring Retry-After is not refused twice).
     let events = FlakyPublisher::default();
-    let later = now() + chrono::Duration::seconds(61);
+    let later = now() + chrono::Duration::seconds(crate::trust::CLAIM_SECS);
     let secrets = FixedWebhookSecrets(Default::default(), Some(CANONICAL_SECRET.into()));
     let r = handle(
         &events,

@@ -33,8 +33,21 @@ async fn a_delivery_is_fresh_once_in_flight_while_claimed_and_done_for_good() {
             .unwrap(),
         Claim::InFlight { until: hold }
     );
-    // The claim lapsed (the first attempt died): the retry takes it.
-    let later = hold + Duration::seconds(1);
+    // One second before its end the claim still holds; at its end it has lapsed (the first
+    // attempt died): a retry after the `Retry-After` it was given takes it.
+    assert_eq!(
+        l.claim("k1", hold - Duration::seconds(1), hold)
+            .await
+            .unwrap(),
+        Claim::InFlight { until: hold }
+    );
+    assert_eq!(
+        l.claim("k1", hold, hold + Duration::seconds(60))
+            .await
+            .unwrap(),
+        Claim::Fresh
+    );
+    let later = hold + Duration::seconds(61);
     assert_eq!(
         l.claim("k1", later, later + Duration::seconds(60))
             .await

@@ -38,7 +38,8 @@ pub struct LedgerError(pub String);
 /// Where accepted deliveries are remembered.
 pub trait DeliveryLedger: Send + Sync {
     /// Claims `key` until `hold_until` unless it is done, or claimed by someone whose claim
-    /// has not lapsed at `now`.
+    /// has not lapsed at `now` (a claim lapses at its `hold_until`: a sender retrying after the
+    /// `Retry-After` it was given is not refused again).
     ///
     /// # Errors
     /// The store could not be reached.
@@ -76,8 +77,14 @@ mod tests {
             l.claim("k", t, hold).await.unwrap(),
             Claim::InFlight { until: hold }
         );
-        // A lapsed claim is taken over.
-        let later = hold + Duration::seconds(1);
+        // A claim lapses at its end: a retry exactly then takes it over.
+        assert_eq!(
+            l.claim("k", hold, hold + Duration::seconds(60))
+                .await
+                .unwrap(),
+            Claim::Fresh
+        );
+        let later = hold + Duration::seconds(61);
         assert_eq!(
             l.claim("k", later, later + Duration::seconds(60))
                 .await

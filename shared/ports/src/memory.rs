@@ -912,7 +912,7 @@ impl DeliveryLedger for MemoryLedger {
             .map_err(|_| LedgerError("poisoned".into()))?;
         match entries.get(key) {
             Some(LedgerEntry::Done) => Ok(Claim::Done),
-            Some(LedgerEntry::Pending(until)) if *until >= now => {
+            Some(LedgerEntry::Pending(until)) if *until > now => {
                 Ok(Claim::InFlight { until: *until })
             }
             _ => {

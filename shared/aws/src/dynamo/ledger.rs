@@ -6,7 +6,7 @@
 //! Written only with `PutItem` (ingest's role may put `REPLAY#*` items and write nothing
 //! else):
 //! - claim: `PutItem {state: pending, until}` on condition
-//!   `attribute_not_exists(pk) OR (state = pending AND until < :now)`, with
+//!   `attribute_not_exists(pk) OR (state = pending AND until <= :now)`, with
 //!   `ReturnValuesOnConditionCheckFailure = ALL_OLD` so a refusal says at once whether the
 //!   delivery is done or in flight;
 //! - done: unconditional `PutItem {state: done, ttl: keep_until}`.
@@ -47,7 +47,7 @@ impl DeliveryLedger for DynamoStore {
             .table_name(&self.table)
             .set_item(Some(item))
             .condition_expression(
-                "attribute_not_exists(pk) OR (#state = :pending AND #until < :now)",
+                "attribute_not_exists(pk) OR (#state = :pending AND #until <= :now)",
             )
             .expression_attribute_names("#state", "state")
             .expression_attribute_names("#until", "until")
