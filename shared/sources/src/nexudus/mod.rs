@@ -898,6 +898,39 @@ impl<S: SecretSource> NexudusSource<S> {
             .collect())
     }
 
+    /// One record by id ([`PlatformSource::read`]); `None` on 404.
+    async fn read_by_id(
+        &self,
+        collection: &str,
+        id: &str,
+    ) -> Result<Option<SourceRecord>, SourceError> {
+        let spec = Self::spec(collection)?;
+        if id.is_empty() || !id.bytes().all(|b| b.is_ascii_digit()) {
+            // Nexudus ids are integers (R §2): anything else names nothing.
+            return Ok(None);
+        }
+        let reply = self
+            .get(&format!("{}/{id}", spec.path), &[], spec.name, &|_| Ok(()))
+            .await?;
+        match reply.status {
+            StatusCode::OK => {
+                let v: Value = serde_json::from_slice(&reply.body)
+                    .map_err(|_| Self::unreadable(spec.name, "the record is not JSON"))?;
+                Self::record(spec, &v).map(Some)
+            }
+            StatusCode::NOT_FOUND => Ok(None),
+            StatusCode::FORBIDDEN => Err(Self::unauthorized(format!(
+                "{}: 403 {}",
+                spec.name,
+                message(&reply.body)
+            ))),
+            s => Err(Self::unreadable(
+                spec.name,
+                format!("{} {}", s.as_u16(), message(&reply.body)),
+            )),
+        }
+    }
+
     /// Every record of one coworker: the coworker, its contracts, time passes, floor-plan
     /// units, bookings (in `window`, or the default), booking visitors of those bookings, and
     /// check-ins — what `AccessControlUpdate` (R §5.2) asks to re-read. `Ok(None)` when the
@@ -910,7 +943,7 @@ impl<S: SecretSource> NexudusSource<S> {
         coworker: &str,
         window: Option<(At, At)>,
     ) -> Result<Option<Vec<SourceRecord>>, SourceError> {
-        let Some(me) = self.read("coworkers", coworker).await? else {
+        let Some(me) = self.read_by_id("coworkers", coworker).await? else {
             return Ok(None);
         };
         let mut out = vec![me];
@@ -1023,32 +1056,14 @@ impl<S: SecretSource> PlatformSource for NexudusSource<S> {
         self.page(spec, &filters, request.cursor.as_deref()).await
     }
 
-    async fn read(&self, collection: &str, id: &str) -> Result<Option<SourceRecord>, SourceError> {
-        let spec = Self::spec(collection)?;
-        if id.is_empty() || !id.bytes().all(|b| b.is_ascii_digit()) {
-            // Nexudus ids are integers (R §2): anything else names nothing.
-            return Ok(None);
-        }
-        let reply = self
-            .get(&format!("{}/{id}", spec.path), &[], spec.name, &|_| Ok(()))
-            .await?;
-        match reply.status {
-            StatusCode::OK => {
-                let v: Value = serde_json::from_slice(&reply.body)
-                    .map_err(|_| Self::unreadable(spec.name, "the record is not JSON"))?;
-                Self::record(spec, &v).map(Some)
-            }
-            StatusCode::NOT_FOUND => Ok(None),
-            StatusCode::FORBIDDEN => Err(Self::unauthorized(format!(
-                "{}: 403 {}",
-                spec.name,
-                message(&reply.body)
-            ))),
-            s => Err(Self::unreadable(
-                spec.name,
-                format!("{} {}", s.as_u16(), message(&reply.body)),
-            )),
-        }
+    /// Nexudus records embed nothing dated, so `now` changes nothing.
+    async fn read(
+        &self,
+        collection: &str,
+        id: &str,
+        _now: At,
+    ) -> Result<Option<SourceRecord>, SourceError> {
+        self.read_by_id(collection, id).await
     }
 }
 

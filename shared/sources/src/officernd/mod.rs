@@ -743,7 +743,13 @@ impl<S: SecretSource> PlatformSource for OfficerndSource<S> {
         Ok(Page { records, next })
     }
 
-    async fn read(&self, collection: &str, id: &str) -> Result<Option<SourceRecord>, SourceError> {
+    /// OfficeRnD records embed nothing dated, so `now` changes nothing.
+    async fn read(
+        &self,
+        collection: &str,
+        id: &str,
+        _now: At,
+    ) -> Result<Option<SourceRecord>, SourceError> {
         let spec = Self::spec(collection)?;
         if !spec.readable {
             return Err(Self::unreadable(

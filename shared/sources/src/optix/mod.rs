@@ -683,7 +683,13 @@ impl<T: ApiTokens> PlatformSource for OptixSource<T> {
         })
     }
 
-    async fn read(&self, collection: &str, id: &str) -> Result<Option<SourceRecord>, SourceError> {
+    /// Optix records embed nothing dated, so `now` changes nothing.
+    async fn read(
+        &self,
+        collection: &str,
+        id: &str,
+        _now: At,
+    ) -> Result<Option<SourceRecord>, SourceError> {
         let spec = Self::spec(collection)?;
         if !is_plain_id(id) {
             return Ok(None);

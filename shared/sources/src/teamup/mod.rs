@@ -53,8 +53,9 @@
 //! - **By id** ([`PlatformSource::read`], for webhook re-reads): `GET /<collection>/{id}`
 //!   (joined as above); 404 is `Ok(None)`. Reading `customers/{id}` also embeds what decides
 //!   that customer's access (§5 "Re-fetch" [I]): `_memberships` (owned or shared with them,
-//!   `owned_or_shared_with_customer`), `_attendances` (events from yesterday on) and
-//!   `_registration_blocks` (active ones).
+//!   `owned_or_shared_with_customer`), `_attendances` (events of the listing window at the
+//!   caller's `now`: from the day before to 31 days ahead) and `_registration_blocks` (active
+//!   ones).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -920,8 +921,14 @@ impl<S: SecretSource> TeamupSource<S> {
         Self::json(spec.name, &reply).map(Some)
     }
 
-    /// What decides one customer's access, embedded in the customer (see the module docs).
-    async fn customer_view(&self, id: &str, mut body: Value) -> Result<Value, SourceError> {
+    /// What decides one customer's access at `now`, embedded in the customer (see the module
+    /// docs).
+    async fn customer_view(
+        &self,
+        id: &str,
+        mut body: Value,
+        now: At,
+    ) -> Result<Value, SourceError> {
         let ms = find("customer_memberships").expect("a collection");
         let mut memberships = self
             .list_every(
@@ -935,7 +942,9 @@ impl<S: SecretSource> TeamupSource<S> {
             .await?;
         self.join_memberships(&mut memberships).await?;
         let at = find("attendances").expect("a collection");
-        let (from, to) = default_window();
+        // The window a listing of attendances at `now` covers, so a re-read and the scheduled
+        // sync see the same registrations on the same clock.
+        let (from, to) = window_at(now);
         let attendances = self
             .list_every(
                 at,
@@ -1048,7 +1057,14 @@ impl<S: SecretSource> PlatformSource for TeamupSource<S> {
         })
     }
 
-    async fn read(&self, collection: &str, id: &str) -> Result<Option<SourceRecord>, SourceError> {
+    /// A customer embeds their registrations of the window a listing at `now` covers
+    /// ([`PlatformSource::window`]), on the caller's clock.
+    async fn read(
+        &self,
+        collection: &str,
+        id: &str,
+        now: At,
+    ) -> Result<Option<SourceRecord>, SourceError> {
         let spec = spec_of(collection)?;
         // TeamUp ids are integers (§2): anything else names nothing.
         if id.is_empty() || id.len() > 20 || !id.bytes().all(|b| b.is_ascii_digit()) {
@@ -1062,7 +1078,7 @@ impl<S: SecretSource> PlatformSource for TeamupSource<S> {
             self.join_memberships(&mut rows).await?;
             body = rows.pop().unwrap_or_default();
         } else if spec.name == "customers" {
-            body = self.customer_view(id, body).await?;
+            body = self.customer_view(id, body, now).await?;
         }
         Self::record(spec.name, &body).map(Some)
     }
