@@ -188,8 +188,13 @@ impl<S: PlatformSource> PlatformSource for Progress<'_, S> {
         let _ = std::io::stderr().flush();
         Ok(page)
     }
-    async fn read(&self, collection: &str, id: &str) -> Result<Option<SourceRecord>, SourceError> {
-        self.inner.read(collection, id).await
+    async fn read(
+        &self,
+        collection: &str,
+        id: &str,
+        now: Instant,
+    ) -> Result<Option<SourceRecord>, SourceError> {
+        self.inner.read(collection, id, now).await
     }
 }
 

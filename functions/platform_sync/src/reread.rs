@@ -1,9 +1,11 @@
 //! The re-read of a record a webhook only hinted at (issue 19, "webhooks are hints"): for a
 //! platform whose webhooks are not believed (`WebhookTrust::Hint`, Optix), `ingest` publishes
 //! a [`RereadRequest`] (platform, collection, id) per record a verified delivery names; this
-//! reads that record through the platform's [`PlatformSource`], maps it with the platform's
-//! `map_records` (the same mapping as the import and the scheduled sync) and publishes the
-//! canonical events, so only what the platform's API says can grant or end access.
+//! reads that record through the platform's [`PlatformSource`] at the handler's `now` (the
+//! clock decides which dated records a read embeds, e.g. a TeamUp customer's registrations),
+//! maps it with the platform's `map_records` (the same mapping as the import and the scheduled
+//! sync) and publishes the canonical events, so only what the platform's API says can grant or
+//! end access.
 //!
 //! - A record the API says does not exist publishes nothing (`"gone": true`): the next
 //!   complete listing of the scheduled sync ends what it no longer contains (for the
@@ -52,13 +54,16 @@ pub async fn reread<S: PlatformSource, P: EventPublisher>(
             req.collection
         )));
     }
-    let record = source.read(&req.collection, &req.id).await.map_err(|e| {
-        if e.is_retryable() {
-            HandlerError::Retryable(e.to_string())
-        } else {
-            HandlerError::NonRetryable(e.to_string())
-        }
-    })?;
+    let record = source
+        .read(&req.collection, &req.id, now)
+        .await
+        .map_err(|e| {
+            if e.is_retryable() {
+                HandlerError::Retryable(e.to_string())
+            } else {
+                HandlerError::NonRetryable(e.to_string())
+            }
+        })?;
     let Some(record) = record else {
         tracing::info!(platform = platform.as_str(), collection = %req.collection, "re-read: the record does not exist");
         return Ok(

@@ -73,7 +73,10 @@ async fn an_offered_token_is_a_candidate_until_the_client_checks_and_promotes_it
 
     // The client's old token is refused; it checks the candidate with the API and promotes it.
     let optix = OptixSource::new(tokens.clone(), OptixConfig::new(None)).unwrap();
-    let read = optix.read("bookings", "88001").await.unwrap();
+    let read = optix
+        .read("bookings", "88001", chrono::Utc::now())
+        .await
+        .unwrap();
     assert!(read.is_some());
     assert_eq!(optix.stats().tokens_promoted, 1);
     let s = stored(&client, name).await;
@@ -95,7 +98,12 @@ async fn an_offered_token_is_a_candidate_until_the_client_checks_and_promotes_it
         .await
         .unwrap();
     let fresh = OptixSource::new(tokens.clone(), OptixConfig::new(None)).unwrap();
-    assert!(fresh.read("bookings", "88001").await.is_err());
+    assert!(
+        fresh
+            .read("bookings", "88001", chrono::Utc::now())
+            .await
+            .is_err()
+    );
     assert_eq!(
         stored(&client, name).await["token"].as_str(),
         Some(new.as_str())

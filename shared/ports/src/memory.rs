@@ -1147,10 +1147,12 @@ impl crate::platform_source::PlatformSource for MemorySource {
         Ok(crate::platform_source::Page { records, next })
     }
 
+    /// The record as it was put; `now` changes nothing (no record here embeds dated ones).
     async fn read(
         &self,
         collection: &str,
         id: &str,
+        _now: access_sync_rules::Instant,
     ) -> Result<Option<crate::platform_source::SourceRecord>, crate::platform_source::SourceError>
     {
         Ok(lock(&self.records)

@@ -141,7 +141,10 @@ pub trait PlatformSource: Send + Sync {
     fn list(&self, request: &ListRequest)
     -> impl Future<Output = Result<Page, SourceError>> + Send;
 
-    /// One record by id; `Ok(None)` when the platform says it does not exist (deleted).
+    /// One record by id, as it is at `now`; `Ok(None)` when the platform says it does not
+    /// exist (deleted). `now` is the caller's clock, as for [`PlatformSource::window`]: a
+    /// record read with what decides its access embedded (TeamUp's customer, with their
+    /// registrations) embeds the dated things of the window a listing at `now` would cover.
     ///
     /// # Errors
     /// See [`SourceError`].
@@ -149,6 +152,7 @@ pub trait PlatformSource: Send + Sync {
         &self,
         collection: &str,
         id: &str,
+        now: Instant,
     ) -> impl Future<Output = Result<Option<SourceRecord>, SourceError>> + Send;
 }
 

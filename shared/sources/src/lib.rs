@@ -220,8 +220,9 @@ macro_rules! registry {
                 &self,
                 collection: &str,
                 id: &str,
+                now: access_sync_rules::Instant,
             ) -> Result<Option<SourceRecord>, SourceError> {
-                match self { $( Source::$variant(c) => c.read(collection, id).await, )+ }
+                match self { $( Source::$variant(c) => c.read(collection, id, now).await, )+ }
             }
         }
     };

@@ -232,7 +232,12 @@ async fn deletions_show_as_missing_ids_in_a_full_listing_and_404_on_read() {
     let c = client(&h, 20);
     let before = ids(&list_all(&c, "coworkercontracts", None).await.unwrap());
     let gone = before.iter().next().unwrap().clone();
-    assert!(c.read("coworkercontracts", &gone).await.unwrap().is_some());
+    assert!(
+        c.read("coworkercontracts", &gone, anchor())
+            .await
+            .unwrap()
+            .is_some()
+    );
     h.sim
         .delete("billing/coworkercontracts", gone.parse().unwrap())
         .unwrap();
@@ -241,9 +246,14 @@ async fn deletions_show_as_missing_ids_in_a_full_listing_and_404_on_read() {
         before.difference(&after).cloned().collect::<Vec<_>>(),
         vec![gone.clone()]
     );
-    assert_eq!(c.read("coworkercontracts", &gone).await.unwrap(), None);
     assert_eq!(
-        c.read("coworkercontracts", "not-a-number").await.unwrap(),
+        c.read("coworkercontracts", &gone, anchor()).await.unwrap(),
+        None
+    );
+    assert_eq!(
+        c.read("coworkercontracts", "not-a-number", anchor())
+            .await
+            .unwrap(),
         None
     );
     // A deleted booking moves to cancelledbookings, which cancels it in the mapping.

@@ -251,7 +251,11 @@ async fn one_record_by_id_and_a_deleted_one_is_none() {
     let h = org(50, SimConfig::default()).await;
     let src = client(&h);
     let member = sim_ids(&h, "members").into_iter().next().unwrap();
-    let got = src.read("members", &member).await.unwrap().unwrap();
+    let got = src
+        .read("members", &member, anchor())
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(got.id, member);
     assert_eq!(got.collection, "members");
     assert_eq!(
@@ -261,22 +265,30 @@ async fn one_record_by_id_and_a_deleted_one_is_none() {
 
     let membership = sim_ids(&h, "memberships").into_iter().next().unwrap();
     assert!(
-        src.read("memberships", &membership)
+        src.read("memberships", &membership, anchor())
             .await
             .unwrap()
             .is_some()
     );
     h.delete(Collection::Memberships, &membership).unwrap();
-    assert_eq!(src.read("memberships", &membership).await.unwrap(), None);
+    assert_eq!(
+        src.read("memberships", &membership, anchor())
+            .await
+            .unwrap(),
+        None
+    );
     let (left, _) = list_all(&src, "memberships", None).await.unwrap();
     assert!(!ids(&left).contains(&membership));
     // Not an ObjectId: OfficeRnD would 404; nothing is sent.
     let before = h.counters().total;
-    assert_eq!(src.read("members", "../companies").await.unwrap(), None);
+    assert_eq!(
+        src.read("members", "../companies", anchor()).await.unwrap(),
+        None
+    );
     assert_eq!(h.counters().total, before);
     // Unknown collections and occurrences are refused, not guessed.
     assert!(matches!(
-        src.read("bookings/occurrences", &member).await,
+        src.read("bookings/occurrences", &member, anchor()).await,
         Err(SourceError::Unreadable { .. })
     ));
     assert!(matches!(
@@ -443,7 +455,8 @@ async fn refused_credentials_are_unauthorized_and_a_missing_secret_not_configure
     // No secret, or one still empty.
     let src = OfficerndSource::new(Arc::new(MemorySecrets::default()), config(5)).unwrap();
     assert!(matches!(
-        src.read("members", "603dfbc260f4054084125d33").await,
+        src.read("members", "603dfbc260f4054084125d33", anchor())
+            .await,
         Err(SourceError::NotConfigured { .. })
     ));
     let secrets = Arc::new(MemorySecrets::default());

@@ -27,6 +27,11 @@ fn window() -> Option<(Instant, Instant)> {
     ))
 }
 
+/// The clock of the fixture's reads (Optix embeds nothing dated in a record read by id).
+fn fixture_now() -> Instant {
+    "2026-03-20T12:00:00Z".parse().unwrap()
+}
+
 fn fast_retries() -> RetryPolicy {
     RetryPolicy {
         max_attempts: 6,
@@ -180,14 +185,28 @@ async fn the_port_lists_page_by_page_with_page_numbers_as_cursors() {
 async fn records_are_read_by_id_and_a_missing_or_odd_id_is_none() {
     let s = sim(SimConfig::default()).await;
     let c = client(&s.endpoint, tokens("tok-1-o"), 100);
-    let b = c.read("bookings", "88002").await.unwrap().unwrap();
+    let b = c
+        .read("bookings", "88002", fixture_now())
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(b.body["is_canceled"], true);
-    let t = c.read("teams", "41").await.unwrap().unwrap();
+    let t = c.read("teams", "41", fixture_now()).await.unwrap().unwrap();
     assert_eq!(t.body["users"].as_array().unwrap().len(), 2);
-    assert!(c.read("accountPlans", "666").await.unwrap().is_none());
-    assert!(c.read("bookings", "1\") { x }").await.unwrap().is_none());
+    assert!(
+        c.read("accountPlans", "666", fixture_now())
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        c.read("bookings", "1\") { x }", fixture_now())
+            .await
+            .unwrap()
+            .is_none()
+    );
     assert!(matches!(
-        c.read("invoices", "1").await,
+        c.read("invoices", "1", fixture_now()).await,
         Err(SourceError::Unreadable { .. })
     ));
 }
@@ -239,7 +258,12 @@ async fn a_budget_as_large_as_optix_s_is_never_throttled_and_throttling_is_retri
         throttle_next: 1,
         fail_next: 1,
     });
-    assert!(c2.read("bookings", "88001").await.unwrap().is_some());
+    assert!(
+        c2.read("bookings", "88001", fixture_now())
+            .await
+            .unwrap()
+            .is_some()
+    );
 }
 
 #[tokio::test]
@@ -247,7 +271,12 @@ async fn a_rotated_token_is_taken_from_the_webhook_checked_and_used() {
     let s = sim(SimConfig::default()).await;
     let store = tokens("tok-1-o");
     let c = client(&s.endpoint, store.clone(), 100);
-    assert!(c.read("users", "301").await.unwrap().is_some());
+    assert!(
+        c.read("users", "301", fixture_now())
+            .await
+            .unwrap()
+            .is_some()
+    );
     // Optix replaces the token and says so by webhook (§1); ingest offers what it carries.
     let body = s.sim.rotate_token(1_774_000_000);
     let hints = Platform::Optix
@@ -264,7 +293,12 @@ async fn a_rotated_token_is_taken_from_the_webhook_checked_and_used() {
         .await
         .unwrap();
     // The old token is refused; the client checks the candidate with `me` and goes on.
-    assert!(c.read("users", "301").await.unwrap().is_some());
+    assert!(
+        c.read("users", "301", fixture_now())
+            .await
+            .unwrap()
+            .is_some()
+    );
     assert_eq!(c.stats().tokens_promoted, 1);
     let cur = store.current(Platform::Optix).await.unwrap().unwrap();
     assert_eq!(cur.expose(), offered);
@@ -277,7 +311,7 @@ async fn an_expired_token_without_a_good_replacement_is_unauthorized() {
     let store = tokens("tok-1-o");
     let c = client(&s.endpoint, store.clone(), 100);
     s.sim.expire_token();
-    let e = c.read("users", "301").await.unwrap_err();
+    let e = c.read("users", "301", fixture_now()).await.unwrap_err();
     assert!(
         matches!(e, SourceError::Unauthorized { .. }) && !e.is_retryable(),
         "{e}"
@@ -287,7 +321,7 @@ async fn an_expired_token_without_a_good_replacement_is_unauthorized() {
         .offer(Platform::Optix, SecretValue::new("tok-evil-o"))
         .await
         .unwrap();
-    let e = c.read("users", "301").await.unwrap_err();
+    let e = c.read("users", "301", fixture_now()).await.unwrap_err();
     assert!(matches!(e, SourceError::Unauthorized { .. }), "{e}");
     assert_eq!(
         store
@@ -300,7 +334,9 @@ async fn an_expired_token_without_a_good_replacement_is_unauthorized() {
     );
     let none = Arc::new(MemoryApiTokens::default());
     assert!(matches!(
-        client(&s.endpoint, none, 100).read("users", "301").await,
+        client(&s.endpoint, none, 100)
+            .read("users", "301", fixture_now())
+            .await,
         Err(SourceError::NotConfigured { .. })
     ));
 }
@@ -334,7 +370,7 @@ async fn a_forged_webhook_body_leads_to_a_re_read_and_the_api_s_word_only() {
     let hints = Platform::Optix.spec().hints(&d).unwrap();
     let mut events = Vec::new();
     for h in &hints.records {
-        if let Some(r) = c.read(&h.collection, &h.id).await.unwrap() {
+        if let Some(r) = c.read(&h.collection, &h.id, now).await.unwrap() {
             events.extend(map(&[(r.collection, r.body)], now));
         }
     }

@@ -202,7 +202,11 @@ async fn reads_by_id_embed_a_customers_access_and_missing_is_none() {
     let h = business(40).await;
     let src = client(&h);
     // Customer 100001 owns a cancelled membership and shares the family plan of 100000.
-    let c = src.read("customers", "100001").await.unwrap().unwrap();
+    let c = src
+        .read("customers", "100001", anchor())
+        .await
+        .unwrap()
+        .unwrap();
     let ms: BTreeSet<String> = c.body["_memberships"]
         .as_array()
         .unwrap()
@@ -211,20 +215,84 @@ async fn reads_by_id_embed_a_customers_access_and_missing_is_none() {
         .collect();
     assert_eq!(ms, BTreeSet::from(["200000".into(), "200001".into()]));
     assert!(c.body["_attendances"].is_array());
-    assert!(src.read("customers", "999999").await.unwrap().is_none());
-    assert!(src.read("customers", "../x").await.unwrap().is_none());
+    assert!(
+        src.read("customers", "999999", anchor())
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        src.read("customers", "../x", anchor())
+            .await
+            .unwrap()
+            .is_none()
+    );
     let m = src
-        .read("customer_memberships", "200000")
+        .read("customer_memberships", "200000", anchor())
         .await
         .unwrap()
         .unwrap();
     assert_eq!(m.body["_shared_with"], json!(["100000", "100001"]));
-    let a = src.read("attendances", "400010").await.unwrap().unwrap();
+    let a = src
+        .read("attendances", "400010", anchor())
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(a.body["event"]["id"], 300001);
     assert!(matches!(
-        src.read("invoices", "1").await,
+        src.read("invoices", "1", anchor()).await,
         Err(SourceError::Unreadable { .. })
     ));
+    h.stop().await;
+}
+
+#[tokio::test]
+async fn a_customer_re_read_carries_the_registrations_of_the_window_at_the_callers_clock() {
+    // A business months away from the system clock (as on the local stack's virtual clock):
+    // customer 100010 is registered for the class of the anchor's next day (attendance 400010).
+    let far = DateTime::parse_from_rfc3339("2031-05-12T09:00:00Z")
+        .unwrap()
+        .with_timezone(&Utc);
+    let sim = Sim::new(SimConfig::default());
+    sim.set_clock(Some(far));
+    sim.seed(&teamup_sim::generate(40, far)).unwrap();
+    let h = teamup_sim::spawn_sim(sim).await.unwrap();
+    let src = client(&h);
+    let registrations = |c: &SourceRecord| -> BTreeSet<String> {
+        c.body["_attendances"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["id"].to_string())
+            .collect()
+    };
+    let c = src.read("customers", "100010", far).await.unwrap().unwrap();
+    assert_eq!(registrations(&c), BTreeSet::from(["400010".to_string()]));
+    assert!(c.body["_attendances"][0]["event"]["starts_at"].is_string());
+    // The window is the listing's at that `now`, not the machine's.
+    let (from, to) = src.window("attendances", far).unwrap();
+    assert!(
+        h.sim
+            .requests()
+            .iter()
+            .any(|r| r.path == "/api/v2/attendances"
+                && r.query.contains("customer=100010")
+                && r.query.contains(&format!(
+                    "event_starts_at_gte={}",
+                    from.format("%Y-%m-%dT%H%%3A%M%%3A%SZ")
+                ))
+                && r.query.contains(&format!(
+                    "event_starts_at_lte={}",
+                    to.format("%Y-%m-%dT%H%%3A%M%%3A%SZ")
+                )))
+    );
+    // Read on the system clock, the same customer has none of that window's registrations.
+    let today = src
+        .read("customers", "100010", Utc::now())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(registrations(&today).is_empty(), "{}", today.body);
     h.stop().await;
 }
 

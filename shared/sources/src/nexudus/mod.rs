@@ -46,7 +46,6 @@
 pub mod credentials;
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use access_sync_kisi::{RequestBudget, SlidingWindow};
@@ -62,6 +61,7 @@ use serde_json::Value;
 use tokio::time::Instant;
 
 use crate::RetryPolicy;
+use crate::retry::{Counter, Counters, Retrier, Retryable, Trouble};
 use credentials::{AuthMode, Credentials, CredentialsError};
 
 /// The default `size` (R §3: max undocumented; "100 is safe").
@@ -239,22 +239,6 @@ pub struct SourceStats {
     pub unauthorized: u64,
 }
 
-#[derive(Debug, Default)]
-struct Counters {
-    requests: AtomicU64,
-    token_requests: AtomicU64,
-    refreshes: AtomicU64,
-    pages: AtomicU64,
-    throttled: AtomicU64,
-    server_errors: AtomicU64,
-    transport_errors: AtomicU64,
-    unauthorized: AtomicU64,
-}
-
-fn bump(c: &AtomicU64) {
-    c.fetch_add(1, Ordering::Relaxed);
-}
-
 #[derive(Clone)]
 struct Token {
     header: HeaderValue,
@@ -279,6 +263,17 @@ impl std::fmt::Display for Failure {
             Failure::Server(s, _) => write!(f, "{s}"),
             Failure::Transport(e) => write!(f, "transport: {e}"),
             Failure::Moved(e) => write!(f, "the listing moved: {e}"),
+        }
+    }
+}
+
+impl Retryable for Failure {
+    fn classify(&self) -> (Trouble, Option<Duration>) {
+        match self {
+            Failure::Throttled(_, h) => (Trouble::Throttled, *h),
+            Failure::Server(_, h) => (Trouble::Server, *h),
+            Failure::Moved(_) => (Trouble::Server, None),
+            Failure::Transport(_) => (Trouble::Transport, None),
         }
     }
 }
@@ -342,6 +337,10 @@ pub struct NexudusSource<S> {
     token: tokio::sync::Mutex<Option<Token>>,
     budgets: Vec<Arc<dyn RequestBudget>>,
     counters: Counters,
+    /// Token requests (password and refresh grants).
+    token_requests: Counter,
+    /// Refresh-token grants among them.
+    refreshes: Counter,
 }
 
 impl<S: SecretSource> NexudusSource<S> {
@@ -374,6 +373,8 @@ impl<S: SecretSource> NexudusSource<S> {
             token: tokio::sync::Mutex::new(None),
             budgets,
             counters: Counters::default(),
+            token_requests: Counter::default(),
+            refreshes: Counter::default(),
         })
     }
 
@@ -386,16 +387,15 @@ impl<S: SecretSource> NexudusSource<S> {
     /// What was sent so far.
     pub fn stats(&self) -> SourceStats {
         let c = &self.counters;
-        let l = |a: &AtomicU64| a.load(Ordering::Relaxed);
         SourceStats {
-            requests: l(&c.requests),
-            token_requests: l(&c.token_requests),
-            refreshes: l(&c.refreshes),
-            pages: l(&c.pages),
-            throttled: l(&c.throttled),
-            server_errors: l(&c.server_errors),
-            transport_errors: l(&c.transport_errors),
-            unauthorized: l(&c.unauthorized),
+            requests: c.requests.get(),
+            token_requests: self.token_requests.get(),
+            refreshes: self.refreshes.get(),
+            pages: c.pages.get(),
+            throttled: c.throttled.get(),
+            server_errors: c.server_errors.get(),
+            transport_errors: c.transport_errors.get(),
+            unauthorized: c.unauthorized.get(),
         }
     }
 
@@ -514,12 +514,12 @@ impl<S: SecretSource> NexudusSource<S> {
         loop {
             attempt += 1;
             self.acquire().await?;
-            bump(&self.counters.token_requests);
+            self.token_requests.bump();
             let body = {
                 let mut form = form_urlencoded::Serializer::new(String::new());
                 match refresh {
                     Some(rt) => {
-                        bump(&self.counters.refreshes);
+                        self.refreshes.bump();
                         form.append_pair("grant_type", "refresh_token")
                             .append_pair("refresh_token", rt)
                     }
@@ -613,39 +613,15 @@ impl<S: SecretSource> NexudusSource<S> {
         started: Instant,
         what: &str,
     ) -> Result<(), SourceError> {
-        let (throttled, hint) = match failure {
-            Failure::Throttled(_, h) => {
-                bump(&self.counters.throttled);
-                (true, *h)
-            }
-            Failure::Server(_, h) => {
-                bump(&self.counters.server_errors);
-                (false, *h)
-            }
-            Failure::Moved(_) => {
-                bump(&self.counters.server_errors);
-                (false, None)
-            }
-            Failure::Transport(_) => {
-                bump(&self.counters.transport_errors);
-                (false, None)
-            }
-        };
-        let retry = &self.config.retry;
-        let delay = retry.delay(attempt, throttled, hint);
-        if attempt >= retry.max_attempts || started.elapsed() + delay > retry.deadline {
-            return Err(Self::unavailable(format!(
-                "{what}: {failure} after {attempt} attempts"
-            )));
+        Retrier {
+            policy: &self.config.retry,
+            counters: &self.counters,
+            budgets: &self.budgets,
+            client: "Nexudus",
         }
-        if throttled {
-            for b in &self.budgets {
-                b.rate_limited(delay);
-            }
-        }
-        tracing::debug!(what, attempt, %failure, delay_ms = delay.as_millis() as u64, "retrying Nexudus request");
-        tokio::time::sleep(delay).await;
-        Ok(())
+        .back_off(failure, attempt, started, what)
+        .await
+        .map_err(Self::unavailable)
     }
 
     async fn attempt(
@@ -697,10 +673,10 @@ impl<S: SecretSource> NexudusSource<S> {
         loop {
             attempt += 1;
             self.acquire().await?;
-            bump(&self.counters.requests);
+            self.counters.requests.bump();
             let failure = match self.attempt(&url, query, &auth).await {
                 Ok(reply) if reply.status == StatusCode::UNAUTHORIZED => {
-                    bump(&self.counters.unauthorized);
+                    self.counters.unauthorized.bump();
                     if renewed || creds.auth == AuthMode::Basic {
                         return Err(Self::unauthorized(format!(
                             "{what}: 401 ({}); the user may lack API access or the {what} role",
@@ -876,7 +852,7 @@ impl<S: SecretSource> NexudusSource<S> {
         if spec.name == "teams" && !records.is_empty() {
             records = self.complete(spec, records).await?;
         }
-        bump(&self.counters.pages);
+        self.counters.pages.bump();
         Ok(Page {
             records,
             next: (page < pages).then(|| format!("{}:{total}", page + 1)),
@@ -922,6 +898,39 @@ impl<S: SecretSource> NexudusSource<S> {
             .collect())
     }
 
+    /// One record by id ([`PlatformSource::read`]); `None` on 404.
+    async fn read_by_id(
+        &self,
+        collection: &str,
+        id: &str,
+    ) -> Result<Option<SourceRecord>, SourceError> {
+        let spec = Self::spec(collection)?;
+        if id.is_empty() || !id.bytes().all(|b| b.is_ascii_digit()) {
+            // Nexudus ids are integers (R §2): anything else names nothing.
+            return Ok(None);
+        }
+        let reply = self
+            .get(&format!("{}/{id}", spec.path), &[], spec.name, &|_| Ok(()))
+            .await?;
+        match reply.status {
+            StatusCode::OK => {
+                let v: Value = serde_json::from_slice(&reply.body)
+                    .map_err(|_| Self::unreadable(spec.name, "the record is not JSON"))?;
+                Self::record(spec, &v).map(Some)
+            }
+            StatusCode::NOT_FOUND => Ok(None),
+            StatusCode::FORBIDDEN => Err(Self::unauthorized(format!(
+                "{}: 403 {}",
+                spec.name,
+                message(&reply.body)
+            ))),
+            s => Err(Self::unreadable(
+                spec.name,
+                format!("{} {}", s.as_u16(), message(&reply.body)),
+            )),
+        }
+    }
+
     /// Every record of one coworker: the coworker, its contracts, time passes, floor-plan
     /// units, bookings (in `window`, or the default), booking visitors of those bookings, and
     /// check-ins — what `AccessControlUpdate` (R §5.2) asks to re-read. `Ok(None)` when the
@@ -934,7 +943,7 @@ impl<S: SecretSource> NexudusSource<S> {
         coworker: &str,
         window: Option<(At, At)>,
     ) -> Result<Option<Vec<SourceRecord>>, SourceError> {
-        let Some(me) = self.read("coworkers", coworker).await? else {
+        let Some(me) = self.read_by_id("coworkers", coworker).await? else {
             return Ok(None);
         };
         let mut out = vec![me];
@@ -1047,32 +1056,14 @@ impl<S: SecretSource> PlatformSource for NexudusSource<S> {
         self.page(spec, &filters, request.cursor.as_deref()).await
     }
 
-    async fn read(&self, collection: &str, id: &str) -> Result<Option<SourceRecord>, SourceError> {
-        let spec = Self::spec(collection)?;
-        if id.is_empty() || !id.bytes().all(|b| b.is_ascii_digit()) {
-            // Nexudus ids are integers (R §2): anything else names nothing.
-            return Ok(None);
-        }
-        let reply = self
-            .get(&format!("{}/{id}", spec.path), &[], spec.name, &|_| Ok(()))
-            .await?;
-        match reply.status {
-            StatusCode::OK => {
-                let v: Value = serde_json::from_slice(&reply.body)
-                    .map_err(|_| Self::unreadable(spec.name, "the record is not JSON"))?;
-                Self::record(spec, &v).map(Some)
-            }
-            StatusCode::NOT_FOUND => Ok(None),
-            StatusCode::FORBIDDEN => Err(Self::unauthorized(format!(
-                "{}: 403 {}",
-                spec.name,
-                message(&reply.body)
-            ))),
-            s => Err(Self::unreadable(
-                spec.name,
-                format!("{} {}", s.as_u16(), message(&reply.body)),
-            )),
-        }
+    /// Nexudus records embed nothing dated, so `now` changes nothing.
+    async fn read(
+        &self,
+        collection: &str,
+        id: &str,
+        _now: At,
+    ) -> Result<Option<SourceRecord>, SourceError> {
+        self.read_by_id(collection, id).await
     }
 }
 

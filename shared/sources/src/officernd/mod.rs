@@ -43,7 +43,6 @@ mod collections;
 pub mod credentials;
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use access_sync_kisi::{RequestBudget, SlidingWindow};
@@ -59,6 +58,7 @@ use serde_json::Value;
 use tokio::time::Instant;
 
 use crate::RetryPolicy;
+use crate::retry::{Counter, Counters, Retrier, Retryable, Trouble};
 use collections::{Spec, Window};
 use credentials::{Credentials, CredentialsError};
 
@@ -127,22 +127,6 @@ pub struct SourceStats {
     pub unauthorized: u64,
 }
 
-#[derive(Debug, Default)]
-struct Counters {
-    requests: AtomicU64,
-    token_requests: AtomicU64,
-    tokens: AtomicU64,
-    pages: AtomicU64,
-    rate_limited: AtomicU64,
-    server_errors: AtomicU64,
-    transport_errors: AtomicU64,
-    unauthorized: AtomicU64,
-}
-
-fn bump(c: &AtomicU64) {
-    c.fetch_add(1, Ordering::Relaxed);
-}
-
 /// A cached access token.
 #[derive(Clone)]
 struct Token {
@@ -177,6 +161,16 @@ impl std::fmt::Display for Failure {
     }
 }
 
+impl Retryable for Failure {
+    fn classify(&self) -> (Trouble, Option<Duration>) {
+        match self {
+            Failure::RateLimited(h) => (Trouble::Throttled, *h),
+            Failure::Server(_, h) => (Trouble::Server, *h),
+            Failure::Transport(_) => (Trouble::Transport, None),
+        }
+    }
+}
+
 /// The OfficeRnD client. Share it behind an `Arc`; every method takes `&self`.
 pub struct OfficerndSource<S> {
     secrets: S,
@@ -186,7 +180,12 @@ pub struct OfficerndSource<S> {
     token: tokio::sync::Mutex<Option<Token>>,
     budget: Arc<dyn RequestBudget>,
     token_budget: Arc<dyn RequestBudget>,
+    /// API and token requests alike (429s of both count as `rate_limited`).
     counters: Counters,
+    /// Token requests (retries included).
+    token_requests: Counter,
+    /// Tokens obtained.
+    tokens: Counter,
 }
 
 impl<S> std::fmt::Debug for OfficerndSource<S> {
@@ -288,6 +287,8 @@ impl<S: SecretSource> OfficerndSource<S> {
             budget: Arc::new(budget),
             token_budget: Arc::new(token_budget),
             counters: Counters::default(),
+            token_requests: Counter::default(),
+            tokens: Counter::default(),
         })
     }
 
@@ -300,16 +301,15 @@ impl<S: SecretSource> OfficerndSource<S> {
     /// What was sent so far.
     pub fn stats(&self) -> SourceStats {
         let c = &self.counters;
-        let l = |a: &AtomicU64| a.load(Ordering::Relaxed);
         SourceStats {
-            requests: l(&c.requests),
-            token_requests: l(&c.token_requests),
-            tokens: l(&c.tokens),
-            pages: l(&c.pages),
-            rate_limited: l(&c.rate_limited),
-            server_errors: l(&c.server_errors),
-            transport_errors: l(&c.transport_errors),
-            unauthorized: l(&c.unauthorized),
+            requests: c.requests.get(),
+            token_requests: self.token_requests.get(),
+            tokens: self.tokens.get(),
+            pages: c.pages.get(),
+            rate_limited: c.throttled.get(),
+            server_errors: c.server_errors.get(),
+            transport_errors: c.transport_errors.get(),
+            unauthorized: c.unauthorized.get(),
         }
     }
 
@@ -405,7 +405,7 @@ impl<S: SecretSource> OfficerndSource<S> {
                 .acquire()
                 .await
                 .map_err(|e| Self::unavailable(format!("token budget: {e}")))?;
-            bump(&self.counters.token_requests);
+            self.token_requests.bump();
             let body = form_urlencoded::Serializer::new(String::new())
                 .append_pair("grant_type", "client_credentials")
                 .append_pair("client_id", &creds.client_id)
@@ -461,7 +461,7 @@ impl<S: SecretSource> OfficerndSource<S> {
                     }
                 }
             };
-            self.back_off(&failure, attempt, started, &*self.token_budget, "token")
+            self.back_off(&failure, attempt, started, &self.token_budget, "token")
                 .await?;
         }
     }
@@ -485,7 +485,7 @@ impl<S: SecretSource> OfficerndSource<S> {
         let mut header = HeaderValue::from_str(&format!("Bearer {token}"))
             .map_err(|_| Self::unreadable("token", "the access_token is not a header value"))?;
         header.set_sensitive(true);
-        bump(&self.counters.tokens);
+        self.tokens.bump();
         Ok(Token {
             header,
             renew_at: Instant::now() + keep,
@@ -495,42 +495,24 @@ impl<S: SecretSource> OfficerndSource<S> {
     // ------------------------------------------------------------------ transport
 
     /// Counts a failed attempt and waits before the next, or gives up as `Unavailable`.
+    /// A 429 pauses `budget`: everyone drawing on it waits, not only this request.
     async fn back_off(
         &self,
         failure: &Failure,
         attempt: u32,
         started: Instant,
-        budget: &dyn RequestBudget,
+        budget: &Arc<dyn RequestBudget>,
         what: &str,
     ) -> Result<(), SourceError> {
-        let (rate_limited, hint) = match failure {
-            Failure::RateLimited(h) => {
-                bump(&self.counters.rate_limited);
-                (true, *h)
-            }
-            Failure::Server(_, h) => {
-                bump(&self.counters.server_errors);
-                (false, *h)
-            }
-            Failure::Transport(_) => {
-                bump(&self.counters.transport_errors);
-                (false, None)
-            }
-        };
-        let retry = &self.config.retry;
-        let delay = retry.delay(attempt, rate_limited, hint);
-        if attempt >= retry.max_attempts || started.elapsed() + delay > retry.deadline {
-            return Err(Self::unavailable(format!(
-                "{what}: {failure} after {attempt} attempts"
-            )));
+        Retrier {
+            policy: &self.config.retry,
+            counters: &self.counters,
+            budgets: std::slice::from_ref(budget),
+            client: "OfficeRnD",
         }
-        if rate_limited {
-            // Everyone drawing on this budget waits, not only this request.
-            budget.rate_limited(delay);
-        }
-        tracing::debug!(what, attempt, %failure, delay_ms = delay.as_millis() as u64, "retrying OfficeRnD request");
-        tokio::time::sleep(delay).await;
-        Ok(())
+        .back_off(failure, attempt, started, what)
+        .await
+        .map_err(Self::unavailable)
     }
 
     async fn attempt(
@@ -579,10 +561,10 @@ impl<S: SecretSource> OfficerndSource<S> {
                 .acquire()
                 .await
                 .map_err(|e| Self::unavailable(format!("request budget: {e}")))?;
-            bump(&self.counters.requests);
+            self.counters.requests.bump();
             match self.attempt(&url, query, &auth).await {
                 Ok(reply) if reply.status == StatusCode::UNAUTHORIZED => {
-                    bump(&self.counters.unauthorized);
+                    self.counters.unauthorized.bump();
                     if renewed {
                         return Err(SourceError::Unauthorized {
                             platform: Platform::Officernd,
@@ -600,7 +582,7 @@ impl<S: SecretSource> OfficerndSource<S> {
                 }
                 Ok(reply) => return Ok(reply),
                 Err(f) => {
-                    self.back_off(&f, attempt, started, &*self.budget, what)
+                    self.back_off(&f, attempt, started, &self.budget, what)
                         .await?
                 }
             }
@@ -757,11 +739,17 @@ impl<S: SecretSource> PlatformSource for OfficerndSource<S> {
         if next.is_some() && next == request.cursor {
             return Err(Self::unreadable(spec.name, "cursorNext did not move"));
         }
-        bump(&self.counters.pages);
+        self.counters.pages.bump();
         Ok(Page { records, next })
     }
 
-    async fn read(&self, collection: &str, id: &str) -> Result<Option<SourceRecord>, SourceError> {
+    /// OfficeRnD records embed nothing dated, so `now` changes nothing.
+    async fn read(
+        &self,
+        collection: &str,
+        id: &str,
+        _now: At,
+    ) -> Result<Option<SourceRecord>, SourceError> {
         let spec = Self::spec(collection)?;
         if !spec.readable {
             return Err(Self::unreadable(

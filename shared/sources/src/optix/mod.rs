@@ -40,7 +40,6 @@ mod collections;
 mod secret;
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use access_sync_kisi::{RequestBudget, SlidingWindow};
@@ -56,6 +55,7 @@ use serde_json::{Value, json};
 use tokio::time::Instant;
 
 use crate::RetryPolicy;
+use crate::retry::{Counter, Counters, Retrier, Retryable, Trouble};
 pub use collections::{NAMES, SPECS, Spec, Window};
 pub use secret::SecretTokens;
 
@@ -117,20 +117,6 @@ pub struct OptixStats {
     pub tokens_promoted: u64,
 }
 
-#[derive(Debug, Default)]
-struct Counters {
-    requests: AtomicU64,
-    root_fields: AtomicU64,
-    rate_limited: AtomicU64,
-    server_errors: AtomicU64,
-    unauthorized: AtomicU64,
-    tokens_promoted: AtomicU64,
-}
-
-fn bump(c: &AtomicU64) {
-    c.fetch_add(1, Ordering::Relaxed);
-}
-
 /// One answer, classified.
 enum Answer {
     Data(Value),
@@ -138,6 +124,31 @@ enum Answer {
     Throttled(Option<Duration>),
     Failed(String, Option<Duration>),
     Error(String),
+}
+
+/// Why an attempt failed in a way worth retrying.
+enum Failure {
+    Throttled(Option<Duration>),
+    /// A 5xx or a broken connection (counted together, as `server_errors`).
+    Failed(String, Option<Duration>),
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Failure::Throttled(_) => f.write_str("too many requests"),
+            Failure::Failed(m, _) => f.write_str(m),
+        }
+    }
+}
+
+impl Retryable for Failure {
+    fn classify(&self) -> (Trouble, Option<Duration>) {
+        match self {
+            Failure::Throttled(h) => (Trouble::Throttled, *h),
+            Failure::Failed(_, h) => (Trouble::Server, *h),
+        }
+    }
 }
 
 /// The Optix client. Every method takes `&self`; share it behind an `Arc`.
@@ -150,7 +161,10 @@ pub struct OptixSource<T> {
     /// The endpoint and organization the token store keeps (read with the first token),
     /// over [`OptixConfig`]'s.
     settings: std::sync::Mutex<ApiSettings>,
+    /// `pages` counts root fields answered.
     counters: Counters,
+    /// Replacement tokens checked and promoted.
+    tokens_promoted: Counter,
 }
 
 impl<T> std::fmt::Debug for OptixSource<T> {
@@ -254,6 +268,7 @@ impl<T: ApiTokens> OptixSource<T> {
             token: tokio::sync::Mutex::new(None),
             settings: std::sync::Mutex::new(ApiSettings::default()),
             counters: Counters::default(),
+            tokens_promoted: Counter::default(),
         })
     }
 
@@ -267,14 +282,13 @@ impl<T: ApiTokens> OptixSource<T> {
     /// What was sent so far.
     pub fn stats(&self) -> OptixStats {
         let c = &self.counters;
-        let l = |a: &AtomicU64| a.load(Ordering::Relaxed);
         OptixStats {
-            requests: l(&c.requests),
-            root_fields: l(&c.root_fields),
-            rate_limited: l(&c.rate_limited),
-            server_errors: l(&c.server_errors),
-            unauthorized: l(&c.unauthorized),
-            tokens_promoted: l(&c.tokens_promoted),
+            requests: c.requests.get(),
+            root_fields: c.pages.get(),
+            rate_limited: c.throttled.get(),
+            server_errors: c.server_errors.get(),
+            unauthorized: c.unauthorized.get(),
+            tokens_promoted: self.tokens_promoted.get(),
         }
     }
 
@@ -317,7 +331,7 @@ impl<T: ApiTokens> OptixSource<T> {
         if let Err(e) = self.budget.acquire().await {
             return Answer::Failed(format!("request budget: {e}"), None);
         }
-        bump(&self.counters.requests);
+        self.counters.requests.bump();
         let mut auth = match HeaderValue::from_str(&format!("Bearer {token}")) {
             Ok(h) => h,
             Err(_) => return Answer::Refused("the token is not a header value".into()),
@@ -389,7 +403,7 @@ impl<T: ApiTokens> OptixSource<T> {
                         });
                 }
                 Answer::Throttled(w) => {
-                    bump(&self.counters.rate_limited);
+                    self.counters.failed(Trouble::Throttled);
                     let d = self.config.retry.delay(1, true, w);
                     self.budget.rate_limited(d);
                     tokio::time::sleep(d).await;
@@ -418,7 +432,7 @@ impl<T: ApiTokens> OptixSource<T> {
             .await
             .map_err(|e| unavailable(format!("token store: {e}")))?;
         *self.token.lock().await = Some(candidate);
-        bump(&self.counters.tokens_promoted);
+        self.tokens_promoted.bump();
         tracing::info!("Optix token replaced by the offered one (checked with the API)");
         Ok(true)
     }
@@ -431,11 +445,11 @@ impl<T: ApiTokens> OptixSource<T> {
         loop {
             attempt += 1;
             let token = self.current_token().await?;
-            let (failure, rate_limited, hint) = match self.attempt(&token, doc).await {
+            let failure = match self.attempt(&token, doc).await {
                 Answer::Data(d) => return Ok(d),
                 Answer::Error(m) => return Err(unreadable(what, m)),
                 Answer::Refused(m) => {
-                    bump(&self.counters.unauthorized);
+                    self.counters.unauthorized.bump();
                     if !swapped && self.try_candidate(&token).await? {
                         swapped = true;
                         attempt -= 1;
@@ -446,26 +460,18 @@ impl<T: ApiTokens> OptixSource<T> {
                         reason: format!("{what}: {m}; no checked replacement token"),
                     });
                 }
-                Answer::Throttled(w) => {
-                    bump(&self.counters.rate_limited);
-                    ("too many requests".to_string(), true, w)
-                }
-                Answer::Failed(m, w) => {
-                    bump(&self.counters.server_errors);
-                    (m, false, w)
-                }
+                Answer::Throttled(w) => Failure::Throttled(w),
+                Answer::Failed(m, w) => Failure::Failed(m, w),
             };
-            let retry = &self.config.retry;
-            let delay = retry.delay(attempt, rate_limited, hint);
-            if attempt >= retry.max_attempts || started.elapsed() + delay > retry.deadline {
-                return Err(unavailable(format!(
-                    "{what}: {failure} after {attempt} attempts"
-                )));
+            Retrier {
+                policy: &self.config.retry,
+                counters: &self.counters,
+                budgets: std::slice::from_ref(&self.budget),
+                client: "Optix",
             }
-            if rate_limited {
-                self.budget.rate_limited(delay);
-            }
-            tokio::time::sleep(delay).await;
+            .back_off(&failure, attempt, started, what)
+            .await
+            .map_err(unavailable)?;
         }
     }
 
@@ -524,7 +530,7 @@ impl<T: ApiTokens> OptixSource<T> {
         ask: &PageAsk,
         v: Option<&Value>,
     ) -> Result<(Vec<SourceRecord>, Option<u32>), SourceError> {
-        bump(&self.counters.root_fields);
+        self.counters.pages.bump();
         let s = ask.spec;
         let v = v.ok_or_else(|| unreadable(s.name, "the answer lacks the list"))?;
         let total = v
@@ -677,7 +683,13 @@ impl<T: ApiTokens> PlatformSource for OptixSource<T> {
         })
     }
 
-    async fn read(&self, collection: &str, id: &str) -> Result<Option<SourceRecord>, SourceError> {
+    /// Optix records embed nothing dated, so `now` changes nothing.
+    async fn read(
+        &self,
+        collection: &str,
+        id: &str,
+        _now: At,
+    ) -> Result<Option<SourceRecord>, SourceError> {
         let spec = Self::spec(collection)?;
         if !is_plain_id(id) {
             return Ok(None);
@@ -688,7 +700,7 @@ impl<T: ApiTokens> PlatformSource for OptixSource<T> {
                 spec.fields
             );
             let data = self.query(&doc, spec.name).await?;
-            bump(&self.counters.root_fields);
+            self.counters.pages.bump();
             return match data.get("c0") {
                 None | Some(Value::Null) => Ok(None),
                 Some(v) => {

@@ -53,12 +53,13 @@
 //! - **By id** ([`PlatformSource::read`], for webhook re-reads): `GET /<collection>/{id}`
 //!   (joined as above); 404 is `Ok(None)`. Reading `customers/{id}` also embeds what decides
 //!   that customer's access (§5 "Re-fetch" [I]): `_memberships` (owned or shared with them,
-//!   `owned_or_shared_with_customer`), `_attendances` (events from yesterday on) and
-//!   `_registration_blocks` (active ones).
+//!   `owned_or_shared_with_customer`), `_attendances` (events of the listing window at the
+//!   caller's `now`: from the day before to 31 days ahead) and `_registration_blocks` (active
+//!   ones).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use access_sync_kisi::{RequestBudget, SlidingWindow};
@@ -76,6 +77,7 @@ use serde_json::Value;
 use tokio::time::Instant;
 
 use crate::RetryPolicy;
+use crate::retry::{Counters, Retrier, Retryable, Trouble};
 
 /// TeamUp's API base (§1 "Base URL" [C]).
 pub const DEFAULT_API_URL: &str = "https://goteamup.com/api/v2";
@@ -225,20 +227,6 @@ pub struct SourceStats {
     pub unauthorized: u64,
 }
 
-#[derive(Default)]
-struct Counters {
-    requests: AtomicU64,
-    pages: AtomicU64,
-    throttled: AtomicU64,
-    server_errors: AtomicU64,
-    transport_errors: AtomicU64,
-    unauthorized: AtomicU64,
-}
-
-fn bump(c: &AtomicU64) {
-    c.fetch_add(1, Ordering::Relaxed);
-}
-
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct SecretJson {
@@ -325,6 +313,17 @@ impl std::fmt::Display for Failure {
             Failure::Server(s, _) => write!(f, "{s}"),
             Failure::Transport(e) => write!(f, "transport: {e}"),
             Failure::Moved(why) => write!(f, "the listing moved: {why}"),
+        }
+    }
+}
+
+impl Retryable for Failure {
+    fn classify(&self) -> (Trouble, Option<Duration>) {
+        match self {
+            Failure::Throttled(h) => (Trouble::Throttled, *h),
+            Failure::Server(_, h) => (Trouble::Server, *h),
+            Failure::Moved(_) => (Trouble::Server, None),
+            Failure::Transport(_) => (Trouble::Transport, None),
         }
     }
 }
@@ -438,14 +437,13 @@ impl<S: SecretSource> TeamupSource<S> {
     /// What was sent so far.
     pub fn stats(&self) -> SourceStats {
         let c = &self.counters;
-        let l = |a: &AtomicU64| a.load(Ordering::Relaxed);
         SourceStats {
-            requests: l(&c.requests),
-            pages: l(&c.pages),
-            throttled: l(&c.throttled),
-            server_errors: l(&c.server_errors),
-            transport_errors: l(&c.transport_errors),
-            unauthorized: l(&c.unauthorized),
+            requests: c.requests.get(),
+            pages: c.pages.get(),
+            throttled: c.throttled.get(),
+            server_errors: c.server_errors.get(),
+            transport_errors: c.transport_errors.get(),
+            unauthorized: c.unauthorized.get(),
         }
     }
 
@@ -494,37 +492,15 @@ impl<S: SecretSource> TeamupSource<S> {
         started: Instant,
         what: &str,
     ) -> Result<(), SourceError> {
-        let (throttled, hint) = match failure {
-            Failure::Throttled(h) => {
-                bump(&self.counters.throttled);
-                (true, *h)
-            }
-            Failure::Server(_, h) => {
-                bump(&self.counters.server_errors);
-                (false, *h)
-            }
-            Failure::Moved(_) => {
-                bump(&self.counters.server_errors);
-                (false, None)
-            }
-            Failure::Transport(_) => {
-                bump(&self.counters.transport_errors);
-                (false, None)
-            }
-        };
-        let retry = &self.config.retry;
-        let delay = retry.delay(attempt, throttled, hint);
-        if attempt >= retry.max_attempts || started.elapsed() + delay > retry.deadline {
-            return Err(unavailable(format!(
-                "{what}: {failure} after {attempt} attempts"
-            )));
+        Retrier {
+            policy: &self.config.retry,
+            counters: &self.counters,
+            budgets: std::slice::from_ref(&self.budget),
+            client: "TeamUp",
         }
-        if throttled {
-            self.budget.rate_limited(delay);
-        }
-        tracing::debug!(what, attempt, %failure, delay_ms = delay.as_millis() as u64, "retrying TeamUp request");
-        tokio::time::sleep(delay).await;
-        Ok(())
+        .back_off(failure, attempt, started, what)
+        .await
+        .map_err(unavailable)
     }
 
     async fn attempt(
@@ -578,11 +554,11 @@ impl<S: SecretSource> TeamupSource<S> {
                 .acquire()
                 .await
                 .map_err(|e| unavailable(format!("request budget: {e}")))?;
-            bump(&self.counters.requests);
+            self.counters.requests.bump();
             let auth = Self::authorization(&creds, scheme)?;
             let failure = match self.attempt(&creds, &url, query, &auth).await {
                 Ok(reply) if reply.status == StatusCode::UNAUTHORIZED => {
-                    bump(&self.counters.unauthorized);
+                    self.counters.unauthorized.bump();
                     if switched {
                         return Err(unauthorized(format!(
                             "{what}: 401 ({}); the M2M token is expired, revoked or wrong: create a new one in TeamUp",
@@ -694,7 +670,7 @@ impl<S: SecretSource> TeamupSource<S> {
             Some(Value::String(url)) => Some(next_page(url).unwrap_or(page + 1)),
             Some(_) => return Err(unreadable(spec.name, "next is not a URL")),
         };
-        bump(&self.counters.pages);
+        self.counters.pages.bump();
         Ok((rows, next, total))
     }
 
@@ -772,7 +748,7 @@ impl<S: SecretSource> TeamupSource<S> {
             .get("total")
             .and_then(Value::as_u64)
             .ok_or_else(|| unreadable(report, "the report page has no total"))?;
-        bump(&self.counters.pages);
+        self.counters.pages.bump();
         let next = (page * u64::from(PAGE_SIZE) < total && !rows.is_empty()).then_some(page + 1);
         Ok((rows, next))
     }
@@ -945,8 +921,14 @@ impl<S: SecretSource> TeamupSource<S> {
         Self::json(spec.name, &reply).map(Some)
     }
 
-    /// What decides one customer's access, embedded in the customer (see the module docs).
-    async fn customer_view(&self, id: &str, mut body: Value) -> Result<Value, SourceError> {
+    /// What decides one customer's access at `now`, embedded in the customer (see the module
+    /// docs).
+    async fn customer_view(
+        &self,
+        id: &str,
+        mut body: Value,
+        now: At,
+    ) -> Result<Value, SourceError> {
         let ms = find("customer_memberships").expect("a collection");
         let mut memberships = self
             .list_every(
@@ -960,7 +942,9 @@ impl<S: SecretSource> TeamupSource<S> {
             .await?;
         self.join_memberships(&mut memberships).await?;
         let at = find("attendances").expect("a collection");
-        let (from, to) = default_window();
+        // The window a listing of attendances at `now` covers, so a re-read and the scheduled
+        // sync see the same registrations on the same clock.
+        let (from, to) = window_at(now);
         let attendances = self
             .list_every(
                 at,
@@ -1073,7 +1057,14 @@ impl<S: SecretSource> PlatformSource for TeamupSource<S> {
         })
     }
 
-    async fn read(&self, collection: &str, id: &str) -> Result<Option<SourceRecord>, SourceError> {
+    /// A customer embeds their registrations of the window a listing at `now` covers
+    /// ([`PlatformSource::window`]), on the caller's clock.
+    async fn read(
+        &self,
+        collection: &str,
+        id: &str,
+        now: At,
+    ) -> Result<Option<SourceRecord>, SourceError> {
         let spec = spec_of(collection)?;
         // TeamUp ids are integers (§2): anything else names nothing.
         if id.is_empty() || id.len() > 20 || !id.bytes().all(|b| b.is_ascii_digit()) {
@@ -1087,7 +1078,7 @@ impl<S: SecretSource> PlatformSource for TeamupSource<S> {
             self.join_memberships(&mut rows).await?;
             body = rows.pop().unwrap_or_default();
         } else if spec.name == "customers" {
-            body = self.customer_view(id, body).await?;
+            body = self.customer_view(id, body, now).await?;
         }
         Self::record(spec.name, &body).map(Some)
     }
