@@ -220,8 +220,9 @@ async fn a_live_lock_is_reported_in_progress_and_a_stale_one_is_recovered() {
         )
         .await;
     assert!(matches!(busy, Err(IdempotencyError::InProgress { .. })));
-    // The first invocation died; after its deadline a retry takes the lock over.
-    let later = now + Duration::seconds(31);
+    assert!(!first.taken_over, "nobody held the key before");
+    // The first invocation died; at its deadline a retry takes the lock over, and knows it.
+    let later = now + Duration::seconds(30);
     let Begin::Proceed(second) = db
         .begin(&key, later, later + Duration::seconds(30))
         .await
@@ -229,6 +230,10 @@ async fn a_live_lock_is_reported_in_progress_and_a_stale_one_is_recovered() {
     else {
         panic!("a stale lock must be recovered")
     };
+    assert!(
+        second.taken_over,
+        "the lock of an attempt that died is taken over"
+    );
     // The first, waking up late, can neither complete nor release the new lock.
     assert!(matches!(
         db.complete(&first, &serde_json::json!(1), later).await,
@@ -257,12 +262,15 @@ async fn a_failed_execution_releases_the_lock_so_the_retry_runs_at_once() {
         panic!("must proceed")
     };
     db.release(&lock).await.unwrap();
-    assert!(matches!(
-        db.begin(&key, now, now + Duration::minutes(5))
-            .await
-            .unwrap(),
-        Begin::Proceed(_)
-    ));
+    // The retry runs at once, and knows the failed attempt may have saved part of its work.
+    let Begin::Proceed(retry) = db
+        .begin(&key, now, now + Duration::minutes(5))
+        .await
+        .unwrap()
+    else {
+        panic!("a released lock must let the retry run")
+    };
+    assert!(retry.taken_over);
 }
 
 #[tokio::test]

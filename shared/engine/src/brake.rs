@@ -32,6 +32,9 @@ use access_sync_rules::{Access, Email, GroupId, Instant, Pair};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 
+/// Dirty marks read per page by [`Engine::marked_by`].
+const MARKS_PAGE: u32 = 500;
+
 /// What one converge learns for the notes and the brake, written when it is done.
 pub(crate) struct Gate {
     notes: Notes,
@@ -296,6 +299,33 @@ impl<S: Store, K: AccessControl, E: EdgeScheduler> Engine<S, K, E> {
             })
             .collect();
         self.store().mark_dirty(&marks).await
+    }
+
+    /// The pairs still marked dirty by event `event` (under its own id or its saving mark):
+    /// what an attempt at it that died part-way had touched. Reads every shard's marks; for
+    /// the rare redelivery whose earlier attempt never finished.
+    pub(crate) async fn marked_by(&self, event: &str) -> Result<BTreeSet<Pair>, StoreError> {
+        let saving = saving_mark(event);
+        let mut out = BTreeSet::new();
+        for shard in 0..access_sync_ports::OWNERSHIP_SHARDS {
+            let mut cursor: Option<String> = None;
+            loop {
+                let page = self
+                    .store()
+                    .dirty_page(shard, cursor.as_deref(), MARKS_PAGE)
+                    .await?;
+                out.extend(
+                    (page.items.into_iter())
+                        .filter(|d| d.mark == event || d.mark == saving)
+                        .map(|d| d.pair),
+                );
+                match page.next {
+                    Some(n) => cursor = Some(n),
+                    None => break,
+                }
+            }
+        }
+        Ok(out)
     }
 
     /// Every hold, held or discarded.

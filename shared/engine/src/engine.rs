@@ -325,7 +325,24 @@ impl<S: Store, K: AccessControl, E: EdgeScheduler> Engine<S, K, E> {
             Begin::Proceed(lock) => lock,
         };
         match self.apply_event(ev, now).await {
-            Ok(h) => {
+            Ok(mut h) => {
+                if lock.taken_over {
+                    // An earlier attempt at this delivery died before completing it, perhaps
+                    // after saving the facts: applied again, the event may touch nothing (a
+                    // removal already saved has erased the address it touched). Its dirty
+                    // marks still name the pairs: converge them now, not at the next
+                    // reconcile (which still does, from the same marks, if this read fails).
+                    match self.marked_by(&ev.id).await {
+                        Ok(marked) => {
+                            let mut pairs: BTreeSet<Pair> = h.pairs.drain(..).collect();
+                            pairs.extend(marked);
+                            h.pairs = pairs.into_iter().collect();
+                        }
+                        Err(e) => {
+                            tracing::warn!(event = %ev.id, error = %e, "dirty marks not read")
+                        }
+                    }
+                }
                 let saved = serde_json::to_value(&h).unwrap_or_default();
                 self.store.complete(&lock, &saved, now).await?;
                 Ok(h)

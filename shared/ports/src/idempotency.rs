@@ -49,6 +49,9 @@ pub struct Lock {
     pub key: IdempotencyKey,
     /// The in-progress deadline this lock was taken with (milliseconds precision).
     pub until: DateTime<Utc>,
+    /// Taken over from an earlier attempt whose lock lapsed without completing or releasing:
+    /// that attempt may have died part-way, after some of its work was saved.
+    pub taken_over: bool,
 }
 
 /// The answer of [`Idempotency::begin`].
@@ -125,8 +128,10 @@ pub trait Idempotency: Send + Sync {
         now: DateTime<Utc>,
     ) -> impl Future<Output = Result<(), IdempotencyError>> + Send;
 
-    /// Removes the lock after a failed execution so a retry can run at once. Releasing a lock
-    /// that was already taken over or removed is not an error (there is nothing of ours left).
+    /// Ends the lock after a failed execution so a retry can run at once; the retry's lock is
+    /// [`Lock::taken_over`] (the failed execution may have saved part of its work, e.g. a
+    /// store write that succeeded but answered an error). Releasing a lock that was already
+    /// taken over or removed is not an error (there is nothing of ours left).
     ///
     /// # Errors
     /// `Unavailable`.

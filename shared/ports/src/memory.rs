@@ -387,7 +387,8 @@ impl Idempotency for MemoryStore {
             Some(IdemRecord::Completed { outcome, expires }) if *expires >= now => {
                 return Ok(Begin::Completed(outcome.clone()));
             }
-            Some(IdemRecord::InProgress { until, expires }) if *until >= now && *expires >= now => {
+            // A lock lapses at its deadline: a redelivery exactly then runs.
+            Some(IdemRecord::InProgress { until, expires }) if *until > now && *expires >= now => {
                 return Err(IdempotencyError::InProgress {
                     key: key.clone(),
                     until: *until,
@@ -395,6 +396,7 @@ impl Idempotency for MemoryStore {
             }
             _ => {}
         }
+        let taken_over = matches!(state.idem.get(key), Some(IdemRecord::InProgress { .. }));
         state.idem.insert(
             key.clone(),
             IdemRecord::InProgress {
@@ -405,6 +407,7 @@ impl Idempotency for MemoryStore {
         Ok(Begin::Proceed(Lock {
             key: key.clone(),
             until: lock_until,
+            taken_over,
         }))
     }
 
@@ -432,10 +435,11 @@ impl Idempotency for MemoryStore {
 
     async fn release(&self, lock_: &Lock) -> Result<(), IdempotencyError> {
         let mut state = lock(&self.state);
-        if let Some(IdemRecord::InProgress { until, .. }) = state.idem.get(&lock_.key)
+        if let Some(IdemRecord::InProgress { until, .. }) = state.idem.get_mut(&lock_.key)
             && *until == lock_.until
         {
-            state.idem.remove(&lock_.key);
+            // Lapsed at once: the retry runs, and knows it takes over.
+            *until = DateTime::<Utc>::MIN_UTC;
         }
         Ok(())
     }
@@ -800,7 +804,9 @@ mod tests {
             db.begin(&key, now, now).await,
             Err(IdempotencyError::InProgress { .. })
         ));
-        let later = now + Duration::seconds(31);
+        assert!(!lock.taken_over);
+        // At its deadline the lock has lapsed: the retry takes it over, and knows it.
+        let later = now + Duration::seconds(30);
         let Begin::Proceed(second) = db
             .begin(&key, later, later + Duration::seconds(30))
             .await
@@ -808,6 +814,7 @@ mod tests {
         else {
             panic!("stale lock must be recovered")
         };
+        assert!(second.taken_over);
         assert!(
             db.complete(&lock, &serde_json::json!(1), later)
                 .await

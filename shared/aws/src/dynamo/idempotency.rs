@@ -6,15 +6,16 @@
 //!
 //! The lock is one conditional `PutItem`:
 //! `attribute_not_exists(pk) OR expiration < :now OR (status = INPROGRESS AND
-//! in_progress_expiration < :now_ms)`, with `ReturnValuesOnConditionCheckFailure = ALL_OLD`
-//! so a refusal tells us at once whether to hand back a saved outcome or report a live lock.
+//! in_progress_expiration <= :now_ms)` (a lock lapses at its deadline), with
+//! `ReturnValuesOnConditionCheckFailure = ALL_OLD` so a refusal tells us at once whether to hand
+//! back a saved outcome or report a live lock, and `ReturnValues = ALL_OLD` so a success tells
+//! whether it took over an earlier attempt's lapsed lock ([`Lock::taken_over`]).
 
 use super::{DynamoStore, Item, get_n, get_s, key, n, s};
 use access_sync_ports::{Begin, Idempotency, IdempotencyError, IdempotencyKey, Lock};
-use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
-use aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure;
+use aws_sdk_dynamodb::types::{ReturnValue, ReturnValuesOnConditionCheckFailure};
 use chrono::{DateTime, Utc};
 
 const IN_PROGRESS: &str = "INPROGRESS";
@@ -79,7 +80,7 @@ impl Idempotency for DynamoStore {
             .set_item(Some(item))
             .condition_expression(
                 "attribute_not_exists(pk) OR #exp < :now OR \
-                 (#status = :inprogress AND attribute_exists(#ipe) AND #ipe < :now_ms)",
+                 (#status = :inprogress AND attribute_exists(#ipe) AND #ipe <= :now_ms)",
             )
             .expression_attribute_names("#exp", "expiration")
             .expression_attribute_names("#status", "status")
@@ -88,14 +89,19 @@ impl Idempotency for DynamoStore {
             .expression_attribute_values(":now_ms", n(now.timestamp_millis()))
             .expression_attribute_values(":inprogress", s(IN_PROGRESS))
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            // The record replaced, if any: a lapsed lock means an attempt died part-way.
+            .return_values(ReturnValue::AllOld)
             .send()
             .await;
         match result {
-            Ok(_) => Ok(Begin::Proceed(Lock {
+            Ok(out) => Ok(Begin::Proceed(Lock {
                 key: key_.clone(),
                 // The stored deadline has millisecond precision; the lock must match it.
                 until: DateTime::from_timestamp_millis(lock_until.timestamp_millis())
                     .unwrap_or(lock_until),
+                taken_over: out
+                    .attributes()
+                    .is_some_and(|old| get_s(old, "status") == Some(IN_PROGRESS)),
             })),
             Err(err) => match err.into_service_error() {
                 PutItemError::ConditionalCheckFailedException(e) => match e.item() {
@@ -151,23 +157,27 @@ impl Idempotency for DynamoStore {
     }
 
     async fn release(&self, lock: &Lock) -> Result<(), IdempotencyError> {
+        // Lapsed at once rather than deleted: the retry runs now and its lock says it takes
+        // over (this attempt may have saved part of its work).
         let result = self
             .client
-            .delete_item()
+            .update_item()
             .table_name(&self.table)
             .set_key(Some(key(idem_pk(&lock.key), "IDEM")))
+            .update_expression("SET #ipe = :lapsed")
             .condition_expression("#status = :inprogress AND #ipe = :until")
             .expression_attribute_names("#status", "status")
             .expression_attribute_names("#ipe", "in_progress_expiration")
             .expression_attribute_values(":inprogress", s(IN_PROGRESS))
             .expression_attribute_values(":until", n(lock.until.timestamp_millis()))
+            .expression_attribute_values(":lapsed", n(0))
             .send()
             .await;
         match result {
             Ok(_) => Ok(()),
             Err(err) => match err.into_service_error() {
-                // Not our lock any more: nothing of ours to remove.
-                DeleteItemError::ConditionalCheckFailedException(_) => Ok(()),
+                // Not our lock any more: nothing of ours to end.
+                UpdateItemError::ConditionalCheckFailedException(_) => Ok(()),
                 other => Err(IdempotencyError::Unavailable(other.to_string())),
             },
         }
