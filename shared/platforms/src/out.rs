@@ -25,6 +25,36 @@ pub(crate) fn hashed_id(platform: &str, parts: &[&str]) -> String {
     format!("{platform}:{}", &digest[..32])
 }
 
+/// Gives `e`, an event read from `platform`'s API, an id hashed from its content: its body,
+/// `tag` (which kind of reading), and its `at` only when `stamped` — when that is the record's
+/// own stamp; a sync's `now` would change the id at every read.
+pub(crate) fn with_content_id(mut e: Event, platform: &str, tag: &str, stamped: bool) -> Event {
+    let at = e.at;
+    if !stamped {
+        e.at = Instant::UNIX_EPOCH;
+    }
+    e.id = String::new();
+    e.id = hashed_id(platform, &[tag, &e.to_json()]);
+    e.at = at;
+    e
+}
+
+/// The events of `bodies`, read from `platform`'s API by a sync at `now`: each at `now`, with
+/// an id hashed from its body alone ([`with_content_id`]), so the same records give the same ids.
+pub(crate) fn events_at(bodies: Vec<Body>, platform: &str, now: Instant) -> Vec<Event> {
+    bodies
+        .into_iter()
+        .map(|body| {
+            let e = Event {
+                id: String::new(),
+                at: now,
+                body,
+            };
+            with_content_id(e, platform, "api", false)
+        })
+        .collect()
+}
+
 /// The canonical events of one payload, all with the payload's `at`. The first is identified by
 /// `base`, the others by `base/<role>`, so every id is a function of the payload alone.
 pub(crate) struct Out {

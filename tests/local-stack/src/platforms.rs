@@ -65,6 +65,7 @@ pub const SIMULATED: [Platform; 4] = [
     Platform::Teamup,
 ];
 
+mod in_process;
 pub mod teamup;
 
 fn read_fixture(opts: &PlatformOptions) -> Result<Option<Value>> {
@@ -559,38 +560,14 @@ impl PlatformAdmin {
     ) -> Result<Vec<Webhook>> {
         let entity = nexudus_sim::entity_of(collection)
             .with_context(|| format!("Nexudus has no collection {collection:?}"))?;
-        let record = match (change, id) {
-            ("create", _) => {
-                let body = body.context("a created record needs a body")?;
-                sim.upsert(collection, body)
-                    .map_err(|e| anyhow::anyhow!("{e}"))?
-            }
-            ("update", Some(id)) => {
-                let n: i64 = id.parse().context("a Nexudus id is an integer")?;
-                if sim.get(collection, n).is_none() {
-                    bail!("{collection} {id}: no such record");
-                }
-                let mut patch = body.cloned().unwrap_or_else(|| json!({}));
-                patch["Id"] = json!(n);
-                sim.upsert(collection, &patch)
-                    .map_err(|e| anyhow::anyhow!("{e}"))?
-            }
-            ("remove", Some(id)) => {
-                let n: i64 = id.parse().context("a Nexudus id is an integer")?;
-                let mut old = sim
-                    .delete(collection, n)
-                    .with_context(|| format!("{collection} {id}: no such record"))?;
-                old["UpdatedOn"] = json!(nexudus_sim::stamp(self.now()));
-                self.mirror_put(collection, "Id", id, None);
-                return Ok(nexudus_action(entity, change)
-                    .map(|a| self.nexudus_webhook(a, &old))
-                    .into_iter()
-                    .collect());
-            }
-            _ => bail!("change {change:?} of {collection} needs an id (or is unknown)"),
-        };
-        let rid = record["Id"].to_string();
-        self.mirror_put(collection, "Id", &rid, Some(&record));
+        let mut record = in_process::change_record(sim, change, collection, id, body)?;
+        if let ("remove", Some(id)) = (change, id) {
+            record["UpdatedOn"] = json!(nexudus_sim::stamp(self.now()));
+            self.mirror_put(collection, "Id", id, None);
+        } else {
+            let rid = record["Id"].to_string();
+            self.mirror_put(collection, "Id", &rid, Some(&record));
+        }
         Ok(nexudus_action(entity, change)
             .map(|a| self.nexudus_webhook(a, &record))
             .into_iter()

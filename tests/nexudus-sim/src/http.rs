@@ -10,6 +10,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use serde_json::{Value, json};
+use sim_common::{RequestLog, requests_route, take, with_retry_after};
 
 use crate::{Faults, Fixture, Logged, REFRESH_LIFETIME_SECS, Sim, entity_of, record_id, stamp};
 
@@ -26,7 +27,7 @@ pub(crate) fn router(sim: Sim) -> Router {
         )
         .route("/__admin/faults", post(admin_faults).get(admin_get_faults))
         .route("/__admin/clock", post(admin_clock))
-        .route("/__admin/requests", get(admin_requests).delete(admin_reset))
+        .route("/__admin/requests", requests_route::<Sim>())
         .route("/__admin/webhooks", post(admin_subscribe))
         .route("/__admin/emit/{action}", post(admin_emit))
         .with_state(sim)
@@ -173,8 +174,7 @@ fn gate(
             "Authorization has been denied for this request.",
         )));
     }
-    if st.faults.throttle_requests > 0 {
-        st.faults.throttle_requests -= 1;
+    if take(&mut st.faults.throttle_requests) {
         let status = if st.faults.throttle_status == 429 {
             429
         } else {
@@ -182,7 +182,7 @@ fn gate(
         };
         let wait = st.faults.retry_after_secs;
         log(status, &mut st);
-        let mut r = if status == 429 {
+        let r = if status == 429 {
             (
                 StatusCode::TOO_MANY_REQUESTS,
                 format!("Too many requests. Wait {} seconds.", wait.unwrap_or(1)),
@@ -192,15 +192,9 @@ fn gate(
             // Documented: 409, empty body, Retry-After (R §4).
             StatusCode::CONFLICT.into_response()
         };
-        if let Some(w) = wait
-            && let Ok(v) = w.to_string().parse()
-        {
-            r.headers_mut().insert(header::RETRY_AFTER, v);
-        }
-        return Err(Box::new(r));
+        return Err(Box::new(with_retry_after(r, wait)));
     }
-    if st.faults.error_requests > 0 {
-        st.faults.error_requests -= 1;
+    if take(&mut st.faults.error_requests) {
         let status = StatusCode::from_u16(st.faults.error_status)
             .ok()
             .filter(|s| s.is_server_error())
@@ -364,8 +358,7 @@ async fn list(
     let from = ((page - 1) * size).min(total);
     let to = (from + size).min(total);
     let mut records: Vec<Value> = rows[from..to].iter().map(|r| partial(r)).collect();
-    if page < pages && st.faults.short_page_requests > 0 {
-        st.faults.short_page_requests -= 1;
+    if page < pages && take(&mut st.faults.short_page_requests) {
         records.truncate(records.len() / 2);
     }
     let n = records.len();
@@ -479,13 +472,16 @@ async fn admin_clock(AxState(sim): AxState<Sim>, body: Bytes) -> Response {
     }
 }
 
-async fn admin_requests(AxState(sim): AxState<Sim>) -> Response {
-    axum::Json(sim.requests()).into_response()
-}
+impl RequestLog for Sim {
+    type Entry = Logged;
 
-async fn admin_reset(AxState(sim): AxState<Sim>) -> Response {
-    sim.reset_requests();
-    StatusCode::NO_CONTENT.into_response()
+    fn requests(&self) -> Vec<Logged> {
+        Sim::requests(self)
+    }
+
+    fn clear_requests(&self) {
+        self.reset_requests();
+    }
 }
 
 async fn admin_subscribe(AxState(sim): AxState<Sim>, body: Bytes) -> Response {

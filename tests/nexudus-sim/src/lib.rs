@@ -40,8 +40,10 @@ use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use sha2::Sha256;
+use sim_common::{Clock, Server};
 
 pub use generate::generate;
+pub use sim_common::InputError;
 
 /// The entities the simulator serves: (module/collection path, entity name for filters).
 pub const ENTITIES: [(&str, &str); 12] = [
@@ -145,7 +147,7 @@ struct State {
     refresh: HashMap<String, (String, DateTime<Utc>)>,
     faults: Faults,
     requests: Vec<Logged>,
-    clock: Option<DateTime<Utc>>,
+    clock: Clock,
     counter: u64,
     /// action name → URLs.
     hooks: BTreeMap<String, Vec<String>>,
@@ -174,18 +176,6 @@ pub struct Fixture {
     /// The records of each collection.
     pub collections: BTreeMap<String, Vec<Value>>,
 }
-
-/// Bad input to the admin API.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct InputError(pub String);
-
-impl std::fmt::Display for InputError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for InputError {}
 
 /// The UTC text Nexudus writes (`2026-12-07T10:00:00Z`).
 pub fn stamp(t: DateTime<Utc>) -> String {
@@ -226,18 +216,17 @@ impl Sim {
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
-        // A panicked test thread must not poison every later request.
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
+        sim_common::lock(&self.state)
     }
 
     /// The simulator's now: the set clock, else the wall clock.
     pub fn now(&self) -> DateTime<Utc> {
-        self.lock().clock.unwrap_or_else(Utc::now)
+        self.lock().clock.now()
     }
 
     /// Sets (or clears) the clock.
     pub fn set_clock(&self, now: Option<DateTime<Utc>>) {
-        self.lock().clock = now;
+        self.lock().clock.set(now);
     }
 
     /// Replaces every record.
@@ -331,7 +320,7 @@ impl Sim {
     pub fn set_faults(&self, faults: Faults) {
         let mut st = self.lock();
         if faults.expire_tokens_now {
-            let now = st.clock.unwrap_or_else(Utc::now);
+            let now = st.clock.now();
             let past = now - chrono::Duration::seconds(1);
             for exp in st.tokens.values_mut() {
                 *exp = past;
@@ -410,8 +399,7 @@ pub struct SimHandle {
     pub addr: SocketAddr,
     /// The simulator.
     pub sim: Sim,
-    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
-    task: tokio::task::JoinHandle<()>,
+    server: Server,
 }
 
 impl SimHandle {
@@ -422,10 +410,7 @@ impl SimHandle {
 
     /// Stops the server.
     pub async fn stop(mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
-        let _ = (&mut self.task).await;
+        self.server.stop().await;
     }
 }
 
@@ -442,22 +427,11 @@ pub async fn spawn(config: SimConfig) -> std::io::Result<SimHandle> {
 /// # Errors
 /// The address cannot be bound.
 pub async fn spawn_sim(sim: Sim) -> std::io::Result<SimHandle> {
-    let listener = tokio::net::TcpListener::bind(sim.config.bind).await?;
-    let addr = listener.local_addr()?;
-    let app = http::router(sim.clone());
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(async move {
-        let _ = axum::serve(listener, app)
-            .with_graceful_shutdown(async {
-                let _ = rx.await;
-            })
-            .await;
-    });
+    let server = Server::start(sim.config.bind, |_| http::router(sim.clone())).await?;
     Ok(SimHandle {
-        base_url: format!("http://{addr}"),
-        addr,
+        base_url: server.base_url(),
+        addr: server.addr(),
         sim,
-        shutdown: Some(tx),
-        task,
+        server,
     })
 }

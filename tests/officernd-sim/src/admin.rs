@@ -39,6 +39,7 @@ use axum::routing::{get, post};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::{Value, json};
+use sim_common::{RequestLog, requests_route};
 
 use crate::{AdminError, ChangeOutcome, Collection, Delivery, Faults, Fixture, Readings, Sim};
 
@@ -66,7 +67,7 @@ pub(crate) fn routes() -> Router<Sim> {
         )
         .route("/clock", get(get_clock).post(set_clock))
         .route("/tokens/expire", post(expire_tokens))
-        .route("/requests", get(requests).delete(clear_requests))
+        .route("/requests", requests_route::<Sim>())
         .route("/counters", get(counters))
 }
 
@@ -391,13 +392,16 @@ async fn expire_tokens(State(sim): State<Sim>) -> StatusCode {
     StatusCode::NO_CONTENT
 }
 
-async fn requests(State(sim): State<Sim>) -> Response {
-    Json(sim.requests()).into_response()
-}
+impl RequestLog for Sim {
+    type Entry = crate::LoggedRequest;
 
-async fn clear_requests(State(sim): State<Sim>) -> StatusCode {
-    sim.clear_requests();
-    StatusCode::NO_CONTENT
+    fn requests(&self) -> Vec<crate::LoggedRequest> {
+        Sim::requests(self)
+    }
+
+    fn clear_requests(&self) {
+        Sim::clear_requests(self);
+    }
 }
 
 async fn counters(State(sim): State<Sim>) -> Response {

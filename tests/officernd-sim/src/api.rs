@@ -14,12 +14,13 @@
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
+use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, post};
 use chrono::{DateTime, Duration, Utc};
 use rand::RngCore;
 use serde_json::{Value, json};
+use sim_common::with_retry_after;
 
 use crate::faults::Readings;
 use crate::listing::{self, ListSpec, parse_query_date};
@@ -52,15 +53,6 @@ fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
         axum::Json(json!({"error": error, "error_description": description})),
     )
         .into_response()
-}
-
-fn with_retry_after(mut resp: Response, secs: Option<u64>) -> Response {
-    if let Some(s) = secs
-        && let Ok(v) = HeaderValue::from_str(&s.to_string())
-    {
-        resp.headers_mut().insert(header::RETRY_AFTER, v);
-    }
-    resp
 }
 
 fn random_hex(bytes: usize) -> String {

@@ -9,6 +9,7 @@
 use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
+use sim_common::take;
 
 /// The fault switches, set through `POST /__admin/faults` or [`crate::Sim::set_faults`]. Every
 /// field defaults to "off", so a JSON body names only the faults it wants.
@@ -135,14 +136,5 @@ impl FaultState {
     /// Whether this token request should fail; consumes one count.
     pub(crate) fn take_token_error(&mut self) -> bool {
         take(&mut self.faults.token_error_requests)
-    }
-}
-
-fn take(n: &mut u32) -> bool {
-    if *n > 0 {
-        *n -= 1;
-        true
-    } else {
-        false
     }
 }

@@ -36,6 +36,7 @@ use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
+use sim_common::{Clock, Server, Window};
 
 pub use faults::{Faults, Readings};
 pub use generate::generate;
@@ -217,11 +218,11 @@ pub(crate) struct Token {
 pub(crate) struct Inner {
     pub(crate) store: model::Store,
     pub(crate) org_slug: String,
-    pub(crate) fixed_now: Option<DateTime<Utc>>,
+    pub(crate) clock: Clock,
     pub(crate) faults: faults::FaultState,
     pub(crate) readings: Readings,
     pub(crate) tokens: HashMap<String, Token>,
-    windows: HashMap<(&'static str, String), VecDeque<Instant>>,
+    windows: HashMap<(&'static str, String), Window>,
     pub(crate) log: VecDeque<LoggedRequest>,
     pub(crate) counters: Counters,
     seq: u64,
@@ -309,18 +310,18 @@ impl Sim {
     /// Locks the state. A panic while holding the lock would only poison a test server, so
     /// the poison is ignored rather than turned into a second panic.
     pub(crate) fn lock(&self) -> MutexGuard<'_, Inner> {
-        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+        sim_common::lock(&self.inner)
     }
 
     /// The simulator's clock: the time a test set, or system time.
     pub fn now(&self) -> DateTime<Utc> {
-        self.lock().fixed_now.unwrap_or_else(Utc::now)
+        self.lock().clock.now()
     }
 
     /// Sets the clock used for `modifiedAt`, token expiry and webhook timestamps (`None`:
     /// system time).
     pub fn set_now(&self, now: Option<DateTime<Utc>>) {
-        self.lock().fixed_now = now;
+        self.lock().clock.set(now);
     }
 
     /// The organisation slug served.
@@ -377,7 +378,7 @@ impl Sim {
             g.org_slug = slug.clone();
         }
         if let Some(now) = fixture.now {
-            g.fixed_now = Some(now);
+            g.clock.set(Some(now));
         }
         Ok(())
     }
@@ -385,7 +386,7 @@ impl Sim {
     /// The organisation as a fixture.
     pub fn fixture(&self) -> Fixture {
         let g = self.lock();
-        g.store.to_fixture(&g.org_slug, g.fixed_now)
+        g.store.to_fixture(&g.org_slug, g.clock.fixed())
     }
 
     /// One record by collection and id.
@@ -612,7 +613,7 @@ impl Sim {
         let g = self.lock();
         StateSnapshot {
             now,
-            fixture: g.store.to_fixture(&g.org_slug, g.fixed_now),
+            fixture: g.store.to_fixture(&g.org_slug, g.clock.fixed()),
             webhooks: g.registered.values().cloned().collect(),
             counters: g.counters.clone(),
             faults: g.faults.faults.clone(),
@@ -655,24 +656,13 @@ impl Sim {
         if per_min == 0 {
             return Ok(());
         }
-        let now = Instant::now();
-        let minute = Duration::from_secs(60);
         let mut g = self.lock();
-        let window = g.windows.entry((kind, client.to_owned())).or_default();
-        while window
-            .front()
-            .is_some_and(|t| now.duration_since(*t) >= minute)
-        {
-            window.pop_front();
-        }
-        if window.len() >= per_min as usize {
-            let oldest = window.front().copied().unwrap_or(now);
-            let wait = minute.saturating_sub(now.duration_since(oldest));
-            Err(wait.as_secs().max(1))
-        } else {
-            window.push_back(now);
-            Ok(())
-        }
+        g.windows
+            .entry((kind, client.to_owned()))
+            .or_default()
+            .admit(Instant::now(), Duration::from_secs(60), per_min as usize)
+            .map(drop)
+            .map_err(|wait| wait.as_secs().max(1))
     }
 }
 
@@ -680,7 +670,7 @@ fn fresh_inner(config: &SimConfig) -> Inner {
     Inner {
         store: model::Store::default(),
         org_slug: config.org_slug.clone(),
-        fixed_now: None,
+        clock: Clock::default(),
         faults: faults::FaultState::default(),
         readings: Readings::default(),
         tokens: HashMap::new(),
@@ -702,8 +692,7 @@ pub struct SimHandle {
     /// The bound address.
     pub addr: SocketAddr,
     sim: Sim,
-    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
-    task: tokio::task::JoinHandle<()>,
+    server: Server,
 }
 
 impl std::ops::Deref for SimHandle {
@@ -731,20 +720,13 @@ impl SimHandle {
 
     /// Stops the server and waits for it.
     pub async fn stop(mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
-        let task = std::mem::replace(&mut self.task, tokio::spawn(async {}));
-        let _ = task.await;
+        self.server.stop().await;
     }
 }
 
 impl Drop for SimHandle {
     fn drop(&mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
-        self.task.abort();
+        self.server.abort();
     }
 }
 
@@ -756,22 +738,11 @@ pub async fn spawn(config: SimConfig) -> std::io::Result<SimHandle> {
 
 /// Like [`spawn`], for a simulator already set up (e.g. seeded before it serves).
 pub async fn spawn_sim(sim: Sim) -> std::io::Result<SimHandle> {
-    let listener = tokio::net::TcpListener::bind(sim.config.bind).await?;
-    let addr = listener.local_addr()?;
-    let app = sim.router();
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(async move {
-        let _ = axum::serve(listener, app)
-            .with_graceful_shutdown(async {
-                let _ = rx.await;
-            })
-            .await;
-    });
+    let server = Server::start(sim.config.bind, |_| sim.router()).await?;
     Ok(SimHandle {
-        base_url: format!("http://{addr}"),
-        addr,
+        base_url: server.base_url(),
+        addr: server.addr(),
         sim,
-        shutdown: Some(tx),
-        task,
+        server,
     })
 }

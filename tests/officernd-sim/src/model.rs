@@ -267,16 +267,7 @@ pub fn iso(t: DateTime<Utc>) -> String {
 }
 
 /// Bad fixture or admin input: the message names the collection, the record and the field.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct InputError(pub String);
-
-impl fmt::Display for InputError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for InputError {}
+pub use sim_common::InputError;
 
 fn bad(msg: impl Into<String>) -> InputError {
     InputError(msg.into())

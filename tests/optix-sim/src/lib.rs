@@ -46,7 +46,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use serde_json::{Map, Value, json};
 use sha1::{Digest, Sha1};
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use sim_common::{Server, Window, take};
+use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -140,7 +141,7 @@ struct State_ {
     token: String,
     records: BTreeMap<String, Vec<Value>>,
     faults: Faults,
-    window: HashMap<String, VecDeque<Instant>>,
+    window: HashMap<String, Window>,
     counters: Counters,
 }
 
@@ -177,7 +178,7 @@ impl Sim {
     }
 
     fn lock(&self) -> MutexGuard<'_, State_> {
-        self.0.lock().unwrap_or_else(|e| e.into_inner())
+        sim_common::lock(&self.0)
     }
 
     /// Seeds records from a fixture (`{collection: [record, …]}`; other keys ignored).
@@ -292,26 +293,22 @@ impl Sim {
         let now = Instant::now();
         let per_minute = s.config.per_minute;
         let span = s.config.window;
-        let forced = s.faults.throttle_next > 0;
-        let w = s.window.entry(token.to_string()).or_default();
-        while w.front().is_some_and(|t| now.duration_since(*t) >= span) {
-            w.pop_front();
-        }
-        if forced || w.len() >= per_minute {
-            if forced {
-                s.faults.throttle_next -= 1;
-            }
+        // A forced throttle is not admitted, so it does not count against the budget.
+        let admitted = if take(&mut s.faults.throttle_next) {
+            None
+        } else {
+            let w = s.window.entry(token.to_string()).or_default();
+            w.admit(now, span, per_minute).ok()
+        };
+        let Some(remaining) = admitted else {
             s.counters.throttled += 1;
             return (
                 StatusCode::TOO_MANY_REQUESTS,
                 json!({"errors": [{"message": "Too many requests"}]}),
                 0,
             );
-        }
-        w.push_back(now);
-        let remaining = per_minute - w.len();
-        if s.faults.fail_next > 0 {
-            s.faults.fail_next -= 1;
+        };
+        if take(&mut s.faults.fail_next) {
             return (
                 StatusCode::SERVICE_UNAVAILABLE,
                 json!({"errors": [{"message": "Service unavailable"}]}),
@@ -523,12 +520,12 @@ pub struct Running {
     pub endpoint: String,
     /// Its address.
     pub addr: SocketAddr,
-    task: tokio::task::JoinHandle<()>,
+    server: Server,
 }
 
 impl Drop for Running {
     fn drop(&mut self) {
-        self.task.abort();
+        self.server.abort();
     }
 }
 
@@ -537,18 +534,16 @@ impl Drop for Running {
 /// # Errors
 /// The port could not be bound.
 pub async fn spawn(sim: Sim) -> std::io::Result<Running> {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let addr = listener.local_addr()?;
-    let app = Router::new()
-        .route("/graphql", post(graphql))
-        .with_state(sim.clone());
-    let task = tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
+    let server = Server::start(SocketAddr::from(([127, 0, 0, 1], 0)), |_| {
+        Router::new()
+            .route("/graphql", post(graphql))
+            .with_state(sim.clone())
+    })
+    .await?;
     Ok(Running {
         sim,
-        endpoint: format!("http://{addr}/graphql"),
-        addr,
-        task,
+        endpoint: format!("{}/graphql", server.base_url()),
+        addr: server.addr(),
+        server,
     })
 }

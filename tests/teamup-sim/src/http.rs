@@ -10,6 +10,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
+use sim_common::{RequestLog, requests_route, take, with_retry_after};
 
 use crate::{COLLECTIONS, Faults, Fixture, Logged, Rows, Sim, State, id_of};
 
@@ -25,7 +26,7 @@ pub(crate) fn router(sim: Sim) -> Router {
         .route("/__admin/faults", post(admin_faults).get(admin_get_faults))
         .route("/__admin/clock", post(admin_clock))
         .route("/__admin/deliver", post(admin_deliver))
-        .route("/__admin/requests", get(admin_requests).delete(admin_reset))
+        .route("/__admin/requests", requests_route::<Sim>())
         .with_state(sim)
 }
 
@@ -95,15 +96,11 @@ fn gate(
         ));
     }
     if let Some(limit) = sim.config.requests_per_minute {
-        let now = std::time::Instant::now();
-        while s
-            .recent
-            .front()
-            .is_some_and(|t| now.duration_since(*t).as_secs() >= 60)
+        let minute = std::time::Duration::from_secs(60);
+        if s.recent
+            .admit(std::time::Instant::now(), minute, limit)
+            .is_err()
         {
-            s.recent.pop_front();
-        }
-        if s.recent.len() >= limit {
             log(&mut s, 429);
             return Err(error(
                 StatusCode::TOO_MANY_REQUESTS,
@@ -111,10 +108,8 @@ fn gate(
                 "Request was throttled.",
             ));
         }
-        s.recent.push_back(now);
     }
-    if s.faults.error_requests > 0 {
-        s.faults.error_requests -= 1;
+    if take(&mut s.faults.error_requests) {
         let st = match s.faults.error_status {
             0 => 500,
             n => n,
@@ -123,20 +118,14 @@ fn gate(
         let st = StatusCode::from_u16(st).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         return Err(error(st, "server_error", "Server error."));
     }
-    if s.faults.throttle_requests > 0 {
-        s.faults.throttle_requests -= 1;
+    if take(&mut s.faults.throttle_requests) {
         log(&mut s, 429);
-        let mut r = error(
+        let r = error(
             StatusCode::TOO_MANY_REQUESTS,
             "throttled",
             "Request was throttled.",
         );
-        if let Some(ra) = s.faults.retry_after_secs
-            && let Ok(v) = ra.to_string().parse()
-        {
-            r.headers_mut().insert(header::RETRY_AFTER, v);
-        }
-        return Err(r);
+        return Err(with_retry_after(r, s.faults.retry_after_secs));
     }
     log(&mut s, 200);
     Ok(())
@@ -376,8 +365,7 @@ async fn list(
         .map(|r| expand(&s, &collection, r, &q))
         .collect();
     let last = from + size >= count;
-    if !last && s.faults.short_page_requests > 0 {
-        s.faults.short_page_requests -= 1;
+    if !last && take(&mut s.faults.short_page_requests) {
         rows.truncate(rows.len() / 2);
     }
     let base = s.base_url.clone();
@@ -641,11 +629,14 @@ async fn admin_deliver(AxState(sim): AxState<Sim>, body: Bytes) -> Response {
     axum::Json(sent).into_response()
 }
 
-async fn admin_requests(AxState(sim): AxState<Sim>) -> Response {
-    axum::Json(sim.requests()).into_response()
-}
+impl RequestLog for Sim {
+    type Entry = Logged;
 
-async fn admin_reset(AxState(sim): AxState<Sim>) -> Response {
-    sim.reset_requests();
-    StatusCode::NO_CONTENT.into_response()
+    fn requests(&self) -> Vec<Logged> {
+        Sim::requests(self)
+    }
+
+    fn clear_requests(&self) {
+        self.reset_requests();
+    }
 }

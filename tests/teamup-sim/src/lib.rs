@@ -35,15 +35,17 @@
 pub mod generate;
 mod http;
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
+use sim_common::{Clock, Server, Window};
 
 pub use generate::generate;
+pub use sim_common::InputError;
 
 /// The collections the simulator serves (§2).
 pub const COLLECTIONS: [&str; 12] = [
@@ -128,18 +130,6 @@ pub struct Fixture {
     pub shares: BTreeMap<String, Value>,
 }
 
-/// Bad input to the admin API.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct InputError(pub String);
-
-impl std::fmt::Display for InputError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for InputError {}
-
 /// The UTC text TeamUp writes (`2026-12-07T10:00:00Z`).
 pub fn stamp(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Secs, true)
@@ -160,9 +150,9 @@ pub(crate) struct State {
     pub(crate) shares: BTreeMap<i64, Value>,
     pub(crate) faults: Faults,
     pub(crate) requests: Vec<Logged>,
-    pub(crate) clock: Option<DateTime<Utc>>,
+    pub(crate) clock: Clock,
     pub(crate) base_url: String,
-    pub(crate) recent: VecDeque<std::time::Instant>,
+    pub(crate) recent: Window,
     pub(crate) webhook_seq: u64,
 }
 
@@ -201,17 +191,17 @@ impl Sim {
     }
 
     pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
+        sim_common::lock(&self.state)
     }
 
     /// The simulator's now: the set clock, else the wall clock.
     pub fn now(&self) -> DateTime<Utc> {
-        self.lock().clock.unwrap_or_else(Utc::now)
+        self.lock().clock.now()
     }
 
     /// Sets (or clears) the clock.
     pub fn set_clock(&self, now: Option<DateTime<Utc>>) {
-        self.lock().clock = now;
+        self.lock().clock.set(now);
     }
 
     /// Replaces every record.
@@ -405,8 +395,7 @@ pub struct SimHandle {
     pub sim: Sim,
     /// `http://127.0.0.1:<port>`.
     pub base_url: String,
-    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
-    task: tokio::task::JoinHandle<()>,
+    server: Server,
 }
 
 impl SimHandle {
@@ -417,10 +406,7 @@ impl SimHandle {
 
     /// Stops the server.
     pub async fn stop(mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
-        let _ = (&mut self.task).await;
+        self.server.stop().await;
     }
 }
 
@@ -437,24 +423,16 @@ pub async fn spawn(config: SimConfig) -> std::io::Result<SimHandle> {
 /// # Errors
 /// The address cannot be bound.
 pub async fn spawn_sim(sim: Sim) -> std::io::Result<SimHandle> {
-    let listener = tokio::net::TcpListener::bind(sim.config.bind).await?;
-    let addr = listener.local_addr()?;
-    let base_url = format!("http://{addr}");
-    sim.lock().base_url = base_url.clone();
-    let app = http::router(sim.clone());
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(async move {
-        let _ = axum::serve(listener, app)
-            .with_graceful_shutdown(async {
-                let _ = rx.await;
-            })
-            .await;
-    });
+    let server = Server::start(sim.config.bind, |addr| {
+        // The list envelopes' `next`/`previous` are absolute URLs.
+        sim.lock().base_url = format!("http://{addr}");
+        http::router(sim.clone())
+    })
+    .await?;
     Ok(SimHandle {
         sim,
-        base_url,
-        shutdown: Some(tx),
-        task,
+        base_url: server.base_url(),
+        server,
     })
 }
 

@@ -39,11 +39,11 @@
 use crate::Rejection;
 use crate::api::{ApiRecord, Kept, Mapped, Unmapped};
 use crate::json::{Obj, ids_in};
-use crate::out::{Grant, Out, hashed_id, reference};
+use crate::out::{Grant, Out, reference, with_content_id};
 use crate::when::DateIs;
 use access_sync_rules::event::MemberEvent;
 use access_sync_rules::{
-    Email, EntitlementId, Event, Holder, Instant, Kind, MemberId, Source, Status, TeamId,
+    Email, EntitlementId, Holder, Instant, Kind, MemberId, Source, Status, TeamId,
 };
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
@@ -498,7 +498,7 @@ pub fn events_from_records(records: &[ApiRecord<'_>], now: Instant) -> Mapped {
         match result {
             Ok(()) => {
                 for e in out.finish() {
-                    let mut e = with_record_id(e, stamped.is_some());
+                    let mut e = with_content_id(e, "nexudus", "record", stamped.is_some());
                     e.at = now;
                     mapped.events.push(e);
                 }
@@ -527,19 +527,6 @@ fn plain_id(v: &Value) -> Option<String> {
         Value::Number(n) => Some(n.to_string()),
         _ => None,
     }
-}
-
-/// The id of an event read from the API: a hash of its content, and of its `at` when that is
-/// the record's own stamp (a sync's `now` would change the id at every read).
-fn with_record_id(mut e: Event, stamped: bool) -> Event {
-    let probe = Event {
-        id: String::new(),
-        at: if stamped { e.at } else { Instant::UNIX_EPOCH },
-        body: e.body.clone(),
-    };
-    let json = serde_json::to_string(&probe).unwrap_or_default();
-    e.id = hashed_id("nexudus", &["record", &json]);
-    e
 }
 
 /// Whether a complete full listing contains the entitlement `id` if it still exists: contracts,

@@ -14,7 +14,7 @@ use crate::Rejection;
 use crate::api::Kept;
 use crate::directory::Known;
 use crate::json::{Obj, ids_in};
-use crate::out::{Grant, Out, hashed_id, reference};
+use crate::out::{Grant, Out, reference, with_content_id};
 use crate::when::{self, DateIs};
 use access_sync_rules::event::MemberEvent;
 use access_sync_rules::{
@@ -202,7 +202,9 @@ pub fn events_from_records(records: &[RecordRef<'_>], now: Instant, known: &dyn 
         match result {
             Ok(()) => {
                 for e in out.finish() {
-                    mapped.events.push(with_record_id(e, stamp.is_some()));
+                    mapped
+                        .events
+                        .push(with_content_id(e, "officernd", "record", stamp.is_some()));
                 }
             }
             Err(e) => unreadable(&mut mapped, e.to_string()),
@@ -219,19 +221,6 @@ fn record_id(v: &Value) -> Option<String> {
         Value::Number(n) => Some(n.to_string()),
         _ => None,
     }
-}
-
-/// The id of an event read from the API: a hash of its content, and of its `at` when that is
-/// the record's own `modifiedAt` (a sync's `now` would change the id at every read).
-fn with_record_id(mut e: Event, stamped: bool) -> Event {
-    let probe = Event {
-        id: String::new(),
-        at: if stamped { e.at } else { Instant::UNIX_EPOCH },
-        body: e.body.clone(),
-    };
-    let json = serde_json::to_string(&probe).unwrap_or_default();
-    e.id = hashed_id("officernd", &["record", &json]);
-    e
 }
 
 /// Team lists built from member records (API reads).
@@ -300,7 +289,7 @@ impl Teams {
                     members: list,
                 }),
             };
-            out.push(with_record_id(e, true));
+            out.push(with_content_id(e, "officernd", "record", true));
         }
         out
     }

@@ -32,12 +32,12 @@
 //!   yields its allowance entitlement, so an operator *may* map it.
 
 use crate::api::{ApiRecord, Kept, Mapped, Unmapped};
-use crate::out::hashed_id;
+use crate::out::events_at;
 use access_sync_rules::event::{Block, MemberEvent, TeamEvent};
 use access_sync_rules::time::{local_to_utc, parse_tz};
 use access_sync_rules::{
-    Body, Email, Entitlement, EntitlementId, Event, Holder, Instant, Kind, MemberId, Ref, Source,
-    Status, TeamId,
+    Body, Email, Entitlement, EntitlementId, Holder, Instant, Kind, MemberId, Ref, Source, Status,
+    TeamId,
 };
 use chrono::{Datelike, Duration, NaiveTime, Timelike, Weekday};
 use chrono_tz::Tz;
@@ -318,21 +318,8 @@ pub fn events_from_records(records: &[ApiRecord<'_>], now: Instant) -> Mapped {
             members: ix.team_members(&acc),
         }));
     }
-    let events = bodies
-        .into_iter()
-        .map(|body| {
-            let mut e = Event {
-                id: String::new(),
-                at: Instant::UNIX_EPOCH,
-                body,
-            };
-            e.id = hashed_id("optix", &["api", &e.to_json()]);
-            e.at = now;
-            e
-        })
-        .collect();
     Mapped {
-        events,
+        events: events_at(bodies, "optix", now),
         unmapped,
         kept,
     }

@@ -33,11 +33,10 @@
 //!   an event whose `status` is `cancelled`: cancel.
 
 use crate::api::{ApiRecord, Kept, Mapped, Unmapped};
-use crate::out::hashed_id;
+use crate::out::events_at;
 use access_sync_rules::event::MemberEvent;
 use access_sync_rules::{
-    Body, Email, Entitlement, EntitlementId, Event, Holder, Instant, Kind, MemberId, Ref, Source,
-    Status,
+    Body, Email, Entitlement, EntitlementId, Holder, Instant, Kind, MemberId, Ref, Source, Status,
 };
 use chrono::{NaiveDate, NaiveTime};
 use serde_json::Value;
@@ -266,21 +265,8 @@ pub fn events_from_records(records: &[ApiRecord<'_>], now: Instant) -> Mapped {
             Err(reason) => fail(r.collection, r.id, reason),
         }
     }
-    let events = bodies
-        .into_iter()
-        .map(|body| {
-            let mut e = Event {
-                id: String::new(),
-                at: Instant::UNIX_EPOCH,
-                body,
-            };
-            e.id = hashed_id("teamup", &["api", &e.to_json()]);
-            e.at = now;
-            e
-        })
-        .collect();
     Mapped {
-        events,
+        events: events_at(bodies, "teamup", now),
         unmapped,
         kept,
     }

@@ -127,29 +127,7 @@ impl PlatformAdmin {
         id: Option<&str>,
         body: Option<&Value>,
     ) -> Result<Vec<Webhook>> {
-        let record = match (change, id) {
-            ("create", _) => {
-                let body = body.context("a created record needs a body")?;
-                sim.put(collection, body)
-                    .map_err(|e| anyhow::anyhow!("{e}"))?
-            }
-            ("update", Some(id)) => {
-                let n: i64 = id.parse().context("a TeamUp id is an integer")?;
-                if sim.get(collection, n).is_none() {
-                    bail!("{collection} {id}: no such record");
-                }
-                let mut patch = body.cloned().unwrap_or_else(|| json!({}));
-                patch["id"] = json!(n);
-                sim.put(collection, &patch)
-                    .map_err(|e| anyhow::anyhow!("{e}"))?
-            }
-            ("remove", Some(id)) => {
-                let n: i64 = id.parse().context("a TeamUp id is an integer")?;
-                sim.remove(collection, n)
-                    .with_context(|| format!("{collection} {id}: no such record"))?
-            }
-            _ => bail!("change {change:?} of {collection} needs an id (or is unknown)"),
-        };
+        let record = super::in_process::change_record(sim, change, collection, id, body)?;
         let verb = match change {
             "create" => "created",
             "update" => "updated",
