@@ -8,9 +8,8 @@ mod common;
 use access_sync_ports::OwnershipStore;
 use access_sync_rules::{Email, Event};
 use chrono::Duration;
-use common::crash::{CrashEdges, CrashKisi, CrashPoint, CrashStore, Plan};
+use common::crash::{CrashPoint, crash_stack};
 use common::*;
-use std::sync::Arc;
 
 const MAP: &str = "[defaults]\ntimezone = \"UTC\"\n\n[[mapping]]\nsource = \"resource\"\nid = \"desk-7\"\ngroups = [301]\n";
 
@@ -27,15 +26,7 @@ fn events() -> Vec<Event> {
 }
 
 async fn crash_at(point: CrashPoint, when: &str) {
-    let plan = Arc::new(Plan::default());
-    let (p1, p2, p3) = (plan.clone(), plan.clone(), plan.clone());
-    let mut stack = Stack::wrapped(
-        MAP,
-        |inner| CrashStore { inner, plan: p1 },
-        |inner| CrashKisi { inner, plan: p2 },
-        |inner| CrashEdges { inner, plan: p3 },
-    )
-    .await;
+    let (mut stack, plan) = crash_stack(MAP).await;
     stack.retry_at_once = true;
     let when = at(when);
     let horizon = at("2026-12-08T00:00:00Z");

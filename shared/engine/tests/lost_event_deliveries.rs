@@ -17,10 +17,9 @@ mod common;
 
 use access_sync_engine::ReconcileConfig;
 use access_sync_rules::Event;
-use common::crash::{CrashEdges, CrashKisi, CrashPoint, CrashStore, Plan};
+use common::crash::{CrashPoint, crash_stack};
 use common::*;
 use std::collections::BTreeSet;
-use std::sync::Arc;
 
 const MAP: &str = r#"
 [defaults]
@@ -66,15 +65,7 @@ fn events() -> (Vec<Event>, Event, Event) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_member_event_dead_lettered_after_its_facts_save_is_repaired_by_reconcile() {
-    let plan = Arc::new(Plan::default());
-    let (p1, p2, p3) = (plan.clone(), plan.clone(), plan.clone());
-    let mut stack = Stack::wrapped(
-        MAP,
-        |inner| CrashStore { inner, plan: p1 },
-        |inner| CrashKisi { inner, plan: p2 },
-        |inner| CrashEdges { inner, plan: p3 },
-    )
-    .await;
+    let (mut stack, plan) = crash_stack(MAP).await;
     let start = at("2026-03-28T00:00:00Z");
     let (bookings, member, plan_ev) = events();
     for b in &bookings {
@@ -117,15 +108,7 @@ async fn a_member_event_dead_lettered_after_its_facts_save_is_repaired_by_reconc
 /// not at the next reconcile (issue 16's bench: 5 excess minutes after a crashed removal).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_removal_redelivered_after_a_crash_past_its_facts_save_revokes_at_once() {
-    let plan = Arc::new(Plan::default());
-    let (p1, p2, p3) = (plan.clone(), plan.clone(), plan.clone());
-    let mut stack = Stack::wrapped(
-        MAP,
-        |inner| CrashStore { inner, plan: p1 },
-        |inner| CrashKisi { inner, plan: p2 },
-        |inner| CrashEdges { inner, plan: p3 },
-    )
-    .await;
+    let (mut stack, plan) = crash_stack(MAP).await;
     let (_, member, plan_ev) = events();
     let start = at("2026-03-28T00:00:00Z");
     stack.deliver(&member, start).await.unwrap();

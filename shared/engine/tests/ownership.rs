@@ -10,11 +10,10 @@ use access_sync_ports::{AccessControl, AuditAction, AuditLog, OwnershipStore};
 use access_sync_rules::time::format_instant;
 use access_sync_rules::{Email, Event, GroupId};
 use chrono::Duration;
-use common::crash::{CrashEdges, CrashKisi, CrashPoint, CrashStore, Plan};
+use common::crash::{CrashPoint, crash_stack};
 use common::*;
 use kisi_sim::{EmailKind, Faults};
 use std::collections::BTreeSet;
-use std::sync::Arc;
 
 const MAP: &str = r#"[defaults]
 timezone = "UTC"
@@ -251,15 +250,7 @@ async fn once_the_hand_made_assignment_is_gone_converge_grants_ours() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_crash_after_kisis_create_before_the_ownership_write_is_still_ours() {
-    let plan_ = Arc::new(Plan::default());
-    let (p1, p2, p3) = (plan_.clone(), plan_.clone(), plan_.clone());
-    let mut stack = Stack::wrapped(
-        MAP,
-        |inner| CrashStore { inner, plan: p1 },
-        |inner| CrashKisi { inner, plan: p2 },
-        |inner| CrashEdges { inner, plan: p3 },
-    )
-    .await;
+    let (mut stack, plan_) = crash_stack(MAP).await;
     let t0 = at("2026-12-07T08:00:00Z");
     stack.deliver(&member(), t0).await.unwrap();
     plan_.arm(CrashPoint::AfterGrant);

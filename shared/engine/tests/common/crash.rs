@@ -36,6 +36,27 @@ pub enum CrashPoint {
     AfterFactsSave,
 }
 
+/// The stack on moto and the Kisi simulator with every adapter wrapped for crashes.
+pub type CrashStack = super::Stack<
+    CrashStore<access_sync_aws::DynamoStore>,
+    CrashKisi<access_sync_kisi::KisiAccess>,
+    CrashEdges<access_sync_aws::SchedulerEdges>,
+>;
+
+/// A [`CrashStack`] for `mapping_toml` and the plan that arms its crashes.
+pub async fn crash_stack(mapping_toml: &str) -> (CrashStack, Arc<Plan>) {
+    let plan = Arc::new(Plan::default());
+    let (p1, p2, p3) = (plan.clone(), plan.clone(), plan.clone());
+    let stack = super::Stack::wrapped(
+        mapping_toml,
+        |inner| CrashStore { inner, plan: p1 },
+        |inner| CrashKisi { inner, plan: p2 },
+        |inner| CrashEdges { inner, plan: p3 },
+    )
+    .await;
+    (stack, plan)
+}
+
 /// The armed crash, shared by the wrappers.
 #[derive(Default)]
 pub struct Plan {
