@@ -550,8 +550,7 @@ pub struct SimHandle {
     /// The bound address.
     pub addr: SocketAddr,
     sim: Sim,
-    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
-    task: tokio::task::JoinHandle<()>,
+    server: sim_common::Server,
 }
 
 impl std::ops::Deref for SimHandle {
@@ -569,43 +568,26 @@ impl SimHandle {
 
     /// Stops the server and waits for it.
     pub async fn stop(mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
-        let task = std::mem::replace(&mut self.task, tokio::spawn(async {}));
-        let _ = task.await;
+        self.server.stop().await;
     }
 }
 
 impl Drop for SimHandle {
     fn drop(&mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
-        self.task.abort();
+        self.server.abort();
     }
 }
 
 /// Binds `config.bind` (port 0 = a free port), starts serving on the current tokio runtime and
 /// returns once the socket is listening, so the first request cannot race the start.
 pub async fn spawn(config: SimConfig) -> std::io::Result<SimHandle> {
-    let listener = tokio::net::TcpListener::bind(config.bind).await?;
-    let addr = listener.local_addr()?;
+    let bind = config.bind;
     let sim = Sim::new(config);
-    let app = sim.router();
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(async move {
-        let _ = axum::serve(listener, app)
-            .with_graceful_shutdown(async {
-                let _ = rx.await;
-            })
-            .await;
-    });
+    let server = sim_common::Server::start(bind, |_| sim.router()).await?;
     Ok(SimHandle {
-        base_url: format!("http://{addr}"),
-        addr,
+        base_url: server.base_url(),
+        addr: server.addr(),
         sim,
-        shutdown: Some(tx),
-        task,
+        server,
     })
 }
